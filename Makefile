@@ -1,0 +1,38 @@
+# Thin wrapper over meson: `make run` and `make test` do all set-up.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+
+.PHONY: all deps build build-asan run test install clean
+
+all: build
+
+# Debian packages the build and the tests need, installed when missing.
+deps:
+	@tools/install-deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+$(BUILD_ASAN)/build.ninja:
+	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dbuildtype=debug
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+build-asan: deps $(BUILD_ASAN)/build.ninja
+	ninja -C $(BUILD_ASAN)
+
+run: build
+	$(BUILD)/tools/ioasid-run -- $(BUILD)/examples/ioasid-demo
+
+test: build build-asan
+	tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+
+install: build
+	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

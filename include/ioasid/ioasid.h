@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libioasid: the transport-free iommufd core.
+ *
+ * A context (struct ioasid_ctx) is what one open() of /dev/iommu is in the
+ * kernel: a table of objects and the options that govern them.  Calls come
+ * in through ioasid_ctx_ioctl() with exactly the arguments a program passes
+ * to ioctl(2); the caller describes who is calling and how their memory is
+ * reached.  Nothing here knows about sockets: ioasidd, tests, benchmarks and
+ * device emulators all drive this same interface.
+ *
+ * All functions return 0 (or a non-negative result) on success and a
+ * negative errno on failure; none of them sets errno.
+ */
+#ifndef IOASID_IOASID_H
+#define IOASID_IOASID_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ioasid_ctx;
+
+/*
+ * How the core reaches the memory behind user pointers.  Each hook returns
+ * 0 or -EFAULT; check_zeroed returns 1 when [uptr, uptr+len) is all zero,
+ * 0 when it is not, -EFAULT when it cannot be read.
+ */
+struct ioasid_uaccess_ops {
+	int (*read)(void *priv, uint64_t uptr, void *dst, size_t len);
+	int (*write)(void *priv, uint64_t uptr, const void *src, size_t len);
+	int (*check_zeroed)(void *priv, uint64_t uptr, size_t len);
+};
+
+/*
+ * Who is calling: the process and thread, their credentials and the
+ * effective capability set of the calling thread (bit n is capability n),
+ * already verified by whoever built this.
+ */
+struct ioasid_caller {
+	pid_t pid;
+	pid_t tid;
+	uid_t uid;
+	gid_t gid;
+	uint64_t cap_effective;
+	const struct ioasid_uaccess_ops *uaccess;
+	void *uaccess_priv;
+};
+
+/* Create a context; NULL when out of memory. */
+struct ioasid_ctx *ioasid_ctx_new(void);
+
+/*
+ * The last close: destroy every object, release every pin, free the
+ * context.  It cannot fail.
+ */
+void ioasid_ctx_free(struct ioasid_ctx *ctx);
+
+/*
+ * Run one ioctl.  `arg` is the raw argument: a user pointer for struct
+ * ioctls, a plain value for the VFIO value ioctls.  Returns the ioctl's
+ * non-negative result or -errno (-ENOTTY for a command we do not serve).
+ */
+long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller,
+		      unsigned int cmd, unsigned long arg);
+
+/*
+ * Describe the calling thread of this process as a caller whose memory is
+ * this address space, read and written fault-safely (a bad pointer gives
+ * -EFAULT, never a crash).  Returns 0 or -errno.
+ */
+int ioasid_caller_self(struct ioasid_caller *caller);
+
+/* How many objects the context holds (published or being built). */
+unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IOASID_IOASID_H */

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+
+#include "context.h"
+#include "ioasid/ioasid.h"
+#include "object.h"
+
+extern const struct ioasid_obj_ops ioasid_ioas_ops;
+
+const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
+	[IOASID_OBJ_IOAS] = &ioasid_ioas_ops,
+};
+
+struct ioasid_ctx *ioasid_ctx_new(void)
+{
+	struct ioasid_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return NULL;
+	pthread_mutex_init(&ctx->lock, NULL);
+	pthread_cond_init(&ctx->shortterm_done, NULL);
+	ctx->account_mode = IOASID_ACCOUNT_USER;
+	return ctx;
+}
+
+void ioasid_ctx_free(struct ioasid_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	ioasid_obj_table_release(ctx);
+	pthread_cond_destroy(&ctx->shortterm_done);
+	pthread_mutex_destroy(&ctx->lock);
+	free(ctx);
+}
+
+unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&ctx->lock);
+	n = ctx->objects.count;
+	pthread_mutex_unlock(&ctx->lock);
+	return n;
+}

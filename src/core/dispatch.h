@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The handlers behind the descriptor table.  Each returns 0 (or a
+ * non-negative ioctl result) or -errno; each lives with its object.
+ */
+#ifndef IOASID_CORE_DISPATCH_H
+#define IOASID_CORE_DISPATCH_H
+
+struct ioasid_ucmd;
+
+typedef long (*ioasid_handler_fn)(struct ioasid_ucmd *u);
+
+long ioasid_destroy_ioctl(struct ioasid_ucmd *u);        /* core/dispatch.c */
+long ioasid_option_ioctl(struct ioasid_ucmd *u);         /* core/option.c */
+long ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *u);     /* iopt/ioas.c */
+long ioasid_ioas_iova_ranges_ioctl(struct ioasid_ucmd *u);
+long ioasid_ioas_allow_iovas_ioctl(struct ioasid_ucmd *u);
+long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */
+long ioasid_vfio_get_api_version(struct ioasid_ucmd *u); /* iommu/vfio_compat.c */
+long ioasid_vfio_check_extension(struct ioasid_ucmd *u);
+
+#endif

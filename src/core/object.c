@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "context.h"
+#include "object.h"
+
+/* The lowest free slot at or after the hint, growing the array if needed. */
+static int table_find_free(struct ioasid_obj_table *t, uint32_t *slot)
+{
+	uint32_t i;
+
+	for (i = t->hint; i < t->nslots; i++) {
+		if (!t->slots[i]) {
+			*slot = i;
+			return 0;
+		}
+	}
+	if (t->nslots >= (uint32_t)INT_MAX)
+		return -ENOSPC;
+
+	uint32_t grown = t->nslots ? t->nslots * 2 : 16;
+	if (grown > (uint32_t)INT_MAX)
+		grown = INT_MAX;
+	void **slots = realloc(t->slots, grown * sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (i = t->nslots; i < grown; i++)
+		slots[i] = NULL;
+	*slot = t->nslots;
+	t->slots = slots;
+	t->nslots = grown;
+	return 0;
+}
+
+int ioasid_obj_reserve(struct ioasid_ctx *ctx, struct ioasid_object *obj,
+		       enum ioasid_obj_type type)
+{
+	uint32_t slot;
+	int rc;
+
+	obj->type = type;
+	atomic_init(&obj->users, 1);
+	atomic_init(&obj->shortterm, 0);
+
+	pthread_mutex_lock(&ctx->lock);
+	rc = table_find_free(&ctx->objects, &slot);
+	if (!rc) {
+		ctx->objects.slots[slot] = IOASID_SLOT_RESERVED;
+		ctx->objects.hint = slot + 1;
+		ctx->objects.count++;
+		obj->id = slot + 1;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return rc;
+}
+
+void ioasid_obj_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	pthread_mutex_lock(&ctx->lock);
+	ctx->objects.slots[obj->id - 1] = obj;
+	pthread_mutex_unlock(&ctx->lock);
+}
+
+static void slot_free_locked(struct ioasid_obj_table *t, uint32_t id)
+{
+	t->slots[id - 1] = NULL;
+	t->count--;
+	if (id - 1 < t->hint)
+		t->hint = id - 1;
+}
+
+void ioasid_obj_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	/* Never published, so no lookup can hold it. */
+	pthread_mutex_lock(&ctx->lock);
+	slot_free_locked(&ctx->objects, obj->id);
+	pthread_mutex_unlock(&ctx->lock);
+	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+}
+
+static struct ioasid_object *lookup_locked(struct ioasid_ctx *ctx, uint32_t id)
+{
+	void *p;
+
+	if (id == 0 || id > ctx->objects.nslots)
+		return NULL;
+	p = ctx->objects.slots[id - 1];
+	if (!p || p == IOASID_SLOT_RESERVED)
+		return NULL;
+	return p;
+}
+
+int ioasid_obj_get(struct ioasid_ctx *ctx, uint32_t id,
+		   enum ioasid_obj_type type, struct ioasid_object **out)
+{
+	struct ioasid_object *obj;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&ctx->lock);
+	obj = lookup_locked(ctx, id);
+	if (obj && (type == IOASID_OBJ_ANY || obj->type == type)) {
+		atomic_fetch_add_explicit(&obj->shortterm, 1,
+					  memory_order_relaxed);
+		*out = obj;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	return rc;
+}
+
+void ioasid_obj_put(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	if (atomic_fetch_sub_explicit(&obj->shortterm, 1,
+				      memory_order_acq_rel) == 1) {
+		pthread_mutex_lock(&ctx->lock);
+		pthread_cond_broadcast(&ctx->shortterm_done);
+		pthread_mutex_unlock(&ctx->lock);
+	}
+}
+
+/* Called with ctx->lock held and obj already unpublished. */
+static void wait_shortterm_locked(struct ioasid_ctx *ctx,
+				  struct ioasid_object *obj)
+{
+	while (atomic_load_explicit(&obj->shortterm, memory_order_acquire))
+		pthread_cond_wait(&ctx->shortterm_done, &ctx->lock);
+}
+
+int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id)
+{
+	struct ioasid_object *obj;
+
+	pthread_mutex_lock(&ctx->lock);
+	obj = lookup_locked(ctx, id);
+	if (!obj) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -ENOENT;
+	}
+	if (atomic_load_explicit(&obj->users, memory_order_acquire) != 1) {
+		pthread_mutex_unlock(&ctx->lock);
+		return -EBUSY;
+	}
+	slot_free_locked(&ctx->objects, id);
+	wait_shortterm_locked(ctx, obj);
+	pthread_mutex_unlock(&ctx->lock);
+
+	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+	return 0;
+}
+
+void ioasid_obj_table_release(struct ioasid_ctx *ctx)
+{
+	struct ioasid_obj_table *t = &ctx->objects;
+	int progress = 1;
+
+	/*
+	 * Dependents hold users on what they depend on, so each pass frees
+	 * the objects nothing depends on any more, until nothing is left.
+	 */
+	while (progress) {
+		progress = 0;
+		for (uint32_t i = 0; i < t->nslots; i++) {
+			struct ioasid_object *obj = t->slots[i];
+
+			if (!obj || obj == IOASID_SLOT_RESERVED)
+				continue;
+			if (atomic_load(&obj->users) != 1)
+				continue;
+			pthread_mutex_lock(&ctx->lock);
+			slot_free_locked(t, obj->id);
+			pthread_mutex_unlock(&ctx->lock);
+			ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+			progress = 1;
+		}
+	}
+	/* What remains are tombstones: ids kept unusable until close. */
+	free(t->slots);
+	t->slots = NULL;
+	t->nslots = t->count = t->hint = 0;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Objects and the per-context object table.
+ *
+ * Every object embeds struct ioasid_object first.  Creation is two-phase:
+ * ioasid_obj_reserve() takes the lowest free id (1..INT_MAX) and leaves the
+ * slot visibly occupied but unusable; the creator builds the object and then
+ * either publishes it (cannot fail) or aborts it (the id is free again).
+ *
+ * Two counts keep an object alive:
+ *   users     - structural references: the table holds one, and so does each
+ *               object that depends on this one.  DESTROY succeeds only while
+ *               the table's is the sole reference (EBUSY otherwise).
+ *   shortterm - lookups by ioctls in flight.  Destruction unpublishes the
+ *               object first and then waits for these to drain, so a handler
+ *               never sees its object freed under it.
+ */
+#ifndef IOASID_CORE_OBJECT_H
+#define IOASID_CORE_OBJECT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct ioasid_ctx;
+
+enum ioasid_obj_type {
+	IOASID_OBJ_NONE = 0,
+	IOASID_OBJ_ANY = IOASID_OBJ_NONE, /* lookup wildcard */
+	IOASID_OBJ_DEVICE,
+	IOASID_OBJ_HWPT_PAGING,
+	IOASID_OBJ_HWPT_NESTED,
+	IOASID_OBJ_IOAS,
+	IOASID_OBJ_ACCESS,
+	IOASID_OBJ_FAULT,
+	IOASID_OBJ_VIOMMU,
+	IOASID_OBJ_VDEVICE,
+	IOASID_OBJ_VEVENTQ,
+	IOASID_OBJ_HW_QUEUE,
+	IOASID_OBJ_SELFTEST,
+	IOASID_OBJ_NR_TYPES,
+};
+
+struct ioasid_object {
+	enum ioasid_obj_type type;
+	uint32_t id;
+	atomic_uint users;
+	atomic_uint shortterm;
+};
+
+/* What the table needs to know about each type. */
+struct ioasid_obj_ops {
+	const char *name;
+	/* Free everything the object owns; called once, never fails. */
+	void (*destroy)(struct ioasid_ctx *ctx, struct ioasid_object *obj);
+};
+
+extern const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES];
+
+/*
+ * The table.  Slots are indexed by id - 1.  A slot holds NULL (free),
+ * IOASID_SLOT_RESERVED (an object being built, or a tombstone), or a
+ * published object.  `hint` is at or below the lowest free slot.
+ */
+struct ioasid_obj_table {
+	void **slots;
+	uint32_t nslots;
+	uint32_t hint;
+	uint32_t count; /* reserved + published */
+};
+
+#define IOASID_SLOT_RESERVED ((void *)1)
+
+/* Phase one: assign `obj` the lowest free id; -ENOSPC when none is left. */
+int ioasid_obj_reserve(struct ioasid_ctx *ctx, struct ioasid_object *obj,
+		       enum ioasid_obj_type type);
+/* Phase two: make a reserved object visible.  Cannot fail. */
+void ioasid_obj_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj);
+/* Undo ioasid_obj_reserve() and destroy the half-built object. */
+void ioasid_obj_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
+
+/*
+ * Find a published object of `type` (or any type) and hold it short-term.
+ * -ENOENT for a free, reserved or zero id, or one of another type.
+ */
+int ioasid_obj_get(struct ioasid_ctx *ctx, uint32_t id,
+		   enum ioasid_obj_type type, struct ioasid_object **out);
+void ioasid_obj_put(struct ioasid_ctx *ctx, struct ioasid_object *obj);
+
+/* Structural references between objects. */
+static inline void ioasid_obj_users_inc(struct ioasid_object *obj)
+{
+	atomic_fetch_add_explicit(&obj->users, 1, memory_order_relaxed);
+}
+
+static inline void ioasid_obj_users_dec(struct ioasid_object *obj)
+{
+	atomic_fetch_sub_explicit(&obj->users, 1, memory_order_release);
+}
+
+/* IOMMU_DESTROY: remove and destroy `id` unless something depends on it. */
+int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id);
+
+/* Tear down the whole table at last close. */
+void ioasid_obj_table_release(struct ioasid_ctx *ctx);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One ioctl in flight: the kernel-side copy of its argument struct, who
+ * called, and how to reach their memory.
+ */
+#ifndef IOASID_CORE_UCMD_H
+#define IOASID_CORE_UCMD_H
+
+#include <stdint.h>
+
+#include "ioasid/ioasid.h"
+
+struct ioasid_ctx;
+struct ioasid_object;
+struct ioasid_ioctl_desc;
+
+/* Large enough for the biggest argument struct we know (checked in ucmd.c). */
+#define IOASID_UCMD_MAX 128
+
+struct ioasid_ucmd {
+	struct ioasid_ctx *ctx;
+	const struct ioasid_caller *caller;
+	const struct ioasid_ioctl_desc *desc;
+	uint64_t ubuffer;   /* the raw ioctl argument */
+	uint32_t user_size; /* what the caller said its struct is */
+	void *cmd;          /* our struct, zero-extended */
+	/* An object the handler created: published if the ioctl succeeds,
+	 * aborted and destroyed if it fails. */
+	struct ioasid_object *new_obj;
+};
+
+static inline int ucmd_read(const struct ioasid_ucmd *u, uint64_t uptr,
+			    void *dst, size_t len)
+{
+	if (!len)
+		return 0;
+	return u->caller->uaccess->read(u->caller->uaccess_priv, uptr, dst, len);
+}
+
+static inline int ucmd_write(const struct ioasid_ucmd *u, uint64_t uptr,
+			     const void *src, size_t len)
+{
+	if (!len)
+		return 0;
+	return u->caller->uaccess->write(u->caller->uaccess_priv, uptr, src,
+					 len);
+}
+
+/* Write the answer back: the first min(user_size, len) bytes of cmd. */
+int ucmd_respond(struct ioasid_ucmd *u, size_t len);
+
+/* Does the calling thread hold capability `cap` in its effective set? */
+static inline int ucmd_capable(const struct ioasid_ucmd *u, unsigned int cap)
+{
+	return cap < 64 && (u->caller->cap_effective >> cap) & 1;
+}
+
+#endif

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/context.h"
+#include "core/dispatch.h"
+#include "core/ucmd.h"
+#include "core/util.h"
+#include "ioas.h"
+#include "ioasid/uapi/iommufd.h"
+
+static void ioas_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
+
+	(void)ctx;
+	iopt_destroy(&ioas->iopt);
+	free(ioas);
+}
+
+const struct ioasid_obj_ops ioasid_ioas_ops = {
+	.name = "ioas",
+	.destroy = ioas_destroy,
+};
+
+int ioasid_ioas_get(struct ioasid_ctx *ctx, uint32_t id,
+		    struct ioasid_ioas **out)
+{
+	struct ioasid_object *obj;
+	int rc;
+
+	rc = ioasid_obj_get(ctx, id, IOASID_OBJ_IOAS, &obj);
+	if (!rc)
+		*out = container_of(obj, struct ioasid_ioas, obj);
+	return rc;
+}
+
+long ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *u)
+{
+	struct iommu_ioas_alloc *cmd = u->cmd;
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	ioas = calloc(1, sizeof(*ioas));
+	if (!ioas)
+		return -ENOMEM;
+	rc = ioasid_obj_reserve(u->ctx, &ioas->obj, IOASID_OBJ_IOAS);
+	if (rc)
+		goto out_free;
+	iopt_init(&ioas->iopt);
+	/* From here the dispatcher publishes it, or aborts it if we fail. */
+	u->new_obj = &ioas->obj;
+
+	cmd->out_ioas_id = ioas->obj.id;
+	return ucmd_respond(u, sizeof(*cmd));
+
+out_free:
+	free(ioas);
+	return rc;
+}
+
+long ioasid_ioas_iova_ranges_ioctl(struct ioasid_ucmd *u)
+{
+	struct iommu_ioas_iova_ranges *cmd = u->cmd;
+	struct ioasid_ioas *ioas;
+	struct itree_span span;
+	uint32_t max_iovas = cmd->num_iovas;
+	int rc;
+
+	rc = ioasid_ioas_get(u->ctx, cmd->ioas_id, &ioas);
+	if (rc)
+		return rc;
+
+	pthread_rwlock_rdlock(&ioas->iopt.iova_lock);
+	cmd->num_iovas = 0;
+	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
+	itree_for_each_span(&span, &ioas->iopt.reserved_itree, 0,
+			    IOASID_ULONG_MAX) {
+		if (!span.is_hole)
+			continue;
+		if (cmd->num_iovas < max_iovas) {
+			struct iommu_iova_range elm = {
+				.start = span.start,
+				.last = span.end,
+			};
+
+			rc = ucmd_write(u, cmd->allowed_iovas +
+					   (uint64_t)cmd->num_iovas * sizeof(elm),
+					&elm, sizeof(elm));
+			if (rc)
+				goto out_unlock;
+		}
+		cmd->num_iovas++;
+	}
+	rc = ucmd_respond(u, sizeof(*cmd));
+	if (!rc && cmd->num_iovas > max_iovas)
+		rc = -EMSGSIZE;
+out_unlock:
+	pthread_rwlock_unlock(&ioas->iopt.iova_lock);
+	ioasid_ioas_put(u->ctx, ioas);
+	return rc;
+}
+
+/* Read the user's ranges into a private tree, refusing empty or overlapping
+ * ones. */
+static int load_allowed(struct ioasid_ucmd *u, const struct iommu_ioas_allow_iovas *cmd,
+			struct itree *t)
+{
+	for (uint32_t i = 0; i != cmd->num_iovas; i++) {
+		struct iommu_iova_range range;
+		struct iopt_allowed *a;
+		int rc;
+
+		rc = ucmd_read(u, cmd->allowed_iovas + (uint64_t)i * sizeof(range),
+			       &range, sizeof(range));
+		if (rc)
+			return rc;
+		if (range.start >= range.last)
+			return -EINVAL;
+		if (itree_iter_first(t, range.start, range.last))
+			return -EINVAL;
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		a->node.start = range.start;
+		a->node.last = range.last;
+		itree_insert(t, &a->node);
+	}
+	return 0;
+}
+
+long ioasid_ioas_allow_iovas_ioctl(struct ioasid_ucmd *u)
+{
+	const struct iommu_ioas_allow_iovas *cmd = u->cmd;
+	struct itree allowed = ITREE_INIT;
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	rc = ioasid_ioas_get(u->ctx, cmd->ioas_id, &ioas);
+	if (rc)
+		return rc;
+	rc = load_allowed(u, cmd, &allowed);
+	if (!rc)
+		rc = iopt_set_allow_iova(&ioas->iopt, &allowed);
+	/* Whichever set lost: the new one on failure, the old on success. */
+	iopt_free_allowed(&allowed);
+	ioasid_ioas_put(u->ctx, ioas);
+	return rc;
+}
+
+int ioasid_ioas_option(struct ioasid_ucmd *u, struct iommu_option *cmd)
+{
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	rc = ioasid_ioas_get(u->ctx, cmd->object_id, &ioas);
+	if (rc)
+		return rc;
+	if (cmd->op == IOMMU_OPTION_OP_GET) {
+		cmd->val64 = !ioas->iopt.disable_large_pages;
+	} else if (cmd->op == IOMMU_OPTION_OP_SET) {
+		if (cmd->val64 == 0)
+			rc = iopt_disable_large_pages(&ioas->iopt);
+		else if (cmd->val64 == 1)
+			iopt_enable_large_pages(&ioas->iopt);
+		else
+			rc = -EINVAL;
+	} else {
+		rc = -EOPNOTSUPP;
+	}
+	ioasid_ioas_put(u->ctx, ioas);
+	return rc;
+}

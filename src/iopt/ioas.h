@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* The IOAS object: an I/O address space that devices and accesses attach to. */
+#ifndef IOASID_IOPT_IOAS_H
+#define IOASID_IOPT_IOAS_H
+
+#include "core/object.h"
+#include "io_pagetable.h"
+
+struct ioasid_ioas {
+	struct ioasid_object obj;
+	struct io_pagetable iopt;
+};
+
+/* Look up an IOAS by id and hold it short-term (ENOENT otherwise). */
+int ioasid_ioas_get(struct ioasid_ctx *ctx, uint32_t id,
+		    struct ioasid_ioas **out);
+
+struct ioasid_ucmd;
+struct iommu_option;
+
+/* IOMMU_OPTION on an IOAS (HUGE_PAGES): cmd->val64 is read and written. */
+int ioasid_ioas_option(struct ioasid_ucmd *u, struct iommu_option *cmd);
+
+static inline void ioasid_ioas_put(struct ioasid_ctx *ctx,
+				   struct ioasid_ioas *ioas)
+{
+	ioasid_obj_put(ctx, &ioas->obj);
+}
+
+#endif

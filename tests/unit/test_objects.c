@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* The object table: id allocation, two-phase creation, destroy rules. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "core/context.h"
+#include "core/object.h"
+#include "ioasid/ioasid.h"
+#include "ioasid/uapi/iommufd.h"
+#include "iopt/ioas.h"
+
+static struct ioasid_caller caller;
+
+static int ioas_alloc(struct ioasid_ctx *ctx)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	long rc = ioasid_ctx_ioctl(ctx, &caller, IOMMU_IOAS_ALLOC,
+				   (unsigned long)&cmd);
+
+	return rc ? (int)rc : (int)cmd.out_ioas_id;
+}
+
+static long destroy(struct ioasid_ctx *ctx, uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioasid_ctx_ioctl(ctx, &caller, IOMMU_DESTROY, (unsigned long)&cmd);
+}
+
+int main(void)
+{
+	struct ioasid_ctx *ctx = ioasid_ctx_new();
+	struct ioasid_object *obj;
+	struct ioasid_ioas *held;
+
+	CHECK_EQ(ioasid_caller_self(&caller), 0);
+
+	/* Lowest free id first, from 1, and reused after destroy. */
+	CHECK_EQ(ioas_alloc(ctx), 1);
+	CHECK_EQ(ioas_alloc(ctx), 2);
+	CHECK_EQ(ioas_alloc(ctx), 3);
+	CHECK_EQ(destroy(ctx, 2), 0);
+	CHECK_EQ(destroy(ctx, 2), -ENOENT);
+	CHECK_EQ(ioas_alloc(ctx), 2);
+	CHECK_EQ(destroy(ctx, 1), 0);
+	CHECK_EQ(destroy(ctx, 3), 0);
+	CHECK_EQ(ioas_alloc(ctx), 1);
+	CHECK_EQ(ioas_alloc(ctx), 3);
+	CHECK_EQ(ioasid_ctx_object_count(ctx), 3);
+
+	/* Zero and unknown ids. */
+	CHECK_EQ(destroy(ctx, 0), -ENOENT);
+	CHECK_EQ(destroy(ctx, 4), -ENOENT);
+	CHECK_EQ(destroy(ctx, 0x7fffffff), -ENOENT);
+
+	/* Lookups check the type. */
+	CHECK_EQ(ioasid_obj_get(ctx, 1, IOASID_OBJ_DEVICE, &obj), -ENOENT);
+	CHECK_EQ(ioasid_obj_get(ctx, 1, IOASID_OBJ_ANY, &obj), 0);
+	ioasid_obj_put(ctx, obj);
+
+	/* A structural user makes DESTROY answer EBUSY, and nothing changes. */
+	CHECK_EQ(ioasid_ioas_get(ctx, 3, &held), 0);
+	ioasid_obj_users_inc(&held->obj);
+	ioasid_ioas_put(ctx, held);
+	CHECK_EQ(destroy(ctx, 3), -EBUSY);
+	CHECK_EQ(ioasid_ctx_object_count(ctx), 3);
+	ioasid_obj_users_dec(&held->obj);
+	CHECK_EQ(destroy(ctx, 3), 0);
+
+	/* Two-phase: a reserved id is taken but invisible; abort frees it. */
+	{
+		struct ioasid_ioas *ioas = calloc(1, sizeof(*ioas));
+
+		CHECK_EQ(ioasid_obj_reserve(ctx, &ioas->obj, IOASID_OBJ_IOAS), 0);
+		CHECK_EQ(ioas->obj.id, 3);
+		iopt_init(&ioas->iopt);
+		CHECK_EQ(ioasid_obj_get(ctx, 3, IOASID_OBJ_ANY, &obj), -ENOENT);
+		CHECK_EQ(destroy(ctx, 3), -ENOENT);
+		CHECK_EQ(ioas_alloc(ctx), 4);
+		ioasid_obj_abort(ctx, &ioas->obj);
+		CHECK_EQ(ioas_alloc(ctx), 3);
+	}
+
+	/* Many ids: the table grows and stays dense. */
+	for (int i = 5; i <= 1000; i++)
+		CHECK_EQ(ioas_alloc(ctx), i);
+	for (int i = 1000; i >= 500; i -= 7)
+		CHECK_EQ(destroy(ctx, i), 0);
+	CHECK_EQ(ioas_alloc(ctx), 503);
+
+	/* Last close releases everything. */
+	ioasid_ctx_free(ctx);
+	return check_finish("objects");
+}
