@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ioasidd: the daemon that plays the kernel.
+ *
+ * One thread, one epoll loop.  Ordering is the point: when a client closes
+ * its last fd and then does anything else, that close must have taken
+ * effect first (its pins released, its objects gone).  A close is visible
+ * as a hang-up the moment it happens, so each round collects every ready
+ * event, tears down every hung-up session, and only then serves at most one
+ * message per session, all of which were queued before the round began.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+
+int log_verbose;
+
+#define MAX_EVENTS 256
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		log_msg("socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(fd, 128)) {
+		log_msg("cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* /dev/iommu is 0660 in the kernel; a system daemon's socket follows
+	 * its directory's permissions, a private one its owner's umask. */
+	return fd;
+}
+
+/* Socket activation: LISTEN_FDS=1 for our pid hands us fd 3. */
+static int inherited_listener(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+
+	if (!pid || !n || atoi(pid) != getpid() || atoi(n) < 1)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return 3;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ioasidd [--socket PATH] [--verbose]\n"
+		"  Serve /dev/iommu contexts on a UNIX socket (default\n"
+		"  /run/ioasid/ioasid.sock, or the socket-activated fd 3).\n");
+}
+
+struct ready {
+	struct session *s; /* NULL: the listener */
+	uint32_t events;
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = NULL;
+	struct epoll_event evs[MAX_EVENTS];
+	struct ready *ready = NULL;
+	size_t ready_cap = 0;
+	uint64_t next_id = 1, round = 0;
+	int lfd, ep, c;
+
+	while ((c = getopt_long(argc, argv, "s:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			path = optarg;
+			break;
+		case 'v':
+			log_verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+
+	lfd = path ? -1 : inherited_listener();
+	if (lfd < 0) {
+		if (!path) {
+			path = "/run/ioasid/ioasid.sock";
+			mkdir("/run/ioasid", 0755);
+		}
+		lfd = listen_on(path);
+		if (lfd < 0)
+			return 1;
+	}
+
+	/* accept() is drained until EAGAIN, whoever created the socket. */
+	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+	fcntl(lfd, F_SETFD, FD_CLOEXEC);
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return 1;
+	{
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	}
+	log_debug("serving on %s", path ? path : "inherited socket");
+
+	while (!stopping) {
+		size_t nready = 0;
+		int listener_seen = 0;
+		int n;
+
+		round++;
+		/* Gather everything ready right now, not just one batch. */
+		n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+		while (n > 0) {
+			if (nready + (size_t)n > ready_cap) {
+				size_t cap = (nready + n) * 2;
+				struct ready *r = realloc(ready, cap * sizeof(*r));
+
+				if (!r)
+					break;
+				ready = r;
+				ready_cap = cap;
+			}
+			for (int i = 0; i < n; i++) {
+				struct session *s = evs[i].data.ptr;
+
+				/* Level-triggered fds come back on every call:
+				 * list each once per round. */
+				if (s ? s->round == round : listener_seen++)
+					continue;
+				if (s)
+					s->round = round;
+				ready[nready++] = (struct ready){ s, evs[i].events };
+			}
+			if (n < MAX_EVENTS)
+				break;
+			n = epoll_wait(ep, evs, MAX_EVENTS, 0);
+		}
+		if (n < 0 && errno != EINTR) {
+			log_msg("epoll_wait: %s", strerror(errno));
+			break;
+		}
+
+		/* Last closes first. */
+		for (size_t i = 0; i < nready; i++) {
+			struct session *s = ready[i].s;
+
+			if (!s || !(ready[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
+				continue;
+			log_debug("client %llu closed", (unsigned long long)s->id);
+			epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
+			session_free(s);
+			ready[i].s = NULL;
+			ready[i].events = 0;
+		}
+
+		for (size_t i = 0; i < nready; i++) {
+			struct session *s = ready[i].s;
+
+			if (!s && (ready[i].events & EPOLLIN)) {
+				int fd;
+
+				while ((fd = accept4(lfd, NULL, NULL,
+						     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+					struct epoll_event ev = {
+						.events = EPOLLIN | EPOLLRDHUP,
+					};
+
+					s = session_new(fd, next_id++);
+					if (!s) {
+						log_msg("out of memory: refusing a client");
+						close(fd);
+						continue;
+					}
+					ev.data.ptr = s;
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+					log_debug("client %llu connected (pid %d)",
+						  (unsigned long long)s->id,
+						  (int)s->opener_pid);
+				}
+				continue;
+			}
+			if (!s || !(ready[i].events & EPOLLIN))
+				continue;
+			if (session_serve_one(s) < 0) {
+				epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
+				session_free(s);
+			}
+		}
+	}
+	log_debug("stopping");
+	free(ready);
+	return 0;
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/ioctl_desc.h"
+#include "ioasid/ioasid.h"
+#include "log.h"
+#include "session.h"
+#include "wire/wire.h"
+#include "wire_uaccess.h"
+
+struct session *session_new(int fd, uint64_t id)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int one = 1;
+
+	if (!s)
+		return NULL;
+	s->ctx = ioasid_ctx_new();
+	if (!s->ctx) {
+		free(s);
+		return NULL;
+	}
+	s->fd = fd;
+	s->id = id;
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		s->opener_pid = cred.pid;
+		s->opener_uid = cred.uid;
+	}
+	/* Every message then carries the sender's verified credentials. */
+	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	return s;
+}
+
+void session_free(struct session *s)
+{
+	ioasid_ctx_free(s->ctx);
+	close(s->fd);
+	free(s);
+}
+
+/*
+ * The claimed effective set, cut down to what the process may hold at all:
+ * a thread can raise any permitted capability into its effective set, so
+ * the claim cannot gain it anything it could not have had.
+ */
+static uint64_t verified_caps(pid_t pid, uint64_t claimed)
+{
+	char path[64], line[256];
+	unsigned long long prm = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapPrm: %llx", &prm) == 1)
+			break;
+	fclose(f);
+	return claimed & prm;
+}
+
+static int send_reply(struct session *s, uint32_t seq, long result,
+		      struct wire_uaccess *w)
+{
+	struct ioasid_wire_rep rep = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_REPLY,
+		.version = IOASID_WIRE_VERSION,
+		.seq = seq,
+		.nsegs = w->reply_nsegs,
+		.result = result,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = &rep, .iov_len = sizeof(rep) },
+		{ .iov_base = w->reply, .iov_len = w->reply_len },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	/* Writes stand whatever the result, as the kernel's copy_to_user
+	 * calls do (EMSGSIZE still fills the array it had room for). */
+	if (sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Messages arrive whole; this is the largest one we accept. */
+static unsigned char rxbuf[IOASID_WIRE_MAX_MSG + 1];
+static unsigned char txbuf[IOASID_WIRE_MAX_MSG];
+
+int session_serve_one(struct session *s)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} control;
+	struct iovec iov = { .iov_base = rxbuf, .iov_len = sizeof(rxbuf) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct ioasid_wire_req req;
+	struct ioasid_wire_cursor cur;
+	struct wire_uaccess w = { 0 };
+	struct ioasid_caller caller = { 0 };
+	struct ucred *cred = NULL;
+	struct cmsghdr *cm;
+	ssize_t n;
+	long result;
+	int rc;
+
+	n = recvmsg(s->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -ECONNRESET;
+	if (n == 0)
+		return -ECONNRESET;
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		log_session(s, "message too large, dropping the client");
+		return -EPROTO;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS)
+			cred = (struct ucred *)CMSG_DATA(cm);
+		else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			/* No request takes fds yet: close what was sent. */
+			int *fds = (int *)CMSG_DATA(cm);
+			size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < nfds; i++)
+				close(fds[i]);
+		}
+	}
+	if ((size_t)n < sizeof(req) || !cred) {
+		log_session(s, "malformed message (%zd bytes), dropping the client", n);
+		return -EPROTO;
+	}
+	memcpy(&req, rxbuf, sizeof(req));
+	if (req.magic != IOASID_WIRE_MAGIC || req.kind != IOASID_WIRE_IOCTL ||
+	    req.version != IOASID_WIRE_VERSION ||
+	    req.nsegs > WIRE_UACCESS_MAX_SEGS) {
+		log_session(s, "malformed request header, dropping the client");
+		return -EPROTO;
+	}
+	cur = (struct ioasid_wire_cursor){
+		.p = rxbuf + sizeof(req), .end = rxbuf + n, .left = req.nsegs,
+	};
+	while ((rc = ioasid_wire_next_seg(&cur, &w.segs[w.nsegs].seg,
+					  (const void **)&w.segs[w.nsegs].data)) == 0)
+		w.nsegs++;
+	if (rc < 0) {
+		log_session(s, "malformed request segments, dropping the client");
+		return -EPROTO;
+	}
+
+	w.pid = cred->pid;
+	w.reply = txbuf;
+	w.reply_cap = sizeof(txbuf) - sizeof(struct ioasid_wire_rep);
+	caller.pid = cred->pid;
+	caller.tid = (pid_t)req.tid;
+	caller.uid = cred->uid;
+	caller.gid = cred->gid;
+	caller.cap_effective = req.cap_effective ?
+				       verified_caps(cred->pid, req.cap_effective) : 0;
+	caller.uaccess = &wire_uaccess_ops;
+	caller.uaccess_priv = &w;
+
+	result = ioasid_ctx_ioctl(s->ctx, &caller, req.cmd, req.arg);
+	if (w.reply_overflow && result >= 0)
+		result = -ENOMEM;
+	rc = send_reply(s, req.seq, result, &w);
+	if (rc)
+		return -ECONNRESET;
+	return 0;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "core/util.h"
+#include "wire_uaccess.h"
+
+/* The segment wholly containing [uptr, uptr+len), if any. */
+static int find_seg(const struct wire_uaccess *w, uint64_t uptr, size_t len)
+{
+	for (unsigned int i = 0; i < w->nsegs; i++) {
+		const struct ioasid_wire_seg *s = &w->segs[i].seg;
+
+		if (uptr >= s->uptr && len <= s->len &&
+		    uptr - s->uptr <= s->len - len)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int remote_xfer(pid_t pid, uint64_t uptr, void *buf, size_t len,
+		       int write)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)uptr,
+				.iov_len = len };
+	ssize_t n;
+
+	n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0) :
+		    process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	/* A gone process or a hole in its memory: the caller sees EFAULT. */
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+static int wu_read(void *priv, uint64_t uptr, void *dst, size_t len)
+{
+	struct wire_uaccess *w = priv;
+	int i = find_seg(w, uptr, len);
+
+	if (i >= 0) {
+		const struct ioasid_wire_seg *s = &w->segs[i].seg;
+
+		if (s->flags & IOASID_SEG_FAULT)
+			return -EFAULT;
+		if (w->segs[i].data) {
+			memcpy(dst, w->segs[i].data + (uptr - s->uptr), len);
+			return 0;
+		}
+	}
+	return remote_xfer(w->pid, uptr, dst, len, 0);
+}
+
+static int reply_append(struct wire_uaccess *w, uint64_t uptr, const void *src,
+			size_t len)
+{
+	struct ioasid_wire_seg seg = {
+		.uptr = uptr, .len = (uint32_t)len, .flags = IOASID_SEG_DATA,
+	};
+
+	if (w->reply_len + sizeof(seg) + len > w->reply_cap) {
+		w->reply_overflow = 1;
+		return -ENOMEM;
+	}
+	memcpy(w->reply + w->reply_len, &seg, sizeof(seg));
+	memcpy(w->reply + w->reply_len + sizeof(seg), src, len);
+	w->reply_len += sizeof(seg) + len;
+	w->reply_nsegs++;
+	return 0;
+}
+
+static int wu_write(void *priv, uint64_t uptr, const void *src, size_t len)
+{
+	struct wire_uaccess *w = priv;
+	int i = find_seg(w, uptr, len);
+
+	if (i >= 0) {
+		const struct ioasid_wire_seg *s = &w->segs[i].seg;
+
+		if (s->flags & IOASID_SEG_READONLY)
+			return -EFAULT;
+		if (s->flags & IOASID_SEG_WRITABLE) {
+			/* Later reads of this request must see the write. */
+			if (w->segs[i].data)
+				memcpy(w->segs[i].data +
+					       (uptr - s->uptr), src, len);
+			return reply_append(w, uptr, src, len);
+		}
+	}
+	return remote_xfer(w->pid, uptr, (void *)src, len, 1);
+}
+
+static int wu_check_zeroed(void *priv, uint64_t uptr, size_t len)
+{
+	struct wire_uaccess *w = priv;
+	unsigned char chunk[256];
+	int i = find_seg(w, uptr, len);
+
+	if (i >= 0) {
+		const struct ioasid_wire_seg *s = &w->segs[i].seg;
+
+		if (s->uptr == uptr && s->len == len) {
+			if (s->flags & IOASID_SEG_FAULT)
+				return -EFAULT;
+			if (s->flags & IOASID_SEG_ZEROED)
+				return 1;
+			if (s->flags & IOASID_SEG_NONZERO)
+				return 0;
+		}
+	}
+	while (len) {
+		size_t n = MIN(len, sizeof(chunk));
+		int rc = wu_read(w, uptr, chunk, n);
+
+		if (rc)
+			return rc;
+		for (size_t k = 0; k < n; k++)
+			if (chunk[k])
+				return 0;
+		uptr += n;
+		len -= n;
+	}
+	return 1;
+}
+
+const struct ioasid_uaccess_ops wire_uaccess_ops = {
+	.read = wu_read,
+	.write = wu_write,
+	.check_zeroed = wu_check_zeroed,
+};

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client memory as the core sees it while serving one request: first the
+ * segments the shim sent, then the client process itself.
+ */
+#ifndef IOASID_DAEMON_WIRE_UACCESS_H
+#define IOASID_DAEMON_WIRE_UACCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ioasid/ioasid.h"
+#include "wire/wire.h"
+
+#define WIRE_UACCESS_MAX_SEGS 8
+
+struct wire_uaccess {
+	pid_t pid;
+	unsigned int nsegs;
+	struct {
+		struct ioasid_wire_seg seg;
+		unsigned char *data;
+	} segs[WIRE_UACCESS_MAX_SEGS];
+	/* The reply under construction: writes are appended here. */
+	unsigned char *reply;
+	size_t reply_len, reply_cap;
+	uint32_t reply_nsegs;
+	int reply_overflow; /* a write did not fit: the request fails */
+};
+
+extern const struct ioasid_uaccess_ops wire_uaccess_ops;
+
+#endif

@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client half of the wire protocol: connect a context, recognise our
+ * fds wherever they came from, and turn one ioctl into one request/reply
+ * exchange.
+ *
+ * An fd may be shared by threads and, after fork or SCM_RIGHTS, by other
+ * processes; all of them talk over the same socket.  Each exchange is made
+ * exclusive with a mutex (threads) and a POSIX record lock on the socket
+ * (processes; the kernel drops it if the holder dies).  A reply whose
+ * sequence number is not ours was left by an exchange whose process died
+ * mid-call and is discarded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/ioctl_desc.h"
+#include "core/util.h"
+#include "preload.h"
+#include "wire/wire.h"
+
+#define DEFAULT_SOCKET "/run/ioasid/ioasid.sock"
+
+static const char *socket_path(void)
+{
+	const char *p = getenv("IOASID_SOCKET");
+
+	return p && *p ? p : DEFAULT_SOCKET;
+}
+
+int client_open(int oflags)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	const char *path = socket_path();
+	int fd, saved = errno;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -EIO;
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | ((oflags & O_CLOEXEC) ? SOCK_CLOEXEC : 0), 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		real.close(fd);
+		errno = saved;
+		return -EIO;
+	}
+	errno = saved;
+	return fd;
+}
+
+/*
+ * Recognition cache, by fd number: the socket inode we last saw there and
+ * whether it is ours.  fstat revalidates it, so an fd number reused for
+ * something else (closed behind our back, dup2'd over) is seen afresh.
+ */
+#define FD_CACHE 4096
+static struct {
+	ino_t ino;
+	bool ours;
+} fd_cache[FD_CACHE];
+
+static bool peer_is_daemon(int fd)
+{
+	struct sockaddr_un addr;
+	socklen_t len = sizeof(addr);
+	int type;
+	socklen_t tlen = sizeof(type);
+	const char *base;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) ||
+	    type != SOCK_SEQPACKET)
+		return false;
+	memset(&addr, 0, sizeof(addr));
+	if (getpeername(fd, (struct sockaddr *)&addr, &len) ||
+	    addr.sun_family != AF_UNIX || !addr.sun_path[0])
+		return false;
+	if (!strcmp(addr.sun_path, socket_path()) ||
+	    !strcmp(addr.sun_path, DEFAULT_SOCKET))
+		return true;
+	/* Another daemon's connection passed to us (private daemons of other
+	 * ioasid-run instances all name their socket this way). */
+	base = strrchr(addr.sun_path, '/');
+	return base && !strcmp(base, "/ioasid.sock");
+}
+
+bool client_fd_is_ours(int fd)
+{
+	struct stat st;
+	int saved = errno;
+	bool ours;
+
+	if (fd < 0 || real.fstat(fd, &st) || !S_ISSOCK(st.st_mode)) {
+		errno = saved;
+		return false;
+	}
+	if (fd < FD_CACHE && fd_cache[fd].ino == st.st_ino) {
+		errno = saved;
+		return fd_cache[fd].ours;
+	}
+	ours = peer_is_daemon(fd);
+	if (fd < FD_CACHE) {
+		fd_cache[fd].ino = st.st_ino;
+		fd_cache[fd].ours = ours;
+	}
+	errno = saved;
+	return ours;
+}
+
+void client_fd_forget(int fd)
+{
+	if (fd >= 0 && fd < FD_CACHE)
+		fd_cache[fd].ino = 0;
+}
+
+/* ---- fault-safe access to our own memory ---------------------------- */
+
+static int self_xfer(uint64_t uptr, void *buf, size_t len, int write)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)uptr, .iov_len = len };
+	ssize_t n;
+
+	if (!len)
+		return 0;
+	n = write ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0) :
+		    process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* 1: all zero, 0: not, -EFAULT. */
+static int self_zeroed(uint64_t uptr, uint64_t len)
+{
+	unsigned char chunk[512];
+
+	while (len) {
+		size_t n = MIN(len, sizeof(chunk));
+
+		if (self_xfer(uptr, chunk, n, 0))
+			return -EFAULT;
+		for (size_t i = 0; i < n; i++)
+			if (chunk[i])
+				return 0;
+		uptr += n;
+		len -= n;
+	}
+	return 1;
+}
+
+/* ---- building a request --------------------------------------------- */
+
+struct req_builder {
+	unsigned char buf[IOASID_WIRE_MAX_MSG];
+	size_t len;
+	uint32_t nsegs;
+};
+
+static struct ioasid_wire_seg *add_seg(struct req_builder *b, uint64_t uptr,
+				       uint64_t len, uint32_t flags, bool data)
+{
+	struct ioasid_wire_seg seg = { .uptr = uptr, .len = (uint32_t)len,
+				       .flags = flags };
+	struct ioasid_wire_seg *p;
+
+	if (len > UINT32_MAX || uptr + len < uptr)
+		return NULL;
+	if (b->len + sizeof(seg) + (data ? len : 0) > sizeof(b->buf))
+		return NULL; /* the daemon reaches it directly instead */
+	p = (struct ioasid_wire_seg *)(b->buf + b->len);
+	memcpy(p, &seg, sizeof(seg));
+	b->len += sizeof(seg);
+	if (data) {
+		if (self_xfer(uptr, b->buf + b->len, len, 0)) {
+			p->flags = (p->flags & ~IOASID_SEG_DATA) | IOASID_SEG_FAULT;
+		} else {
+			p->flags |= IOASID_SEG_DATA;
+			b->len += len;
+		}
+	}
+	b->nsegs++;
+	return p;
+}
+
+/* Whether the argument struct can take the answer: written back unchanged. */
+static uint32_t probe_writable(uint64_t uptr, const void *image, size_t len)
+{
+	return self_xfer(uptr, (void *)image, len, 1) ? IOASID_SEG_READONLY :
+							 IOASID_SEG_WRITABLE;
+}
+
+static void add_struct_segs(struct req_builder *b,
+			    const struct ioasid_ioctl_desc *d, uint64_t arg)
+{
+	unsigned char image[IOASID_WIRE_MAX_MSG / 64] = { 0 };
+	struct ioasid_wire_seg *s;
+	uint32_t size;
+	uint64_t len;
+
+	if (d->arg == IOASID_ARG_SIZED) {
+		if (self_xfer(arg, &size, sizeof(size), 0))
+			return; /* the daemon faults on it just the same */
+		len = MIN((uint64_t)size, d->size);
+	} else {
+		len = d->size;
+		if (self_xfer(arg, image, len, 0))
+			len = d->min_size;
+	}
+	s = add_seg(b, arg, len, 0, true);
+	if (!s || !(s->flags & IOASID_SEG_DATA))
+		return;
+	memcpy(image, s + 1, len);
+	s->flags |= probe_writable(arg, image, len);
+
+	if (d->arg == IOASID_ARG_SIZED && size > d->size) {
+		int z = self_zeroed(arg + d->size, size - d->size);
+
+		add_seg(b, arg + d->size, size - d->size,
+			z < 0 ? IOASID_SEG_FAULT :
+			z ? IOASID_SEG_ZEROED : IOASID_SEG_NONZERO, false);
+	}
+
+	/* The buffers its pointer fields name, per the table. */
+	for (unsigned int i = 0; i < d->nptrs; i++) {
+		const struct ioasid_ptr_desc *p = &d->ptrs[i];
+		uint64_t uptr, plen;
+		uint32_t op;
+
+		memcpy(&op, image + 4, sizeof(op));
+		if (p->op && p->op != op)
+			continue;
+		ioasid_ptr_desc_extent(p, image, &uptr, &plen);
+		if (!plen)
+			continue;
+		add_seg(b, uptr, plen,
+			(p->dir & IOASID_PTR_OUT) ? IOASID_SEG_WRITABLE : 0,
+			p->dir & IOASID_PTR_IN);
+	}
+}
+
+/* ---- the exchange ----------------------------------------------------- */
+
+static pthread_mutex_t exchange_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint next_seq;
+
+static uint64_t thread_caps(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;
+	return data[0].effective | ((uint64_t)data[1].effective << 32);
+}
+
+static int lock_fd(int fd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_len = 1 };
+
+	while (fcntl(fd, F_SETLKW, &fl)) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
+		      size_t *len)
+{
+	for (;;) {
+		struct ioasid_wire_rep rep;
+		ssize_t n = recv(fd, buf, cap, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			poll(&p, 1, -1);
+			continue;
+		}
+		if (n < (ssize_t)sizeof(rep))
+			return -EIO;
+		memcpy(&rep, buf, sizeof(rep));
+		if (rep.magic != IOASID_WIRE_MAGIC || rep.kind != IOASID_WIRE_REPLY)
+			return -EIO;
+		if (rep.seq != seq)
+			continue; /* left over from a process that died mid-call */
+		*len = (size_t)n;
+		return 0;
+	}
+}
+
+static long apply_reply(const unsigned char *buf, size_t len)
+{
+	struct ioasid_wire_rep rep;
+	struct ioasid_wire_cursor c;
+	struct ioasid_wire_seg seg;
+	const void *data;
+	long result;
+	int rc;
+
+	memcpy(&rep, buf, sizeof(rep));
+	result = rep.result;
+	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + len, rep.nsegs };
+	while ((rc = ioasid_wire_next_seg(&c, &seg, &data)) == 0) {
+		if (data && self_xfer(seg.uptr, (void *)data, seg.len, 1) &&
+		    result >= 0)
+			result = -EFAULT;
+	}
+	return rc < 0 ? -EIO : result;
+}
+
+long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find((unsigned int)cmd);
+	struct req_builder *b;
+	struct ioasid_wire_req req = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_IOCTL,
+		.version = IOASID_WIRE_VERSION,
+		.cmd = (uint32_t)cmd,
+		.arg = arg,
+	};
+	size_t rlen;
+	long result;
+	int saved = errno;
+
+	if (!d || cmd > UINT32_MAX)
+		return -ENOTTY;
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->len = sizeof(req);
+	b->nsegs = 0;
+	if (d->arg == IOASID_ARG_SIZED || d->arg == IOASID_ARG_ARGSZ)
+		add_struct_segs(b, d, arg);
+
+	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
+	req.cap_effective = thread_caps();
+	req.tid = (uint32_t)gettid();
+	req.nsegs = b->nsegs;
+	memcpy(b->buf, &req, sizeof(req));
+
+	pthread_mutex_lock(&exchange_lock);
+	result = lock_fd(fd, F_WRLCK);
+	if (result)
+		goto out_unlock;
+	if (send(fd, b->buf, b->len, MSG_NOSIGNAL) != (ssize_t)b->len)
+		result = -EIO;
+	else
+		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen);
+	if (!result)
+		result = apply_reply(b->buf, rlen);
+	lock_fd(fd, F_UNLCK);
+out_unlock:
+	pthread_mutex_unlock(&exchange_lock);
+	free(b);
+	errno = saved;
+	return result;
+}

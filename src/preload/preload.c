@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libioasid-preload.so: gives an unmodified program a /dev/iommu (and the
+ * 2021 design's /dev/ioasid) served by ioasidd.  Only our paths and our
+ * fds are touched; every other call goes straight to libc, with errno as
+ * libc leaves it.  Nothing here ever exits or aborts the host program.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "preload.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+struct real_libc real;
+
+void preload_resolve(void)
+{
+	if (real.open)
+		return;
+	real.openat = dlsym(RTLD_NEXT, "openat");
+	real.close = dlsym(RTLD_NEXT, "close");
+	real.ioctl = dlsym(RTLD_NEXT, "ioctl");
+	real.fstat = dlsym(RTLD_NEXT, "fstat");
+	real.stat = dlsym(RTLD_NEXT, "stat");
+	real.lstat = dlsym(RTLD_NEXT, "lstat");
+	real.fstatat = dlsym(RTLD_NEXT, "fstatat");
+	real.access = dlsym(RTLD_NEXT, "access");
+	real.faccessat = dlsym(RTLD_NEXT, "faccessat");
+	real.open = dlsym(RTLD_NEXT, "open");
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	preload_resolve();
+}
+
+bool preload_is_device_path(const char *path)
+{
+	/* libc declares path nonnull; programs still pass NULL by mistake. */
+	const char *volatile p = path;
+
+	return p && (!strcmp(path, "/dev/iommu") || !strcmp(path, "/dev/ioasid"));
+}
+
+/* misc major 10; the minor is ours to pick, and stays the same everywhere. */
+#define IOASID_DEV_MINOR 126
+
+void preload_fill_chardev_stat(struct stat *st, ino_t ino)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFCHR | 0660;
+	st->st_nlink = 1;
+	st->st_rdev = makedev(10, IOASID_DEV_MINOR);
+	st->st_dev = makedev(0, 5); /* devtmpfs-like */
+	st->st_ino = ino;
+	st->st_blksize = 4096;
+}
+
+static int set_errno(int rc)
+{
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return rc;
+}
+
+/* ---- open family -------------------------------------------------------- */
+
+static int our_open(int flags)
+{
+	return set_errno(client_open(flags));
+}
+
+static mode_t va_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ?
+		       va_arg(ap, mode_t) : 0;
+}
+
+static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	preload_resolve();
+	if (preload_is_device_path(path))
+		return our_open(flags);
+	if (dirfd == AT_FDCWD)
+		return real.open(path, flags, mode);
+	return real.openat(dirfd, path, flags, mode);
+}
+
+#define OPEN_MODE(flags, last, mode)           \
+	do {                                   \
+		va_list ap;                    \
+		va_start(ap, last);            \
+		mode = va_mode(flags, ap);     \
+		va_end(ap);                    \
+	} while (0)
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	mode_t mode;
+
+	OPEN_MODE(flags, flags, mode);
+	return do_openat(AT_FDCWD, path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	mode_t mode;
+
+	OPEN_MODE(flags, flags, mode);
+	return do_openat(AT_FDCWD, path, flags, mode);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode;
+
+	OPEN_MODE(flags, flags, mode);
+	return do_openat(dirfd, path, flags, mode);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode;
+
+	OPEN_MODE(flags, flags, mode);
+	return do_openat(dirfd, path, flags, mode);
+}
+
+/* Fortified builds call these when the mode argument is absent. */
+EXPORT int __open_2(const char *path, int flags)
+{
+	return do_openat(AT_FDCWD, path, flags, 0);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	return do_openat(AT_FDCWD, path, flags, 0);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return do_openat(dirfd, path, flags, 0);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return do_openat(dirfd, path, flags, 0);
+}
+
+/* ---- ioctl, close ------------------------------------------------------- */
+
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	unsigned long arg;
+
+	va_start(ap, request);
+	arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	preload_resolve();
+	if (client_fd_is_ours(fd)) {
+		long rc = client_ioctl(fd, request, arg);
+
+		if (rc < 0) {
+			errno = (int)-rc;
+			return -1;
+		}
+		return (int)rc;
+	}
+	return real.ioctl(fd, request, arg);
+}
+
+EXPORT int close(int fd)
+{
+	preload_resolve();
+	client_fd_forget(fd);
+	return real.close(fd);
+}
+
+/* ---- stat family: our node and fds look like a character device -------- */
+
+EXPORT int fstat(int fd, struct stat *st)
+{
+	preload_resolve();
+	if (client_fd_is_ours(fd)) {
+		struct stat sock;
+
+		if (real.fstat(fd, &sock))
+			return -1;
+		preload_fill_chardev_stat(st, sock.st_ino);
+		return 0;
+	}
+	return real.fstat(fd, st);
+}
+
+/* On 64-bit targets struct stat64 and struct stat are the same layout. */
+_Static_assert(sizeof(struct stat64) == sizeof(struct stat), "stat64 layout");
+
+EXPORT int fstat64(int fd, struct stat64 *st)
+{
+	return fstat(fd, (struct stat *)st);
+}
+
+EXPORT int stat(const char *path, struct stat *st)
+{
+	preload_resolve();
+	if (preload_is_device_path(path)) {
+		preload_fill_chardev_stat(st, 1);
+		return 0;
+	}
+	return real.stat(path, st);
+}
+
+EXPORT int stat64(const char *path, struct stat64 *st)
+{
+	return stat(path, (struct stat *)st);
+}
+
+EXPORT int lstat(const char *path, struct stat *st)
+{
+	preload_resolve();
+	if (preload_is_device_path(path)) {
+		preload_fill_chardev_stat(st, 1);
+		return 0;
+	}
+	return real.lstat(path, st);
+}
+
+EXPORT int lstat64(const char *path, struct stat64 *st)
+{
+	return lstat(path, (struct stat *)st);
+}
+
+EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	preload_resolve();
+	if (preload_is_device_path(path)) {
+		preload_fill_chardev_stat(st, 1);
+		return 0;
+	}
+	if (path && !*path && (flags & AT_EMPTY_PATH) && client_fd_is_ours(dirfd))
+		return fstat(dirfd, st);
+	return real.fstatat(dirfd, path, st, flags);
+}
+
+EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
+{
+	return fstatat(dirfd, path, (struct stat *)st, flags);
+}
+
+EXPORT int access(const char *path, int mode)
+{
+	preload_resolve();
+	if (preload_is_device_path(path))
+		return (mode & X_OK) ? (errno = EACCES, -1) : 0;
+	return real.access(path, mode);
+}
+
+EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+	preload_resolve();
+	if (preload_is_device_path(path))
+		return (mode & X_OK) ? (errno = EACCES, -1) : 0;
+	return real.faccessat(dirfd, path, mode, flags);
+}

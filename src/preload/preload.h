@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* libioasid-preload internals: libc's own functions and our fd bookkeeping. */
+#ifndef IOASID_PRELOAD_PRELOAD_H
+#define IOASID_PRELOAD_PRELOAD_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+struct real_libc {
+	int (*open)(const char *, int, ...);
+	int (*openat)(int, const char *, int, ...);
+	int (*close)(int);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*fstat)(int, struct stat *);
+	int (*stat)(const char *, struct stat *);
+	int (*lstat)(const char *, struct stat *);
+	int (*fstatat)(int, const char *, struct stat *, int);
+	int (*access)(const char *, int);
+	int (*faccessat)(int, const char *, int, int);
+};
+
+extern struct real_libc real;
+void preload_resolve(void);
+
+/* The paths that name our device. */
+bool preload_is_device_path(const char *path);
+
+/* Connect a new context; returns the fd or -errno (-EIO: no daemon). */
+int client_open(int oflags);
+/* Is fd a connection to an ioasid daemon?  Cheap when it is not a socket. */
+bool client_fd_is_ours(int fd);
+/* Forget an fd about to be closed. */
+void client_fd_forget(int fd);
+/* Run one ioctl through the daemon; returns its result or -errno. */
+long client_ioctl(int fd, unsigned long cmd, unsigned long arg);
+
+/* What stat says about /dev/iommu and our fds: a misc character device. */
+void preload_fill_chardev_stat(struct stat *st, ino_t ino);
+
+#endif

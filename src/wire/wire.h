@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shim <-> daemon protocol.  One SOCK_SEQPACKET message per request and
+ * one per reply; the kernel attaches the sender's verified pid/uid/gid to
+ * every message (SO_PASSCRED), so nothing a client says about who it is is
+ * taken on trust except its thread's capabilities, which the daemon checks
+ * against the process' permitted set.
+ *
+ * A request carries the memory the descriptor table says the ioctl will
+ * touch, as segments: the argument struct, the tail beyond our struct
+ * (only whether it is zero), and each pointer field's buffer.  The daemon
+ * answers reads from those segments and collects writes to them into the
+ * reply, which the shim applies in order.  Memory outside every segment is
+ * reached directly with process_vm_readv/writev.
+ */
+#ifndef IOASID_WIRE_WIRE_H
+#define IOASID_WIRE_WIRE_H
+
+#include <stdint.h>
+
+#define IOASID_WIRE_MAGIC 0x73616f69u /* "ioas" */
+#define IOASID_WIRE_MAX_MSG (64 * 1024)
+
+enum ioasid_wire_kind {
+	IOASID_WIRE_IOCTL = 1,
+	IOASID_WIRE_REPLY = 2,
+};
+
+struct ioasid_wire_req {
+	uint32_t magic;
+	uint16_t kind;
+	uint16_t version;
+	uint32_t seq;
+	uint32_t cmd;
+	uint64_t arg;
+	uint64_t cap_effective;
+	uint32_t tid;
+	uint32_t nsegs;
+	/* nsegs x (struct ioasid_wire_seg, then len bytes if it has data) */
+};
+
+enum ioasid_wire_seg_flags {
+	IOASID_SEG_DATA = 1 << 0,     /* the bytes follow */
+	IOASID_SEG_FAULT = 1 << 1,    /* reading it faulted */
+	IOASID_SEG_WRITABLE = 1 << 2, /* writes go into the reply */
+	IOASID_SEG_READONLY = 1 << 3, /* writing it would fault */
+	IOASID_SEG_ZEROED = 1 << 4,   /* known all-zero, no bytes sent */
+	IOASID_SEG_NONZERO = 1 << 5,  /* known not all-zero, no bytes sent */
+};
+
+struct ioasid_wire_seg {
+	uint64_t uptr;
+	uint32_t len;
+	uint32_t flags;
+};
+
+struct ioasid_wire_rep {
+	uint32_t magic;
+	uint16_t kind;
+	uint16_t version;
+	uint32_t seq;
+	uint32_t nsegs;
+	int64_t result; /* >= 0, or -errno */
+	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
+};
+
+#define IOASID_WIRE_VERSION 1
+
+/*
+ * Walk the segments of a received message.  Returns 0 and fills *seg and
+ * *data (NULL without DATA), 1 at the end, -EPROTO when the bytes do not
+ * hold together.
+ */
+struct ioasid_wire_cursor {
+	const unsigned char *p, *end;
+	uint32_t left;
+};
+
+int ioasid_wire_next_seg(struct ioasid_wire_cursor *c,
+			 struct ioasid_wire_seg *seg, const void **data);
+
+#endif

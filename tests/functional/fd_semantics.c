@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * /dev/iommu through the shim and the daemon, as a program sees it: fd
+ * sharing across fork, dup, exec and SCM_RIGHTS; the last close; the stat
+ * answers; and a daemon that survives abuse without growing.
+ * Run under ioasid-run.  Prints "N passed, N failed, N skipped".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ioasid/uapi/iommufd.h"
+
+static int failures;
+
+#define EXPECT(cond)                                                         \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "  %s:%d: expected %s (errno %d)\n", \
+				__FILE__, __LINE__, #cond, errno);           \
+			failures++;                                          \
+		}                                                            \
+	} while (0)
+
+static int ioas_alloc(int fd)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+
+	return ioctl(fd, IOMMU_IOAS_ALLOC, &cmd) ? -errno : (int)cmd.out_ioas_id;
+}
+
+static int destroy(int fd, uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioctl(fd, IOMMU_DESTROY, &cmd) ? -errno : 0;
+}
+
+static void t_fork_shares_context(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	pid_t pid;
+	int st;
+
+	EXPECT(fd >= 0);
+	EXPECT(ioas_alloc(fd) == 1);
+	pid = fork();
+	if (pid == 0) {
+		/* Same context: the child sees id 1 and gets id 2. */
+		int ok = destroy(fd, 1) == 0 && ioas_alloc(fd) == 1 &&
+			 ioas_alloc(fd) == 2;
+		/* The parent's close does not end it: we still hold it. */
+		usleep(100000);
+		ok = ok && ioas_alloc(fd) == 3;
+		_exit(ok ? 0 : 1);
+	}
+	usleep(20000);
+	EXPECT(close(fd) == 0);
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void t_concurrent_processes(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	pid_t kids[4];
+	int st, good = 1;
+
+	for (int k = 0; k < 4; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			for (int i = 0; i < 500; i++) {
+				int id = ioas_alloc(fd);
+
+				if (id <= 0 || destroy(fd, id))
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 4; k++)
+		good &= waitpid(kids[k], &st, 0) == kids[k] && WIFEXITED(st) &&
+			WEXITSTATUS(st) == 0;
+	EXPECT(good);
+	EXPECT(ioas_alloc(fd) == 1); /* everything they made is gone */
+	close(fd);
+}
+
+static void t_dup(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), d;
+
+	EXPECT(ioas_alloc(fd) == 1);
+	d = dup(fd);
+	EXPECT(close(fd) == 0);
+	EXPECT(ioas_alloc(d) == 2);
+	fd = fcntl(d, F_DUPFD_CLOEXEC, 100);
+	EXPECT(fd >= 100);
+	EXPECT(dup2(fd, 200) == 200);
+	EXPECT(ioas_alloc(200) == 3);
+	close(d);
+	close(fd);
+	close(200);
+}
+
+static void t_scm_rights(void)
+{
+	int sv[2], st;
+	pid_t pid;
+
+	EXPECT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	pid = fork();
+	if (pid == 0) {
+		char c;
+		char ctl[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &c, 1 };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+		int fd;
+
+		if (recvmsg(sv[1], &m, 0) != 1)
+			_exit(2);
+		memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(fd));
+		_exit(ioas_alloc(fd) == 2 ? 0 : 1);
+	}
+	{
+		int fd = open("/dev/iommu", O_RDWR);
+		char c = 'x';
+		char ctl[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &c, 1 };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+		EXPECT(ioas_alloc(fd) == 1);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+		EXPECT(sendmsg(sv[0], &m, 0) == 1);
+		close(fd); /* the child's copy keeps the context */
+		EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		       WEXITSTATUS(st) == 0);
+	}
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void t_exec(const char *self)
+{
+	int fd = open("/dev/iommu", O_RDWR), st;
+	pid_t pid;
+
+	EXPECT(ioas_alloc(fd) == 1);
+	pid = fork();
+	if (pid == 0) {
+		char arg[16];
+
+		snprintf(arg, sizeof(arg), "%d", fd);
+		execl(self, self, "--exec-child", arg, (char *)NULL);
+		_exit(3);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	EXPECT(ioas_alloc(fd) == 3);
+	close(fd);
+}
+
+static void t_stat(void)
+{
+	struct stat a, b;
+	int fd = open("/dev/ioasid", O_RDWR | O_CLOEXEC);
+
+	EXPECT(fd >= 0);
+	EXPECT(stat("/dev/iommu", &a) == 0 && S_ISCHR(a.st_mode));
+	EXPECT(fstat(fd, &b) == 0 && S_ISCHR(b.st_mode));
+	EXPECT(a.st_rdev == b.st_rdev && major(a.st_rdev) == 10);
+	EXPECT(access("/dev/iommu", F_OK | R_OK | W_OK) == 0);
+	EXPECT(fcntl(fd, F_GETFD) == FD_CLOEXEC);
+	/* Other paths and fds are libc's. */
+	EXPECT(stat("/dev/null", &a) == 0 && major(a.st_rdev) == 1);
+	EXPECT(ioctl(0, IOMMU_DESTROY, NULL) == -1 && errno == ENOTTY);
+	EXPECT(open("/no/such/file", O_RDONLY) == -1 && errno == ENOENT);
+	close(fd);
+}
+
+static void t_errors_through_the_wire(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	struct {
+		struct iommu_destroy cmd;
+		uint64_t future;
+	} cmd = { .cmd = { .size = sizeof(cmd) } };
+	struct iommu_iova_range r[1];
+	struct iommu_ioas_iova_ranges q = { .size = sizeof(q), .num_iovas = 0,
+					    .allowed_iovas = (uintptr_t)r };
+
+	EXPECT(ioctl(fd, IOMMU_DESTROY, NULL) == -1 && errno == EFAULT);
+	EXPECT(ioctl(fd, IOMMU_DESTROY, &cmd) == -1 && errno == ENOENT);
+	cmd.future = 1;
+	EXPECT(ioctl(fd, IOMMU_DESTROY, &cmd) == -1 && errno == E2BIG);
+	cmd.cmd.size = 7;
+	EXPECT(ioctl(fd, IOMMU_DESTROY, &cmd) == -1 && errno == EINVAL);
+	EXPECT(ioctl(fd, _IO(IOMMUFD_TYPE, 0x7f), &cmd) == -1 && errno == ENOTTY);
+	q.ioas_id = (uint32_t)ioas_alloc(fd);
+	EXPECT(ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &q) == -1 && errno == EMSGSIZE);
+	EXPECT(q.num_iovas == 1);
+	EXPECT(ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &q) == 0 && r[0].last == UINT64_MAX);
+	close(fd);
+}
+
+static int daemon_pid(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int pid = -1;
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len))
+		pid = cr.pid;
+	close(fd);
+	return pid;
+}
+
+static long count_fds(int pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static long rss_kb(int pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void garbage(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	unsigned char junk[3000];
+	int s;
+
+	strncpy(a.sun_path, getenv("IOASID_SOCKET"), sizeof(a.sun_path) - 1);
+	s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
+		close(s);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (unsigned char)rand();
+	send(s, junk, (size_t)(rand() % (int)sizeof(junk)) + 1, MSG_NOSIGNAL);
+	if (rand() & 1) /* a valid-looking header with nonsense after it */
+		send(s, "ioas\x01\x00\x01\x00", 8, MSG_NOSIGNAL);
+	close(s);
+}
+
+static void t_daemon_survives(void)
+{
+	int pid = daemon_pid();
+	long fds0, rss0, fds1, rss1;
+
+	EXPECT(pid > 0);
+	/* Warm up allocator arenas before taking the baseline. */
+	for (int i = 0; i < 500; i++) {
+		int fd = open("/dev/iommu", O_RDWR);
+
+		ioas_alloc(fd);
+		close(fd);
+	}
+	fds0 = count_fds(pid);
+	rss0 = rss_kb(pid);
+	for (int i = 0; i < 10000; i++) {
+		int fd = open("/dev/iommu", O_RDWR);
+
+		if (ioas_alloc(fd) != 1) {
+			EXPECT(0);
+			close(fd);
+			break;
+		}
+		close(fd);
+		if (i % 100 == 0)
+			garbage();
+		if (i % 1000 == 0) {
+			/* A client killed in the middle of its ioctls. */
+			pid_t k = fork();
+
+			if (k == 0) {
+				int f = open("/dev/iommu", O_RDWR);
+
+				for (;;)
+					ioas_alloc(f);
+			}
+			usleep(2000);
+			kill(k, SIGKILL);
+			waitpid(k, NULL, 0);
+		}
+	}
+	{
+		int fd = open("/dev/iommu", O_RDWR);
+
+		EXPECT(ioas_alloc(fd) == 1);
+		close(fd);
+	}
+	usleep(50000);
+	fds1 = count_fds(pid);
+	rss1 = rss_kb(pid);
+	printf("  daemon fds %ld -> %ld, RSS %ld kB -> %ld kB over 10000 cycles\n",
+	       fds0, fds1, rss0, rss1);
+	EXPECT(fds1 == fds0);
+	/* No growth beyond allocator noise. */
+	EXPECT(rss1 - rss0 < 1024);
+}
+
+static void t_unreachable(void)
+{
+	char *saved = strdup(getenv("IOASID_SOCKET"));
+
+	setenv("IOASID_SOCKET", "/nonexistent/ioasid.sock", 1);
+	errno = 0;
+	EXPECT(open("/dev/iommu", O_RDWR) == -1 && errno == EIO);
+	setenv("IOASID_SOCKET", saved, 1);
+	free(saved);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	{ "fork shares one context until the last close", t_fork_shares_context },
+	{ "four processes share one fd concurrently", t_concurrent_processes },
+	{ "dup, F_DUPFD and dup2 copies", t_dup },
+	{ "fd passed with SCM_RIGHTS", t_scm_rights },
+	{ "stat, fstat and access", t_stat },
+	{ "errno contract through the wire", t_errors_through_the_wire },
+	{ "daemon unreachable gives EIO", t_unreachable },
+	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
+};
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "--exec-child")) {
+		int fd = atoi(argv[2]);
+
+		return ioas_alloc(fd) == 2 ? 0 : 1;
+	}
+	if (!getenv("IOASID_SOCKET")) {
+		fprintf(stderr, "run me under ioasid-run\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) + 1; i++) {
+		int before = failures;
+
+		if (i == sizeof(cases) / sizeof(cases[0])) {
+			t_exec(argv[0]);
+			printf("%s: exec keeps the fd\n", failures == before ? "ok" : "FAIL");
+		} else {
+			cases[i].fn();
+			printf("%s: %s\n", failures == before ? "ok" : "FAIL", cases[i].name);
+		}
+		if (failures == before)
+			passed++;
+		else
+			failed++;
+	}
+	printf("%d passed, %d failed, 0 skipped\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ioasid-run [--socket PATH] -- PROG [ARGS...]
+ *
+ * Run PROG with a working /dev/iommu.  Without --socket, a private ioasidd
+ * is started on a fresh socket for PROG alone and stopped afterwards.  The
+ * shim is prepended to LD_PRELOAD, never replacing what was there.  The
+ * exit status is PROG's; if PROG died of a signal, so do we.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef IOASID_LIBEXECDIR
+#define IOASID_LIBEXECDIR "/usr/local/libexec"
+#endif
+#ifndef IOASID_LIBDIR
+#define IOASID_LIBDIR "/usr/local/lib"
+#endif
+
+static pid_t child = -1;
+
+static void forward(int sig)
+{
+	if (child > 0)
+		kill(child, sig);
+}
+
+/* A file next to our own executable (the build tree), else installed. */
+static int locate(const char *name, const char *installed_dir, char *out,
+		  size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		char *slash;
+
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(out, len, "%s/%s", self, name);
+			if (!access(out, R_OK))
+				return 0;
+		}
+	}
+	snprintf(out, len, "%s/%s", installed_dir, name);
+	return access(out, R_OK) ? -1 : 0;
+}
+
+static int make_listener(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(addr.sun_path))
+		return -1;
+	strcpy(addr.sun_path, path);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 128)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Start ioasidd on an already-listening socket, so PROG can never race it. */
+static pid_t start_daemon(const char *daemon, int lfd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char pidbuf[32];
+
+		if (lfd != 3) {
+			dup2(lfd, 3);
+			close(lfd);
+		}
+		fcntl(3, F_SETFD, 0);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
+		setenv("LISTEN_PID", pidbuf, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		unsetenv("LD_PRELOAD");
+		execl(daemon, "ioasidd", (char *)NULL);
+		fprintf(stderr, "ioasid-run: cannot run %s: %s\n", daemon,
+			strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ioasid-run [--socket PATH] -- PROG [ARGS...]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char daemon[PATH_MAX], shim[PATH_MAX], dir[] = "/tmp/ioasid-XXXXXX";
+	char sock[PATH_MAX];
+	const char *socket_arg = NULL, *old;
+	char *preload;
+	pid_t daemon_pid = -1;
+	int status = 0, c, lfd;
+
+	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			socket_arg = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (locate("libioasid-preload.so", IOASID_LIBDIR, shim, sizeof(shim))) {
+		fprintf(stderr, "ioasid-run: libioasid-preload.so not found\n");
+		return 127;
+	}
+
+	if (socket_arg) {
+		snprintf(sock, sizeof(sock), "%s", socket_arg);
+	} else {
+		if (locate("ioasidd", IOASID_LIBEXECDIR, daemon, sizeof(daemon))) {
+			fprintf(stderr, "ioasid-run: ioasidd not found\n");
+			return 127;
+		}
+		if (!mkdtemp(dir)) {
+			perror("ioasid-run: mkdtemp");
+			return 127;
+		}
+		snprintf(sock, sizeof(sock), "%s/ioasid.sock", dir);
+		lfd = make_listener(sock);
+		if (lfd < 0) {
+			perror("ioasid-run: socket");
+			rmdir(dir);
+			return 127;
+		}
+		daemon_pid = start_daemon(daemon, lfd);
+		close(lfd);
+	}
+
+	old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		preload = malloc(strlen(shim) + strlen(old) + 2);
+		sprintf(preload, "%s:%s", shim, old);
+	} else {
+		preload = strdup(shim);
+	}
+	setenv("LD_PRELOAD", preload, 1);
+	setenv("IOASID_SOCKET", sock, 1);
+	free(preload);
+
+	signal(SIGINT, forward);
+	signal(SIGTERM, forward);
+	signal(SIGHUP, forward);
+	signal(SIGQUIT, forward);
+
+	child = fork();
+	if (child == 0) {
+		execvp(argv[optind], &argv[optind]);
+		fprintf(stderr, "ioasid-run: %s: %s\n", argv[optind], strerror(errno));
+		_exit(127);
+	}
+	if (child > 0) {
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+	} else {
+		status = 127 << 8;
+	}
+
+	if (daemon_pid > 0) {
+		int dstatus;
+
+		kill(daemon_pid, SIGTERM);
+		while (waitpid(daemon_pid, &dstatus, 0) < 0 && errno == EINTR)
+			;
+		unlink(sock);
+		rmdir(dir);
+	}
+
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+
+		signal(sig, SIG_DFL);
+		unsetenv("LD_PRELOAD");
+		kill(getpid(), sig);
+		return 128 + sig;
+	}
+	return WEXITSTATUS(status);
+}
