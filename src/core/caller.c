@@ -12,49 +12,24 @@
 #include <unistd.h>
 
 #include "ioasid/ioasid.h"
-#include "util.h"
-
-static int self_xfer(uint64_t uptr, void *buf, size_t len, int write)
-{
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)uptr,
-				.iov_len = len };
-	ssize_t n;
-
-	n = write ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0) :
-		    process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-	return n == (ssize_t)len ? 0 : -EFAULT;
-}
+#include "vm_access.h"
 
 static int self_read(void *priv, uint64_t uptr, void *dst, size_t len)
 {
 	(void)priv;
-	return self_xfer(uptr, dst, len, 0);
+	return vm_xfer(getpid(), uptr, dst, len, 0);
 }
 
 static int self_write(void *priv, uint64_t uptr, const void *src, size_t len)
 {
 	(void)priv;
-	return self_xfer(uptr, (void *)src, len, 1);
+	return vm_xfer(getpid(), uptr, (void *)src, len, 1);
 }
 
 static int self_check_zeroed(void *priv, uint64_t uptr, size_t len)
 {
-	unsigned char chunk[256];
-
 	(void)priv;
-	while (len) {
-		size_t n = MIN(len, sizeof(chunk));
-
-		if (self_xfer(uptr, chunk, n, 0))
-			return -EFAULT;
-		for (size_t i = 0; i < n; i++)
-			if (chunk[i])
-				return 0;
-		uptr += n;
-		len -= n;
-	}
-	return 1;
+	return vm_zeroed(getpid(), uptr, len);
 }
 
 static const struct ioasid_uaccess_ops self_uaccess = {

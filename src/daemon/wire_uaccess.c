@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 
 #include "core/util.h"
+#include "core/vm_access.h"
 #include "wire_uaccess.h"
 
 /* The segment wholly containing [uptr, uptr+len), if any. */
@@ -17,20 +18,6 @@ static int find_seg(const struct wire_uaccess *w, uint64_t uptr, size_t len)
 			return (int)i;
 	}
 	return -1;
-}
-
-static int remote_xfer(pid_t pid, uint64_t uptr, void *buf, size_t len,
-		       int write)
-{
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)uptr,
-				.iov_len = len };
-	ssize_t n;
-
-	n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0) :
-		    process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	/* A gone process or a hole in its memory: the caller sees EFAULT. */
-	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
 static int wu_read(void *priv, uint64_t uptr, void *dst, size_t len)
@@ -48,7 +35,7 @@ static int wu_read(void *priv, uint64_t uptr, void *dst, size_t len)
 			return 0;
 		}
 	}
-	return remote_xfer(w->pid, uptr, dst, len, 0);
+	return vm_xfer(w->pid, uptr, dst, len, 0);
 }
 
 static int reply_append(struct wire_uaccess *w, uint64_t uptr, const void *src,
@@ -87,7 +74,7 @@ static int wu_write(void *priv, uint64_t uptr, const void *src, size_t len)
 			return reply_append(w, uptr, src, len);
 		}
 	}
-	return remote_xfer(w->pid, uptr, (void *)src, len, 1);
+	return vm_xfer(w->pid, uptr, (void *)src, len, 1);
 }
 
 static int wu_check_zeroed(void *priv, uint64_t uptr, size_t len)

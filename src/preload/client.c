@@ -27,6 +27,7 @@
 
 #include "core/ioctl_desc.h"
 #include "core/util.h"
+#include "core/vm_access.h"
 #include "preload.h"
 #include "wire/wire.h"
 
@@ -128,34 +129,7 @@ void client_fd_forget(int fd)
 
 static int self_xfer(uint64_t uptr, void *buf, size_t len, int write)
 {
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)uptr, .iov_len = len };
-	ssize_t n;
-
-	if (!len)
-		return 0;
-	n = write ? process_vm_writev(getpid(), &local, 1, &remote, 1, 0) :
-		    process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-	return n == (ssize_t)len ? 0 : -EFAULT;
-}
-
-/* 1: all zero, 0: not, -EFAULT. */
-static int self_zeroed(uint64_t uptr, uint64_t len)
-{
-	unsigned char chunk[512];
-
-	while (len) {
-		size_t n = MIN(len, sizeof(chunk));
-
-		if (self_xfer(uptr, chunk, n, 0))
-			return -EFAULT;
-		for (size_t i = 0; i < n; i++)
-			if (chunk[i])
-				return 0;
-		uptr += n;
-		len -= n;
-	}
-	return 1;
+	return vm_xfer(getpid(), uptr, buf, len, write);
 }
 
 /* ---- building a request --------------------------------------------- */
@@ -223,7 +197,7 @@ static void add_struct_segs(struct req_builder *b,
 	s->flags |= probe_writable(arg, image, len);
 
 	if (d->arg == IOASID_ARG_SIZED && size > d->size) {
-		int z = self_zeroed(arg + d->size, size - d->size);
+		int z = vm_zeroed(getpid(), arg + d->size, size - d->size);
 
 		add_seg(b, arg + d->size, size - d->size,
 			z < 0 ? IOASID_SEG_FAULT :
