@@ -135,6 +135,8 @@ int main(int argc, char **argv)
 			return 1;
 	}
 
+	/* Accepted sockets inherit SO_PASSCRED from the listener. */
+	setsockopt(lfd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
 	/* accept() is drained until EAGAIN, whoever created the socket. */
 	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
 	fcntl(lfd, F_SETFD, FD_CLOEXEC);

@@ -137,7 +137,10 @@ int session_serve_one(struct session *s)
 				close(fds[i]);
 		}
 	}
-	if ((size_t)n < sizeof(req) || !cred) {
+	/* pid 0: the message came without credentials (sent before
+	 * SO_PASSCRED took effect on either end); we cannot tell whose
+	 * memory it names. */
+	if ((size_t)n < sizeof(req) || !cred || cred->pid <= 0) {
 		log_session(s, "malformed message (%zd bytes), dropping the client", n);
 		return -EPROTO;
 	}

@@ -52,7 +52,14 @@ int client_open(int oflags)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | ((oflags & O_CLOEXEC) ? SOCK_CLOEXEC : 0), 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+	/*
+	 * With SO_PASSCRED on the sending socket the kernel stamps every
+	 * message with our verified pid, even one sent before the daemon has
+	 * accepted the connection (the daemon's own setting comes too late
+	 * for those).
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int)) ||
+	    connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
 		real.close(fd);
 		errno = saved;
 		return -EIO;

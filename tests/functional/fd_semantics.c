@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "ioasid/uapi/iommufd.h"
+#include "ioasid/uapi/iommufd_test.h"
+#include <sys/mman.h>
 
 static int failures;
 
@@ -354,6 +356,31 @@ static void t_unreachable(void)
 	free(saved);
 }
 
+/*
+ * The first request on a brand-new connection can reach the daemon before it
+ * has accepted the connection; it must still know whose memory it names.
+ */
+static void t_first_request_reaches_memory(void)
+{
+	void *buf = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct iommu_test_cmd t = {
+		.size = sizeof(t),
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = 4 * 4096, .uptr = (uintptr_t)buf },
+	};
+	int bad = 0;
+
+	for (int i = 0; i < 3000 && !bad; i++) {
+		int fd = open("/dev/iommu", O_RDWR);
+
+		bad = ioctl(fd, IOMMU_TEST_CMD, &t) != 0;
+		close(fd);
+	}
+	EXPECT(!bad);
+	munmap(buf, 4 * 4096);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -365,6 +392,8 @@ static const struct {
 	{ "stat, fstat and access", t_stat },
 	{ "errno contract through the wire", t_errors_through_the_wire },
 	{ "daemon unreachable gives EIO", t_unreachable },
+	{ "first request of a new connection reads caller memory",
+	  t_first_request_reaches_memory },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 
