@@ -38,8 +38,12 @@ struct ioasid_uaccess_ops {
 
 /*
  * Who is calling: the process and thread, their credentials and the
- * effective capability set of the calling thread (bit n is capability n),
- * already verified by whoever built this.
+ * effective capability set of the calling thread (bit n is capability n).
+ *
+ * cap_effective may be a claim the builder could not check cheaply: then
+ * verify_cap confirms one claimed capability when a handler actually needs
+ * it (1: held, 0: not), so the common request never pays for the proof.
+ * NULL means cap_effective is already verified.
  */
 struct ioasid_caller {
 	pid_t pid;
@@ -47,8 +51,9 @@ struct ioasid_caller {
 	uid_t uid;
 	gid_t gid;
 	uint64_t cap_effective;
+	int (*verify_cap)(void *priv, unsigned int cap);
 	const struct ioasid_uaccess_ops *uaccess;
-	void *uaccess_priv;
+	void *uaccess_priv; /* also passed to verify_cap */
 };
 
 /* Create a context; NULL when out of memory. */

@@ -52,7 +52,11 @@ int ucmd_respond(struct ioasid_ucmd *u, size_t len);
 /* Does the calling thread hold capability `cap` in its effective set? */
 static inline int ucmd_capable(const struct ioasid_ucmd *u, unsigned int cap)
 {
-	return cap < 64 && (u->caller->cap_effective >> cap) & 1;
+	const struct ioasid_caller *c = u->caller;
+
+	if (cap >= 64 || !((c->cap_effective >> cap) & 1))
+		return 0;
+	return c->verify_cap ? c->verify_cap(c->uaccess_priv, cap) == 1 : 1;
 }
 
 #endif

@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "log.h"
 #include "session.h"
 
@@ -120,6 +121,10 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (caps_init()) {
+		fprintf(stderr, "ioasidd: cannot read /proc/self/ns/user\n");
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

@@ -8,6 +8,7 @@
 
 #include "core/ioctl_desc.h"
 #include "ioasid/ioasid.h"
+#include "caps.h"
 #include "log.h"
 #include "session.h"
 #include "wire/wire.h"
@@ -46,25 +47,19 @@ void session_free(struct session *s)
 }
 
 /*
- * The claimed effective set, cut down to what the process may hold at all:
- * a thread can raise any permitted capability into its effective set, so
- * the claim cannot gain it anything it could not have had.
+ * The shim's claim is only a hint that spares the common request any proof;
+ * a capability a handler actually relies on is checked against the thread's
+ * real effective set, once per request.
  */
-static uint64_t verified_caps(pid_t pid, uint64_t claimed)
+static int request_verify_cap(void *priv, unsigned int cap)
 {
-	char path[64], line[256];
-	unsigned long long prm = 0;
-	FILE *f;
+	struct wire_uaccess *w = priv;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapPrm: %llx", &prm) == 1)
-			break;
-	fclose(f);
-	return claimed & prm;
+	if (!w->caps_known) {
+		w->caps = caps_of_thread(w->pid, w->tid);
+		w->caps_known = 1;
+	}
+	return cap < 64 && ((w->caps >> cap) & 1);
 }
 
 static int send_reply(struct session *s, uint32_t seq, long result,
@@ -163,14 +158,15 @@ int session_serve_one(struct session *s)
 	}
 
 	w.pid = cred->pid;
+	w.tid = (pid_t)req.tid;
 	w.reply = txbuf;
 	w.reply_cap = sizeof(txbuf) - sizeof(struct ioasid_wire_rep);
 	caller.pid = cred->pid;
 	caller.tid = (pid_t)req.tid;
 	caller.uid = cred->uid;
 	caller.gid = cred->gid;
-	caller.cap_effective = req.cap_effective ?
-				       verified_caps(cred->pid, req.cap_effective) : 0;
+	caller.cap_effective = req.cap_effective;
+	caller.verify_cap = request_verify_cap;
 	caller.uaccess = &wire_uaccess_ops;
 	caller.uaccess_priv = &w;
 

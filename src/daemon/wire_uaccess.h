@@ -17,6 +17,10 @@
 
 struct wire_uaccess {
 	pid_t pid;
+	pid_t tid;
+	/* The calling thread's verified capabilities, read on first need. */
+	int caps_known;
+	uint64_t caps;
 	unsigned int nsegs;
 	struct {
 		struct ioasid_wire_seg seg;

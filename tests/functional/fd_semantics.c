@@ -24,6 +24,9 @@
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include <sys/mman.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <sys/syscall.h>
 
 static int failures;
 
@@ -381,6 +384,79 @@ static void t_first_request_reaches_memory(void)
 	munmap(buf, 4 * 4096);
 }
 
+static int thread_has_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return 0;
+	return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+static int set_rlimit_mode(int fd, uint64_t val)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_SET,
+		.val64 = val,
+	};
+
+	return ioctl(fd, IOMMU_OPTION, &cmd) ? -errno : 0;
+}
+
+/*
+ * RLIMIT_MODE needs CAP_SYS_RESOURCE of the calling thread, in the user
+ * namespace the daemon serves: a thread that dropped it is refused, and so
+ * is a root of a child namespace, which holds it only there.
+ */
+static void t_capabilities(void)
+{
+	int held = thread_has_cap(CAP_SYS_RESOURCE);
+	int fd = open("/dev/iommu", O_RDWR);
+	pid_t pid;
+	int st;
+
+	EXPECT(fd >= 0);
+	EXPECT(set_rlimit_mode(fd, 1) == (held ? 0 : -EPERM));
+	EXPECT(set_rlimit_mode(fd, 0) == (held ? 0 : -EPERM));
+
+	/* Drop it from this thread's effective set only, in a child. */
+	pid = fork();
+	if (pid == 0) {
+		struct __user_cap_header_struct hdr = {
+			.version = _LINUX_CAPABILITY_VERSION_3,
+		};
+		struct __user_cap_data_struct data[2];
+
+		if (syscall(SYS_capget, &hdr, data))
+			_exit(3);
+		data[CAP_SYS_RESOURCE / 32].effective &=
+			~(1u << (CAP_SYS_RESOURCE % 32));
+		if (syscall(SYS_capset, &hdr, data))
+			_exit(3);
+		_exit(set_rlimit_mode(fd, 1) == -EPERM ? 0 : 1);
+	}
+	EXPECT(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0);
+
+	/* Root of a fresh user namespace: every capability, none over us. */
+	pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWUSER))
+			_exit(4); /* no user namespaces here: nothing to check */
+		if (!thread_has_cap(CAP_SYS_RESOURCE))
+			_exit(3);
+		_exit(set_rlimit_mode(fd, 1) == -EPERM ? 0 : 1);
+	}
+	EXPECT(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 4));
+	close(fd);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -394,6 +470,8 @@ static const struct {
 	{ "daemon unreachable gives EIO", t_unreachable },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
+	{ "capabilities are the calling thread's, in the daemon's namespace",
+	  t_capabilities },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 
@@ -413,6 +491,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) + 1; i++) {
 		int before = failures;
 
+		/* An argument picks the cases whose names contain it. */
+		if (argc > 1 && (i == sizeof(cases) / sizeof(cases[0]) ||
+				 !strstr(cases[i].name, argv[1])))
+			continue;
 		if (i == sizeof(cases) / sizeof(cases[0])) {
 			t_exec(argv[0]);
 			printf("%s: exec keeps the fd\n", failures == before ? "ok" : "FAIL");
