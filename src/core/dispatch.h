@@ -15,6 +15,9 @@ long ioasid_option_ioctl(struct ioasid_ucmd *u);         /* core/option.c */
 long ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *u);     /* iopt/ioas.c */
 long ioasid_ioas_iova_ranges_ioctl(struct ioasid_ucmd *u);
 long ioasid_ioas_allow_iovas_ioctl(struct ioasid_ucmd *u);
+long ioasid_ioas_map_ioctl(struct ioasid_ucmd *u);
+long ioasid_ioas_copy_ioctl(struct ioasid_ucmd *u);
+long ioasid_ioas_unmap_ioctl(struct ioasid_ucmd *u);
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */
 long ioasid_vfio_get_api_version(struct ioasid_ucmd *u); /* iommu/vfio_compat.c */
 long ioasid_vfio_check_extension(struct ioasid_ucmd *u);

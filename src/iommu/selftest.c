@@ -9,6 +9,7 @@
 #include "core/ucmd.h"
 #include "core/util.h"
 #include "ioasid/uapi/iommufd_test.h"
+#include "iopt/ioas.h"
 #include "pages/pages.h"
 
 /*
@@ -38,11 +39,41 @@ static int test_md_check_refs(struct ioasid_ucmd *u, uint64_t uptr,
 	return 0;
 }
 
+/* Reserve [start, start + length) of an IOAS, as a device would. */
+static int test_add_reserved(struct ioasid_ucmd *u, uint32_t ioas_id,
+			     uint64_t start, uint64_t length)
+{
+	struct ioasid_ioas *ioas;
+	uint64_t last;
+	int rc;
+
+	if (!length)
+		return -EINVAL;
+	if (add_overflows_u64(start, length - 1, &last))
+		return -EOVERFLOW;
+	rc = ioasid_ioas_get(u->ctx, ioas_id, &ioas);
+	if (rc)
+		return rc;
+	rc = iopt_reserve_iova(&ioas->iopt, start, last, NULL);
+	ioasid_ioas_put(u->ctx, ioas);
+	return rc;
+}
+
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u)
 {
 	const struct iommu_test_cmd *cmd = u->cmd;
 
 	switch (cmd->op) {
+	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+		/* Below this the kernel's batches could not hold one entry. */
+		if (cmd->memory_limit.limit <
+		    sizeof(unsigned long) + sizeof(uint32_t))
+			return -EINVAL;
+		ioasid_pages_set_temp_memory_limit(cmd->memory_limit.limit);
+		return 0;
+	case IOMMU_TEST_OP_ADD_RESERVED:
+		return test_add_reserved(u, cmd->id, cmd->add_reserved.start,
+					 cmd->add_reserved.length);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
 		return test_md_check_refs(u, cmd->check_refs.uptr,
 					  cmd->check_refs.length,

@@ -4,6 +4,10 @@
 
 #include "core/util.h"
 #include "io_pagetable.h"
+#include "pages/pages.h"
+
+/* Transparent huge pages: the largest alignment automatic IOVAs get. */
+#define IOASID_HPAGE_SIZE (2UL << 20)
 
 void iopt_init(struct io_pagetable *iopt)
 {
@@ -39,6 +43,10 @@ void iopt_free_allowed(struct itree *t)
 
 void iopt_destroy(struct io_pagetable *iopt)
 {
+	uint64_t unmapped;
+
+	/* Nothing can use the IOAS any more, so nothing can refuse. */
+	(void)iopt_unmap_all(iopt, &unmapped);
 	free_reserved(&iopt->reserved_itree);
 	iopt_free_allowed(&iopt->allowed_itree);
 	pthread_rwlock_destroy(&iopt->iova_lock);
@@ -97,7 +105,10 @@ static int check_iova_alignment_locked(struct io_pagetable *iopt,
 	struct itree_node *n;
 
 	itree_for_each(n, &iopt->area_itree, 0, IOASID_ULONG_MAX) {
-		if (n->start % align || (n->last - n->start + 1) % align)
+		struct iopt_area *a = container_of(n, struct iopt_area, node);
+
+		if ((n->start | iopt_area_length(a) | a->page_offset) &
+		    (align - 1))
 			return -EADDRINUSE;
 	}
 	return 0;
@@ -141,4 +152,374 @@ void iopt_enable_large_pages(struct io_pagetable *iopt)
 	/* Loosening can never conflict with an existing area. */
 	(void)calculate_iova_alignment_locked(iopt);
 	pthread_rwlock_unlock(&iopt->iova_lock);
+}
+
+static uint64_t roundup_pow_of_two_u64(uint64_t v)
+{
+	return v <= 1 ? 1 : 1ULL << (64 - __builtin_clzll(v - 1));
+}
+
+/*
+ * Round *start up to `align`, keep the sub-page offset, and see whether
+ * `length` bytes still fit before `last`.  Like upstream, an exact fit that
+ * ends on `last` with the start on `last` too is refused.
+ */
+static bool alloc_fits(uint64_t *start, uint64_t last, uint64_t length,
+		       uint64_t align, uint64_t page_offset)
+{
+	uint64_t aligned;
+
+	if (add_overflows_u64(*start, align - 1, &aligned))
+		return false;
+	aligned &= ~(align - 1);
+	aligned |= page_offset;
+	if (aligned >= last || last - aligned < length - 1)
+		return false;
+	*start = aligned;
+	return true;
+}
+
+/*
+ * The first hole of reserved ranges and areas together that begins at or
+ * after `cursor` and ends by `last`.
+ */
+static bool next_hole_locked(struct io_pagetable *iopt, uint64_t cursor,
+			     uint64_t last, uint64_t *hole_start,
+			     uint64_t *hole_last)
+{
+	struct itree *trees[2] = { &iopt->reserved_itree, &iopt->area_itree };
+
+	for (;;) {
+		uint64_t covered_to = cursor;
+		bool covered = false;
+		struct itree_node *n;
+
+		for (int t = 0; t < 2; t++) {
+			itree_for_each(n, trees[t], cursor, cursor) {
+				covered = true;
+				covered_to = MAX(covered_to, n->last);
+			}
+		}
+		if (!covered)
+			break;
+		if (covered_to >= last)
+			return false;
+		cursor = covered_to + 1;
+	}
+	*hole_start = cursor;
+	*hole_last = last;
+	for (int t = 0; t < 2; t++) {
+		/* Nothing covers cursor, so whatever overlaps starts later. */
+		struct itree_node *n = itree_iter_first(trees[t], cursor, last);
+
+		if (n)
+			*hole_last = MIN(*hole_last, n->start - 1);
+	}
+	return true;
+}
+
+/* Find room for `length` bytes inside one allowed span [first, last]. */
+static bool alloc_in_span_locked(struct io_pagetable *iopt, uint64_t first,
+				 uint64_t last, uint64_t length,
+				 uint64_t align, uint64_t page_offset,
+				 uint64_t *iova)
+{
+	uint64_t cursor = first, hs, hl;
+
+	if (!alloc_fits(&cursor, last, length, align, page_offset))
+		return false;
+	while (next_hole_locked(iopt, cursor, last, &hs, &hl)) {
+		uint64_t start = hs;
+
+		if (alloc_fits(&start, hl, length, align, page_offset)) {
+			*iova = start;
+			return true;
+		}
+		if (hl >= last)
+			break;
+		cursor = hl + 1;
+	}
+	return false;
+}
+
+/*
+ * Upstream's automatic IOVA: aligned like the source address and the
+ * length (at most to a huge page), keeping the sub-page offset, at the
+ * lowest fitting place inside the allowed ranges.
+ */
+static int alloc_iova_locked(struct io_pagetable *iopt, uint64_t *iova,
+			     uint64_t addr, uint64_t length)
+{
+	uint64_t page_offset = addr % IOASID_PAGE_SIZE;
+	uint64_t lo = IOASID_PAGE_SIZE, hi = IOASID_ULONG_MAX - IOASID_PAGE_SIZE;
+	struct itree_span span;
+	uint64_t align;
+
+	if (length == 0 || length >= IOASID_ULONG_MAX / 2)
+		return -EOVERFLOW;
+	align = roundup_pow_of_two_u64(length);
+	if (addr)
+		align = MIN(align, 1ULL << __builtin_ctzll(addr));
+	if (align >= IOASID_HPAGE_SIZE)
+		align = IOASID_HPAGE_SIZE;
+	if (align < iopt->iova_alignment)
+		return -EINVAL;
+
+	if (itree_empty(&iopt->allowed_itree))
+		return alloc_in_span_locked(iopt, lo, hi, length, align,
+					    page_offset, iova) ? 0 : -ENOSPC;
+	itree_for_each_span(&span, &iopt->allowed_itree, lo, hi) {
+		if (span.is_hole)
+			continue;
+		if (alloc_in_span_locked(iopt, span.start, span.end, length,
+					 align, page_offset, iova))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+static int check_iova_locked(struct io_pagetable *iopt, uint64_t iova,
+			     uint64_t length)
+{
+	uint64_t last;
+
+	if (iova & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (add_overflows_u64(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (itree_iter_first(&iopt->reserved_itree, iova, last))
+		return -EINVAL;
+	if (itree_iter_first(&iopt->area_itree, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+static int fill_area_locked(struct io_pagetable *iopt, struct iopt_area *area,
+			    const struct iopt_pages_elm *elm, uint64_t iova,
+			    int prot)
+{
+	uint64_t last_byte;
+
+	if ((prot & IOASID_PROT_WRITE) && !elm->pages->writable)
+		return -EPERM;
+	area->prot = prot;
+	area->page_offset = elm->start_byte % IOASID_PAGE_SIZE;
+	if (area->page_offset & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	area->node.start = iova;
+	if (add_overflows_u64(iova, elm->length - 1, &area->node.last))
+		return -EOVERFLOW;
+	area->first_index = elm->start_byte >> IOASID_PAGE_SHIFT;
+	if (add_overflows_u64(elm->start_byte, elm->length - 1, &last_byte))
+		return -EOVERFLOW;
+	area->last_index = last_byte >> IOASID_PAGE_SHIFT;
+	if (area->last_index >= elm->pages->npages)
+		return -EOVERFLOW;
+	return 0;
+}
+
+int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms,
+		   size_t nelms, uint64_t length, uint64_t *iova, int prot,
+		   bool fixed)
+{
+	struct iopt_area **areas;
+	size_t i, inserted = 0;
+	uint64_t cur;
+	int rc = 0;
+
+	areas = calloc(nelms, sizeof(*areas));
+	if (!areas)
+		return -ENOMEM;
+	for (i = 0; i < nelms; i++) {
+		areas[i] = calloc(1, sizeof(**areas));
+		if (!areas[i]) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	pthread_rwlock_wrlock(&iopt->iova_lock);
+	if (!length || (length & (iopt->iova_alignment - 1))) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (fixed)
+		rc = check_iova_locked(iopt, *iova, length);
+	else
+		rc = alloc_iova_locked(iopt, iova,
+				       elms[0].start_byte +
+					       ioasid_pages_source_addr(elms[0].pages),
+				       length);
+	if (rc)
+		goto out_unlock;
+
+	cur = *iova;
+	for (i = 0; i < nelms; i++) {
+		rc = fill_area_locked(iopt, areas[i], &elms[i], cur, prot);
+		if (rc)
+			goto out_unlock;
+		cur += elms[i].length;
+	}
+	/* Every piece fits: now the step that cannot fail. */
+	for (i = 0; i < nelms; i++) {
+		areas[i]->pages = elms[i].pages;
+		elms[i].pages = NULL;
+		itree_insert(&iopt->area_itree, &areas[i]->node);
+	}
+	inserted = nelms;
+out_unlock:
+	pthread_rwlock_unlock(&iopt->iova_lock);
+out_free:
+	for (i = inserted; i < nelms; i++)
+		free(areas[i]);
+	free(areas);
+	return rc;
+}
+
+void iopt_put_pages_elms(struct iopt_pages_elm *elms, size_t nelms)
+{
+	for (size_t i = 0; i < nelms; i++)
+		if (elms[i].pages)
+			ioasid_pages_put(elms[i].pages);
+	free(elms);
+}
+
+/* The area whose IOVA range holds `iova`.  Areas are only ever in the
+ * tree fully built. */
+static struct iopt_area *area_at_locked(struct io_pagetable *iopt,
+					uint64_t iova)
+{
+	struct itree_node *n = itree_iter_first(&iopt->area_itree, iova, iova);
+
+	return n ? container_of(n, struct iopt_area, node) : NULL;
+}
+
+int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		   struct iopt_pages_elm **out, size_t *nout)
+{
+	struct iopt_pages_elm *elms = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t last, cur = iova;
+	struct iopt_area *area;
+	int rc = -ENOENT;
+
+	if (!length)
+		return -EINVAL;
+	if (add_overflows_u64(iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	pthread_rwlock_rdlock(&iopt->iova_lock);
+	/* Areas never overlap, so the one holding `cur` is the next piece;
+	 * none there is a gap. */
+	while ((area = area_at_locked(iopt, cur))) {
+		uint64_t piece_last = MIN(last, area->node.last);
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 4;
+			struct iopt_pages_elm *grown =
+				realloc(elms, ncap * sizeof(*elms));
+
+			if (!grown) {
+				rc = -ENOMEM;
+				break;
+			}
+			elms = grown;
+			cap = ncap;
+		}
+		elms[n].pages = area->pages;
+		elms[n].start_byte = iopt_area_start_byte(area, cur);
+		elms[n].length = piece_last - cur + 1;
+		ioasid_pages_get(area->pages);
+		n++;
+		if (piece_last == last) {
+			rc = 0;
+			break;
+		}
+		cur = piece_last + 1;
+	}
+	pthread_rwlock_unlock(&iopt->iova_lock);
+	if (rc) {
+		iopt_put_pages_elms(elms, n);
+		return rc;
+	}
+	*out = elms;
+	*nout = n;
+	return 0;
+}
+
+/*
+ * Remove the areas inside [start, last].  All of them are checked before
+ * any goes, so a refused unmap leaves the IOAS as it was.
+ */
+static int unmap_range(struct io_pagetable *iopt, uint64_t start,
+		       uint64_t last, uint64_t *unmapped)
+{
+	struct iopt_area *victims = NULL;
+	struct itree_node *n, *next;
+	uint64_t bytes = 0;
+	int rc = 0;
+
+	*unmapped = 0;
+	pthread_rwlock_wrlock(&iopt->iova_lock);
+	itree_for_each(n, &iopt->area_itree, start, last) {
+		if (n->start < start || n->last > last) {
+			rc = -ENOENT;
+			goto out_unlock;
+		}
+	}
+	for (n = itree_iter_first(&iopt->area_itree, start, last); n; n = next) {
+		struct iopt_area *a = container_of(n, struct iopt_area, node);
+
+		next = itree_iter_next(n, start, last);
+		itree_remove(&iopt->area_itree, n);
+		bytes += iopt_area_length(a);
+		a->unmap_next = victims;
+		victims = a;
+	}
+out_unlock:
+	pthread_rwlock_unlock(&iopt->iova_lock);
+
+	while (victims) {
+		struct iopt_area *a = victims;
+
+		victims = a->unmap_next;
+		ioasid_pages_put(a->pages);
+		free(a);
+	}
+	*unmapped = bytes;
+	return rc;
+}
+
+int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		    uint64_t *unmapped)
+{
+	uint64_t last;
+
+	*unmapped = 0;
+	if (!length)
+		return -EINVAL;
+	if (add_overflows_u64(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return unmap_range(iopt, iova, last, unmapped);
+}
+
+int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
+{
+	return unmap_range(iopt, 0, IOASID_ULONG_MAX, unmapped);
+}
+
+int iopt_for_each_area(struct io_pagetable *iopt,
+		       int (*fn)(struct iopt_area *area, void *arg), void *arg)
+{
+	struct itree_node *n;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&iopt->iova_lock);
+	itree_for_each(n, &iopt->area_itree, 0, IOASID_ULONG_MAX) {
+		rc = fn(container_of(n, struct iopt_area, node), arg);
+		if (rc)
+			break;
+	}
+	pthread_rwlock_unlock(&iopt->iova_lock);
+	return rc;
 }

@@ -11,7 +11,52 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/util.h"
 #include "interval_tree.h"
+
+struct ioasid_pages;
+
+/* Protection of an area, as the IOMMU API spells it. */
+#define IOASID_PROT_READ (1 << 0)
+#define IOASID_PROT_WRITE (1 << 1)
+
+/*
+ * One contiguous IOVA mapping: IOVA [node.start, node.last] shows bytes of
+ * `pages` starting at page index first_index, page_offset bytes in.
+ */
+struct iopt_area {
+	struct itree_node node;
+	struct ioasid_pages *pages;
+	uint64_t page_offset;
+	uint64_t first_index, last_index;
+	int prot;
+	unsigned int num_accesses; /* access pins inside this area */
+	bool prevent_access;       /* being unmapped: no new pins or rw */
+	struct iopt_area *unmap_next; /* out of the tree, awaiting release */
+};
+
+static inline uint64_t iopt_area_length(const struct iopt_area *a)
+{
+	return a->node.last - a->node.start + 1;
+}
+
+/* The byte offset within the page set that IOVA `iova` of `a` shows. */
+static inline uint64_t iopt_area_start_byte(const struct iopt_area *a,
+					    uint64_t iova)
+{
+	return (a->first_index << IOASID_PAGE_SHIFT) + a->page_offset +
+	       (iova - a->node.start);
+}
+
+/*
+ * A piece of a page set about to become an area: what MAP creates and
+ * what COPY gathers from its source.
+ */
+struct iopt_pages_elm {
+	struct ioasid_pages *pages; /* a reference, handed to the area */
+	uint64_t start_byte;        /* offset of the first byte in pages */
+	uint64_t length;
+};
 
 struct iopt_reserved {
 	struct itree_node node;
@@ -36,6 +81,7 @@ struct io_pagetable {
 };
 
 void iopt_init(struct io_pagetable *iopt);
+/* Unmaps whatever is left, then frees the ranges. */
 void iopt_destroy(struct io_pagetable *iopt);
 
 /* Reserve [start, last]; -EADDRINUSE over an area or an allowed range. */
@@ -49,6 +95,37 @@ int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last,
  */
 int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree *allowed);
 void iopt_free_allowed(struct itree *allowed);
+
+/*
+ * Map the pieces back to back at *iova: there exactly with `fixed`,
+ * otherwise at an address allocated as upstream does.  On success the areas
+ * own the pieces' page references (elm->pages is cleared); on failure
+ * nothing changed and the caller still owns them.
+ */
+int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms,
+		   size_t nelms, uint64_t length, uint64_t *iova, int prot,
+		   bool fixed);
+
+/*
+ * Gather the page sets behind [iova, iova + length), which areas must cover
+ * without a gap (-ENOENT otherwise), as a new array of referenced pieces.
+ */
+int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		   struct iopt_pages_elm **elms, size_t *nelms);
+void iopt_put_pages_elms(struct iopt_pages_elm *elms, size_t nelms);
+
+/*
+ * Unmap every area inside [iova, iova + length).  An area reaching outside
+ * the range fails the call with -ENOENT before anything is unmapped.
+ * *unmapped gets the bytes unmapped (0 when nothing was there).
+ */
+int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
+		    uint64_t *unmapped);
+int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
+
+/* Call fn on every area, in IOVA order, under the read lock. */
+int iopt_for_each_area(struct io_pagetable *iopt,
+		       int (*fn)(struct iopt_area *area, void *arg), void *arg);
 
 int iopt_disable_large_pages(struct io_pagetable *iopt);
 void iopt_enable_large_pages(struct io_pagetable *iopt);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 
 #include "core/context.h"
@@ -8,6 +9,7 @@
 #include "core/util.h"
 #include "ioas.h"
 #include "ioasid/uapi/iommufd.h"
+#include "pages/pages.h"
 
 static void ioas_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
@@ -167,6 +169,155 @@ int ioasid_ioas_option(struct ioasid_ucmd *u, struct iommu_option *cmd)
 			rc = -EINVAL;
 	} else {
 		rc = -EOPNOTSUPP;
+	}
+	ioasid_ioas_put(u->ctx, ioas);
+	return rc;
+}
+
+static int conv_prot(uint32_t flags)
+{
+	int prot = 0;
+
+	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
+		prot |= IOASID_PROT_WRITE;
+	if (flags & IOMMU_IOAS_MAP_READABLE)
+		prot |= IOASID_PROT_READ;
+	return prot;
+}
+
+/*
+ * How new page sets are charged: not at all for a caller holding
+ * CAP_IPC_LOCK, otherwise as the context's RLIMIT_MODE says.
+ */
+static enum ioasid_account_mode new_pages_account_mode(struct ioasid_ucmd *u)
+{
+	enum ioasid_account_mode mode;
+
+	if (ucmd_capable(u, CAP_IPC_LOCK))
+		return IOASID_ACCOUNT_NONE;
+	pthread_mutex_lock(&u->ctx->lock);
+	mode = u->ctx->account_mode;
+	pthread_mutex_unlock(&u->ctx->lock);
+	return mode;
+}
+
+/* Map one fresh page set; the set is consumed either way. */
+static int map_new_pages(struct ioasid_ioas *ioas, struct ioasid_pages *pages,
+			 uint64_t start_byte, uint64_t length, uint64_t *iova,
+			 uint32_t flags)
+{
+	struct iopt_pages_elm elm = {
+		.pages = pages,
+		.start_byte = start_byte,
+		.length = length,
+	};
+	int rc;
+
+	rc = iopt_map_pages(&ioas->iopt, &elm, 1, length, iova,
+			    conv_prot(flags),
+			    flags & IOMMU_IOAS_MAP_FIXED_IOVA);
+	if (elm.pages)
+		ioasid_pages_put(elm.pages);
+	return rc;
+}
+
+long ioasid_ioas_map_ioctl(struct ioasid_ucmd *u)
+{
+	struct iommu_ioas_map *cmd = u->cmd;
+	struct ioasid_pages *pages;
+	struct ioasid_ioas *ioas;
+	uint64_t iova = cmd->iova;
+	int rc;
+
+	if (cmd->iova >= IOASID_ULONG_MAX || cmd->length >= IOASID_ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	rc = ioasid_ioas_get(u->ctx, cmd->ioas_id, &ioas);
+	if (rc)
+		return rc;
+	rc = ioasid_pages_alloc_user(u->caller->pid, u->caller->uid,
+				     cmd->user_va, cmd->length,
+				     cmd->flags & IOMMU_IOAS_MAP_WRITEABLE,
+				     new_pages_account_mode(u), &pages);
+	if (rc)
+		goto out_put;
+	rc = map_new_pages(ioas, pages, cmd->user_va - pages->uptr, cmd->length,
+			   &iova, cmd->flags);
+	if (rc)
+		goto out_put;
+	cmd->iova = iova;
+	rc = ucmd_respond(u, sizeof(*cmd));
+out_put:
+	ioasid_ioas_put(u->ctx, ioas);
+	return rc;
+}
+
+long ioasid_ioas_copy_ioctl(struct ioasid_ucmd *u)
+{
+	struct iommu_ioas_copy *cmd = u->cmd;
+	struct iopt_pages_elm *elms;
+	struct ioasid_ioas *src, *dst;
+	uint64_t iova = cmd->dst_iova;
+	size_t nelms;
+	int rc;
+
+	if (cmd->length >= IOASID_ULONG_MAX ||
+	    cmd->src_iova >= IOASID_ULONG_MAX ||
+	    cmd->dst_iova >= IOASID_ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+
+	rc = ioasid_ioas_get(u->ctx, cmd->src_ioas_id, &src);
+	if (rc)
+		return rc;
+	rc = iopt_get_pages(&src->iopt, cmd->src_iova, cmd->length, &elms,
+			    &nelms);
+	ioasid_ioas_put(u->ctx, src);
+	if (rc)
+		return rc;
+
+	rc = ioasid_ioas_get(u->ctx, cmd->dst_ioas_id, &dst);
+	if (rc)
+		goto out_elms;
+	rc = iopt_map_pages(&dst->iopt, elms, nelms, cmd->length, &iova,
+			    conv_prot(cmd->flags),
+			    cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA);
+	if (!rc) {
+		cmd->dst_iova = iova;
+		rc = ucmd_respond(u, sizeof(*cmd));
+	}
+	ioasid_ioas_put(u->ctx, dst);
+out_elms:
+	iopt_put_pages_elms(elms, nelms);
+	return rc;
+}
+
+long ioasid_ioas_unmap_ioctl(struct ioasid_ucmd *u)
+{
+	struct iommu_ioas_unmap *cmd = u->cmd;
+	struct ioasid_ioas *ioas;
+	uint64_t unmapped = 0;
+	int rc;
+
+	rc = ioasid_ioas_get(u->ctx, cmd->ioas_id, &ioas);
+	if (rc)
+		return rc;
+	if (cmd->iova == 0 && cmd->length == UINT64_MAX) {
+		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
+	} else if (cmd->iova >= IOASID_ULONG_MAX ||
+		   cmd->length >= IOASID_ULONG_MAX) {
+		rc = -EOVERFLOW;
+	} else {
+		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
+				     &unmapped);
+		if (!rc && !unmapped)
+			rc = -ENOENT;
+	}
+	if (!rc) {
+		cmd->length = unmapped;
+		rc = ucmd_respond(u, sizeof(*cmd));
 	}
 	ioasid_ioas_put(u->ctx, ioas);
 	return rc;

@@ -1,46 +1,342 @@
 /* SPDX-License-Identifier: MIT */
-#include <pthread.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
+#include "account.h"
 #include "core/util.h"
+#include "core/vm_access.h"
 #include "pages.h"
 
-/* Pins are global like a page's refcount: every context adds to them. */
+/* Pins are global like a page's refcount: every context adds to them.
+ * Lock order: registry_lock, then a page set's mutex. */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ioasid_pages_pins *registry;
+static struct ioasid_pages *registry;
 
-void ioasid_pages_register(struct ioasid_pages_pins *p)
+struct pin_range {
+	struct itree_node node; /* page indexes */
+};
+
+static void registry_add(struct ioasid_pages *p)
 {
 	pthread_mutex_lock(&registry_lock);
-	p->next = registry;
+	p->reg_next = registry;
+	p->reg_pprev = &registry;
+	if (registry)
+		registry->reg_pprev = &p->reg_next;
 	registry = p;
 	pthread_mutex_unlock(&registry_lock);
 }
 
-void ioasid_pages_unregister(struct ioasid_pages_pins *p)
+static void registry_del(struct ioasid_pages *p)
 {
-	struct ioasid_pages_pins **link;
-
 	pthread_mutex_lock(&registry_lock);
-	for (link = &registry; *link; link = &(*link)->next) {
-		if (*link == p) {
-			*link = p->next;
+	*p->reg_pprev = p->reg_next;
+	if (p->reg_next)
+		p->reg_next->reg_pprev = p->reg_pprev;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static int pages_alloc(pid_t pid, uid_t uid, uint64_t start_byte,
+		       uint64_t length, bool writable,
+		       enum ioasid_account_mode mode, struct ioasid_pages **out)
+{
+	struct ioasid_pages *p;
+
+	/* Keeps the page count below from overflowing, as size_t would. */
+	if (length == 0 || length > SIZE_MAX - IOASID_PAGE_SIZE)
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	atomic_init(&p->refs, 1);
+	p->npages = (length + start_byte + IOASID_PAGE_SIZE - 1) >>
+		    IOASID_PAGE_SHIFT;
+	p->writable = writable;
+	p->account_mode = mode;
+	p->source_pid = pid;
+	p->source_uid = uid;
+	/* Without pidfds (Linux < 5.3) a recycled pid goes unnoticed. */
+	p->source_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->fd = -1;
+	pthread_mutex_init(&p->mutex, NULL);
+	p->pin_itree = (struct itree)ITREE_INIT;
+	*out = p;
+	return 0;
+}
+
+int ioasid_pages_alloc_user(pid_t pid, uid_t uid, uint64_t uptr,
+			    uint64_t length, bool writable,
+			    enum ioasid_account_mode mode,
+			    struct ioasid_pages **out)
+{
+	uint64_t uptr_down = uptr & ~(uint64_t)(IOASID_PAGE_SIZE - 1);
+	uint64_t end;
+	int rc;
+
+	if (add_overflows_u64(uptr, length, &end))
+		return -EOVERFLOW;
+	rc = pages_alloc(pid, uid, uptr - uptr_down, length, writable, mode,
+			 out);
+	if (rc)
+		return rc;
+	(*out)->type = IOASID_PAGES_USER;
+	(*out)->uptr = uptr_down;
+	registry_add(*out);
+	return 0;
+}
+
+int ioasid_pages_alloc_file(pid_t pid, uid_t uid, int fd, uint64_t start,
+			    uint64_t length, bool writable,
+			    enum ioasid_account_mode mode,
+			    struct ioasid_pages **out)
+{
+	uint64_t start_byte = start % IOASID_PAGE_SIZE;
+	int rc;
+
+	rc = pages_alloc(pid, uid, start_byte, length, writable, mode, out);
+	if (rc)
+		return rc;
+	(*out)->type = IOASID_PAGES_FILE;
+	(*out)->fd = fd;
+	(*out)->start = start - start_byte;
+	registry_add(*out);
+	return 0;
+}
+
+uint64_t ioasid_pages_source_addr(const struct ioasid_pages *p)
+{
+	return p->type == IOASID_PAGES_USER ? p->uptr : p->start;
+}
+
+static bool source_alive(const struct ioasid_pages *p)
+{
+	int rc;
+
+	if (p->source_pidfd >= 0)
+		rc = (int)syscall(SYS_pidfd_send_signal, p->source_pidfd, 0,
+				  NULL, 0);
+	else
+		rc = kill(p->source_pid, 0);
+	return rc == 0 || errno == EPERM;
+}
+
+/*
+ * How much scratch memory one batch of page work may take.  The selftest
+ * shrinks it (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT) to drive every batch
+ * boundary; results never depend on it.
+ */
+static _Atomic size_t temp_memory_limit = 65536;
+
+void ioasid_pages_set_temp_memory_limit(size_t bytes)
+{
+	atomic_store(&temp_memory_limit, bytes);
+}
+
+/*
+ * Prove that every page of [first, last] exists, as pinning it would: one
+ * byte read from each page, a batch of pages per system call.  The batch
+ * lives in scratch memory, with a small backup so that this never fails
+ * for want of memory.
+ */
+static int user_touch(const struct ioasid_pages *p, uint64_t first,
+		      uint64_t last)
+{
+	enum { BACKUP = 32, ELEM = sizeof(struct iovec) + 1 };
+	struct iovec backup_iov[BACKUP], *remote;
+	unsigned char backup_sink[BACKUP], *sink;
+	size_t batch = atomic_load(&temp_memory_limit) / ELEM;
+	void *scratch = NULL;
+	int rc = 0;
+
+	if (!source_alive(p))
+		return -EFAULT;
+	batch = MIN(MAX(batch, (size_t)1), (size_t)IOV_MAX);
+	if (batch > BACKUP)
+		scratch = malloc(batch * ELEM);
+	if (scratch) {
+		remote = scratch;
+		sink = (unsigned char *)(remote + batch);
+	} else {
+		batch = MIN(batch, (size_t)BACKUP);
+		remote = backup_iov;
+		sink = backup_sink;
+	}
+	while (first <= last) {
+		size_t n = MIN((uint64_t)batch, last - first + 1);
+		struct iovec local = { .iov_base = sink, .iov_len = n };
+
+		for (size_t i = 0; i < n; i++) {
+			remote[i].iov_base = (void *)(uintptr_t)(
+				p->uptr + ((first + i) << IOASID_PAGE_SHIFT));
+			remote[i].iov_len = 1;
+		}
+		if (process_vm_readv(p->source_pid, &local, 1, remote, n, 0) !=
+		    (ssize_t)n) {
+			rc = -EFAULT;
 			break;
 		}
+		first += n;
+		if (!first) /* wrapped past the last index */
+			break;
 	}
-	pthread_mutex_unlock(&registry_lock);
+	free(scratch);
+	return rc;
+}
+
+/* A file's pages exist while the file is long enough to hold them. */
+static int file_check(const struct ioasid_pages *p, uint64_t last)
+{
+	struct stat st;
+
+	if (fstat(p->fd, &st))
+		return -EFAULT;
+	if ((uint64_t)st.st_size < p->start + ((last + 1) << IOASID_PAGE_SHIFT))
+		return -EINVAL;
+	return 0;
+}
+
+/* How many of [first, last] no pin range covers yet. */
+static uint64_t count_unpinned_locked(struct ioasid_pages *p, uint64_t first,
+				      uint64_t last)
+{
+	struct itree_span span;
+	uint64_t n = 0;
+
+	itree_for_each_span(&span, &p->pin_itree, first, last)
+		if (span.is_hole)
+			n += span.end - span.start + 1;
+	return n;
+}
+
+int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last)
+{
+	struct pin_range *r;
+	uint64_t newly;
+	int rc;
+
+	if (first > last || last >= p->npages)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->node.start = first;
+	r->node.last = last;
+
+	pthread_mutex_lock(&p->mutex);
+	newly = count_unpinned_locked(p, first, last);
+	if (newly) {
+		rc = p->type == IOASID_PAGES_USER ? user_touch(p, first, last) :
+						    file_check(p, last);
+		if (rc)
+			goto out_free;
+		rc = ioasid_account_charge(p->account_mode, p->source_pid,
+					   p->source_uid, newly);
+		if (rc)
+			goto out_free;
+	}
+	itree_insert(&p->pin_itree, &r->node);
+	p->npinned += newly;
+	pthread_mutex_unlock(&p->mutex);
+	return 0;
+
+out_free:
+	pthread_mutex_unlock(&p->mutex);
+	free(r);
+	return rc;
+}
+
+void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last)
+{
+	struct itree_node *n;
+	uint64_t freed;
+
+	pthread_mutex_lock(&p->mutex);
+	itree_for_each(n, &p->pin_itree, first, last)
+		if (n->start == first && n->last == last)
+			break;
+	if (n) {
+		itree_remove(&p->pin_itree, n);
+		free(container_of(n, struct pin_range, node));
+		freed = count_unpinned_locked(p, first, last);
+		p->npinned -= freed;
+		ioasid_account_uncharge(p->account_mode, p->source_pid,
+					p->source_uid, freed);
+	}
+	pthread_mutex_unlock(&p->mutex);
+}
+
+int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
+		    size_t len, bool write)
+{
+	uint64_t end;
+	ssize_t n;
+
+	if (add_overflows_u64(off, len, &end) ||
+	    end > (p->npages << IOASID_PAGE_SHIFT))
+		return -EINVAL;
+	if (p->type == IOASID_PAGES_USER) {
+		if (!source_alive(p))
+			return -EFAULT;
+		return vm_xfer(p->source_pid, p->uptr + off, buf, len, write);
+	}
+	/* pread/pwrite rather than a mapping: a file truncated under us
+	 * reads short, where a mapping would kill the daemon with SIGBUS. */
+	n = write ? pwrite(p->fd, buf, len, (off_t)(p->start + off)) :
+		    pread(p->fd, buf, len, (off_t)(p->start + off));
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+void ioasid_pages_put(struct ioasid_pages *p)
+{
+	struct itree_node *n;
+
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	registry_del(p);
+	/* Whoever pinned has unpinned by now; anything left is released
+	 * here so that the last reference always returns every charge. */
+	while ((n = p->pin_itree.root)) {
+		itree_remove(&p->pin_itree, n);
+		free(container_of(n, struct pin_range, node));
+	}
+	if (p->npinned)
+		ioasid_account_uncharge(p->account_mode, p->source_pid,
+					p->source_uid, p->npinned);
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->source_pidfd >= 0)
+		close(p->source_pidfd);
+	pthread_mutex_destroy(&p->mutex);
+	free(p);
 }
 
 unsigned int ioasid_pages_pin_count(pid_t pid, uint64_t uva)
 {
-	const struct ioasid_pages_pins *p;
+	struct ioasid_pages *p;
 	uint64_t page = uva & ~(uint64_t)(IOASID_PAGE_SIZE - 1);
 	unsigned int n = 0;
 
 	pthread_mutex_lock(&registry_lock);
-	for (p = registry; p; p = p->next)
-		if (p->pid == pid && page >= p->uva &&
-		    (page - p->uva) / IOASID_PAGE_SIZE < p->npages)
+	for (p = registry; p; p = p->reg_next) {
+		uint64_t idx;
+
+		if (p->type != IOASID_PAGES_USER || p->source_pid != pid ||
+		    page < p->uptr)
+			continue;
+		idx = (page - p->uptr) >> IOASID_PAGE_SHIFT;
+		if (idx >= p->npages)
+			continue;
+		pthread_mutex_lock(&p->mutex);
+		if (itree_iter_first(&p->pin_itree, idx, idx))
 			n++;
+		pthread_mutex_unlock(&p->mutex);
+	}
 	pthread_mutex_unlock(&registry_lock);
 	return n;
 }

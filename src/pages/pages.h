@@ -1,28 +1,109 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Page sets: the user memory behind IOAS areas, and the pins they hold.
+ * Page sets: the memory behind IOAS areas, and the pins they hold.
  *
- * Pins are counted the kernel's way: a backing page is pinned once by each
- * page set that needs it, however many domains map it.  Every live page set
- * of the daemon is registered here, so "how many pins does this page carry"
- * (IOMMU_TEST_OP_MD_CHECK_REFS) is answered from the real state.
+ * A page set is one linear run of pages from one source: a range of a
+ * process' virtual memory (USER) or of a file such as a memfd (FILE).  Areas
+ * share it by reference (IOAS_COPY never makes a second one), so its pages
+ * are pinned and charged once, however many areas, domains and accesses use
+ * them.  Page index i is pinned exactly while some pin range covers it.
+ *
+ * Pins are counted the kernel's way: a backing page carries one pin per page
+ * set that holds it pinned.  Every live page set is registered, so "how many
+ * pins does this page carry" (IOMMU_TEST_OP_MD_CHECK_REFS) is answered from
+ * the real state.
  */
 #ifndef IOASID_PAGES_PAGES_H
 #define IOASID_PAGES_PAGES_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The pinned part of one page set, as the registry sees it. */
-struct ioasid_pages_pins {
-	pid_t pid;          /* whose address space the pages come from */
-	uint64_t uva;       /* first pinned byte, page aligned */
-	uint64_t npages;    /* pinned pages from uva on */
-	struct ioasid_pages_pins *next;
+#include "core/context.h"
+#include "iopt/interval_tree.h"
+
+enum ioasid_pages_type {
+	IOASID_PAGES_USER, /* a process' virtual memory */
+	IOASID_PAGES_FILE, /* a file the daemon holds open */
 };
 
-void ioasid_pages_register(struct ioasid_pages_pins *p);
-void ioasid_pages_unregister(struct ioasid_pages_pins *p);
+struct ioasid_pages {
+	atomic_uint refs;
+	enum ioasid_pages_type type;
+	uint64_t npages;
+	bool writable;
+	enum ioasid_account_mode account_mode;
+
+	/* Whose memory and whose charge: the process that created the set,
+	 * held by pidfd so that a recycled pid is never mistaken for it. */
+	pid_t source_pid;
+	int source_pidfd;
+	uid_t source_uid;
+
+	uint64_t uptr;  /* USER: page-aligned address of page 0 */
+	int fd;         /* FILE: our own descriptor of the file */
+	uint64_t start; /* FILE: page-aligned file offset of page 0 */
+	void *map;      /* FILE: the pages mapped here, on first need */
+
+	/* Lock order: an IOAS's iova_lock, then this. */
+	pthread_mutex_t mutex;
+	struct itree pin_itree; /* page-index ranges held pinned */
+	uint64_t npinned;       /* distinct pinned pages, all charged */
+
+	struct ioasid_pages *reg_next, **reg_pprev; /* the global registry */
+};
+
+/*
+ * A page set over [uptr, uptr + length) of the calling process.  -EOVERFLOW
+ * when the range wraps, -EINVAL when it is empty or absurdly long.
+ */
+int ioasid_pages_alloc_user(pid_t pid, uid_t uid, uint64_t uptr,
+			    uint64_t length, bool writable,
+			    enum ioasid_account_mode mode,
+			    struct ioasid_pages **out);
+
+/*
+ * A page set over bytes [start, start + length) of the file open as `fd`;
+ * on success the set owns fd, on failure the caller still does.
+ */
+int ioasid_pages_alloc_file(pid_t pid, uid_t uid, int fd, uint64_t start,
+			    uint64_t length, bool writable,
+			    enum ioasid_account_mode mode,
+			    struct ioasid_pages **out);
+
+static inline void ioasid_pages_get(struct ioasid_pages *p)
+{
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+/* Drop a reference; the last one unpins and frees everything. */
+void ioasid_pages_put(struct ioasid_pages *p);
+
+/* The byte offset within page 0 where a source address lands. */
+uint64_t ioasid_pages_source_addr(const struct ioasid_pages *p);
+
+/*
+ * Pin page indexes [first, last] once more.  Pages not pinned before are
+ * checked to exist (-EFAULT when the memory is gone or the source process
+ * has exited) and charged (-ENOMEM over RLIMIT_MEMLOCK).  On failure
+ * nothing changed.
+ */
+int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last);
+void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last);
+
+/*
+ * Copy `len` bytes at byte offset `off` of the set (page 0 starts at 0)
+ * to or from `buf`.  -EFAULT when the source memory cannot be reached.
+ */
+int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
+		    size_t len, bool write);
+
+/* Scratch memory one batch of page work may use (a selftest knob). */
+void ioasid_pages_set_temp_memory_limit(size_t bytes);
 
 /* How many page sets hold the page at `uva` of process `pid` pinned. */
 unsigned int ioasid_pages_pin_count(pid_t pid, uint64_t uva);

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+#include "account.h"
+#include "core/util.h"
+
+/*
+ * One counter per user and one per process.  There are few of either, and
+ * the hot path (pinning) touches one entry; a flat array is plenty.
+ */
+struct counter {
+	long key; /* a uid, or a pid */
+	int is_user;
+	uint64_t locked, pinned;
+};
+
+static pthread_mutex_t account_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct counter *counters;
+static size_t ncounters, counters_cap;
+
+static struct counter *find_locked(long key, int is_user, int create)
+{
+	for (size_t i = 0; i < ncounters; i++)
+		if (counters[i].key == key && counters[i].is_user == is_user)
+			return &counters[i];
+	if (!create)
+		return NULL;
+	if (ncounters == counters_cap) {
+		size_t cap = counters_cap ? counters_cap * 2 : 16;
+		struct counter *c = realloc(counters, cap * sizeof(*c));
+
+		if (!c)
+			return NULL;
+		counters = c;
+		counters_cap = cap;
+	}
+	counters[ncounters] = (struct counter){ .key = key, .is_user = is_user };
+	return &counters[ncounters++];
+}
+
+/* Forget counters that went back to zero, so the table never grows. */
+static void trim_locked(struct counter *c)
+{
+	if (!c || c->locked || c->pinned)
+		return;
+	*c = counters[--ncounters];
+	if (!ncounters) {
+		free(counters);
+		counters = NULL;
+		counters_cap = 0;
+	}
+}
+
+static uint64_t limit_from_proc(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long soft;
+	uint64_t pages = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char word[32];
+
+		if (sscanf(line, "Max locked memory %31s", word) != 1)
+			continue;
+		if (sscanf(word, "%llu", &soft) == 1)
+			pages = soft >> IOASID_PAGE_SHIFT;
+		else
+			pages = UINT64_MAX; /* "unlimited" */
+		break;
+	}
+	fclose(f);
+	return pages;
+}
+
+uint64_t ioasid_account_limit(pid_t pid)
+{
+	struct rlimit rl;
+
+	/* Reading another user's limits needs privilege; /proc does not. */
+	if (prlimit(pid, RLIMIT_MEMLOCK, NULL, &rl))
+		return limit_from_proc(pid);
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return rl.rlim_cur >> IOASID_PAGE_SHIFT;
+}
+
+int ioasid_account_charge(enum ioasid_account_mode mode, pid_t pid, uid_t uid,
+			  uint64_t npages)
+{
+	uint64_t limit = mode == IOASID_ACCOUNT_NONE ? UINT64_MAX :
+						       ioasid_account_limit(pid);
+	struct counter *mm, *user = NULL;
+	uint64_t total;
+	int rc = 0;
+
+	pthread_mutex_lock(&account_lock);
+	mm = find_locked(pid, 0, 1);
+	if (!mm) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	if (mode == IOASID_ACCOUNT_USER) {
+		user = find_locked(uid, 1, 1);
+		if (!user) {
+			rc = -ENOMEM;
+			goto out_trim;
+		}
+	}
+	if (mode == IOASID_ACCOUNT_USER || mode == IOASID_ACCOUNT_MM) {
+		struct counter *c = user ? user : mm;
+
+		if (add_overflows_u64(c->locked, npages, &total) ||
+		    total > limit) {
+			rc = -ENOMEM;
+			goto out_trim;
+		}
+		c->locked = total;
+	}
+	mm->pinned += npages;
+	goto out_unlock;
+
+out_trim:
+	/* find_locked() may have just added these; never keep empty ones.
+	 * The user entry goes first: trimming moves the last entry. */
+	if (user)
+		trim_locked(user);
+	trim_locked(find_locked(pid, 0, 0));
+out_unlock:
+	pthread_mutex_unlock(&account_lock);
+	return rc;
+}
+
+void ioasid_account_uncharge(enum ioasid_account_mode mode, pid_t pid,
+			     uid_t uid, uint64_t npages)
+{
+	struct counter *c;
+
+	pthread_mutex_lock(&account_lock);
+	if (mode == IOASID_ACCOUNT_USER || mode == IOASID_ACCOUNT_MM) {
+		c = mode == IOASID_ACCOUNT_USER ? find_locked(uid, 1, 0) :
+						  find_locked(pid, 0, 0);
+		if (c) {
+			c->locked -= MIN(c->locked, npages);
+			trim_locked(c);
+		}
+	}
+	c = find_locked(pid, 0, 0);
+	if (c) {
+		c->pinned -= MIN(c->pinned, npages);
+		trim_locked(c);
+	}
+	pthread_mutex_unlock(&account_lock);
+}
+
+void ioasid_account_totals(pid_t pid, uint64_t *pinned, uint64_t *locked)
+{
+	struct counter *c;
+
+	pthread_mutex_lock(&account_lock);
+	c = find_locked(pid, 0, 0);
+	*pinned = c ? c->pinned : 0;
+	*locked = c ? c->locked : 0;
+	pthread_mutex_unlock(&account_lock);
+}
