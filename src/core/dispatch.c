@@ -35,8 +35,13 @@ static const struct handler_binding bindings[] = {
 	{ IOMMU_IOAS_IOVA_RANGES, ioasid_ioas_iova_ranges_ioctl },
 	{ IOMMU_OPTION, ioasid_option_ioctl },
 	{ IOMMU_TEST_CMD, ioasid_test_cmd_ioctl },
+	{ IOMMU_VFIO_IOAS, ioasid_vfio_ioas_ioctl },
 	{ VFIO_GET_API_VERSION, ioasid_vfio_get_api_version },
 	{ VFIO_CHECK_EXTENSION, ioasid_vfio_check_extension },
+	{ VFIO_SET_IOMMU, ioasid_vfio_set_iommu },
+	{ VFIO_IOMMU_GET_INFO, ioasid_vfio_iommu_get_info },
+	{ VFIO_IOMMU_MAP_DMA, ioasid_vfio_map_dma },
+	{ VFIO_IOMMU_UNMAP_DMA, ioasid_vfio_unmap_dma },
 };
 
 static ioasid_handler_fn handler_for(unsigned int cmd)

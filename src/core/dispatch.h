@@ -21,5 +21,10 @@ long ioasid_ioas_unmap_ioctl(struct ioasid_ucmd *u);
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */
 long ioasid_vfio_get_api_version(struct ioasid_ucmd *u); /* iommu/vfio_compat.c */
 long ioasid_vfio_check_extension(struct ioasid_ucmd *u);
+long ioasid_vfio_set_iommu(struct ioasid_ucmd *u);
+long ioasid_vfio_map_dma(struct ioasid_ucmd *u);
+long ioasid_vfio_unmap_dma(struct ioasid_ucmd *u);
+long ioasid_vfio_iommu_get_info(struct ioasid_ucmd *u);
+long ioasid_vfio_ioas_ioctl(struct ioasid_ucmd *u);
 
 #endif

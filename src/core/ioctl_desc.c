@@ -53,10 +53,10 @@ static const struct ioasid_ptr_desc viommu_alloc_ptrs[] = {
 	.reserved_off = offsetof(struct st, f), .reserved_len = sizeof(((struct st *)0)->f)
 
 /* A VFIO container ioctl: argsz-first struct, or a plain value. */
-#define ARGSZ(_cmd, st, last)                                               \
+#define ARGSZ(_cmd, st, last, ...)                                          \
 	{ .name = #_cmd, .cmd = _cmd, .arg = IOASID_ARG_ARGSZ,               \
 	  .size = sizeof(struct st), .min_size = offsetofend(struct st, last), \
-	  .bad_flags_errno = EINVAL }
+	  .bad_flags_errno = EINVAL, __VA_ARGS__ }
 #define VALUE(_cmd, kind)                                                   \
 	{ .name = #_cmd, .cmd = _cmd, .arg = kind }
 
@@ -79,7 +79,8 @@ static const struct ioasid_ioctl_desc table[] = {
 	      RSVD(iommu_ioas_map, __reserved)),
 	SIZED(IOMMU_IOAS_UNMAP, iommu_ioas_unmap, length),
 	SIZED(IOMMU_OPTION, iommu_option, val64, RSVD(iommu_option, __reserved)),
-	SIZED(IOMMU_VFIO_IOAS, iommu_vfio_ioas, __reserved),
+	SIZED(IOMMU_VFIO_IOAS, iommu_vfio_ioas, __reserved,
+	      RSVD(iommu_vfio_ioas, __reserved)),
 	SIZED(IOMMU_HWPT_ALLOC, iommu_hwpt_alloc, __reserved,
 	      PTRS(hwpt_alloc_ptrs)),
 	SIZED(IOMMU_GET_HW_INFO, iommu_hw_info, __reserved, PTRS(hw_info_ptrs)),
@@ -102,8 +103,11 @@ static const struct ioasid_ioctl_desc table[] = {
 	VALUE(VFIO_CHECK_EXTENSION, IOASID_ARG_VALUE),
 	VALUE(VFIO_SET_IOMMU, IOASID_ARG_VALUE),
 	ARGSZ(VFIO_IOMMU_GET_INFO, vfio_iommu_type1_info, iova_pgsizes),
-	ARGSZ(VFIO_IOMMU_MAP_DMA, vfio_iommu_type1_dma_map, size),
-	ARGSZ(VFIO_IOMMU_UNMAP_DMA, vfio_iommu_type1_dma_unmap, size),
+	ARGSZ(VFIO_IOMMU_MAP_DMA, vfio_iommu_type1_dma_map, size,
+	      FLAGS(vfio_iommu_type1_dma_map,
+		    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)),
+	ARGSZ(VFIO_IOMMU_UNMAP_DMA, vfio_iommu_type1_dma_unmap, size,
+	      FLAGS(vfio_iommu_type1_dma_unmap, VFIO_DMA_UNMAP_FLAG_ALL)),
 };
 
 const struct ioasid_ioctl_desc *ioasid_ioctl_desc_find(unsigned int cmd)

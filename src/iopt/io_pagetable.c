@@ -523,3 +523,79 @@ int iopt_for_each_area(struct io_pagetable *iopt,
 	pthread_rwlock_unlock(&iopt->iova_lock);
 	return rc;
 }
+
+/*
+ * Split `area` so that `iova` is its last byte and iova + 1 starts a new
+ * one, both showing the same page set.  The cut must land on the IOAS's
+ * alignment, and pinned accesses keep an area whole.
+ */
+static int area_split_locked(struct io_pagetable *iopt, struct iopt_area *area,
+			     uint64_t iova)
+{
+	uint64_t new_start = iova + 1, align = iopt->iova_alignment;
+	struct iopt_pages_elm lhs_elm, rhs_elm;
+	struct iopt_area *lhs, *rhs;
+	int rc;
+
+	if (iova == area->node.start || iova == area->node.last)
+		return 0;
+	if (area->prevent_access)
+		return -EBUSY;
+	if ((new_start & (align - 1)) ||
+	    (iopt_area_start_byte(area, new_start) & (align - 1)))
+		return -EINVAL;
+	if (area->num_accesses)
+		return -EINVAL;
+
+	lhs = calloc(1, sizeof(*lhs));
+	rhs = calloc(1, sizeof(*rhs));
+	if (!lhs || !rhs) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	lhs_elm = (struct iopt_pages_elm){
+		.pages = area->pages,
+		.start_byte = iopt_area_start_byte(area, area->node.start),
+		.length = new_start - area->node.start,
+	};
+	rhs_elm = (struct iopt_pages_elm){
+		.pages = area->pages,
+		.start_byte = iopt_area_start_byte(area, new_start),
+		.length = area->node.last - new_start + 1,
+	};
+	/* Halves of a valid area are valid; these only fill in fields. */
+	rc = fill_area_locked(iopt, lhs, &lhs_elm, area->node.start, area->prot);
+	if (!rc)
+		rc = fill_area_locked(iopt, rhs, &rhs_elm, new_start, area->prot);
+	if (rc)
+		goto out_free;
+
+	itree_remove(&iopt->area_itree, &area->node);
+	lhs->pages = area->pages; /* the area's reference moves to lhs */
+	rhs->pages = area->pages;
+	ioasid_pages_get(rhs->pages);
+	itree_insert(&iopt->area_itree, &lhs->node);
+	itree_insert(&iopt->area_itree, &rhs->node);
+	free(area);
+	return 0;
+
+out_free:
+	free(lhs);
+	free(rhs);
+	return rc;
+}
+
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t n)
+{
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&iopt->iova_lock);
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct iopt_area *area = area_at_locked(iopt, iovas[i]);
+
+		if (area)
+			rc = area_split_locked(iopt, area, iovas[i]);
+	}
+	pthread_rwlock_unlock(&iopt->iova_lock);
+	return rc;
+}

@@ -123,6 +123,13 @@ int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		    uint64_t *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
 
+/*
+ * Make each of `iovas` the last byte of an area, splitting the area that
+ * holds it (VFIO type1 v1 unmaps may cut mappings).  Stops at the first
+ * cut that cannot be made.
+ */
+int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t n);
+
 /* Call fn on every area, in IOVA order, under the read lock. */
 int iopt_for_each_area(struct io_pagetable *iopt,
 		       int (*fn)(struct iopt_area *area, void *arg), void *arg);

@@ -15,7 +15,11 @@ static void ioas_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	struct ioasid_ioas *ioas = container_of(obj, struct ioasid_ioas, obj);
 
-	(void)ctx;
+	/* Its id may be handed out again: the compat link must not follow. */
+	pthread_mutex_lock(&ctx->lock);
+	if (ctx->vfio_ioas_id == obj->id)
+		ctx->vfio_ioas_id = 0;
+	pthread_mutex_unlock(&ctx->lock);
 	iopt_destroy(&ioas->iopt);
 	free(ioas);
 }
@@ -221,10 +225,25 @@ static int map_new_pages(struct ioasid_ioas *ioas, struct ioasid_pages *pages,
 	return rc;
 }
 
+int ioasid_ioas_map_user(struct ioasid_ucmd *u, struct ioasid_ioas *ioas,
+			 uint64_t user_va, uint64_t length, uint64_t *iova,
+			 uint32_t flags)
+{
+	struct ioasid_pages *pages;
+	int rc;
+
+	rc = ioasid_pages_alloc_user(u->caller->pid, u->caller->uid, user_va,
+				     length, flags & IOMMU_IOAS_MAP_WRITEABLE,
+				     new_pages_account_mode(u), &pages);
+	if (rc)
+		return rc;
+	return map_new_pages(ioas, pages, user_va - pages->uptr, length, iova,
+			     flags);
+}
+
 long ioasid_ioas_map_ioctl(struct ioasid_ucmd *u)
 {
 	struct iommu_ioas_map *cmd = u->cmd;
-	struct ioasid_pages *pages;
 	struct ioasid_ioas *ioas;
 	uint64_t iova = cmd->iova;
 	int rc;
@@ -236,19 +255,12 @@ long ioasid_ioas_map_ioctl(struct ioasid_ucmd *u)
 	rc = ioasid_ioas_get(u->ctx, cmd->ioas_id, &ioas);
 	if (rc)
 		return rc;
-	rc = ioasid_pages_alloc_user(u->caller->pid, u->caller->uid,
-				     cmd->user_va, cmd->length,
-				     cmd->flags & IOMMU_IOAS_MAP_WRITEABLE,
-				     new_pages_account_mode(u), &pages);
-	if (rc)
-		goto out_put;
-	rc = map_new_pages(ioas, pages, cmd->user_va - pages->uptr, cmd->length,
-			   &iova, cmd->flags);
-	if (rc)
-		goto out_put;
-	cmd->iova = iova;
-	rc = ucmd_respond(u, sizeof(*cmd));
-out_put:
+	rc = ioasid_ioas_map_user(u, ioas, cmd->user_va, cmd->length, &iova,
+				  cmd->flags);
+	if (!rc) {
+		cmd->iova = iova;
+		rc = ucmd_respond(u, sizeof(*cmd));
+	}
 	ioasid_ioas_put(u->ctx, ioas);
 	return rc;
 }

@@ -21,6 +21,14 @@ struct iommu_option;
 /* IOMMU_OPTION on an IOAS (HUGE_PAGES): cmd->val64 is read and written. */
 int ioasid_ioas_option(struct ioasid_ucmd *u, struct iommu_option *cmd);
 
+/*
+ * Map [user_va, user_va + length) of the caller at *iova (IOAS_MAP and
+ * VFIO_IOMMU_MAP_DMA share this).  `flags` are IOMMU_IOAS_MAP_* flags.
+ */
+int ioasid_ioas_map_user(struct ioasid_ucmd *u, struct ioasid_ioas *ioas,
+			 uint64_t user_va, uint64_t length, uint64_t *iova,
+			 uint32_t flags);
+
 static inline void ioasid_ioas_put(struct ioasid_ctx *ctx,
 				   struct ioasid_ioas *ioas)
 {
