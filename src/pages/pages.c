@@ -42,6 +42,23 @@ static void registry_del(struct ioasid_pages *p)
 	pthread_mutex_unlock(&registry_lock);
 }
 
+/*
+ * Without pidfds (Linux < 5.3, or valgrind's view of the system calls) a
+ * recycled pid goes unnoticed; remember that once instead of asking again.
+ */
+static int open_pidfd(pid_t pid)
+{
+	static atomic_bool unsupported;
+	int fd;
+
+	if (atomic_load_explicit(&unsupported, memory_order_relaxed))
+		return -1;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0 && errno == ENOSYS)
+		atomic_store_explicit(&unsupported, true, memory_order_relaxed);
+	return fd;
+}
+
 static int pages_alloc(pid_t pid, uid_t uid, uint64_t start_byte,
 		       uint64_t length, bool writable,
 		       enum ioasid_account_mode mode, struct ioasid_pages **out)
@@ -61,8 +78,7 @@ static int pages_alloc(pid_t pid, uid_t uid, uint64_t start_byte,
 	p->account_mode = mode;
 	p->source_pid = pid;
 	p->source_uid = uid;
-	/* Without pidfds (Linux < 5.3) a recycled pid goes unnoticed. */
-	p->source_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->source_pidfd = open_pidfd(pid);
 	p->fd = -1;
 	pthread_mutex_init(&p->mutex, NULL);
 	p->pin_itree = (struct itree)ITREE_INIT;
