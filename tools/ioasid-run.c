@@ -172,6 +172,13 @@ int main(int argc, char **argv)
 	setenv("LD_PRELOAD", preload, 1);
 	setenv("IOASID_SOCKET", sock, 1);
 	free(preload);
+	/* For tools and tests that watch the daemon (fds, memory). */
+	if (daemon_pid > 0) {
+		char pidbuf[16];
+
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)daemon_pid);
+		setenv("IOASID_DAEMON_PID", pidbuf, 1);
+	}
 
 	signal(SIGINT, forward);
 	signal(SIGTERM, forward);

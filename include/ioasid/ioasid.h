@@ -26,14 +26,17 @@ extern "C" {
 struct ioasid_ctx;
 
 /*
- * How the core reaches the memory behind user pointers.  Each hook returns
- * 0 or -EFAULT; check_zeroed returns 1 when [uptr, uptr+len) is all zero,
- * 0 when it is not, -EFAULT when it cannot be read.
+ * How the core reaches the caller's memory and files.  read and write
+ * return 0 or -EFAULT; check_zeroed returns 1 when [uptr, uptr+len) is all
+ * zero, 0 when it is not, -EFAULT when it cannot be read.  get_fd turns the
+ * caller's descriptor number into a new descriptor of this process that
+ * the core then owns, or -EBADF.
  */
 struct ioasid_uaccess_ops {
 	int (*read)(void *priv, uint64_t uptr, void *dst, size_t len);
 	int (*write)(void *priv, uint64_t uptr, const void *src, size_t len);
 	int (*check_zeroed)(void *priv, uint64_t uptr, size_t len);
+	int (*get_fd)(void *priv, int fd);
 };
 
 /*

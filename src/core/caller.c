@@ -5,6 +5,7 @@
  * EFAULT instead of faulting: the same contract copy_from_user gives.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -32,10 +33,20 @@ static int self_check_zeroed(void *priv, uint64_t uptr, size_t len)
 	return vm_zeroed(getpid(), uptr, len);
 }
 
+static int self_get_fd(void *priv, int fd)
+{
+	int nfd;
+
+	(void)priv;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return nfd < 0 ? -EBADF : nfd;
+}
+
 static const struct ioasid_uaccess_ops self_uaccess = {
 	.read = self_read,
 	.write = self_write,
 	.check_zeroed = self_check_zeroed,
+	.get_fd = self_get_fd,
 };
 
 int ioasid_caller_self(struct ioasid_caller *caller)

@@ -31,6 +31,7 @@ static const struct handler_binding bindings[] = {
 	{ IOMMU_IOAS_ALLOW_IOVAS, ioasid_ioas_allow_iovas_ioctl },
 	{ IOMMU_IOAS_COPY, ioasid_ioas_copy_ioctl },
 	{ IOMMU_IOAS_MAP, ioasid_ioas_map_ioctl },
+	{ IOMMU_IOAS_MAP_FILE, ioasid_ioas_map_file_ioctl },
 	{ IOMMU_IOAS_UNMAP, ioasid_ioas_unmap_ioctl },
 	{ IOMMU_IOAS_IOVA_RANGES, ioasid_ioas_iova_ranges_ioctl },
 	{ IOMMU_OPTION, ioasid_option_ioctl },

@@ -16,6 +16,7 @@ long ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *u);     /* iopt/ioas.c */
 long ioasid_ioas_iova_ranges_ioctl(struct ioasid_ucmd *u);
 long ioasid_ioas_allow_iovas_ioctl(struct ioasid_ucmd *u);
 long ioasid_ioas_map_ioctl(struct ioasid_ucmd *u);
+long ioasid_ioas_map_file_ioctl(struct ioasid_ucmd *u);
 long ioasid_ioas_copy_ioctl(struct ioasid_ucmd *u);
 long ioasid_ioas_unmap_ioctl(struct ioasid_ucmd *u);
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */

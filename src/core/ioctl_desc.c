@@ -90,7 +90,11 @@ static const struct ioasid_ioctl_desc table[] = {
 	SIZED(IOMMU_HWPT_INVALIDATE, iommu_hwpt_invalidate, __reserved,
 	      PTRS(invalidate_ptrs)),
 	SIZED(IOMMU_FAULT_QUEUE_ALLOC, iommu_fault_alloc, out_fault_fd),
-	SIZED(IOMMU_IOAS_MAP_FILE, iommu_ioas_map_file, iova),
+	SIZED(IOMMU_IOAS_MAP_FILE, iommu_ioas_map_file, iova,
+	      FLAGS(iommu_ioas_map_file, IOMMU_IOAS_MAP_FIXED_IOVA |
+					  IOMMU_IOAS_MAP_WRITEABLE |
+					  IOMMU_IOAS_MAP_READABLE),
+	      .fd_off = offsetof(struct iommu_ioas_map_file, fd)),
 	SIZED(IOMMU_VIOMMU_ALLOC, iommu_viommu_alloc, out_viommu_id,
 	      PTRS(viommu_alloc_ptrs)),
 	SIZED(IOMMU_VDEVICE_ALLOC, iommu_vdevice_alloc, virt_id),

@@ -52,6 +52,7 @@ struct ioasid_ioctl_desc {
 	uint16_t reserved_off;  /* a reserved field that must be 0 */
 	uint8_t reserved_len;   /* its size in bytes (0: none) */
 	uint8_t bad_flags_errno;
+	uint16_t fd_off;        /* an __s32 file descriptor field (0: none) */
 	const struct ioasid_ptr_desc *ptrs;
 	uint8_t nptrs;
 };

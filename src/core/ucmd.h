@@ -46,6 +46,14 @@ static inline int ucmd_write(const struct ioasid_ucmd *u, uint64_t uptr,
 					 len);
 }
 
+/* A new descriptor of ours for the caller's `fd` (ours to close), or -EBADF. */
+static inline int ucmd_get_fd(const struct ioasid_ucmd *u, int fd)
+{
+	if (fd < 0 || !u->caller->uaccess->get_fd)
+		return -EBADF;
+	return u->caller->uaccess->get_fd(u->caller->uaccess_priv, fd);
+}
+
 /* Write the answer back: the first min(user_size, len) bytes of cmd. */
 int ucmd_respond(struct ioasid_ucmd *u, size_t len);
 

@@ -94,7 +94,8 @@ int session_serve_one(struct session *s)
 {
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred))];
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(4 * sizeof(int))];
 	} control;
 	struct iovec iov = { .iov_base = rxbuf, .iov_len = sizeof(rxbuf) };
 	struct msghdr msg = {
@@ -103,7 +104,7 @@ int session_serve_one(struct session *s)
 	};
 	struct ioasid_wire_req req;
 	struct ioasid_wire_cursor cur;
-	struct wire_uaccess w = { 0 };
+	struct wire_uaccess w = { .fd = -1 };
 	struct ioasid_caller caller = { 0 };
 	struct ucred *cred = NULL;
 	struct cmsghdr *cm;
@@ -118,18 +119,24 @@ int session_serve_one(struct session *s)
 		return -ECONNRESET;
 	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		log_session(s, "message too large, dropping the client");
-		return -EPROTO;
+		rc = -EPROTO;
+		goto out_close_fd;
 	}
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS)
 			cred = (struct ucred *)CMSG_DATA(cm);
 		else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			/* No request takes fds yet: close what was sent. */
+			/* One descriptor per request is kept; extras are a
+			 * client's mistake and closed at once. */
 			int *fds = (int *)CMSG_DATA(cm);
 			size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
-			for (size_t i = 0; i < nfds; i++)
-				close(fds[i]);
+			for (size_t i = 0; i < nfds; i++) {
+				if (w.fd < 0)
+					w.fd = fds[i];
+				else
+					close(fds[i]);
+			}
 		}
 	}
 	/* pid 0: the message came without credentials (sent before
@@ -137,14 +144,16 @@ int session_serve_one(struct session *s)
 	 * memory it names. */
 	if ((size_t)n < sizeof(req) || !cred || cred->pid <= 0) {
 		log_session(s, "malformed message (%zd bytes), dropping the client", n);
-		return -EPROTO;
+		rc = -EPROTO;
+		goto out_close_fd;
 	}
 	memcpy(&req, rxbuf, sizeof(req));
 	if (req.magic != IOASID_WIRE_MAGIC || req.kind != IOASID_WIRE_IOCTL ||
 	    req.version != IOASID_WIRE_VERSION ||
 	    req.nsegs > WIRE_UACCESS_MAX_SEGS) {
 		log_session(s, "malformed request header, dropping the client");
-		return -EPROTO;
+		rc = -EPROTO;
+		goto out_close_fd;
 	}
 	cur = (struct ioasid_wire_cursor){
 		.p = rxbuf + sizeof(req), .end = rxbuf + n, .left = req.nsegs,
@@ -154,11 +163,13 @@ int session_serve_one(struct session *s)
 		w.nsegs++;
 	if (rc < 0) {
 		log_session(s, "malformed request segments, dropping the client");
-		return -EPROTO;
+		rc = -EPROTO;
+		goto out_close_fd;
 	}
 
 	w.pid = cred->pid;
 	w.tid = (pid_t)req.tid;
+	w.fd_num = req.fd;
 	w.reply = txbuf;
 	w.reply_cap = sizeof(txbuf) - sizeof(struct ioasid_wire_rep);
 	caller.pid = cred->pid;
@@ -173,8 +184,10 @@ int session_serve_one(struct session *s)
 	result = ioasid_ctx_ioctl(s->ctx, &caller, req.cmd, req.arg);
 	if (w.reply_overflow && result >= 0)
 		result = -ENOMEM;
-	rc = send_reply(s, req.seq, result, &w);
-	if (rc)
-		return -ECONNRESET;
-	return 0;
+	rc = send_reply(s, req.seq, result, &w) ? -ECONNRESET : 0;
+out_close_fd:
+	/* The core took its own copy if it needed one. */
+	if (w.fd >= 0)
+		close(w.fd);
+	return rc;
 }

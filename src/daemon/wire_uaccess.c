@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -98,8 +99,21 @@ static int wu_check_zeroed(void *priv, uint64_t uptr, size_t len)
 	return vm_zeroed(w->pid, uptr, len);
 }
 
+/* Only the descriptor the shim attached, under the number it gave. */
+static int wu_get_fd(void *priv, int fd)
+{
+	struct wire_uaccess *w = priv;
+	int nfd;
+
+	if (w->fd < 0 || fd != w->fd_num)
+		return -EBADF;
+	nfd = fcntl(w->fd, F_DUPFD_CLOEXEC, 3);
+	return nfd < 0 ? -EBADF : nfd;
+}
+
 const struct ioasid_uaccess_ops wire_uaccess_ops = {
 	.read = wu_read,
 	.write = wu_write,
 	.check_zeroed = wu_check_zeroed,
+	.get_fd = wu_get_fd,
 };

@@ -21,6 +21,10 @@ struct wire_uaccess {
 	/* The calling thread's verified capabilities, read on first need. */
 	int caps_known;
 	uint64_t caps;
+	/* A descriptor that came with the request, and the client's number
+	 * for it; fd is -1 when none came. */
+	int fd;
+	int fd_num;
 	unsigned int nsegs;
 	struct {
 		struct ioasid_wire_seg seg;

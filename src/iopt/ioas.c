@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/context.h"
 #include "core/dispatch.h"
@@ -331,6 +332,53 @@ long ioasid_ioas_unmap_ioctl(struct ioasid_ucmd *u)
 		cmd->length = unmapped;
 		rc = ucmd_respond(u, sizeof(*cmd));
 	}
+	ioasid_ioas_put(u->ctx, ioas);
+	return rc;
+}
+
+long ioasid_ioas_map_file_ioctl(struct ioasid_ucmd *u)
+{
+	struct iommu_ioas_map_file *cmd = u->cmd;
+	struct ioasid_pages *pages;
+	struct ioasid_ioas *ioas;
+	uint64_t iova = cmd->iova, last;
+	int rc, fd;
+
+	if (cmd->iova >= IOASID_ULONG_MAX || cmd->length >= IOASID_ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	rc = ioasid_ioas_get(u->ctx, cmd->ioas_id, &ioas);
+	if (rc)
+		return rc;
+	if (!cmd->length) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	if (add_overflows_u64(cmd->start, cmd->length - 1, &last)) {
+		rc = -EOVERFLOW;
+		goto out_put;
+	}
+	fd = ucmd_get_fd(u, cmd->fd);
+	if (fd < 0) {
+		rc = fd;
+		goto out_put;
+	}
+	rc = ioasid_pages_alloc_file(u->caller->pid, u->caller->uid, fd,
+				     cmd->start, cmd->length,
+				     cmd->flags & IOMMU_IOAS_MAP_WRITEABLE,
+				     new_pages_account_mode(u), &pages);
+	if (rc) {
+		close(fd);
+		goto out_put;
+	}
+	rc = map_new_pages(ioas, pages, cmd->start % IOASID_PAGE_SIZE,
+			   cmd->length, &iova, cmd->flags);
+	if (!rc) {
+		cmd->iova = iova;
+		rc = ucmd_respond(u, sizeof(*cmd));
+	}
+out_put:
 	ioasid_ioas_put(u->ctx, ioas);
 	return rc;
 }

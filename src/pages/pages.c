@@ -43,20 +43,67 @@ static void registry_del(struct ioasid_pages *p)
 }
 
 /*
- * Without pidfds (Linux < 5.3, or valgrind's view of the system calls) a
- * recycled pid goes unnoticed; remember that once instead of asking again.
+ * Page sets of one process share one pidfd, so that thousands of mappings
+ * cost the daemon one descriptor, not thousands.  An entry whose process
+ * has died is never handed to a newcomer with a recycled pid.
  */
-static int open_pidfd(pid_t pid)
-{
-	static atomic_bool unsupported;
-	int fd;
+struct source {
+	pid_t pid;
+	int pidfd; /* -1 without pidfds (Linux < 5.3, or under valgrind) */
+	unsigned int refs;
+	struct source *next;
+};
 
-	if (atomic_load_explicit(&unsupported, memory_order_relaxed))
-		return -1;
-	fd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (fd < 0 && errno == ENOSYS)
-		atomic_store_explicit(&unsupported, true, memory_order_relaxed);
-	return fd;
+static pthread_mutex_t sources_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct source *sources;
+
+static bool pidfd_alive(int pidfd, pid_t pid)
+{
+	int rc = pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd, 0,
+					   NULL, 0) :
+			      kill(pid, 0);
+
+	return rc == 0 || errno == EPERM;
+}
+
+static struct source *source_get(pid_t pid)
+{
+	struct source *src;
+
+	pthread_mutex_lock(&sources_lock);
+	for (src = sources; src; src = src->next)
+		if (src->pid == pid && pidfd_alive(src->pidfd, pid))
+			break;
+	if (src) {
+		src->refs++;
+	} else {
+		src = calloc(1, sizeof(*src));
+		if (src) {
+			src->pid = pid;
+			src->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			src->refs = 1;
+			src->next = sources;
+			sources = src;
+		}
+	}
+	pthread_mutex_unlock(&sources_lock);
+	return src;
+}
+
+static void source_put(struct source *src)
+{
+	struct source **link;
+
+	pthread_mutex_lock(&sources_lock);
+	if (--src->refs == 0) {
+		for (link = &sources; *link != src; link = &(*link)->next)
+			;
+		*link = src->next;
+		if (src->pidfd >= 0)
+			close(src->pidfd);
+		free(src);
+	}
+	pthread_mutex_unlock(&sources_lock);
 }
 
 static int pages_alloc(pid_t pid, uid_t uid, uint64_t start_byte,
@@ -78,7 +125,11 @@ static int pages_alloc(pid_t pid, uid_t uid, uint64_t start_byte,
 	p->account_mode = mode;
 	p->source_pid = pid;
 	p->source_uid = uid;
-	p->source_pidfd = open_pidfd(pid);
+	p->source = source_get(pid);
+	if (!p->source) {
+		free(p);
+		return -ENOMEM;
+	}
 	p->fd = -1;
 	pthread_mutex_init(&p->mutex, NULL);
 	p->pin_itree = (struct itree)ITREE_INIT;
@@ -132,14 +183,7 @@ uint64_t ioasid_pages_source_addr(const struct ioasid_pages *p)
 
 static bool source_alive(const struct ioasid_pages *p)
 {
-	int rc;
-
-	if (p->source_pidfd >= 0)
-		rc = (int)syscall(SYS_pidfd_send_signal, p->source_pidfd, 0,
-				  NULL, 0);
-	else
-		rc = kill(p->source_pid, 0);
-	return rc == 0 || errno == EPERM;
+	return pidfd_alive(p->source->pidfd, p->source_pid);
 }
 
 /*
@@ -326,8 +370,7 @@ void ioasid_pages_put(struct ioasid_pages *p)
 					p->source_uid, p->npinned);
 	if (p->fd >= 0)
 		close(p->fd);
-	if (p->source_pidfd >= 0)
-		close(p->source_pidfd);
+	source_put(p->source);
 	pthread_mutex_destroy(&p->mutex);
 	free(p);
 }

@@ -26,6 +26,8 @@
 #include "core/context.h"
 #include "iopt/interval_tree.h"
 
+struct source;
+
 enum ioasid_pages_type {
 	IOASID_PAGES_USER, /* a process' virtual memory */
 	IOASID_PAGES_FILE, /* a file the daemon holds open */
@@ -41,7 +43,7 @@ struct ioasid_pages {
 	/* Whose memory and whose charge: the process that created the set,
 	 * held by pidfd so that a recycled pid is never mistaken for it. */
 	pid_t source_pid;
-	int source_pidfd;
+	struct source *source;
 	uid_t source_uid;
 
 	uint64_t uptr;  /* USER: page-aligned address of page 0 */

@@ -180,17 +180,19 @@ static uint32_t probe_writable(uint64_t uptr, const void *image, size_t len)
 							 IOASID_SEG_WRITABLE;
 }
 
-static void add_struct_segs(struct req_builder *b,
-			    const struct ioasid_ioctl_desc *d, uint64_t arg)
+/* Returns the descriptor the struct's fd field names, or -1. */
+static int add_struct_segs(struct req_builder *b,
+			   const struct ioasid_ioctl_desc *d, uint64_t arg)
 {
 	unsigned char image[IOASID_WIRE_MAX_MSG / 64] = { 0 };
 	struct ioasid_wire_seg *s;
 	uint32_t size;
 	uint64_t len;
+	int32_t fd = -1;
 
 	if (d->arg == IOASID_ARG_SIZED) {
 		if (self_xfer(arg, &size, sizeof(size), 0))
-			return; /* the daemon faults on it just the same */
+			return -1; /* the daemon faults on it just the same */
 		len = MIN((uint64_t)size, d->size);
 	} else {
 		len = d->size;
@@ -199,9 +201,11 @@ static void add_struct_segs(struct req_builder *b,
 	}
 	s = add_seg(b, arg, len, 0, true);
 	if (!s || !(s->flags & IOASID_SEG_DATA))
-		return;
+		return -1;
 	memcpy(image, s + 1, len);
 	s->flags |= probe_writable(arg, image, len);
+	if (d->fd_off && len >= d->fd_off + sizeof(fd))
+		memcpy(&fd, image + d->fd_off, sizeof(fd));
 
 	if (d->arg == IOASID_ARG_SIZED && size > d->size) {
 		int z = vm_zeroed(getpid(), arg + d->size, size - d->size);
@@ -227,6 +231,44 @@ static void add_struct_segs(struct req_builder *b,
 			(p->dir & IOASID_PTR_OUT) ? IOASID_SEG_WRITABLE : 0,
 			p->dir & IOASID_PTR_IN);
 	}
+	return fd;
+}
+
+/*
+ * Send a request, with `fd` attached when it is one: the daemon needs the
+ * file itself (IOAS_MAP_FILE), not our number for it.  A number that is
+ * no open descriptor goes as -1, and the daemon answers EBADF.
+ */
+static int send_request(int sock, unsigned char *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int32_t none = -1;
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		if (sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len)
+			return 0;
+		if (errno != EBADF)
+			return -EIO;
+		memcpy(buf + offsetof(struct ioasid_wire_req, fd), &none,
+		       sizeof(none));
+		msg.msg_control = NULL;
+		msg.msg_controllen = 0;
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -EIO;
 }
 
 /* ---- the exchange ----------------------------------------------------- */
@@ -317,7 +359,7 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	};
 	size_t rlen;
 	long result;
-	int saved = errno;
+	int saved = errno, pass_fd = -1;
 
 	if (!d || cmd > UINT32_MAX)
 		return -ENOTTY;
@@ -327,7 +369,8 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	b->len = sizeof(req);
 	b->nsegs = 0;
 	if (d->arg == IOASID_ARG_SIZED || d->arg == IOASID_ARG_ARGSZ)
-		add_struct_segs(b, d, arg);
+		pass_fd = add_struct_segs(b, d, arg);
+	req.fd = pass_fd;
 
 	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
 	req.cap_effective = thread_caps();
@@ -339,9 +382,8 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	result = lock_fd(fd, F_WRLCK);
 	if (result)
 		goto out_unlock;
-	if (send(fd, b->buf, b->len, MSG_NOSIGNAL) != (ssize_t)b->len)
-		result = -EIO;
-	else
+	result = send_request(fd, b->buf, b->len, pass_fd);
+	if (!result)
 		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen);
 	if (!result)
 		result = apply_reply(b->buf, rlen);

@@ -3,8 +3,8 @@
  * The shim <-> daemon protocol.  One SOCK_SEQPACKET message per request and
  * one per reply; the kernel attaches the sender's verified pid/uid/gid to
  * every message (SO_PASSCRED), so nothing a client says about who it is is
- * taken on trust except its thread's capabilities, which the daemon checks
- * against the process' permitted set.
+ * taken on trust; the thread's capabilities it sends are a hint, checked
+ * against the thread itself when a handler relies on one.
  *
  * A request carries the memory the descriptor table says the ioctl will
  * touch, as segments: the argument struct, the tail beyond our struct
@@ -36,6 +36,10 @@ struct ioasid_wire_req {
 	uint64_t cap_effective;
 	uint32_t tid;
 	uint32_t nsegs;
+	/* The caller's number for the descriptor attached with SCM_RIGHTS
+	 * (an fd field of the argument, per the table), or -1. */
+	int32_t fd;
+	uint32_t __reserved;
 	/* nsegs x (struct ioasid_wire_seg, then len bytes if it has data) */
 };
 
@@ -64,7 +68,7 @@ struct ioasid_wire_rep {
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 1
+#define IOASID_WIRE_VERSION 2
 
 /*
  * Walk the segments of a received message.  Returns 0 and fills *seg and

@@ -8,6 +8,9 @@ logdir=$(mktemp -d)
 export ASAN_OPTIONS="log_path=$logdir/asan:detect_leaks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$logdir/ubsan"
 passed=0 failed=0 skipped=0 rc=0
+if ldd "$BUILD/ioasidd" 2>/dev/null | grep -q libasan; then
+	export IOASID_DAEMON_SANITIZED=1
+fi
 
 # Run one program (its last line is its counts) and add up.
 run() {
