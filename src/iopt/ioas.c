@@ -191,6 +191,19 @@ static int conv_prot(uint32_t flags)
 }
 
 /*
+ * The checks MAP, MAP_FILE and COPY make before looking anything up: every
+ * overflow first, then a mapping nobody could access.
+ */
+static int check_map_args(uint64_t iova, uint64_t length, uint32_t flags)
+{
+	if (iova >= IOASID_ULONG_MAX || length >= IOASID_ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	return 0;
+}
+
+/*
  * How new page sets are charged: not at all for a caller holding
  * CAP_IPC_LOCK, otherwise as the context's RLIMIT_MODE says.
  */
@@ -249,10 +262,9 @@ long ioasid_ioas_map_ioctl(struct ioasid_ucmd *u)
 	uint64_t iova = cmd->iova;
 	int rc;
 
-	if (cmd->iova >= IOASID_ULONG_MAX || cmd->length >= IOASID_ULONG_MAX)
-		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	rc = check_map_args(cmd->iova, cmd->length, cmd->flags);
+	if (rc)
+		return rc;
 	rc = ioasid_ioas_get(u->ctx, cmd->ioas_id, &ioas);
 	if (rc)
 		return rc;
@@ -275,12 +287,11 @@ long ioasid_ioas_copy_ioctl(struct ioasid_ucmd *u)
 	size_t nelms;
 	int rc;
 
-	if (cmd->length >= IOASID_ULONG_MAX ||
-	    cmd->src_iova >= IOASID_ULONG_MAX ||
-	    cmd->dst_iova >= IOASID_ULONG_MAX)
+	if (cmd->src_iova >= IOASID_ULONG_MAX)
 		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	rc = check_map_args(cmd->dst_iova, cmd->length, cmd->flags);
+	if (rc)
+		return rc;
 
 	rc = ioasid_ioas_get(u->ctx, cmd->src_ioas_id, &src);
 	if (rc)
@@ -344,10 +355,9 @@ long ioasid_ioas_map_file_ioctl(struct ioasid_ucmd *u)
 	uint64_t iova = cmd->iova, last;
 	int rc, fd;
 
-	if (cmd->iova >= IOASID_ULONG_MAX || cmd->length >= IOASID_ULONG_MAX)
-		return -EOVERFLOW;
-	if (!(cmd->flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	rc = check_map_args(cmd->iova, cmd->length, cmd->flags);
+	if (rc)
+		return rc;
 	rc = ioasid_ioas_get(u->ctx, cmd->ioas_id, &ioas);
 	if (rc)
 		return rc;
