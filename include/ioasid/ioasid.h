@@ -25,18 +25,44 @@ extern "C" {
 
 struct ioasid_ctx;
 
+struct ioasid_file;
+
 /*
  * How the core reaches the caller's memory and files.  read and write
  * return 0 or -EFAULT; check_zeroed returns 1 when [uptr, uptr+len) is all
  * zero, 0 when it is not, -EFAULT when it cannot be read.  get_fd turns the
  * caller's descriptor number into a new descriptor of this process that
  * the core then owns, or -EBADF.
+ *
+ * Some objects are handed to the caller as descriptors of their own (the
+ * kernel's anonymous-inode files: the selftest's access fd, fault and
+ * event queues).  Like the kernel, the core reserves the number first and
+ * installs the file only once the ioctl has succeeded:
+ *   reserve_fd  returns the caller's number for a descriptor about to show
+ *               `file`, or -errno.  The core reports that number at user
+ *               address fd_uptr (0: as the ioctl's result); a transport that
+ *               cannot know the number before the caller receives the
+ *               descriptor returns a placeholder and writes the real number
+ *               at fd_uptr itself.  At most one per ioctl.
+ *   commit_fd   is called when the ioctl ends: with ok, the transport takes
+ *               over the core's reference to the file and releases it with
+ *               ioasid_file_put() when the caller's last copy of the
+ *               descriptor is closed; without, it forgets the reservation
+ *               and must not touch the file.
+ *   get_file    finds the file behind the caller's descriptor `fd` and
+ *               returns it with a reference the core drops, or -EBADF.
+ * A transport without files leaves these NULL: such ioctls then fail with
+ * -EOPNOTSUPP.
  */
 struct ioasid_uaccess_ops {
 	int (*read)(void *priv, uint64_t uptr, void *dst, size_t len);
 	int (*write)(void *priv, uint64_t uptr, const void *src, size_t len);
 	int (*check_zeroed)(void *priv, uint64_t uptr, size_t len);
 	int (*get_fd)(void *priv, int fd);
+	int (*reserve_fd)(void *priv, struct ioasid_file *file,
+			  uint64_t fd_uptr);
+	void (*commit_fd)(void *priv, struct ioasid_file *file, int ok);
+	int (*get_file)(void *priv, int fd, struct ioasid_file **out);
 };
 
 /*
@@ -63,10 +89,35 @@ struct ioasid_caller {
 struct ioasid_ctx *ioasid_ctx_new(void);
 
 /*
- * The last close: destroy every object, release every pin, free the
- * context.  It cannot fail.
+ * The opener's close.  When no file the context handed out is open any
+ * more either, this is the last close: every object is destroyed, every
+ * pin released, the context freed.  It cannot fail.
  */
-void ioasid_ctx_free(struct ioasid_ctx *ctx);
+void ioasid_ctx_put(struct ioasid_ctx *ctx);
+
+/*
+ * Drop a reference to a file the core handed out; the last one releases
+ * whatever the file stands for (an access fd's access, with its pins).
+ */
+void ioasid_file_put(struct ioasid_file *file);
+
+/*
+ * Which descriptor stands for which file, for transports that make a real
+ * descriptor per file: the file is found again by the identity of the
+ * open file (device and inode), whatever number or process holds it.
+ * ioasid_file_register() records `fd`'s identity (0 or -errno);
+ * ioasid_file_lookup() returns the file with a reference, or -EBADF.
+ */
+int ioasid_file_register(struct ioasid_file *file, int fd);
+void ioasid_file_unregister(struct ioasid_file *file);
+int ioasid_file_lookup(int fd, struct ioasid_file **out);
+
+/*
+ * Close a descriptor that a caller made by ioasid_caller_self() received
+ * from an ioctl (an access fd, say): the in-process form of close(2).
+ * Returns 0, or -EBADF when fd is not such a descriptor.
+ */
+int ioasid_self_close(int fd);
 
 /*
  * Run one ioctl.  `arg` is the raw argument: a user pointer for struct

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -42,12 +43,66 @@ static int self_get_fd(void *priv, int fd)
 	return nfd < 0 ? -EBADF : nfd;
 }
 
+/*
+ * Files get an empty memfd each: a real descriptor, so numbers are unique
+ * and dup and fork behave, with an inode of its own (eventfds all share
+ * one) whose identity finds the file again.  Nothing
+ * watches it, so ioasid_self_close() is the close that releases the file.
+ * A thread runs one ioctl at a time, so one reservation per thread.
+ */
+static __thread int self_reserved_fd = -1;
+
+static int self_reserve_fd(void *priv, struct ioasid_file *file,
+			   uint64_t fd_uptr)
+{
+	(void)priv;
+	(void)file;
+	(void)fd_uptr;
+	self_reserved_fd = memfd_create("ioasid-file", MFD_CLOEXEC);
+	return self_reserved_fd < 0 ? -errno : self_reserved_fd;
+}
+
+static void self_commit_fd(void *priv, struct ioasid_file *file, int ok)
+{
+	(void)priv;
+	if (!ok || ioasid_file_register(file, self_reserved_fd)) {
+		close(self_reserved_fd);
+		/* Registration cannot fail on a descriptor we just made;
+		 * if it did, the file would be unreachable: release it. */
+		if (ok)
+			ioasid_file_put(file);
+	}
+	self_reserved_fd = -1;
+}
+
+static int self_get_file(void *priv, int fd, struct ioasid_file **out)
+{
+	(void)priv;
+	return ioasid_file_lookup(fd, out);
+}
+
 static const struct ioasid_uaccess_ops self_uaccess = {
 	.read = self_read,
 	.write = self_write,
 	.check_zeroed = self_check_zeroed,
 	.get_fd = self_get_fd,
+	.reserve_fd = self_reserve_fd,
+	.commit_fd = self_commit_fd,
+	.get_file = self_get_file,
 };
+
+int ioasid_self_close(int fd)
+{
+	struct ioasid_file *file;
+
+	if (ioasid_file_lookup(fd, &file))
+		return -EBADF;
+	ioasid_file_unregister(file);
+	close(fd);
+	ioasid_file_put(file); /* the lookup's */
+	ioasid_file_put(file); /* the descriptor's */
+	return 0;
+}
 
 int ioasid_caller_self(struct ioasid_caller *caller)
 {

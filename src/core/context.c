@@ -5,10 +5,12 @@
 #include "ioasid/ioasid.h"
 #include "object.h"
 
-extern const struct ioasid_obj_ops ioasid_ioas_ops;
+extern const struct ioasid_obj_ops ioasid_ioas_obj_ops;
+extern const struct ioasid_obj_ops ioasid_access_obj_ops;
 
 const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
-	[IOASID_OBJ_IOAS] = &ioasid_ioas_ops,
+	[IOASID_OBJ_IOAS] = &ioasid_ioas_obj_ops,
+	[IOASID_OBJ_ACCESS] = &ioasid_access_obj_ops,
 };
 
 struct ioasid_ctx *ioasid_ctx_new(void)
@@ -20,12 +22,14 @@ struct ioasid_ctx *ioasid_ctx_new(void)
 	pthread_mutex_init(&ctx->lock, NULL);
 	pthread_cond_init(&ctx->shortterm_done, NULL);
 	ctx->account_mode = IOASID_ACCOUNT_USER;
+	atomic_init(&ctx->refs, 1);
 	return ctx;
 }
 
-void ioasid_ctx_free(struct ioasid_ctx *ctx)
+void ioasid_ctx_put(struct ioasid_ctx *ctx)
 {
-	if (!ctx)
+	if (!ctx || atomic_fetch_sub_explicit(&ctx->refs, 1,
+					      memory_order_acq_rel) != 1)
 		return;
 	ioasid_obj_table_release(ctx);
 	pthread_cond_destroy(&ctx->shortterm_done);

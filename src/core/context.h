@@ -4,6 +4,7 @@
 #define IOASID_CORE_CONTEXT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "object.h"
@@ -20,11 +21,19 @@ enum ioasid_account_mode {
  * object, so object code may look other objects up freely.
  */
 struct ioasid_ctx {
+	/* The opener's reference, and one per file handed out (an access
+	 * fd keeps its context alive after /dev/iommu itself is closed). */
+	atomic_uint refs;
 	pthread_mutex_t lock;
 	pthread_cond_t shortterm_done; /* signalled as lookups drain */
 	struct ioasid_obj_table objects;
 	enum ioasid_account_mode account_mode;
 	uint32_t vfio_ioas_id; /* the VFIO compat IOAS, 0 if none */
 };
+
+static inline void ioasid_ctx_get(struct ioasid_ctx *ctx)
+{
+	atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed);
+}
 
 #endif

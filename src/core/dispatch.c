@@ -165,6 +165,9 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 		else
 			ioasid_obj_publish(ctx, u.new_obj);
 	}
+	if (u.new_file)
+		caller->uaccess->commit_fd(caller->uaccess_priv, u.new_file,
+					   rc >= 0);
 	return rc;
 }
 

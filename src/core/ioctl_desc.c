@@ -42,6 +42,18 @@ static const struct ioasid_ptr_desc viommu_alloc_ptrs[] = {
 };
 
 #define PTRS(a) .ptrs = a, .nptrs = ARRAY_SIZE(a)
+#define FDS(a) .fds = a, .nfds = ARRAY_SIZE(a)
+
+static const struct ioasid_fd_desc map_file_fds[] = {
+	{ offsetof(struct iommu_ioas_map_file, fd), 0 },
+};
+/* The selftest names an access by its fd, in `id`. */
+static const struct ioasid_fd_desc test_cmd_fds[] = {
+	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_REPLACE_IOAS },
+	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_PAGES },
+	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_DESTROY_ACCESS_PAGES },
+	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_RW },
+};
 
 /* An iommufd ioctl: size-first struct, unknown flags -> EOPNOTSUPP. */
 #define SIZED(_cmd, st, last, ...)                                          \
@@ -94,14 +106,14 @@ static const struct ioasid_ioctl_desc table[] = {
 	      FLAGS(iommu_ioas_map_file, IOMMU_IOAS_MAP_FIXED_IOVA |
 					  IOMMU_IOAS_MAP_WRITEABLE |
 					  IOMMU_IOAS_MAP_READABLE),
-	      .fd_off = offsetof(struct iommu_ioas_map_file, fd)),
+	      FDS(map_file_fds)),
 	SIZED(IOMMU_VIOMMU_ALLOC, iommu_viommu_alloc, out_viommu_id,
 	      PTRS(viommu_alloc_ptrs)),
 	SIZED(IOMMU_VDEVICE_ALLOC, iommu_vdevice_alloc, virt_id),
 	SIZED(IOMMU_IOAS_CHANGE_PROCESS, iommu_ioas_change_process, __reserved),
 	SIZED(IOMMU_VEVENTQ_ALLOC, iommu_veventq_alloc, out_veventq_fd),
 	SIZED(IOMMU_HW_QUEUE_ALLOC, iommu_hw_queue_alloc, length),
-	SIZED(IOMMU_TEST_CMD, iommu_test_cmd, last),
+	SIZED(IOMMU_TEST_CMD, iommu_test_cmd, last, FDS(test_cmd_fds)),
 
 	VALUE(VFIO_GET_API_VERSION, IOASID_ARG_NONE),
 	VALUE(VFIO_CHECK_EXTENSION, IOASID_ARG_VALUE),
@@ -143,6 +155,24 @@ static uint32_t field_u32(const void *cmd, uint16_t off)
 
 	memcpy(&v, (const char *)cmd + off, sizeof(v));
 	return v;
+}
+
+int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
+			 size_t len)
+{
+	/* Every struct with an op-dependent field leads with size, op. */
+	uint32_t op = len >= 8 ? field_u32(cmd, 4) : 0;
+	int32_t fd;
+
+	for (unsigned int i = 0; i < d->nfds; i++) {
+		const struct ioasid_fd_desc *f = &d->fds[i];
+
+		if ((f->op && f->op != op) || len < f->off + sizeof(fd))
+			continue;
+		memcpy(&fd, (const char *)cmd + f->off, sizeof(fd));
+		return fd < 0 ? -1 : fd;
+	}
+	return -1;
 }
 
 int ioasid_ptr_desc_extent(const struct ioasid_ptr_desc *p, const void *cmd,

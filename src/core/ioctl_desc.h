@@ -7,6 +7,7 @@
 #ifndef IOASID_CORE_IOCTL_DESC_H
 #define IOASID_CORE_IOCTL_DESC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum ioasid_arg_kind {
@@ -39,6 +40,16 @@ struct ioasid_ptr_desc {
 	uint32_t op;
 };
 
+/*
+ * A file descriptor field (__s32 or __u32): the shim sends the file itself
+ * along, because the daemon needs the file, not the caller's number for
+ * it.  `op` limits the entry to one IOMMU_TEST_CMD op (0: always).
+ */
+struct ioasid_fd_desc {
+	uint16_t off;
+	uint32_t op;
+};
+
 struct ioasid_ioctl_desc {
 	const char *name;
 	uint32_t cmd;
@@ -52,7 +63,8 @@ struct ioasid_ioctl_desc {
 	uint16_t reserved_off;  /* a reserved field that must be 0 */
 	uint8_t reserved_len;   /* its size in bytes (0: none) */
 	uint8_t bad_flags_errno;
-	uint16_t fd_off;        /* an __s32 file descriptor field (0: none) */
+	const struct ioasid_fd_desc *fds;
+	uint8_t nfds;
 	const struct ioasid_ptr_desc *ptrs;
 	uint8_t nptrs;
 };
@@ -64,6 +76,13 @@ const struct ioasid_ioctl_desc *ioasid_ioctl_desc_find(unsigned int cmd);
 unsigned int ioasid_ioctl_desc_index(const struct ioasid_ioctl_desc *d);
 unsigned int ioasid_ioctl_desc_count(void);
 const struct ioasid_ioctl_desc *ioasid_ioctl_desc_at(unsigned int i);
+
+/*
+ * The descriptor number a struct image of `len` bytes names in its fd
+ * field, or -1 when it has none.
+ */
+int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
+			 size_t len);
 
 /* Where a pointer field points and how many bytes, for a struct image. */
 int ioasid_ptr_desc_extent(const struct ioasid_ptr_desc *p,

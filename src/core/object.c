@@ -112,8 +112,9 @@ int ioasid_obj_get(struct ioasid_ctx *ctx, uint32_t id,
 
 void ioasid_obj_put(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
-	if (atomic_fetch_sub_explicit(&obj->shortterm, 1,
-				      memory_order_acq_rel) == 1) {
+	if ((atomic_fetch_sub_explicit(&obj->shortterm, 1,
+				       memory_order_acq_rel) &
+	     ~IOASID_OBJ_DYING) == 1) {
 		pthread_mutex_lock(&ctx->lock);
 		pthread_cond_broadcast(&ctx->shortterm_done);
 		pthread_mutex_unlock(&ctx->lock);
@@ -124,8 +125,25 @@ void ioasid_obj_put(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 static void wait_shortterm_locked(struct ioasid_ctx *ctx,
 				  struct ioasid_object *obj)
 {
-	while (atomic_load_explicit(&obj->shortterm, memory_order_acquire))
+	atomic_fetch_or_explicit(&obj->shortterm, IOASID_OBJ_DYING,
+				 memory_order_acq_rel);
+	while (atomic_load_explicit(&obj->shortterm, memory_order_acquire) &
+	       ~IOASID_OBJ_DYING)
 		pthread_cond_wait(&ctx->shortterm_done, &ctx->lock);
+}
+
+bool ioasid_obj_tryget(struct ioasid_object *obj)
+{
+	unsigned int v = atomic_load_explicit(&obj->shortterm,
+					      memory_order_relaxed);
+
+	do {
+		if (v & IOASID_OBJ_DYING)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&obj->shortterm, &v, v + 1, memory_order_acquire,
+		memory_order_relaxed));
+	return true;
 }
 
 int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id)
@@ -148,6 +166,17 @@ int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id)
 
 	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
 	return 0;
+}
+
+void ioasid_obj_destroy_owned(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	ioasid_obj_users_dec(obj);
+	pthread_mutex_lock(&ctx->lock);
+	slot_free_locked(&ctx->objects, obj->id);
+	wait_shortterm_locked(ctx, obj);
+	pthread_mutex_unlock(&ctx->lock);
+
+	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
 }
 
 void ioasid_obj_table_release(struct ioasid_ctx *ctx)

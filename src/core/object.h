@@ -12,13 +12,15 @@
  *               object that depends on this one.  DESTROY succeeds only while
  *               the table's is the sole reference (EBUSY otherwise).
  *   shortterm - lookups by ioctls in flight.  Destruction unpublishes the
- *               object first and then waits for these to drain, so a handler
- *               never sees its object freed under it.
+ *               object first, marks it dying (IOASID_OBJ_DYING) and then
+ *               waits for these to drain, so a handler never sees its
+ *               object freed under it.
  */
 #ifndef IOASID_CORE_OBJECT_H
 #define IOASID_CORE_OBJECT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct ioasid_ctx;
@@ -39,6 +41,9 @@ enum ioasid_obj_type {
 	IOASID_OBJ_SELFTEST,
 	IOASID_OBJ_NR_TYPES,
 };
+
+/* In shortterm: destruction has begun, no new holds. */
+#define IOASID_OBJ_DYING (1u << 31)
 
 struct ioasid_object {
 	enum ioasid_obj_type type;
@@ -99,6 +104,21 @@ static inline void ioasid_obj_users_dec(struct ioasid_object *obj)
 
 /* IOMMU_DESTROY: remove and destroy `id` unless something depends on it. */
 int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id);
+
+/*
+ * Destroy a published object whose creator holds one extra `users`
+ * reference for its whole life (an access belongs to its driver, not to
+ * IOMMU_DESTROY, which answers EBUSY for it).  Drops that reference,
+ * unpublishes, waits for lookups in flight, destroys.  Cannot fail.
+ */
+void ioasid_obj_destroy_owned(struct ioasid_ctx *ctx, struct ioasid_object *obj);
+
+/*
+ * Hold an object found by a path other than the table (a list it is on)
+ * short-term, unless its destruction has begun: false then.  Release with
+ * ioasid_obj_put().
+ */
+bool ioasid_obj_tryget(struct ioasid_object *obj);
 
 /* Tear down the whole table at last close. */
 void ioasid_obj_table_release(struct ioasid_ctx *ctx);

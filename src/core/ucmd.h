@@ -27,6 +27,9 @@ struct ioasid_ucmd {
 	/* An object the handler created: published if the ioctl succeeds,
 	 * aborted and destroyed if it fails. */
 	struct ioasid_object *new_obj;
+	/* A file given a descriptor (ucmd_reserve_fd): installed if the
+	 * ioctl succeeds, forgotten by the transport if it fails. */
+	struct ioasid_file *new_file;
 };
 
 static inline int ucmd_read(const struct ioasid_ucmd *u, uint64_t uptr,

@@ -6,12 +6,14 @@
  * its last fd and then does anything else, that close must have taken
  * effect first (its pins released, its objects gone).  A close is visible
  * as a hang-up the moment it happens, so each round collects every ready
- * event, tears down every hung-up session, and only then serves at most one
- * message per session, all of which were queued before the round began.
+ * event, tears down every hung-up session and file, and only then serves at
+ * most one message per session, all of which were queued before the round
+ * began.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "file_end.h"
 #include "log.h"
 #include "session.h"
 
@@ -85,9 +88,24 @@ static void usage(FILE *f)
 }
 
 struct ready {
-	struct session *s; /* NULL: the listener */
+	struct endpoint *e;
 	uint32_t events;
 };
+
+static struct endpoint listener = { .kind = ENDPOINT_LISTENER };
+
+static void endpoint_close(int ep, struct endpoint *e)
+{
+	if (e->kind == ENDPOINT_SESSION) {
+		struct session *s = (struct session *)e;
+
+		log_debug("client %llu closed", (unsigned long long)s->id);
+		epoll_ctl(ep, EPOLL_CTL_DEL, e->fd, NULL);
+		session_free(s);
+	} else if (e->kind == ENDPOINT_FILE) {
+		file_end_close(ep, (struct file_end *)e);
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -103,6 +121,10 @@ int main(int argc, char **argv)
 	size_t ready_cap = 0;
 	uint64_t next_id = 1, round = 0;
 	int lfd, ep, c;
+
+	_Static_assert(offsetof(struct session, ep) == 0 &&
+			       offsetof(struct file_end, ep) == 0,
+		       "endpoints are embedded first");
 
 	while ((c = getopt_long(argc, argv, "s:vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -149,8 +171,9 @@ int main(int argc, char **argv)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return 1;
+	listener.fd = lfd;
 	{
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listener };
 
 		epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	}
@@ -158,7 +181,6 @@ int main(int argc, char **argv)
 
 	while (!stopping) {
 		size_t nready = 0;
-		int listener_seen = 0;
 		int n;
 
 		round++;
@@ -175,15 +197,14 @@ int main(int argc, char **argv)
 				ready_cap = cap;
 			}
 			for (int i = 0; i < n; i++) {
-				struct session *s = evs[i].data.ptr;
+				struct endpoint *e = evs[i].data.ptr;
 
 				/* Level-triggered fds come back on every call:
 				 * list each once per round. */
-				if (s ? s->round == round : listener_seen++)
+				if (e->round == round)
 					continue;
-				if (s)
-					s->round = round;
-				ready[nready++] = (struct ready){ s, evs[i].events };
+				e->round = round;
+				ready[nready++] = (struct ready){ e, evs[i].events };
 			}
 			if (n < MAX_EVENTS)
 				break;
@@ -196,21 +217,21 @@ int main(int argc, char **argv)
 
 		/* Last closes first. */
 		for (size_t i = 0; i < nready; i++) {
-			struct session *s = ready[i].s;
+			struct endpoint *e = ready[i].e;
 
-			if (!s || !(ready[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
+			if (e->kind == ENDPOINT_LISTENER ||
+			    !(ready[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
 				continue;
-			log_debug("client %llu closed", (unsigned long long)s->id);
-			epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
-			session_free(s);
-			ready[i].s = NULL;
-			ready[i].events = 0;
+			endpoint_close(ep, e);
+			ready[i].e = NULL;
 		}
 
 		for (size_t i = 0; i < nready; i++) {
-			struct session *s = ready[i].s;
+			struct endpoint *e = ready[i].e;
 
-			if (!s && (ready[i].events & EPOLLIN)) {
+			if (!e || !(ready[i].events & EPOLLIN))
+				continue;
+			if (e->kind == ENDPOINT_LISTENER) {
 				int fd;
 
 				while ((fd = accept4(lfd, NULL, NULL,
@@ -218,26 +239,23 @@ int main(int argc, char **argv)
 					struct epoll_event ev = {
 						.events = EPOLLIN | EPOLLRDHUP,
 					};
+					struct session *s =
+						session_new(ep, fd, next_id++);
 
-					s = session_new(fd, next_id++);
 					if (!s) {
 						log_msg("out of memory: refusing a client");
 						close(fd);
 						continue;
 					}
-					ev.data.ptr = s;
+					ev.data.ptr = &s->ep;
 					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 					log_debug("client %llu connected (pid %d)",
 						  (unsigned long long)s->id,
 						  (int)s->opener_pid);
 				}
-				continue;
-			}
-			if (!s || !(ready[i].events & EPOLLIN))
-				continue;
-			if (session_serve_one(s) < 0) {
-				epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
-				session_free(s);
+			} else if (e->kind == ENDPOINT_SESSION &&
+				   session_serve_one((struct session *)e) < 0) {
+				endpoint_close(ep, e);
 			}
 		}
 	}

@@ -9,12 +9,13 @@
 #include "core/ioctl_desc.h"
 #include "ioasid/ioasid.h"
 #include "caps.h"
+#include "file_end.h"
 #include "log.h"
 #include "session.h"
 #include "wire/wire.h"
 #include "wire_uaccess.h"
 
-struct session *session_new(int fd, uint64_t id)
+struct session *session_new(int epfd, int fd, uint64_t id)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	struct ucred cred;
@@ -28,7 +29,9 @@ struct session *session_new(int fd, uint64_t id)
 		free(s);
 		return NULL;
 	}
-	s->fd = fd;
+	s->ep.kind = ENDPOINT_SESSION;
+	s->ep.fd = fd;
+	s->epfd = epfd;
 	s->id = id;
 	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 		s->opener_pid = cred.pid;
@@ -41,8 +44,8 @@ struct session *session_new(int fd, uint64_t id)
 
 void session_free(struct session *s)
 {
-	ioasid_ctx_free(s->ctx);
-	close(s->fd);
+	ioasid_ctx_put(s->ctx);
+	close(s->ep.fd);
 	free(s);
 }
 
@@ -62,9 +65,14 @@ static int request_verify_cap(void *priv, unsigned int cap)
 	return cap < 64 && ((w->caps >> cap) & 1);
 }
 
+/* With a file for the client, its end goes along with the reply. */
 static int send_reply(struct session *s, uint32_t seq, long result,
-		      struct wire_uaccess *w)
+		      struct wire_uaccess *w, int client_fd)
 {
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
 	struct ioasid_wire_rep rep = {
 		.magic = IOASID_WIRE_MAGIC,
 		.kind = IOASID_WIRE_REPLY,
@@ -79,11 +87,53 @@ static int send_reply(struct session *s, uint32_t seq, long result,
 	};
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
 
+	if (client_fd >= 0) {
+		struct cmsghdr *cm;
+
+		rep.has_fd = 1;
+		rep.fd_uptr = w->new_file_uptr;
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &client_fd, sizeof(int));
+	}
 	/* Writes stand whatever the result, as the kernel's copy_to_user
 	 * calls do (EMSGSIZE still fills the array it had room for). */
-	if (sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (sendmsg(s->ep.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		return -errno;
 	return 0;
+}
+
+/*
+ * The ioctl committed a file for the client: watch our end, then send
+ * theirs.  If the ioctl failed after all, or the client cannot get it,
+ * the file's only reference goes and with it the object.
+ */
+static int send_reply_with_file(struct session *s, uint32_t seq, long result,
+				struct wire_uaccess *w)
+{
+	int ours = w->new_file_fds[0], theirs = w->new_file_fds[1];
+	int rc = 0;
+
+	if (result >= 0) {
+		rc = file_end_open(s->epfd, ours, theirs, w->new_file);
+		if (rc)
+			result = rc;
+	}
+	if (result < 0) {
+		close(ours);
+		ioasid_file_put(w->new_file);
+		rc = send_reply(s, seq, result, w, -1);
+	} else {
+		rc = send_reply(s, seq, result, w, theirs);
+		/* Gone before it got it: our end hangs up at once and the
+		 * event loop releases the file. */
+	}
+	close(theirs);
+	return rc ? -ECONNRESET : 0;
 }
 
 /* Messages arrive whole; this is the largest one we accept. */
@@ -112,7 +162,7 @@ int session_serve_one(struct session *s)
 	long result;
 	int rc;
 
-	n = recvmsg(s->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	n = recvmsg(s->ep.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : -ECONNRESET;
 	if (n == 0)
@@ -184,7 +234,10 @@ int session_serve_one(struct session *s)
 	result = ioasid_ctx_ioctl(s->ctx, &caller, req.cmd, req.arg);
 	if (w.reply_overflow && result >= 0)
 		result = -ENOMEM;
-	rc = send_reply(s, req.seq, result, &w) ? -ECONNRESET : 0;
+	if (w.new_file)
+		rc = send_reply_with_file(s, req.seq, result, &w);
+	else
+		rc = send_reply(s, req.seq, result, &w, -1) ? -ECONNRESET : 0;
 out_close_fd:
 	/* The core took its own copy if it needed one. */
 	if (w.fd >= 0)

@@ -6,19 +6,25 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "endpoint.h"
+
 struct ioasid_ctx;
 
 struct session {
-	int fd;
+	struct endpoint ep;
+	int epfd; /* the event loop, for the files it hands out */
 	struct ioasid_ctx *ctx;
 	pid_t opener_pid; /* SO_PEERCRED at accept, for log lines */
 	uid_t opener_uid;
 	uint64_t id;
-	uint64_t round; /* the event-loop round that last listed it */
 };
 
-struct session *session_new(int fd, uint64_t id);
-/* The last close: the context and everything in it go, synchronously. */
+struct session *session_new(int epfd, int fd, uint64_t id);
+/*
+ * The connection's last close: the context and everything in it go,
+ * synchronously, unless files it handed out are still open; the last of
+ * those to close takes the context with it.
+ */
 void session_free(struct session *s);
 
 /*

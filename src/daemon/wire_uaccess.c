@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "core/util.h"
 #include "core/vm_access.h"
@@ -111,9 +113,53 @@ static int wu_get_fd(void *priv, int fd)
 	return nfd < 0 ? -EBADF : nfd;
 }
 
+/*
+ * A file is a socket pair: the client gets one end, and when its last copy
+ * is closed our end hangs up, which is the file's last close.
+ */
+static int wu_reserve_fd(void *priv, struct ioasid_file *file,
+			 uint64_t fd_uptr)
+{
+	struct wire_uaccess *w = priv;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		       w->new_file_fds))
+		return errno == EMFILE || errno == ENFILE ? -EMFILE : -ENOMEM;
+	w->new_file = file;
+	w->new_file_uptr = fd_uptr;
+	/* The client fixes the number up once it has the descriptor. */
+	return 0;
+}
+
+static void wu_commit_fd(void *priv, struct ioasid_file *file, int ok)
+{
+	struct wire_uaccess *w = priv;
+
+	(void)file;
+	w->new_file_ok = ok;
+	if (!ok) {
+		close(w->new_file_fds[0]);
+		close(w->new_file_fds[1]);
+		w->new_file = NULL;
+	}
+}
+
+/* The file behind the descriptor the shim attached, under its number. */
+static int wu_get_file(void *priv, int fd, struct ioasid_file **out)
+{
+	struct wire_uaccess *w = priv;
+
+	if (w->fd < 0 || fd != w->fd_num)
+		return -EBADF;
+	return ioasid_file_lookup(w->fd, out);
+}
+
 const struct ioasid_uaccess_ops wire_uaccess_ops = {
 	.read = wu_read,
 	.write = wu_write,
 	.check_zeroed = wu_check_zeroed,
 	.get_fd = wu_get_fd,
+	.reserve_fd = wu_reserve_fd,
+	.commit_fd = wu_commit_fd,
+	.get_file = wu_get_file,
 };

@@ -25,6 +25,12 @@ struct wire_uaccess {
 	 * for it; fd is -1 when none came. */
 	int fd;
 	int fd_num;
+	/* A file handed to the client (reserve_fd): our end, the client's
+	 * end, where its number goes, and whether the ioctl committed it. */
+	struct ioasid_file *new_file;
+	int new_file_fds[2];
+	uint64_t new_file_uptr;
+	int new_file_ok;
 	unsigned int nsegs;
 	struct {
 		struct ioasid_wire_seg seg;

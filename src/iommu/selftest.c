@@ -11,6 +11,7 @@
 #include "ioasid/uapi/iommufd_test.h"
 #include "iopt/ioas.h"
 #include "pages/pages.h"
+#include "selftest.h"
 
 /*
  * Every 4 KiB page of [uptr, uptr+length) must be mapped in the caller and
@@ -74,6 +75,19 @@ long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u)
 	case IOMMU_TEST_OP_ADD_RESERVED:
 		return test_add_reserved(u, cmd->id, cmd->add_reserved.start,
 					 cmd->add_reserved.length);
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return test_create_access(u, cmd->id, cmd->create_access.flags);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return test_access_replace_ioas(
+			u, (int)cmd->id, cmd->access_replace_ioas.ioas_id);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		return test_access_pages(u, (int)cmd->id);
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		return test_destroy_access_pages(
+			u, (int)cmd->id,
+			cmd->destroy_access_pages.access_pages_id);
+	case IOMMU_TEST_OP_ACCESS_RW:
+		return test_access_rw(u, (int)cmd->id);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
 		return test_md_check_refs(u, cmd->check_refs.uptr,
 					  cmd->check_refs.length,

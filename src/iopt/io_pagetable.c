@@ -4,7 +4,12 @@
 
 #include "core/util.h"
 #include "io_pagetable.h"
+#include "iommu/access.h"
 #include "pages/pages.h"
+
+/* How often an unmap asks the accesses to let go of one area before it
+ * gives up with EDEADLOCK, as upstream does. */
+#define UNMAP_NOTIFY_TRIES 100
 
 /* Transparent huge pages: the largest alignment automatic IOVAs get. */
 #define IOASID_HPAGE_SIZE (2UL << 20)
@@ -19,6 +24,9 @@ void iopt_init(struct io_pagetable *iopt)
 	/* A software table can place any byte anywhere until a domain or an
 	 * access says otherwise. */
 	iopt->iova_alignment = 1;
+	pthread_mutex_init(&iopt->access_lock, NULL);
+	iopt->accesses = NULL;
+	iopt->next_access_seq = 1;
 }
 
 static void free_reserved(struct itree *t)
@@ -49,6 +57,7 @@ void iopt_destroy(struct io_pagetable *iopt)
 	(void)iopt_unmap_all(iopt, &unmapped);
 	free_reserved(&iopt->reserved_itree);
 	iopt_free_allowed(&iopt->allowed_itree);
+	pthread_mutex_destroy(&iopt->access_lock);
 	pthread_rwlock_destroy(&iopt->iova_lock);
 }
 
@@ -114,12 +123,18 @@ static int check_iova_alignment_locked(struct io_pagetable *iopt,
 	return 0;
 }
 
-/* Alignment is the strictest of what large-page policy and users need. */
+/*
+ * Alignment is the strictest of what large-page policy and the attached
+ * accesses need.  Called with iova_lock written, so the list is stable.
+ */
 static int calculate_iova_alignment_locked(struct io_pagetable *iopt)
 {
 	uint64_t align = iopt->disable_large_pages ? IOASID_PAGE_SIZE : 1;
+	struct iopt_access_link *link;
 	int rc;
 
+	for (link = iopt->accesses; link; link = link->next)
+		align = MAX(align, link->iova_alignment);
 	if (align > iopt->iova_alignment) {
 		rc = check_iova_alignment_locked(iopt, align);
 		if (rc)
@@ -152,6 +167,59 @@ void iopt_enable_large_pages(struct io_pagetable *iopt)
 	/* Loosening can never conflict with an existing area. */
 	(void)calculate_iova_alignment_locked(iopt);
 	pthread_rwlock_unlock(&iopt->iova_lock);
+}
+
+int iopt_add_access(struct io_pagetable *iopt, struct iopt_access_link *link)
+{
+	struct iopt_access_link **tail;
+	int rc;
+
+	pthread_rwlock_wrlock(&iopt->iova_lock);
+	pthread_mutex_lock(&iopt->access_lock);
+	for (tail = &iopt->accesses; *tail; tail = &(*tail)->next)
+		;
+	link->seq = iopt->next_access_seq++;
+	link->next = NULL;
+	link->pprev = tail;
+	*tail = link;
+	rc = calculate_iova_alignment_locked(iopt);
+	if (rc)
+		*tail = NULL;
+	pthread_mutex_unlock(&iopt->access_lock);
+	pthread_rwlock_unlock(&iopt->iova_lock);
+	return rc;
+}
+
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iopt_access_link *link)
+{
+	pthread_rwlock_wrlock(&iopt->iova_lock);
+	pthread_mutex_lock(&iopt->access_lock);
+	*link->pprev = link->next;
+	if (link->next)
+		link->next->pprev = link->pprev;
+	/* Loosening never conflicts with an area. */
+	(void)calculate_iova_alignment_locked(iopt);
+	pthread_mutex_unlock(&iopt->access_lock);
+	pthread_rwlock_unlock(&iopt->iova_lock);
+}
+
+struct iopt_access_link *
+iopt_next_access(struct io_pagetable *iopt, uint64_t *seq,
+		 bool (*take)(struct iopt_access_link *link))
+{
+	struct iopt_access_link *link;
+
+	pthread_mutex_lock(&iopt->access_lock);
+	for (link = iopt->accesses; link; link = link->next) {
+		if (link->seq <= *seq)
+			continue;
+		*seq = link->seq;
+		if (take(link))
+			break;
+	}
+	pthread_mutex_unlock(&iopt->access_lock);
+	return link;
 }
 
 static uint64_t roundup_pow_of_two_u64(uint64_t v)
@@ -449,22 +517,43 @@ int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 
 /*
  * Remove the areas inside [start, last].  All of them are checked before
- * any goes, so a refused unmap leaves the IOAS as it was.
+ * any goes, so a refused unmap leaves the IOAS as it was.  An area that
+ * accesses have pinned is first closed to new pins and rw, and the
+ * accesses are asked to unpin it (with iova_lock dropped, so that they
+ * can); then everything is checked again.
  */
 static int unmap_range(struct io_pagetable *iopt, uint64_t start,
 		       uint64_t last, uint64_t *unmapped)
 {
 	struct iopt_area *victims = NULL;
 	struct itree_node *n, *next;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, notified = 0;
+	unsigned int tries = 0;
 	int rc = 0;
 
 	*unmapped = 0;
+again:
 	pthread_rwlock_wrlock(&iopt->iova_lock);
 	itree_for_each(n, &iopt->area_itree, start, last) {
+		struct iopt_area *a = container_of(n, struct iopt_area, node);
+
 		if (n->start < start || n->last > last) {
 			rc = -ENOENT;
 			goto out_unlock;
+		}
+		if (atomic_load(&a->num_accesses)) {
+			uint64_t a_start = n->start, a_len = iopt_area_length(a);
+
+			/* Tries count the asks for one area in a row. */
+			if (a_start != notified)
+				tries = 0;
+			notified = a_start;
+			a->prevent_access = true;
+			pthread_rwlock_unlock(&iopt->iova_lock);
+			ioasid_access_notify_unmap(iopt, a_start, a_len);
+			if (++tries > UNMAP_NOTIFY_TRIES)
+				return -EDEADLOCK;
+			goto again;
 		}
 	}
 	for (n = itree_iter_first(&iopt->area_itree, start, last); n; n = next) {
@@ -506,6 +595,158 @@ int iopt_unmap_iova(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped)
 {
 	return unmap_range(iopt, 0, IOASID_ULONG_MAX, unmapped);
+}
+
+/*
+ * Walking the areas that cover [iova, last] back to back: the first holds
+ * iova, each next starts right after the one before.  The walk covered
+ * the range when it ends with `done` set.
+ */
+struct contig_iter {
+	uint64_t cur, last;
+	bool done;
+};
+
+static struct iopt_area *contig_first(struct io_pagetable *iopt,
+				      struct contig_iter *it, uint64_t iova,
+				      uint64_t last)
+{
+	*it = (struct contig_iter){ .cur = iova, .last = last };
+	return area_at_locked(iopt, iova);
+}
+
+static struct iopt_area *contig_next(struct io_pagetable *iopt,
+				     struct contig_iter *it,
+				     const struct iopt_area *area)
+{
+	if (area->node.last >= it->last) {
+		it->done = true;
+		return NULL;
+	}
+	it->cur = area->node.last + 1;
+	return area_at_locked(iopt, it->cur);
+}
+
+#define for_each_contig_area(area, it, iopt, iova, last)                   \
+	for ((area) = contig_first(iopt, it, iova, last); (area);          \
+	     (area) = contig_next(iopt, it, area))
+
+/* The last IOVA of the piece of [it->cur, it->last] inside area. */
+static uint64_t contig_piece_last(const struct contig_iter *it,
+				  const struct iopt_area *area)
+{
+	return MIN(it->last, area->node.last);
+}
+
+static int check_access_area(const struct iopt_area *area, bool write)
+{
+	if (area->prevent_access)
+		return -EINVAL;
+	if (!(area->prot & (write ? IOASID_PROT_WRITE : IOASID_PROT_READ)))
+		return -EPERM;
+	return 0;
+}
+
+static void unpin_contig_locked(struct io_pagetable *iopt, uint64_t iova,
+				uint64_t last)
+{
+	struct contig_iter it;
+	struct iopt_area *area;
+
+	for_each_contig_area(area, &it, iopt, iova, last) {
+		uint64_t piece_last = contig_piece_last(&it, area);
+
+		ioasid_pages_unpin(area->pages,
+				   iopt_area_start_byte(area, it.cur) >>
+					   IOASID_PAGE_SHIFT,
+				   iopt_area_start_byte(area, piece_last) >>
+					   IOASID_PAGE_SHIFT);
+		atomic_fetch_sub(&area->num_accesses, 1);
+	}
+}
+
+int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+		    bool write, struct ioasid_page_id *ids)
+{
+	struct contig_iter it;
+	struct iopt_area *area;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&iopt->iova_lock);
+	for_each_contig_area(area, &it, iopt, iova, last) {
+		uint64_t piece_last = contig_piece_last(&it, area);
+		uint64_t first_byte = iopt_area_start_byte(area, it.cur);
+		uint64_t last_byte = iopt_area_start_byte(area, piece_last);
+		uint64_t first_index = first_byte >> IOASID_PAGE_SHIFT;
+		uint64_t last_index = last_byte >> IOASID_PAGE_SHIFT;
+
+		rc = check_access_area(area, write);
+		if (rc)
+			break;
+		/* Pages are handed out whole: a piece may not start inside
+		 * one, nor end inside one unless it is the last piece. */
+		if (first_byte % IOASID_PAGE_SIZE ||
+		    (piece_last < last &&
+		     last_byte % IOASID_PAGE_SIZE != IOASID_PAGE_SIZE - 1)) {
+			rc = -EINVAL;
+			break;
+		}
+		rc = ioasid_pages_pin(area->pages, first_index, last_index);
+		if (rc)
+			break;
+		if (ids) {
+			rc = ioasid_pages_page_ids(area->pages, first_index,
+						   last_index, ids);
+			if (rc) {
+				ioasid_pages_unpin(area->pages, first_index,
+						   last_index);
+				break;
+			}
+			ids += last_index - first_index + 1;
+		}
+		atomic_fetch_add(&area->num_accesses, 1);
+	}
+	if (!rc && !it.done)
+		rc = -ENOENT;
+	if (rc && it.cur != iova)
+		unpin_contig_locked(iopt, iova, it.cur - 1);
+	pthread_rwlock_unlock(&iopt->iova_lock);
+	return rc;
+}
+
+void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova,
+		       uint64_t last)
+{
+	pthread_rwlock_rdlock(&iopt->iova_lock);
+	unpin_contig_locked(iopt, iova, last);
+	pthread_rwlock_unlock(&iopt->iova_lock);
+}
+
+int iopt_access_rw(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+		   void *buf, bool write)
+{
+	unsigned char *p = buf;
+	struct contig_iter it;
+	struct iopt_area *area;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&iopt->iova_lock);
+	for_each_contig_area(area, &it, iopt, iova, last) {
+		uint64_t bytes = contig_piece_last(&it, area) - it.cur + 1;
+
+		rc = check_access_area(area, write);
+		if (!rc)
+			rc = ioasid_pages_rw(area->pages,
+					     iopt_area_start_byte(area, it.cur),
+					     p, bytes, write);
+		if (rc)
+			break;
+		p += bytes;
+	}
+	if (!rc && !it.done)
+		rc = -ENOENT;
+	pthread_rwlock_unlock(&iopt->iova_lock);
+	return rc;
 }
 
 int iopt_for_each_area(struct io_pagetable *iopt,

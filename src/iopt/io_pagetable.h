@@ -8,6 +8,7 @@
 #define IOASID_IOPT_IO_PAGETABLE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,6 +16,7 @@
 #include "interval_tree.h"
 
 struct ioasid_pages;
+struct ioasid_page_id;
 
 /* Protection of an area, as the IOMMU API spells it. */
 #define IOASID_PROT_READ (1 << 0)
@@ -30,8 +32,10 @@ struct iopt_area {
 	uint64_t page_offset;
 	uint64_t first_index, last_index;
 	int prot;
-	unsigned int num_accesses; /* access pins inside this area */
-	bool prevent_access;       /* being unmapped: no new pins or rw */
+	/* Access pins inside this area.  Changed under the read side of
+	 * iova_lock by concurrent pinners, read under the write side. */
+	atomic_uint num_accesses;
+	bool prevent_access; /* being unmapped: no new pins or rw */
 	struct iopt_area *unmap_next; /* out of the tree, awaiting release */
 };
 
@@ -68,8 +72,22 @@ struct iopt_allowed {
 };
 
 /*
- * Lock order: iova_lock before any page-set lock.  iova_lock guards the
- * three trees, disable_large_pages and iova_alignment.
+ * An access attached to an IOAS, as the IOAS sees it: how strictly it
+ * needs IOVAs aligned, and its place in the list an unmap notifies.
+ */
+struct iopt_access_link {
+	void *owner; /* the access */
+	struct iopt_access_link *next, **pprev;
+	uint64_t seq; /* list order: notification walks resume by it */
+	uint64_t iova_alignment;
+};
+
+/*
+ * Lock order: iova_lock, then access_lock, then any page-set lock.
+ * iova_lock guards the three trees, disable_large_pages and
+ * iova_alignment.  The access list changes under both locks; unmap walks
+ * it under access_lock alone, having dropped iova_lock to let accesses
+ * unpin.
  */
 struct io_pagetable {
 	pthread_rwlock_t iova_lock;
@@ -78,6 +96,10 @@ struct io_pagetable {
 	struct itree reserved_itree;
 	bool disable_large_pages;
 	uint64_t iova_alignment;
+
+	pthread_mutex_t access_lock;
+	struct iopt_access_link *accesses; /* in seq order */
+	uint64_t next_access_seq;
 };
 
 void iopt_init(struct io_pagetable *iopt);
@@ -135,6 +157,42 @@ int iopt_for_each_area(struct io_pagetable *iopt,
 		       int (*fn)(struct iopt_area *area, void *arg), void *arg);
 
 int iopt_disable_large_pages(struct io_pagetable *iopt);
+
+/*
+ * Attach an access: the IOAS's alignment becomes at least the access's
+ * (-EADDRINUSE when a mapped area would break it).
+ */
+int iopt_add_access(struct io_pagetable *iopt, struct iopt_access_link *link);
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iopt_access_link *link);
+
+/*
+ * The next attached access after sequence number *seq, advancing *seq:
+ * a walk that survives accesses coming and going between steps.  Returns
+ * NULL at the end; `take` is tried on each candidate under the list lock
+ * and decides whether it is returned (it must take a reference).
+ */
+struct iopt_access_link *
+iopt_next_access(struct io_pagetable *iopt, uint64_t *seq,
+		 bool (*take)(struct iopt_access_link *link));
+
+/*
+ * What an access does with [iova, last]: areas must cover it back to back
+ * (-ENOENT otherwise), none may be being unmapped (-EINVAL), and each must
+ * allow the direction (-EPERM).
+ *
+ * iopt_access_pin pins every page, which also needs each piece to start
+ * and (but for the last) end on a page boundary (-EINVAL), and reports
+ * which page each is in ids[] when ids is not NULL.  On failure nothing
+ * stays pinned.  iopt_access_unpin undoes exactly one such pin.
+ * iopt_access_rw copies to or from buf.
+ */
+int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+		    bool write, struct ioasid_page_id *ids);
+void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova,
+		       uint64_t last);
+int iopt_access_rw(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+		   void *buf, bool write);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
 
 #endif

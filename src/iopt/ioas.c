@@ -25,7 +25,7 @@ static void ioas_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(ioas);
 }
 
-const struct ioasid_obj_ops ioasid_ioas_ops = {
+const struct ioasid_obj_ops ioasid_ioas_obj_ops = {
 	.name = "ioas",
 	.destroy = ioas_destroy,
 };

@@ -104,6 +104,33 @@ void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last);
 int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 		    size_t len, bool write);
 
+/*
+ * Which page of memory a page is, comparable across page sets and
+ * processes, as the kernel compares struct page pointers.  A page of a
+ * shared mapping or a file is named by the file and the page's offset in
+ * it; any other page by the process and address that own it (a pin
+ * breaks copy-on-write, so a pinned private page is its process' own).
+ */
+enum ioasid_page_id_kind {
+	IOASID_PAGE_ID_FILE = 1,    /* a = device, b = inode, index = offset */
+	IOASID_PAGE_ID_PRIVATE = 2, /* a = pid, b = 0, index = address */
+};
+
+struct ioasid_page_id {
+	uint32_t kind;
+	uint32_t __pad;
+	uint64_t a, b;
+	uint64_t index; /* in pages */
+};
+
+/* The pages [first, last] of a set: -EFAULT when they cannot be named. */
+int ioasid_pages_page_ids(struct ioasid_pages *p, uint64_t first,
+			  uint64_t last, struct ioasid_page_id *ids);
+
+/* The npages pages from page-aligned `va` in process pid. */
+int ioasid_va_page_ids(pid_t pid, uint64_t va, uint64_t npages,
+		       struct ioasid_page_id *ids);
+
 /* Scratch memory one batch of page work may use (a selftest knob). */
 void ioasid_pages_set_temp_memory_limit(size_t bytes);
 

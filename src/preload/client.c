@@ -204,8 +204,7 @@ static int add_struct_segs(struct req_builder *b,
 		return -1;
 	memcpy(image, s + 1, len);
 	s->flags |= probe_writable(arg, image, len);
-	if (d->fd_off && len >= d->fd_off + sizeof(fd))
-		memcpy(&fd, image + d->fd_off, sizeof(fd));
+	fd = ioasid_ioctl_desc_fd(d, image, len);
 
 	if (d->arg == IOASID_ARG_SIZED && size > d->size) {
 		int z = vm_zeroed(getpid(), arg + d->size, size - d->size);
@@ -299,12 +298,37 @@ static int lock_fd(int fd, short type)
 	return 0;
 }
 
+/* A descriptor that came with a message we do not keep. */
+static void close_received(int *fd)
+{
+	if (*fd >= 0)
+		real.close(*fd);
+	*fd = -1;
+}
+
+/*
+ * Receive our reply, and the descriptor it may carry (*rfd, else -1):
+ * close-on-exec, as the kernel makes every file iommufd hands out.
+ */
 static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
-		      size_t *len)
+		      size_t *len, int *rfd)
 {
 	for (;;) {
+		/* SO_PASSCRED stamps the daemon's credentials on it too. */
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct ucred)) +
+				 CMSG_SPACE(sizeof(int))];
+		} control;
+		struct iovec iov = { .iov_base = buf, .iov_len = cap };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = control.buf,
+			.msg_controllen = sizeof(control.buf),
+		};
 		struct ioasid_wire_rep rep;
-		ssize_t n = recv(fd, buf, cap, 0);
+		struct cmsghdr *cm;
+		ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -314,19 +338,37 @@ static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
 			poll(&p, 1, -1);
 			continue;
 		}
-		if (n < (ssize_t)sizeof(rep))
+		*rfd = -1;
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+			if (cm->cmsg_level == SOL_SOCKET &&
+			    cm->cmsg_type == SCM_RIGHTS &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+				memcpy(rfd, CMSG_DATA(cm), sizeof(int));
+		if (n < (ssize_t)sizeof(rep)) {
+			close_received(rfd);
 			return -EIO;
+		}
 		memcpy(&rep, buf, sizeof(rep));
-		if (rep.magic != IOASID_WIRE_MAGIC || rep.kind != IOASID_WIRE_REPLY)
+		if (rep.magic != IOASID_WIRE_MAGIC || rep.kind != IOASID_WIRE_REPLY) {
+			close_received(rfd);
 			return -EIO;
-		if (rep.seq != seq)
-			continue; /* left over from a process that died mid-call */
+		}
+		if (rep.seq != seq) {
+			/* Left over from a process that died mid-call. */
+			close_received(rfd);
+			continue;
+		}
 		*len = (size_t)n;
 		return 0;
 	}
 }
 
-static long apply_reply(const unsigned char *buf, size_t len)
+/*
+ * Apply the daemon's writes, then install a descriptor it handed us: its
+ * number goes where the daemon said, or is the result.  Whatever fails,
+ * a descriptor we do not report is closed, never leaked.
+ */
+static long apply_reply(const unsigned char *buf, size_t len, int rfd)
 {
 	struct ioasid_wire_rep rep;
 	struct ioasid_wire_cursor c;
@@ -343,7 +385,21 @@ static long apply_reply(const unsigned char *buf, size_t len)
 		    result >= 0)
 			result = -EFAULT;
 	}
-	return rc < 0 ? -EIO : result;
+	if (rc < 0)
+		result = -EIO;
+	if (rfd >= 0 && result >= 0 && rep.has_fd) {
+		int32_t num = rfd;
+
+		if (!rep.fd_uptr)
+			return rfd;
+		if (!self_xfer(rep.fd_uptr, &num, sizeof(num), 1))
+			return result;
+		result = -EFAULT;
+	} else if (result >= 0 && rep.has_fd) {
+		result = -EIO; /* promised a descriptor, none came */
+	}
+	close_received(&rfd);
+	return result;
 }
 
 long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
@@ -359,7 +415,7 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	};
 	size_t rlen;
 	long result;
-	int saved = errno, pass_fd = -1;
+	int saved = errno, pass_fd = -1, rfd = -1;
 
 	if (!d || cmd > UINT32_MAX)
 		return -ENOTTY;
@@ -384,9 +440,10 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 		goto out_unlock;
 	result = send_request(fd, b->buf, b->len, pass_fd);
 	if (!result)
-		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen);
+		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen,
+				    &rfd);
 	if (!result)
-		result = apply_reply(b->buf, rlen);
+		result = apply_reply(b->buf, rlen, rfd);
 	lock_fd(fd, F_UNLCK);
 out_unlock:
 	pthread_mutex_unlock(&exchange_lock);

@@ -65,10 +65,19 @@ struct ioasid_wire_rep {
 	uint32_t seq;
 	uint32_t nsegs;
 	int64_t result; /* >= 0, or -errno */
+	/*
+	 * has_fd: a descriptor for the caller came with SCM_RIGHTS (an
+	 * object handed out as a file).  Its number, once the caller has it,
+	 * is written at fd_uptr after the segments, or is the result when
+	 * fd_uptr is 0.
+	 */
+	uint32_t has_fd;
+	uint32_t __reserved;
+	uint64_t fd_uptr;
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 2
+#define IOASID_WIRE_VERSION 3
 
 /*
  * Walk the segments of a received message.  Returns 0 and fills *seg and

@@ -519,6 +519,120 @@ static void t_map_file(void)
 	close(fd);
 }
 
+static int test_cmd(int fd, struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ioctl(fd, IOMMU_TEST_CMD, cmd) ? -errno : 0;
+}
+
+static int access_rw(int fd, int access_fd, uint64_t iova, void *buf,
+		     uint64_t len, uint32_t flags)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_RW, .id = (uint32_t)access_fd,
+		.access_rw = { .iova = iova, .length = len,
+			       .uptr = (uintptr_t)buf, .flags = flags },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+static int refs_are(int fd, void *buf, uint64_t len, uint32_t refs)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = len, .uptr = (uintptr_t)buf,
+				.refs = refs },
+	};
+
+	return test_cmd(fd, &cmd) == 0;
+}
+
+/*
+ * The access fd of the selftest: a real close-on-exec descriptor, named
+ * by number in later ioctls from any copy (dup, fork); it holds the
+ * context after /dev/iommu is closed, and its last close releases its
+ * pins before the close returns.
+ */
+static void t_access_fd(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), other = open("/dev/iommu", O_RDWR);
+	char *buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_CREATE_ACCESS };
+	int ioas = ioas_alloc(fd), afd, copy, st;
+	long daemon_fds = count_fds(daemon_pid());
+	char v = 0;
+	pid_t pid;
+
+	EXPECT(fd >= 0 && other >= 0 && buf != MAP_FAILED && ioas > 0);
+	{
+		struct iommu_ioas_map map = {
+			.size = sizeof(map), .ioas_id = (uint32_t)ioas,
+			.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE,
+			.user_va = (uintptr_t)buf, .length = 8192,
+			.iova = 1 << 20,
+		};
+
+		EXPECT(ioctl(fd, IOMMU_IOAS_MAP, &map) == 0);
+	}
+	cmd.id = (uint32_t)ioas;
+	cmd.create_access.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES;
+	EXPECT(test_cmd(fd, &cmd) == 0);
+	afd = (int)cmd.create_access.out_access_fd;
+	EXPECT(fcntl(afd, F_GETFD) == FD_CLOEXEC);
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = IOMMU_TEST_OP_ACCESS_PAGES;
+	cmd.id = (uint32_t)afd;
+	cmd.access_pages.iova = 1 << 20;
+	cmd.access_pages.length = 8192;
+	cmd.access_pages.uptr = (uintptr_t)buf;
+	EXPECT(test_cmd(fd, &cmd) == 0);
+	EXPECT(refs_are(other, buf, 8192, 1));
+	EXPECT(destroy(fd, (uint32_t)ioas) == -EBUSY);
+
+	/* Only access fds name accesses. */
+	EXPECT(access_rw(fd, other, 1 << 20, &v, 1, 0) == -EBADFD);
+	EXPECT(access_rw(fd, 1000, 1 << 20, &v, 1, 0) == -EBADFD);
+
+	/* A copy under another number is the same access. */
+	copy = dup(afd);
+	buf[5] = 77;
+	EXPECT(access_rw(fd, copy, (1 << 20) + 5, &v, 1, 0) == 0 && v == 77);
+	EXPECT(close(afd) == 0);
+	EXPECT(refs_are(other, buf, 8192, 1));
+
+	/* A child uses the copies it inherited. */
+	pid = fork();
+	if (pid == 0) {
+		char w = 99;
+
+		_exit(access_rw(fd, copy, 1 << 20, &w, 1,
+				MOCK_ACCESS_RW_WRITE) == 0 ? 0 : 1);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0);
+	EXPECT(buf[0] == 99);
+
+	/* /dev/iommu closes; the access keeps the context and its pins. */
+	EXPECT(close(fd) == 0);
+	EXPECT(refs_are(other, buf, 8192, 1));
+	/* Its last close ends both, before close returns. */
+	EXPECT(close(copy) == 0);
+	EXPECT(refs_are(other, buf, 8192, 0));
+	close(other);
+	munmap(buf, 8192);
+	/* The daemon kept no descriptor of it: of the two connections and
+	 * the access's socket pair only a new connection's is left, once a
+	 * request shows the closes were handled. */
+	fd = open("/dev/iommu", O_RDWR);
+	EXPECT(ioas_alloc(fd) == 1);
+	EXPECT(count_fds(daemon_pid()) == daemon_fds - 1);
+	close(fd);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -535,6 +649,8 @@ static const struct {
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
 	{ "capabilities are the calling thread's, in the daemon's namespace",
 	  t_capabilities },
+	{ "access fds: numbers, copies, the context they hold, last close",
+	  t_access_fd },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 

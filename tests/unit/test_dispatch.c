@@ -371,7 +371,7 @@ int main(void)
 	option_cases(fresh);
 	test_cmd_cases();
 	vfio_value_cases();
-	ioasid_ctx_free(fresh);
-	ioasid_ctx_free(ctx);
+	ioasid_ctx_put(fresh);
+	ioasid_ctx_put(ctx);
 	return check_finish("dispatch");
 }

@@ -35,7 +35,7 @@ static long io(unsigned int cmd, void *arg)
 static void fresh(void)
 {
 	if (ctx)
-		ioasid_ctx_free(ctx);
+		ioasid_ctx_put(ctx);
 	ctx = ioasid_ctx_new();
 }
 
@@ -410,6 +410,6 @@ int main(void)
 	vfio_compat();
 	accounting();
 	pin_one_gib();
-	ioasid_ctx_free(ctx);
+	ioasid_ctx_put(ctx);
 	return check_finish("ioas");
 }

@@ -778,7 +778,7 @@ static void reset(void)
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
 
 	if (ctx)
-		ioasid_ctx_free(ctx);
+		ioasid_ctx_put(ctx);
 	ctx = ioasid_ctx_new();
 	for (int x = 0; x < 2; x++) {
 		CHECK_EQ(real(IOMMU_IOAS_ALLOC, &alloc), 0);
@@ -806,7 +806,7 @@ int main(int argc, char **argv)
 		one_op(op);
 		compare_state(op);
 	}
-	ioasid_ctx_free(ctx);
+	ioasid_ctx_put(ctx);
 	printf("%lu operations:", op);
 	for (int k = 0; k < K_NR; k++)
 		printf(" %s %lu/%lu", kind_name[k], succeeded[k], ran[k]);

@@ -90,6 +90,6 @@ int main(void)
 	CHECK_EQ(ioas_alloc(ctx), 503);
 
 	/* Last close releases everything. */
-	ioasid_ctx_free(ctx);
+	ioasid_ctx_put(ctx);
 	return check_finish("objects");
 }

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Files: objects the caller holds as descriptors of their own, as the
+ * kernel hands out anonymous-inode files (the selftest access fd; later
+ * the fault and event-queue fds).  A file holds its context, so the
+ * context outlives the /dev/iommu descriptor until its files are closed.
+ */
+#ifndef IOASID_CORE_FILE_H
+#define IOASID_CORE_FILE_H
+
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "ioasid/ioasid.h"
+
+struct ioasid_ctx;
+
+struct ioasid_file_ops {
+	const char *name; /* what the kernel's anon inode is called */
+	/* The last reference is gone: undo everything.  Never fails. */
+	void (*release)(struct ioasid_file *file);
+};
+
+struct ioasid_file {
+	const struct ioasid_file_ops *ops;
+	struct ioasid_ctx *ctx; /* a reference */
+	atomic_uint refs;
+	/* The registry of descriptors: see ioasid_file_register(). */
+	dev_t dev;
+	ino_t ino;
+	struct ioasid_file *reg_next;
+};
+
+/* One reference, held by the creator; the file takes one on ctx. */
+void ioasid_file_init(struct ioasid_file *file,
+		      const struct ioasid_file_ops *ops, struct ioasid_ctx *ctx);
+
+static inline void ioasid_file_get(struct ioasid_file *file)
+{
+	atomic_fetch_add_explicit(&file->refs, 1, memory_order_relaxed);
+}
+
+struct ioasid_ucmd;
+
+/*
+ * The caller's descriptor `fd` as a file with `ops`: a reference the
+ * caller drops with ioasid_file_put(), or -EBADFD (what the kernel says of
+ * a descriptor that is not that kind of file, or of no file at all).
+ */
+int ucmd_get_file(struct ioasid_ucmd *u, int fd,
+		  const struct ioasid_file_ops *ops, struct ioasid_file **out);
+
+/*
+ * Reserve the caller's descriptor for `file` (see reserve_fd in
+ * ioasid.h): returns the number to report at fd_uptr, or -errno.  If the
+ * ioctl then succeeds the transport takes over the creator's reference.
+ */
+int ucmd_reserve_fd(struct ioasid_ucmd *u, struct ioasid_file *file,
+		    uint64_t fd_uptr);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Files handed to clients (an access fd, say) are socket pairs: the client
+ * holds one end, we watch the other.  When the client's last copy is
+ * closed, ours hangs up, and that is the file's last close.
+ */
+#ifndef IOASID_DAEMON_FILE_END_H
+#define IOASID_DAEMON_FILE_END_H
+
+#include "endpoint.h"
+
+struct ioasid_file;
+
+struct file_end {
+	struct endpoint ep;
+	struct ioasid_file *file;
+};
+
+/*
+ * Watch `ours` for the client's last close of `theirs`, and make `theirs`
+ * find `file` when the client passes it back.  Takes over `ours` and the
+ * caller's reference to file on success; -errno and nothing taken on
+ * failure.
+ */
+int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file);
+
+/* The last close: release the file. */
+void file_end_close(int epfd, struct file_end *fe);
+
+#endif
