@@ -29,6 +29,7 @@ static const struct handler_binding bindings[] = {
 	{ IOMMU_DESTROY, ioasid_destroy_ioctl },
 	{ IOMMU_IOAS_ALLOC, ioasid_ioas_alloc_ioctl },
 	{ IOMMU_IOAS_ALLOW_IOVAS, ioasid_ioas_allow_iovas_ioctl },
+	{ IOMMU_IOAS_CHANGE_PROCESS, ioasid_ioas_change_process_ioctl },
 	{ IOMMU_IOAS_COPY, ioasid_ioas_copy_ioctl },
 	{ IOMMU_IOAS_MAP, ioasid_ioas_map_ioctl },
 	{ IOMMU_IOAS_MAP_FILE, ioasid_ioas_map_file_ioctl },

@@ -121,6 +121,36 @@ void ioasid_obj_put(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	}
 }
 
+int ioasid_obj_collect(struct ioasid_ctx *ctx, enum ioasid_obj_type type,
+		       struct ioasid_object ***out, size_t *n)
+{
+	struct ioasid_object **objs;
+	size_t count = 0, cap;
+
+	/* Sized first, filled second: the table may grow in between, and
+	 * what it gains then is not ours to see. */
+	pthread_mutex_lock(&ctx->lock);
+	cap = ctx->objects.count;
+	pthread_mutex_unlock(&ctx->lock);
+	objs = calloc(cap ? cap : 1, sizeof(*objs));
+	if (!objs)
+		return -ENOMEM;
+	pthread_mutex_lock(&ctx->lock);
+	for (uint32_t id = 1; id <= ctx->objects.nslots && count < cap; id++) {
+		struct ioasid_object *obj = lookup_locked(ctx, id);
+
+		if (!obj || obj->type != type)
+			continue;
+		atomic_fetch_add_explicit(&obj->shortterm, 1,
+					  memory_order_relaxed);
+		objs[count++] = obj;
+	}
+	pthread_mutex_unlock(&ctx->lock);
+	*out = objs;
+	*n = count;
+	return 0;
+}
+
 /* Called with ctx->lock held and obj already unpublished. */
 static void wait_shortterm_locked(struct ioasid_ctx *ctx,
 				  struct ioasid_object *obj)

@@ -21,6 +21,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct ioasid_ctx;
@@ -101,6 +102,14 @@ static inline void ioasid_obj_users_dec(struct ioasid_object *obj)
 {
 	atomic_fetch_sub_explicit(&obj->users, 1, memory_order_release);
 }
+
+/*
+ * Every published object of `type`, in id order, each held short-term:
+ * a new array the caller frees after ioasid_obj_put() on each.  Objects
+ * published during the call may be missed.
+ */
+int ioasid_obj_collect(struct ioasid_ctx *ctx, enum ioasid_obj_type type,
+		       struct ioasid_object ***out, size_t *n);
 
 /* IOMMU_DESTROY: remove and destroy `id` unless something depends on it. */
 int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id);

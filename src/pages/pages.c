@@ -375,6 +375,77 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	free(p);
 }
 
+/* Does handing the set to (pid, uid) move what it charged? */
+static bool charge_moves(const struct ioasid_pages *p, pid_t pid, uid_t uid)
+{
+	switch (p->account_mode) {
+	case IOASID_ACCOUNT_MM:
+		return p->source_pid != pid;
+	case IOASID_ACCOUNT_USER:
+		/* The process carries the pinned total in every mode. */
+		return p->source_pid != pid || p->source_uid != uid;
+	default:
+		return false;
+	}
+}
+
+enum { NMODES = IOASID_ACCOUNT_MM + 1 };
+
+int ioasid_pages_change_source(struct ioasid_pages *const *ps, size_t n,
+			       pid_t pid, uid_t uid)
+{
+	uint64_t moving[NMODES] = { 0 };
+	struct source *src;
+	int mode, rc = 0;
+
+	src = source_get(pid);
+	if (!src)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&ps[i]->mutex);
+		if (charge_moves(ps[i], pid, uid))
+			moving[ps[i]->account_mode] += ps[i]->npinned;
+		pthread_mutex_unlock(&ps[i]->mutex);
+	}
+	/* The new owner takes the charges first: if it cannot, nothing moved. */
+	for (mode = 0; mode < NMODES; mode++) {
+		if (!moving[mode])
+			continue;
+		rc = ioasid_account_charge(mode, pid, uid, moving[mode]);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		while (mode-- > 0)
+			if (moving[mode])
+				ioasid_account_uncharge(mode, pid, uid,
+							moving[mode]);
+		goto out_put;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		struct ioasid_pages *p = ps[i];
+		struct source *old;
+
+		pthread_mutex_lock(&p->mutex);
+		if (charge_moves(p, pid, uid))
+			ioasid_account_uncharge(p->account_mode, p->source_pid,
+						p->source_uid, p->npinned);
+		old = p->source;
+		pthread_mutex_lock(&sources_lock);
+		src->refs++;
+		pthread_mutex_unlock(&sources_lock);
+		p->source = src;
+		p->source_pid = pid;
+		p->source_uid = uid;
+		pthread_mutex_unlock(&p->mutex);
+		source_put(old);
+	}
+out_put:
+	source_put(src);
+	return rc;
+}
+
 unsigned int ioasid_pages_pin_count(pid_t pid, uint64_t uva)
 {
 	struct ioasid_pages *p;

@@ -131,6 +131,15 @@ int ioasid_pages_page_ids(struct ioasid_pages *p, uint64_t first,
 int ioasid_va_page_ids(pid_t pid, uint64_t va, uint64_t npages,
 		       struct ioasid_page_id *ids);
 
+/*
+ * Make process pid (of user uid) the source of every set in ps[]: its
+ * memory and its charges from now on (IOMMU_IOAS_CHANGE_PROCESS, for
+ * file-backed sets).  All or nothing: -ENOMEM when the new owner cannot
+ * carry the charges.  The caller keeps pins from running meanwhile.
+ */
+int ioasid_pages_change_source(struct ioasid_pages *const *ps, size_t n,
+			       pid_t pid, uid_t uid);
+
 /* Scratch memory one batch of page work may use (a selftest knob). */
 void ioasid_pages_set_temp_memory_limit(size_t bytes);
 

@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -620,6 +621,138 @@ static void pin_over_rlimit_by_ioctl(void)
 	munmap(mem, len);
 }
 
+static long change_process(const struct ioasid_caller *who, uint32_t reserved)
+{
+	struct iommu_ioas_change_process cmd = {
+		.size = sizeof(cmd), .__reserved = reserved,
+	};
+
+	return ioasid_ctx_ioctl(ctx, who, IOMMU_IOAS_CHANGE_PROCESS,
+				(unsigned long)&cmd);
+}
+
+/*
+ * CHANGE_PROCESS moves the owner and the charges of every page set, once
+ * each however many IOASes map it; process memory cannot move (EINVAL);
+ * a new owner that cannot carry the charges gets ENOMEM and nothing moves.
+ */
+static void charges_change_process(void)
+{
+	int mfd = memfd_create("cp", MFD_CLOEXEC), go[2], ack[2], fd;
+	struct ioasid_caller child = caller;
+	uint64_t pinned, locked;
+	uint32_t a, b;
+	pid_t pid;
+	char *user = anon(PG), c;
+
+	CHECK_EQ(ftruncate(mfd, 16 * PG), 0);
+	CHECK_EQ(pipe(go), 0);
+	CHECK_EQ(pipe(ack), 0);
+	/* A second process to hand things to; it only has to exist, with
+	 * the RLIMIT_MEMLOCK it is told to set. */
+	pid = fork();
+	if (pid == 0) {
+		char c;
+
+		close(go[1]);
+		close(ack[0]);
+		while (read(go[0], &c, 1) == 1) {
+			struct rlimit r = { 0, RLIM_INFINITY };
+
+			getrlimit(RLIMIT_MEMLOCK, &r);
+			r.rlim_cur = c == 's' ? 4 * PG : r.rlim_max;
+			setrlimit(RLIMIT_MEMLOCK, &r);
+			if (write(ack[1], &c, 1) != 1)
+				break;
+		}
+		_exit(0);
+	}
+	close(go[0]);
+	close(ack[1]);
+	child.pid = pid;
+	child.tid = pid;
+	/* Charged (no CAP_IPC_LOCK), in MM mode (which CAP_SYS_RESOURCE
+	 * chooses; an in-process caller's claim is taken as it is). */
+	caller.cap_effective &= ~(1ull << CAP_IPC_LOCK);
+	caller.cap_effective |= 1ull << CAP_SYS_RESOURCE;
+	fresh();
+	{
+		struct iommu_option opt = {
+			.size = sizeof(opt), .option_id = IOMMU_OPTION_RLIMIT_MODE,
+			.op = IOMMU_OPTION_OP_SET, .val64 = 1, /* MM: VmLck too */
+		};
+
+		CHECK_EQ(io(IOMMU_OPTION, &opt), 0);
+	}
+	a = ioas_alloc();
+	b = ioas_alloc();
+	{
+		struct iommu_ioas_map_file cmd = {
+			.size = sizeof(cmd), .flags = RW | FIXED, .ioas_id = a,
+			.fd = mfd, .length = 16 * PG, .iova = 0x100000,
+		};
+		struct iommu_ioas_copy cp = {
+			.size = sizeof(cp), .flags = RW | FIXED,
+			.dst_ioas_id = b, .src_ioas_id = a, .length = 8 * PG,
+			.dst_iova = 0x200000, .src_iova = 0x100000,
+		};
+
+		CHECK_EQ(io(IOMMU_IOAS_MAP_FILE, &cmd), 0);
+		CHECK_EQ(io(IOMMU_IOAS_COPY, &cp), 0);
+	}
+	CHECK_EQ(create_access(a, PIN, &fd), 0);
+	CHECK_EQ(access_pages(fd, 0, 0x100000, 8 * PG, NULL, NULL), 0);
+	ioasid_account_totals(getpid(), &pinned, &locked);
+	CHECK_EQ(pinned, 8);
+	CHECK_EQ(locked, 8);
+
+	CHECK_EQ(change_process(&child, 1), -EOPNOTSUPP);
+	/* Process memory cannot change hands: nothing moves. */
+	CHECK_EQ(map_at(b, RW, user, PG, 0x900000), 0);
+	CHECK_EQ(change_process(&child, 0), -EINVAL);
+	CHECK_EQ(unmap(b, 0x900000, PG), 0);
+	ioasid_account_totals(getpid(), &pinned, &locked);
+	CHECK_EQ(pinned, 8);
+
+	/* A new owner whose limit is too small refuses the charges. */
+	CHECK_EQ(write(go[1], "s", 1), 1);
+	CHECK_EQ(read(ack[0], &c, 1), 1);
+	CHECK_EQ(change_process(&child, 0), -ENOMEM);
+	ioasid_account_totals(getpid(), &pinned, &locked);
+	CHECK_EQ(pinned, 8);
+	ioasid_account_totals(pid, &pinned, &locked);
+	CHECK_EQ(pinned, 0);
+
+	/* Shared by both IOASes, the set moves once. */
+	CHECK_EQ(write(go[1], "l", 1), 1);
+	CHECK_EQ(read(ack[0], &c, 1), 1);
+	CHECK_EQ(change_process(&child, 0), 0);
+	ioasid_account_totals(getpid(), &pinned, &locked);
+	CHECK_EQ(pinned, 0);
+	CHECK_EQ(locked, 0);
+	ioasid_account_totals(pid, &pinned, &locked);
+	CHECK_EQ(pinned, 8);
+	CHECK_EQ(locked, 8);
+	/* Moving to the owner it already has changes nothing. */
+	CHECK_EQ(change_process(&child, 0), 0);
+	ioasid_account_totals(pid, &pinned, &locked);
+	CHECK_EQ(pinned, 8);
+
+	/* The charges now leave from the new owner. */
+	CHECK_EQ(ioasid_self_close(fd), 0);
+	ioasid_account_totals(pid, &pinned, &locked);
+	CHECK_EQ(pinned, 0);
+	CHECK_EQ(locked, 0);
+
+	close(go[1]);
+	close(ack[0]);
+	waitpid(pid, NULL, 0);
+	caller.cap_effective |= 1ull << CAP_IPC_LOCK;
+	fresh();
+	close(mfd);
+	munmap(user, PG);
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
@@ -631,6 +764,7 @@ int main(void)
 	page_identity();
 	pin_one_gib_by_ioctl();
 	pin_over_rlimit_by_ioctl();
+	charges_change_process();
 	ioasid_ctx_put(ctx);
 	return check_finish("access");
 }
