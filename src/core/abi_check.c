@@ -6,6 +6,7 @@
  */
 #include <stddef.h>
 
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "ioasid/uapi/vfio_compat.h"
@@ -169,3 +170,10 @@ PIN_EQ(IOMMU_TEST_OP_DMABUF_REVOKE, 23);
 PIN_EQ(IOMMU_HWPT_ALLOC_PASID, 8);
 PIN_EQ(IOMMU_HW_INFO_TYPE_AMD, 4);
 PIN_EQ(VFIO_UNMAP_ALL, 9);
+
+/* Our own extensions: their own type, never upstream's numbers. */
+PIN_EQ(IOASID_EXT_TYPE, 0x3c);
+PIN_EQ(IOASID_PROCESS_ACCOUNTING, 0x3c00);
+PIN_SIZE(ioasid_process_accounting, 24);
+PIN_OFF(ioasid_process_accounting, out_pinned, 8);
+PIN_OFF(ioasid_process_accounting, out_locked, 16);

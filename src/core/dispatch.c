@@ -8,6 +8,7 @@
 
 #include "context.h"
 #include "dispatch.h"
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "ioasid/uapi/vfio_compat.h"
@@ -26,6 +27,7 @@ struct handler_binding {
  * after their size checks: the ABI is known, the behaviour not yet served.
  */
 static const struct handler_binding bindings[] = {
+	{ IOASID_PROCESS_ACCOUNTING, ioasid_process_accounting_ioctl },
 	{ IOMMU_DESTROY, ioasid_destroy_ioctl },
 	{ IOMMU_IOAS_ALLOC, ioasid_ioas_alloc_ioctl },
 	{ IOMMU_IOAS_ALLOW_IOVAS, ioasid_ioas_allow_iovas_ioctl },

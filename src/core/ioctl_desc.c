@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "ioasid/uapi/vfio_compat.h"
@@ -115,6 +116,8 @@ static const struct ioasid_ioctl_desc table[] = {
 	SIZED(IOMMU_VEVENTQ_ALLOC, iommu_veventq_alloc, out_veventq_fd),
 	SIZED(IOMMU_HW_QUEUE_ALLOC, iommu_hw_queue_alloc, length),
 	SIZED(IOMMU_TEST_CMD, iommu_test_cmd, last, FDS(test_cmd_fds)),
+
+	SIZED(IOASID_PROCESS_ACCOUNTING, ioasid_process_accounting, out_locked),
 
 	VALUE(VFIO_GET_API_VERSION, IOASID_ARG_NONE),
 	VALUE(VFIO_CHECK_EXTENSION, IOASID_ARG_VALUE),

@@ -6,6 +6,9 @@
 #include <sys/resource.h>
 
 #include "account.h"
+#include "core/dispatch.h"
+#include "core/ucmd.h"
+#include "ioasid/uapi/ioasid.h"
 #include "core/util.h"
 
 /*
@@ -170,4 +173,16 @@ void ioasid_account_totals(pid_t pid, uint64_t *pinned, uint64_t *locked)
 	*pinned = c ? c->pinned : 0;
 	*locked = c ? c->locked : 0;
 	pthread_mutex_unlock(&account_lock);
+}
+
+long ioasid_process_accounting_ioctl(struct ioasid_ucmd *u)
+{
+	struct ioasid_process_accounting *cmd = u->cmd;
+	uint64_t pinned, locked;
+
+	ioasid_account_totals(cmd->pid ? (pid_t)cmd->pid : u->caller->pid,
+			      &pinned, &locked);
+	cmd->out_pinned = pinned;
+	cmd->out_locked = locked;
+	return ucmd_respond(u, sizeof(*cmd));
 }

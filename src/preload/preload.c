@@ -33,6 +33,8 @@ void preload_resolve(void)
 	real.fstatat = dlsym(RTLD_NEXT, "fstatat");
 	real.access = dlsym(RTLD_NEXT, "access");
 	real.faccessat = dlsym(RTLD_NEXT, "faccessat");
+	real.fopen = dlsym(RTLD_NEXT, "fopen");
+	real.fopen64 = dlsym(RTLD_NEXT, "fopen64");
 	real.open = dlsym(RTLD_NEXT, "open");
 }
 
@@ -87,9 +89,13 @@ static mode_t va_mode(int flags, va_list ap)
 
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
+	int fd;
+
 	preload_resolve();
 	if (preload_is_device_path(path))
 		return our_open(flags);
+	if ((fd = proc_status_open(path, flags)) >= 0)
+		return fd;
 	if (dirfd == AT_FDCWD)
 		return real.open(path, flags, mode);
 	return real.openat(dirfd, path, flags, mode);
@@ -154,6 +160,25 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
 	return do_openat(dirfd, path, flags, 0);
+}
+
+/* stdio opens files without going through open(): catch it here too. */
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	FILE *f;
+
+	preload_resolve();
+	f = proc_status_fopen(path, mode);
+	return f ? f : real.fopen(path, mode);
+}
+
+EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+	FILE *f;
+
+	preload_resolve();
+	f = proc_status_fopen(path, mode);
+	return f ? f : real.fopen64(path, mode);
 }
 
 /* ---- ioctl, close ------------------------------------------------------- */
@@ -242,12 +267,16 @@ EXPORT int lstat64(const char *path, struct stat64 *st)
 
 EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
+	/* Declared nonnull, passed NULL by some programs all the same. */
+	const char *volatile maybe_null = path;
+
 	preload_resolve();
 	if (preload_is_device_path(path)) {
 		preload_fill_chardev_stat(st, 1);
 		return 0;
 	}
-	if (path && !*path && (flags & AT_EMPTY_PATH) && client_fd_is_ours(dirfd))
+	if (maybe_null && !*path && (flags & AT_EMPTY_PATH) &&
+	    client_fd_is_ours(dirfd))
 		return fstat(dirfd, st);
 	return real.fstatat(dirfd, path, st, flags);
 }

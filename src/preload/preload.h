@@ -4,6 +4,7 @@
 #define IOASID_PRELOAD_PRELOAD_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 struct real_libc {
@@ -17,6 +18,8 @@ struct real_libc {
 	int (*fstatat)(int, const char *, struct stat *, int);
 	int (*access)(const char *, int);
 	int (*faccessat)(int, const char *, int, int);
+	FILE *(*fopen)(const char *, const char *);
+	FILE *(*fopen64)(const char *, const char *);
 };
 
 extern struct real_libc real;
@@ -33,6 +36,14 @@ bool client_fd_is_ours(int fd);
 void client_fd_forget(int fd);
 /* Run one ioctl through the daemon; returns its result or -errno. */
 long client_ioctl(int fd, unsigned long cmd, unsigned long arg);
+
+/*
+ * /proc/PID/status with the daemon's VmPin and VmLck added: a descriptor
+ * or FILE over the rewritten text, or -1 / NULL when the path is not one
+ * we rewrite (or anything fails: then the real file it is).
+ */
+int proc_status_open(const char *path, int flags);
+FILE *proc_status_fopen(const char *path, const char *mode);
 
 /* What stat says about /dev/iommu and our fds: a misc character device. */
 void preload_fill_chardev_stat(struct stat *st, ino_t ino);

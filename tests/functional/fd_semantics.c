@@ -633,6 +633,82 @@ static void t_access_fd(void)
 	close(fd);
 }
 
+/* A "Key:  N kB" line of /proc/PID/status, read the way programs do. */
+static long status_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			sscanf(line + strlen(key), "%ld", &kb);
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Pins show in VmPin of /proc/PID/status, for fopen and open alike and for
+ * any reader, and leave it at the last close.
+ */
+static void t_vm_pin(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd), afd;
+	char *buf = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_CREATE_ACCESS };
+	struct iommu_ioas_map map = {
+		.size = sizeof(map), .ioas_id = (uint32_t)ioas,
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+		.user_va = (uintptr_t)buf, .length = 1 << 20, .iova = 1 << 20,
+	};
+	long before = status_kb(getpid(), "VmPin:");
+	pid_t pid;
+	int st;
+
+	EXPECT(before >= 0);
+	EXPECT(ioctl(fd, IOMMU_IOAS_MAP, &map) == 0);
+	cmd.id = (uint32_t)ioas;
+	cmd.create_access.flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES;
+	EXPECT(test_cmd(fd, &cmd) == 0);
+	afd = (int)cmd.create_access.out_access_fd;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.op = IOMMU_TEST_OP_ACCESS_PAGES;
+	cmd.id = (uint32_t)afd;
+	cmd.access_pages.iova = 1 << 20;
+	cmd.access_pages.length = 1 << 20;
+	EXPECT(test_cmd(fd, &cmd) == 0);
+	EXPECT(status_kb(getpid(), "VmPin:") == before + 1024);
+	/* Another process sees it in our status, not in its own. */
+	pid = fork();
+	if (pid == 0)
+		_exit(status_kb(getppid(), "VmPin:") == before + 1024 &&
+		      status_kb(getpid(), "VmPin:") == before ? 0 : 1);
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0);
+	/* open(2) and read(2) tell the same. */
+	{
+		char text[8192], want[64];
+		int sfd = open("/proc/self/status", O_RDONLY);
+		ssize_t n = read(sfd, text, sizeof(text) - 1);
+
+		EXPECT(sfd >= 0 && n > 0);
+		text[n > 0 ? n : 0] = 0;
+		snprintf(want, sizeof(want), "VmPin:\t%8ld kB\n", before + 1024);
+		EXPECT(strstr(text, want) != NULL);
+		close(sfd);
+	}
+	close(afd);
+	close(fd);
+	/* The closes take effect before the next request: a query is one. */
+	EXPECT(status_kb(getpid(), "VmPin:") == before);
+	munmap(buf, 1 << 20);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -651,6 +727,7 @@ static const struct {
 	  t_capabilities },
 	{ "access fds: numbers, copies, the context they hold, last close",
 	  t_access_fd },
+	{ "VmPin in /proc/PID/status counts the daemon's pins", t_vm_pin },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fail at every allocation: a scenario of IOAS and access ioctls runs
+ * again and again, the Nth allocation failing on run N, until a run needs
+ * no more than N.  Whatever fails must fail cleanly: an error, no crash,
+ * a failed call changing nothing we can see, and after teardown no pin,
+ * no charge and (checked by LeakSanitizer and valgrind) no leak.
+ *
+ * Allocations are counted by wrapping malloc, calloc and realloc in this
+ * executable, which the library's calls bind to; the real allocator is
+ * the next one (libc's, or ASan's).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "core/context.h"
+#include "iommu/access.h"
+#include "ioasid/ioasid.h"
+#include "ioasid/uapi/iommufd.h"
+#include "ioasid/uapi/iommufd_test.h"
+#include "iopt/ioas.h"
+#include "pages/account.h"
+#include "pages/pages.h"
+
+/* ---- the failing allocator ------------------------------------------- */
+
+static void *(*next_malloc)(size_t);
+static void *(*next_calloc)(size_t, size_t);
+static void *(*next_realloc)(void *, size_t);
+
+static long countdown;     /* fail when it reaches 0; <0: off */
+static unsigned long seen; /* allocations since arming */
+static bool injected;
+
+/* dlsym may allocate before we know the allocator: a small bump arena. */
+static char bootstrap[4096];
+static size_t bootstrap_used;
+
+static void *bootstrap_alloc(size_t n)
+{
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (bootstrap_used + n > sizeof(bootstrap))
+		return NULL;
+	p = bootstrap + bootstrap_used;
+	bootstrap_used += n;
+	return p;
+}
+
+static bool fail_now(void)
+{
+	if (countdown < 0)
+		return false;
+	seen++;
+	if (countdown-- == 0) {
+		injected = true;
+		return true;
+	}
+	return false;
+}
+
+static void resolve(void)
+{
+	static bool resolving;
+
+	if (next_malloc || resolving)
+		return;
+	resolving = true;
+	next_calloc = dlsym(RTLD_NEXT, "calloc");
+	next_malloc = dlsym(RTLD_NEXT, "malloc");
+	next_realloc = dlsym(RTLD_NEXT, "realloc");
+	resolving = false;
+}
+
+void *malloc(size_t n)
+{
+	resolve();
+	if (!next_malloc)
+		return bootstrap_alloc(n);
+	if (fail_now()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return next_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	resolve();
+	if (!next_calloc)
+		return bootstrap_alloc(n * size); /* the arena is zeroed */
+	if (fail_now()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return next_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+	resolve();
+	if (fail_now()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return next_realloc(p, n);
+}
+
+static void arm(long nth)
+{
+	seen = 0;
+	injected = false;
+	countdown = nth;
+}
+
+static void disarm(void)
+{
+	countdown = -1;
+}
+
+/* ---- the scenario ------------------------------------------------------ */
+
+#define PG 4096ull
+#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define FIXED IOMMU_IOAS_MAP_FIXED_IOVA
+
+static struct ioasid_caller caller;
+static struct ioasid_ctx *ctx;
+static char *buf;
+static int mfd;
+
+static long io(unsigned int cmd, void *arg)
+{
+	return ioasid_ctx_ioctl(ctx, &caller, cmd, (unsigned long)arg);
+}
+
+static int count_area(struct iopt_area *area, void *arg)
+{
+	(void)area;
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+/* How many areas the IOAS has, or -1 when there is no such IOAS. */
+static int areas_of(uint32_t id)
+{
+	struct ioasid_ioas *ioas;
+	unsigned int n = 0;
+	long saved = countdown;
+
+	countdown = -1; /* looking is not part of the run */
+	if (ioasid_ioas_get(ctx, id, &ioas)) {
+		countdown = saved;
+		return -1;
+	}
+	iopt_for_each_area(&ioas->iopt, count_area, &n);
+	ioasid_ioas_put(ctx, ioas);
+	countdown = saved;
+	return (int)n;
+}
+
+/* Each step either works or fails, and a failed one leaves no trace. */
+static void scenario(void)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	uint32_t a = 0, b = 0;
+	int access = -1;
+	long rc;
+
+	if (io(IOMMU_IOAS_ALLOC, &alloc) == 0)
+		a = alloc.out_ioas_id;
+	if (io(IOMMU_IOAS_ALLOC, &alloc) == 0)
+		b = alloc.out_ioas_id;
+	if (!a || !b)
+		goto out;
+	{
+		struct iommu_ioas_map map = {
+			.size = sizeof(map), .flags = RW | FIXED, .ioas_id = a,
+			.user_va = (uintptr_t)buf, .length = 16 * PG,
+			.iova = 0x100000,
+		};
+		int before = areas_of(a);
+
+		rc = io(IOMMU_IOAS_MAP, &map);
+		CHECK(rc == 0 || areas_of(a) == before);
+	}
+	{
+		struct iommu_ioas_map_file map = {
+			.size = sizeof(map), .flags = RW | FIXED, .ioas_id = a,
+			.fd = mfd, .length = 8 * PG, .iova = 0x200000,
+		};
+		int before = areas_of(a);
+
+		rc = io(IOMMU_IOAS_MAP_FILE, &map);
+		CHECK(rc == 0 || areas_of(a) == before);
+	}
+	{
+		struct iommu_ioas_copy copy = {
+			.size = sizeof(copy), .flags = RW,
+			.dst_ioas_id = b, .src_ioas_id = a, .length = 8 * PG,
+			.src_iova = 0x100000,
+		};
+		int before = areas_of(b);
+
+		rc = io(IOMMU_IOAS_COPY, &copy);
+		CHECK(rc == 0 || areas_of(b) == before);
+	}
+	{
+		struct iommu_test_cmd cmd = {
+			.size = sizeof(cmd), .op = IOMMU_TEST_OP_CREATE_ACCESS,
+			.id = a,
+			.create_access.flags =
+				MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+		};
+		unsigned int objs = ioasid_ctx_object_count(ctx);
+
+		if (io(IOMMU_TEST_CMD, &cmd) == 0)
+			access = (int)cmd.create_access.out_access_fd;
+		else
+			CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
+	}
+	if (access >= 0) {
+		struct iommu_test_cmd pages = {
+			.size = sizeof(pages), .op = IOMMU_TEST_OP_ACCESS_PAGES,
+			.id = (uint32_t)access,
+			.access_pages = { .iova = 0x100000, .length = 4 * PG,
+					  .uptr = (uintptr_t)buf },
+		};
+		char tmp[64];
+		struct iommu_test_cmd rw = {
+			.size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
+			.id = (uint32_t)access,
+			.access_rw = { .iova = 0x200000 + 100, .length = 64,
+				       .uptr = (uintptr_t)tmp },
+		};
+		uint64_t pinned, locked;
+
+		rc = io(IOMMU_TEST_CMD, &pages);
+		countdown = countdown < 0 ? -1 : countdown; /* no-op marker */
+		ioasid_account_totals(getpid(), &pinned, &locked);
+		CHECK(rc == 0 || pinned == 0);
+		io(IOMMU_TEST_CMD, &rw);
+	}
+	{
+		/* Unmapping all of a notifies the access first. */
+		struct iommu_ioas_unmap unmap = {
+			.size = sizeof(unmap), .ioas_id = a, .length = UINT64_MAX,
+		};
+
+		rc = io(IOMMU_IOAS_UNMAP, &unmap);
+		CHECK(rc == 0 || areas_of(a) >= 0);
+	}
+	{
+		struct iommu_ioas_change_process cp = { .size = sizeof(cp) };
+
+		io(IOMMU_IOAS_CHANGE_PROCESS, &cp);
+	}
+out:
+	if (access >= 0)
+		CHECK_EQ(ioasid_self_close(access), 0);
+}
+
+int main(void)
+{
+	unsigned long runs = 0, failed_runs = 0;
+
+	disarm();
+	CHECK_EQ(ioasid_caller_self(&caller), 0);
+	buf = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	mfd = memfd_create("fail-nth", MFD_CLOEXEC);
+	CHECK(buf != MAP_FAILED && mfd >= 0);
+	CHECK_EQ(ftruncate(mfd, 8 * PG), 0);
+
+	for (long nth = 0;; nth++) {
+		uint64_t pinned, locked;
+
+		ctx = ioasid_ctx_new();
+		if (!ctx)
+			break;
+		arm(nth);
+		scenario();
+		disarm();
+		ioasid_ctx_put(ctx);
+		runs++;
+		failed_runs += injected;
+		/* Torn down, nothing is pinned or charged, whatever failed. */
+		ioasid_account_totals(getpid(), &pinned, &locked);
+		CHECK_EQ(pinned, 0);
+		CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf), 0);
+		if (!injected)
+			break; /* the run needed fewer allocations than nth */
+		if (nth > 100000) {
+			CHECK(!"the scenario never ends");
+			break;
+		}
+	}
+	printf("fail-nth: %lu runs, a failure injected in %lu\n", runs,
+	       failed_runs);
+	/* Under valgrind our allocator is replaced: nothing gets injected,
+	 * which is no failure of the code under test. */
+	munmap(buf, 16 * PG);
+	close(mfd);
+	return check_finish("fail_nth");
+}
