@@ -50,12 +50,14 @@ static int locate(const char *name, const char *installed_dir, char *out,
 		slash = strrchr(self, '/');
 		if (slash) {
 			*slash = 0;
-			snprintf(out, len, "%s/%s", self, name);
-			if (!access(out, R_OK))
+			/* A path cut short would name some other file. */
+			if (snprintf(out, len, "%s/%s", self, name) < (int)len &&
+			    !access(out, R_OK))
 				return 0;
 		}
 	}
-	snprintf(out, len, "%s/%s", installed_dir, name);
+	if (snprintf(out, len, "%s/%s", installed_dir, name) >= (int)len)
+		return -1;
 	return access(out, R_OK) ? -1 : 0;
 }
 
