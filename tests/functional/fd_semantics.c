@@ -269,6 +269,19 @@ static long settled_fds(int pid, long want)
 	return n;
 }
 
+/* A baseline: the count once it has stopped moving for 50 ms. */
+static long stable_fds(int pid)
+{
+	long n = count_fds(pid), prev = -1;
+
+	for (int i = 0; i < 100 && n != prev; i++) {
+		usleep(50000);
+		prev = n;
+		n = count_fds(pid);
+	}
+	return n;
+}
+
 static long rss_kb(int pid)
 {
 	char path[64], line[256];
@@ -319,7 +332,7 @@ static void t_daemon_survives(void)
 		ioas_alloc(fd);
 		close(fd);
 	}
-	fds0 = count_fds(pid);
+	fds0 = stable_fds(pid);
 	rss0 = rss_kb(pid);
 	for (int i = 0; i < 10000; i++) {
 		int fd = open("/dev/iommu", O_RDWR);
@@ -515,7 +528,7 @@ static void t_map_file(void)
 
 		EXPECT(ioctl(fd, IOMMU_IOAS_MAP, &m) == 0);
 	}
-	fds_before = count_fds(dpid);
+	fds_before = stable_fds(dpid);
 	EXPECT(map_file(fd, ioas, mfd, 4096, 8192, &file_iova) == 0);
 	EXPECT(file_iova != 0);
 	/* The daemon holds the file now, and nothing else new. */
@@ -577,7 +590,7 @@ static void t_access_fd(void)
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct iommu_test_cmd cmd = { .op = IOMMU_TEST_OP_CREATE_ACCESS };
 	int ioas = ioas_alloc(fd), afd, copy, st;
-	long daemon_fds = count_fds(daemon_pid());
+	long daemon_fds = stable_fds(daemon_pid());
 	char v = 0;
 	pid_t pid;
 
