@@ -69,10 +69,7 @@ static int request_verify_cap(void *priv, unsigned int cap)
 static int send_reply(struct session *s, uint32_t seq, long result,
 		      struct wire_uaccess *w, int client_fd)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
+	union ioasid_wire_fd_control control;
 	struct ioasid_wire_rep rep = {
 		.magic = IOASID_WIRE_MAGIC,
 		.kind = IOASID_WIRE_REPLY,
@@ -88,17 +85,9 @@ static int send_reply(struct session *s, uint32_t seq, long result,
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
 
 	if (client_fd >= 0) {
-		struct cmsghdr *cm;
-
 		rep.has_fd = 1;
 		rep.fd_uptr = w->new_file_uptr;
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &client_fd, sizeof(int));
+		ioasid_wire_attach_fd(&msg, &control, client_fd);
 	}
 	/* Writes stand whatever the result, as the kernel's copy_to_user
 	 * calls do (EMSGSIZE still fills the array it had room for). */

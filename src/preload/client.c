@@ -240,24 +240,13 @@ static int add_struct_segs(struct req_builder *b,
  */
 static int send_request(int sock, unsigned char *buf, size_t len, int fd)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
+	union ioasid_wire_fd_control control;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int32_t none = -1;
 
 	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		cm = CMSG_FIRSTHDR(&msg);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		ioasid_wire_attach_fd(&msg, &control, fd);
 		if (sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len)
 			return 0;
 		if (errno != EBADF)

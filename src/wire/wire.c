@@ -30,3 +30,17 @@ int ioasid_wire_next_seg(struct ioasid_wire_cursor *c,
 	c->left--;
 	return 0;
 }
+
+void ioasid_wire_attach_fd(struct msghdr *msg,
+			   union ioasid_wire_fd_control *control, int fd)
+{
+	struct cmsghdr *cm;
+
+	msg->msg_control = control->buf;
+	msg->msg_controllen = sizeof(control->buf);
+	cm = CMSG_FIRSTHDR(msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+}

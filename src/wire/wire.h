@@ -17,6 +17,7 @@
 #define IOASID_WIRE_WIRE_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define IOASID_WIRE_MAGIC 0x73616f69u /* "ioas" */
 #define IOASID_WIRE_MAX_MSG (64 * 1024)
@@ -78,6 +79,16 @@ struct ioasid_wire_rep {
 };
 
 #define IOASID_WIRE_VERSION 3
+
+/* Room for one descriptor in a message's ancillary data. */
+union ioasid_wire_fd_control {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(int))];
+};
+
+/* Send `fd` along with `msg` (SCM_RIGHTS), using `control` for the room. */
+void ioasid_wire_attach_fd(struct msghdr *msg,
+			   union ioasid_wire_fd_control *control, int fd);
 
 /*
  * Walk the segments of a received message.  Returns 0 and fills *seg and

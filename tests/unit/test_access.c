@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "ctx_harness.h"
 #include "core/context.h"
 #include "iommu/access.h"
 #include "ioasid/ioasid.h"
@@ -24,34 +24,8 @@
 #include "pages/account.h"
 #include "pages/pages.h"
 
-#define PG 4096ull
 #define MiB (1ull << 20)
-#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
-#define FIXED IOMMU_IOAS_MAP_FIXED_IOVA
 #define PIN MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
-
-static struct ioasid_caller caller;
-static struct ioasid_ctx *ctx;
-
-static long io(unsigned int cmd, void *arg)
-{
-	return ioasid_ctx_ioctl(ctx, &caller, cmd, (unsigned long)arg);
-}
-
-static void fresh(void)
-{
-	if (ctx)
-		ioasid_ctx_put(ctx);
-	ctx = ioasid_ctx_new();
-}
-
-static uint32_t ioas_alloc(void)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-
-	CHECK_EQ(io(IOMMU_IOAS_ALLOC, &cmd), 0);
-	return cmd.out_ioas_id;
-}
 
 static long map_at(uint32_t ioas, uint32_t flags, const void *va, uint64_t len,
 		   uint64_t iova)
