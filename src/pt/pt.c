@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu-bp.h>
+
+#include "pt.h"
+
+typedef _Atomic uint64_t pte_t;
+
+static inline uint64_t pte_load(pte_t *p)
+{
+	return atomic_load_explicit(p, memory_order_acquire);
+}
+
+static inline void pte_store(pte_t *p, uint64_t v)
+{
+	atomic_store_explicit(p, v, memory_order_release);
+}
+
+static inline unsigned int pt_index(const struct pt_format *fmt,
+				    uint64_t iova, unsigned int level)
+{
+	return (unsigned int)(iova >> pt_level_shift(fmt, level)) &
+	       (PT_TABLE_ENTRIES - 1);
+}
+
+static inline pte_t *table_at(const struct pt_format *fmt, uint64_t pte,
+			      unsigned int level)
+{
+	return (pte_t *)(uintptr_t)fmt->addr(pte, level);
+}
+
+void pt_read_lock(void)
+{
+	urcu_bp_read_lock();
+}
+
+void pt_read_unlock(void)
+{
+	urcu_bp_read_unlock();
+}
+
+void pt_synchronize(void)
+{
+	urcu_bp_synchronize_rcu();
+}
+
+/*
+ * Table pages taken out of a live table, freed together once no reader
+ * can still be walking them.
+ */
+struct pt_gather {
+	struct rcu_head rcu;
+	size_t n, cap;
+	void *pages[];
+};
+
+static void gather_free_rcu(struct rcu_head *head)
+{
+	struct pt_gather *g = caa_container_of(head, struct pt_gather, rcu);
+
+	for (size_t i = 0; i < g->n; i++)
+		free(g->pages[i]);
+	free(g);
+}
+
+/* Add one page; without memory to remember it, wait and free it now. */
+static void gather_page(struct pt_gather **gp, void *page)
+{
+	struct pt_gather *g = *gp;
+
+	if (!g || g->n == g->cap) {
+		size_t cap = g ? g->cap * 2 : 16;
+		struct pt_gather *ng =
+			realloc(g, sizeof(*g) + cap * sizeof(void *));
+
+		if (!ng) {
+			urcu_bp_synchronize_rcu();
+			free(page);
+			return;
+		}
+		if (!g)
+			ng->n = 0;
+		ng->cap = cap;
+		*gp = g = ng;
+	}
+	g->pages[g->n++] = page;
+}
+
+/* A detached table and everything below it. */
+static void gather_table(const struct pt_format *fmt, struct pt_gather **gp,
+			 pte_t *table, unsigned int level)
+{
+	for (unsigned int i = 0; level > 0 && i < PT_TABLE_ENTRIES; i++) {
+		uint64_t e = pte_load(&table[i]);
+
+		if (fmt->kind(e, level) == PT_ENTRY_TABLE)
+			gather_table(fmt, gp, table_at(fmt, e, level),
+				     level - 1);
+	}
+	gather_page(gp, table);
+}
+
+static void gather_flush(struct pt_gather *g)
+{
+	if (g)
+		urcu_bp_call_rcu(&g->rcu, gather_free_rcu);
+}
+
+static pte_t *alloc_table(void)
+{
+	pte_t *t = aligned_alloc(PT_TABLE_BYTES, PT_TABLE_BYTES);
+
+	if (t)
+		memset(t, 0, PT_TABLE_BYTES);
+	return t;
+}
+
+uint64_t pt_native_sizes(const struct pt_format *fmt, unsigned int ias_bits)
+{
+	uint64_t sizes = 0;
+
+	for (unsigned int l = 0; l < fmt->max_levels; l++) {
+		unsigned int shift = pt_level_shift(fmt, l);
+
+		if (shift >= ias_bits || shift >= 64)
+			break;
+		if (fmt->leaf_levels & (1u << l))
+			sizes |= 1ULL << shift;
+	}
+	return sizes;
+}
+
+/* The level whose leaves write a `size` leaf, or -1. */
+static int level_for_size(const struct pt *pt, uint64_t size)
+{
+	for (int l = (int)pt->levels - 1; l >= 0; l--) {
+		unsigned int shift = pt_level_shift(pt->fmt, (unsigned int)l);
+
+		if (!(pt->fmt->leaf_levels & (1u << l)) ||
+		    (1ULL << shift) > size)
+			continue;
+		return (size >> shift) <= PT_TABLE_ENTRIES ? l : -1;
+	}
+	return -1;
+}
+
+int pt_init(struct pt *pt, const struct pt_format *fmt, unsigned int ias_bits,
+	    uint64_t pgsize_bitmap)
+{
+	unsigned int span;
+
+	if (ias_bits <= fmt->granule_shift || ias_bits > 63 || !pgsize_bitmap)
+		return -EINVAL;
+	span = ias_bits - fmt->granule_shift;
+	memset(pt, 0, sizeof(*pt));
+	pt->fmt = fmt;
+	pt->ias_bits = ias_bits;
+	pt->levels = (span + PT_TABLE_BITS - 1) / PT_TABLE_BITS;
+	if (pt->levels > fmt->max_levels)
+		return -EINVAL;
+	pt->pgsize_bitmap = pgsize_bitmap;
+	for (uint64_t s = pgsize_bitmap; s; s &= s - 1)
+		if ((s & -s) >> ias_bits || level_for_size(pt, s & -s) < 0)
+			return -EINVAL;
+	pt->root = alloc_table();
+	if (!pt->root)
+		return -ENOMEM;
+	pthread_mutex_init(&pt->lock, NULL);
+	return 0;
+}
+
+static void free_table(const struct pt_format *fmt, pte_t *table,
+		       unsigned int level)
+{
+	for (unsigned int i = 0; level > 0 && i < PT_TABLE_ENTRIES; i++) {
+		uint64_t e = pte_load(&table[i]);
+
+		if (fmt->kind(e, level) == PT_ENTRY_TABLE)
+			free_table(fmt, table_at(fmt, e, level), level - 1);
+	}
+	free(table);
+}
+
+void pt_destroy(struct pt *pt)
+{
+	if (!pt->root)
+		return;
+	free_table(pt->fmt, pt->root, pt->levels - 1);
+	pt->root = NULL;
+	pthread_mutex_destroy(&pt->lock);
+}
+
+/* No leaf anywhere below: left over after partial unmaps. */
+static bool table_empty(const struct pt_format *fmt, pte_t *table,
+			unsigned int level)
+{
+	for (unsigned int i = 0; i < PT_TABLE_ENTRIES; i++) {
+		uint64_t e = pte_load(&table[i]);
+
+		switch (fmt->kind(e, level)) {
+		case PT_ENTRY_NONE:
+			break;
+		case PT_ENTRY_TABLE:
+			if (!table_empty(fmt, table_at(fmt, e, level),
+					 level - 1))
+				return false;
+			break;
+		case PT_ENTRY_LEAF:
+			return false;
+		}
+	}
+	return true;
+}
+
+/* One leaf of `size` (a run of native leaves when size is not native). */
+static int map_one(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t size,
+		   int prot, struct pt_gather **gp)
+{
+	const struct pt_format *fmt = pt->fmt;
+	unsigned int target = (unsigned int)level_for_size(pt, size);
+	unsigned int shift = pt_level_shift(fmt, target);
+	unsigned int count = (unsigned int)(size >> shift), idx;
+	pte_t *table = pt->root;
+
+	for (unsigned int l = pt->levels - 1; l > target; l--) {
+		pte_t *slot = &table[pt_index(fmt, iova, l)];
+		uint64_t e = pte_load(slot);
+
+		switch (fmt->kind(e, l)) {
+		case PT_ENTRY_NONE:
+			table = alloc_table();
+			if (!table)
+				return -ENOMEM;
+			/* Zeroed before it is published: release order. */
+			pte_store(slot, fmt->mk_table((uintptr_t)table, l));
+			break;
+		case PT_ENTRY_TABLE:
+			table = table_at(fmt, e, l);
+			break;
+		case PT_ENTRY_LEAF:
+			return -EEXIST;
+		}
+	}
+
+	idx = pt_index(fmt, iova, target);
+	for (unsigned int i = 0; i < count; i++) {
+		uint64_t e = pte_load(&table[idx + i]);
+		enum pt_entry_kind k = fmt->kind(e, target);
+
+		if (k == PT_ENTRY_LEAF ||
+		    (k == PT_ENTRY_TABLE &&
+		     !table_empty(fmt, table_at(fmt, e, target), target - 1)))
+			return -EEXIST;
+	}
+	for (unsigned int i = 0; i < count; i++) {
+		uint64_t e = pte_load(&table[idx + i]);
+
+		pte_store(&table[idx + i],
+			  fmt->mk_leaf(pa + ((uint64_t)i << shift), target,
+				       prot));
+		if (fmt->kind(e, target) == PT_ENTRY_TABLE)
+			gather_table(fmt, gp, table_at(fmt, e, target),
+				     target - 1);
+	}
+	return 0;
+}
+
+static uint64_t unmap_locked(struct pt *pt, uint64_t iova, uint64_t last,
+			     struct pt_gather **gp);
+
+/* Every bit at or below the highest set bit of x (x != 0). */
+static inline uint64_t bits_upto(uint64_t x)
+{
+	unsigned int top = 63 - (unsigned int)__builtin_clzll(x);
+
+	return top == 63 ? ~0ULL : (2ULL << top) - 1;
+}
+
+int pt_map(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t len, int prot)
+{
+	uint64_t min = pt_min_pgsize(pt), start = iova, last;
+	struct pt_gather *g = NULL;
+	int rc = 0;
+
+	if (!len || (iova | pa | len) & (min - 1) ||
+	    __builtin_add_overflow(iova, len - 1, &last) ||
+	    last >> pt->ias_bits || pa + (len - 1) < pa)
+		return -EINVAL;
+
+	pthread_mutex_lock(&pt->lock);
+	while (len) {
+		uint64_t sizes = pt->pgsize_bitmap, size;
+
+		/* The largest leaf both addresses are aligned to and that
+		 * the rest of the range fills. */
+		if (iova | pa)
+			sizes &= bits_upto((iova | pa) & -(iova | pa));
+		sizes &= bits_upto(len);
+		size = 1ULL << (63 - __builtin_clzll(sizes));
+		rc = map_one(pt, iova, pa, size, prot, &g);
+		if (rc)
+			break;
+		iova += size;
+		pa += size;
+		len -= size;
+	}
+	if (rc && iova != start)
+		unmap_locked(pt, start, iova - 1, &g);
+	pthread_mutex_unlock(&pt->lock);
+	gather_flush(g);
+	return rc;
+}
+
+/* Unmap [iova, last] within `table` at `level`, which covers base. */
+static uint64_t unmap_level(struct pt *pt, pte_t *table, unsigned int level,
+			    uint64_t iova, uint64_t last,
+			    struct pt_gather **gp)
+{
+	const struct pt_format *fmt = pt->fmt;
+	unsigned int shift = pt_level_shift(fmt, level);
+	uint64_t span = 1ULL << shift, done = 0;
+
+	for (;;) {
+		pte_t *slot = &table[pt_index(fmt, iova, level)];
+		uint64_t e = pte_load(slot);
+		uint64_t base = iova & ~(span - 1), end = base + span - 1;
+		uint64_t stop = end < last ? end : last;
+
+		switch (fmt->kind(e, level)) {
+		case PT_ENTRY_NONE:
+			break;
+		case PT_ENTRY_LEAF:
+			pte_store(slot, 0);
+			done += span;
+			break;
+		case PT_ENTRY_TABLE: {
+			pte_t *sub = table_at(fmt, e, level);
+
+			done += unmap_level(pt, sub, level - 1, iova, stop, gp);
+			if (iova == base && stop == end) {
+				pte_store(slot, 0);
+				gather_table(fmt, gp, sub, level - 1);
+			}
+			break;
+		}
+		}
+		if (stop == last || pt_index(fmt, end + 1, level) == 0)
+			return done;
+		iova = end + 1;
+	}
+}
+
+static uint64_t unmap_locked(struct pt *pt, uint64_t iova, uint64_t last,
+			     struct pt_gather **gp)
+{
+	return unmap_level(pt, pt->root, pt->levels - 1, iova, last, gp);
+}
+
+uint64_t pt_unmap(struct pt *pt, uint64_t iova, uint64_t len)
+{
+	struct pt_gather *g = NULL;
+	uint64_t last, done;
+
+	if (!len || iova >> pt->ias_bits)
+		return 0;
+	if (__builtin_add_overflow(iova, len - 1, &last) ||
+	    last >> pt->ias_bits)
+		last = (1ULL << pt->ias_bits) - 1;
+	pthread_mutex_lock(&pt->lock);
+	done = unmap_locked(pt, iova, last, &g);
+	pthread_mutex_unlock(&pt->lock);
+	gather_flush(g);
+	return done;
+}
+
+/* The leaf PTE holding iova, or NULL; inside a read-side section. */
+static pte_t *walk(struct pt *pt, uint64_t iova, unsigned int *level_out,
+		   uint64_t *pte_out)
+{
+	const struct pt_format *fmt = pt->fmt;
+	pte_t *table = pt->root;
+
+	if (iova >> pt->ias_bits)
+		return NULL;
+	for (unsigned int l = pt->levels; l-- > 0;) {
+		pte_t *slot = &table[pt_index(fmt, iova, l)];
+		uint64_t e = pte_load(slot);
+
+		switch (fmt->kind(e, l)) {
+		case PT_ENTRY_NONE:
+			return NULL;
+		case PT_ENTRY_LEAF:
+			*level_out = l;
+			*pte_out = e;
+			return slot;
+		case PT_ENTRY_TABLE:
+			if (l == 0)
+				return NULL; /* malformed: no table below 0 */
+			table = table_at(fmt, e, l);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void fill_translation(const struct pt *pt, uint64_t iova,
+			     uint64_t pte, unsigned int level,
+			     struct pt_translation *out)
+{
+	uint64_t size = 1ULL << pt_level_shift(pt->fmt, level);
+
+	out->leaf_size = size;
+	out->leaf_iova = iova & ~(size - 1);
+	out->pa = pt->fmt->addr(pte, level) + (iova & (size - 1));
+	out->prot = pt->fmt->prot(pte);
+}
+
+int pt_iova_to_phys(struct pt *pt, uint64_t iova, struct pt_translation *out)
+{
+	unsigned int level;
+	uint64_t pte;
+
+	if (!walk(pt, iova, &level, &pte))
+		return -ENOENT;
+	fill_translation(pt, iova, pte, level, out);
+	return 0;
+}
+
+int pt_translate(struct pt *pt, uint64_t iova, bool write,
+		 struct pt_translation *out)
+{
+	uint64_t pte, set = pt->fmt->accessed_bit |
+			    (write ? pt->fmt->dirty_bit : 0);
+	unsigned int level;
+	pte_t *slot;
+
+	slot = walk(pt, iova, &level, &pte);
+	if (!slot)
+		return -ENOENT;
+	/* Set the bits only in the entry we translated through: a
+	 * concurrent unmap or remap changes it, and then we look again. */
+	for (;;) {
+		if (pt->fmt->kind(pte, level) != PT_ENTRY_LEAF)
+			return -ENOENT;
+		fill_translation(pt, iova, pte, level, out);
+		if (!(out->prot & (write ? PT_PROT_WRITE : PT_PROT_READ)))
+			return -EPERM;
+		if ((pte & set) == set ||
+		    atomic_compare_exchange_weak_explicit(
+			    slot, &pte, pte | set, memory_order_acq_rel,
+			    memory_order_acquire))
+			return 0;
+	}
+}
+
+int pt_set_dirty(struct pt *pt, uint64_t iova)
+{
+	unsigned int level;
+	uint64_t pte;
+	pte_t *slot;
+	int rc = -ENOENT;
+
+	if (!pt->fmt->dirty_bit)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&pt->lock);
+	slot = walk(pt, iova, &level, &pte);
+	if (slot) {
+		atomic_fetch_or_explicit(slot, pt->fmt->dirty_bit,
+					 memory_order_acq_rel);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&pt->lock);
+	return rc;
+}
+
+struct dirty_walk {
+	struct pt *pt;
+	bool keep, all;
+	void (*fn)(uint64_t iova, uint64_t size, void *arg);
+	void *arg;
+};
+
+static void dirty_level(struct dirty_walk *w, pte_t *table, unsigned int level,
+			uint64_t iova, uint64_t last)
+{
+	const struct pt_format *fmt = w->pt->fmt;
+	uint64_t span = 1ULL << pt_level_shift(fmt, level);
+	uint64_t d = fmt->dirty_bit;
+
+	for (;;) {
+		pte_t *slot = &table[pt_index(fmt, iova, level)];
+		uint64_t e = pte_load(slot);
+		uint64_t base = iova & ~(span - 1), end = base + span - 1;
+		uint64_t stop = end < last ? end : last;
+
+		switch (fmt->kind(e, level)) {
+		case PT_ENTRY_NONE:
+			break;
+		case PT_ENTRY_LEAF:
+			if (!(e & d))
+				break;
+			if (!w->keep)
+				atomic_fetch_and_explicit(slot, ~d,
+							  memory_order_acq_rel);
+			if (w->fn)
+				w->fn(base, span, w->arg);
+			break;
+		case PT_ENTRY_TABLE:
+			dirty_level(w, table_at(fmt, e, level), level - 1, iova,
+				    stop);
+			break;
+		}
+		if (stop == last || pt_index(fmt, end + 1, level) == 0)
+			return;
+		iova = end + 1;
+	}
+}
+
+int pt_read_and_clear_dirty(struct pt *pt, uint64_t iova, uint64_t len,
+			    bool keep,
+			    void (*fn)(uint64_t iova, uint64_t size, void *arg),
+			    void *arg)
+{
+	struct dirty_walk w = { .pt = pt, .keep = keep, .fn = fn, .arg = arg };
+	uint64_t last;
+
+	if (!pt->fmt->dirty_bit)
+		return -EOPNOTSUPP;
+	if (!len || iova >> pt->ias_bits)
+		return 0;
+	if (__builtin_add_overflow(iova, len - 1, &last) ||
+	    last >> pt->ias_bits)
+		last = (1ULL << pt->ias_bits) - 1;
+	pthread_mutex_lock(&pt->lock);
+	dirty_level(&w, pt->root, pt->levels - 1, iova, last);
+	pthread_mutex_unlock(&pt->lock);
+	return 0;
+}
+
+void pt_clear_all_dirty(struct pt *pt)
+{
+	pt_read_and_clear_dirty(pt, 0, 1ULL << pt->ias_bits, false, NULL,
+				NULL);
+}
