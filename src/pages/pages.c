@@ -7,40 +7,17 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <urcu-bp.h>
 
 #include "account.h"
 #include "core/util.h"
+#include "frame.h"
 #include "core/vm_access.h"
 #include "pages.h"
-
-/* Pins are global like a page's refcount: every context adds to them.
- * Lock order: registry_lock, then a page set's mutex. */
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ioasid_pages *registry;
 
 struct pin_range {
 	struct itree_node node; /* page indexes */
 };
-
-static void registry_add(struct ioasid_pages *p)
-{
-	pthread_mutex_lock(&registry_lock);
-	p->reg_next = registry;
-	p->reg_pprev = &registry;
-	if (registry)
-		registry->reg_pprev = &p->reg_next;
-	registry = p;
-	pthread_mutex_unlock(&registry_lock);
-}
-
-static void registry_del(struct ioasid_pages *p)
-{
-	pthread_mutex_lock(&registry_lock);
-	*p->reg_pprev = p->reg_next;
-	if (p->reg_next)
-		p->reg_next->reg_pprev = p->reg_pprev;
-	pthread_mutex_unlock(&registry_lock);
-}
 
 /*
  * Page sets of one process share one pidfd, so that thousands of mappings
@@ -154,7 +131,6 @@ int ioasid_pages_alloc_user(pid_t pid, uid_t uid, uint64_t uptr,
 		return rc;
 	(*out)->type = IOASID_PAGES_USER;
 	(*out)->uptr = uptr_down;
-	registry_add(*out);
 	return 0;
 }
 
@@ -172,7 +148,6 @@ int ioasid_pages_alloc_file(pid_t pid, uid_t uid, int fd, uint64_t start,
 	(*out)->type = IOASID_PAGES_FILE;
 	(*out)->fd = fd;
 	(*out)->start = start - start_byte;
-	registry_add(*out);
 	return 0;
 }
 
@@ -274,9 +249,95 @@ static uint64_t count_unpinned_locked(struct ioasid_pages *p, uint64_t first,
 	return n;
 }
 
+#define PFN_CHUNK 512
+
+static uint64_t *pfn_slot(struct ioasid_pages *p, uint64_t index)
+{
+	return &p->pfn_chunks[index / PFN_CHUNK][index % PFN_CHUNK];
+}
+
+/* Chunks to hold the frame numbers of [first, last]. */
+static int pfn_chunks_make(struct ioasid_pages *p, uint64_t first,
+			   uint64_t last)
+{
+	if (!p->pfn_chunks) {
+		p->pfn_chunks = calloc((p->npages + PFN_CHUNK - 1) / PFN_CHUNK,
+				       sizeof(*p->pfn_chunks));
+		if (!p->pfn_chunks)
+			return -ENOMEM;
+	}
+	for (uint64_t c = first / PFN_CHUNK; c <= last / PFN_CHUNK; c++) {
+		if (p->pfn_chunks[c])
+			continue;
+		p->pfn_chunks[c] = malloc(PFN_CHUNK * sizeof(uint64_t));
+		if (!p->pfn_chunks[c])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void ioasid_pages_pfns(struct ioasid_pages *p, uint64_t first, uint64_t n,
+		       uint64_t *pfns)
+{
+	for (uint64_t i = 0; i < n; i++)
+		pfns[i] = *pfn_slot(p, first + i);
+}
+
+/* Drop the frames of [first, last], which no pin range covers any more. */
+static void frames_drop(struct ioasid_pages *p, uint64_t first, uint64_t last)
+{
+	while (first <= last) {
+		uint64_t n = MIN(last - first + 1, PFN_CHUNK - first % PFN_CHUNK);
+
+		ioasid_frames_release(p, first, pfn_slot(p, first), n);
+		first += n;
+	}
+}
+
+/*
+ * Name the pages [first, last] and take their frames, a batch at a time.
+ * On failure nothing is taken.
+ */
+static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
+{
+	enum { BATCH = 4096 };
+	struct ioasid_page_id *ids;
+	uint64_t held = first; /* [first, held) have their frames */
+	int rc;
+
+	rc = pfn_chunks_make(p, first, last);
+	if (rc)
+		return rc;
+	ids = malloc(MIN(last - first + 1, (uint64_t)BATCH) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	while (held <= last) {
+		uint64_t n = MIN(last - held + 1, (uint64_t)BATCH), k = 0;
+
+		rc = ioasid_pages_page_ids(p, held, held + n - 1, ids);
+		while (!rc && k < n) {
+			uint64_t m = MIN(n - k, PFN_CHUNK - held % PFN_CHUNK);
+
+			rc = ioasid_frames_hold(ids + k, m, p, held,
+						pfn_slot(p, held));
+			if (!rc) {
+				held += m;
+				k += m;
+			}
+		}
+		if (rc)
+			break;
+	}
+	if (rc && held > first)
+		frames_drop(p, first, held - 1);
+	free(ids);
+	return rc;
+}
+
 int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 {
 	struct pin_range *r;
+	struct itree_span span;
 	uint64_t newly;
 	int rc;
 
@@ -299,12 +360,31 @@ int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 					   p->source_uid, newly);
 		if (rc)
 			goto out_free;
+		itree_for_each_span(&span, &p->pin_itree, first, last) {
+			if (!span.is_hole)
+				continue;
+			rc = frames_take(p, span.start, span.end);
+			if (rc)
+				goto out_drop;
+		}
 	}
 	itree_insert(&p->pin_itree, &r->node);
 	p->npinned += newly;
 	pthread_mutex_unlock(&p->mutex);
 	return 0;
 
+out_drop:
+	/* The holes before the one that failed got their frames. */
+	if (span.start > first) {
+		struct itree_span undo;
+		uint64_t failed = span.start;
+
+		itree_for_each_span(&undo, &p->pin_itree, first, failed - 1)
+			if (undo.is_hole)
+				frames_drop(p, undo.start, undo.end);
+	}
+	ioasid_account_uncharge(p->account_mode, p->source_pid, p->source_uid,
+				newly);
 out_free:
 	pthread_mutex_unlock(&p->mutex);
 	free(r);
@@ -313,6 +393,7 @@ out_free:
 
 void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 {
+	struct itree_span span;
 	struct itree_node *n;
 	uint64_t freed;
 
@@ -324,6 +405,9 @@ void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 		itree_remove(&p->pin_itree, n);
 		free(container_of(n, struct pin_range, node));
 		freed = count_unpinned_locked(p, first, last);
+		itree_for_each_span(&span, &p->pin_itree, first, last)
+			if (span.is_hole)
+				frames_drop(p, span.start, span.end);
 		p->npinned -= freed;
 		ioasid_account_uncharge(p->account_mode, p->source_pid,
 					p->source_uid, freed);
@@ -352,15 +436,31 @@ int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
+static void pages_free_rcu(struct rcu_head *head)
+{
+	struct ioasid_pages *p = caa_container_of(head, struct ioasid_pages,
+						  rcu);
+
+	if (p->fd >= 0)
+		close(p->fd);
+	source_put(p->source);
+	pthread_mutex_destroy(&p->mutex);
+	free(p);
+}
+
 void ioasid_pages_put(struct ioasid_pages *p)
 {
+	struct itree_span span;
 	struct itree_node *n;
 
 	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	registry_del(p);
 	/* Whoever pinned has unpinned by now; anything left is released
 	 * here so that the last reference always returns every charge. */
+	if (p->npinned)
+		itree_for_each_span(&span, &p->pin_itree, 0, p->npages - 1)
+			if (!span.is_hole)
+				frames_drop(p, span.start, span.end);
 	while ((n = p->pin_itree.root)) {
 		itree_remove(&p->pin_itree, n);
 		free(container_of(n, struct pin_range, node));
@@ -368,11 +468,15 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	if (p->npinned)
 		ioasid_account_uncharge(p->account_mode, p->source_pid,
 					p->source_uid, p->npinned);
-	if (p->fd >= 0)
-		close(p->fd);
-	source_put(p->source);
-	pthread_mutex_destroy(&p->mutex);
-	free(p);
+	if (p->pfn_chunks) {
+		for (uint64_t c = 0; c < (p->npages + PFN_CHUNK - 1) / PFN_CHUNK;
+		     c++)
+			free(p->pfn_chunks[c]);
+		free(p->pfn_chunks);
+	}
+	/* A device's DMA may still be reading through the set (frame.c):
+	 * its descriptor and process stay until no reader can be. */
+	urcu_bp_call_rcu(&p->rcu, pages_free_rcu);
 }
 
 /* Does handing the set to (pid, uid) move what it charged? */
@@ -448,25 +552,10 @@ out_put:
 
 unsigned int ioasid_pages_pin_count(pid_t pid, uint64_t uva)
 {
-	struct ioasid_pages *p;
-	uint64_t page = uva & ~(uint64_t)(IOASID_PAGE_SIZE - 1);
-	unsigned int n = 0;
+	struct ioasid_page_id id;
 
-	pthread_mutex_lock(&registry_lock);
-	for (p = registry; p; p = p->reg_next) {
-		uint64_t idx;
-
-		if (p->type != IOASID_PAGES_USER || p->source_pid != pid ||
-		    page < p->uptr)
-			continue;
-		idx = (page - p->uptr) >> IOASID_PAGE_SHIFT;
-		if (idx >= p->npages)
-			continue;
-		pthread_mutex_lock(&p->mutex);
-		if (itree_iter_first(&p->pin_itree, idx, idx))
-			n++;
-		pthread_mutex_unlock(&p->mutex);
-	}
-	pthread_mutex_unlock(&registry_lock);
-	return n;
+	if (ioasid_va_page_ids(pid, uva & ~(uint64_t)(IOASID_PAGE_SIZE - 1), 1,
+			       &id))
+		return 0;
+	return ioasid_frame_pins(&id, NULL);
 }

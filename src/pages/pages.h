@@ -9,9 +9,9 @@
  * them.  Page index i is pinned exactly while some pin range covers it.
  *
  * Pins are counted the kernel's way: a backing page carries one pin per page
- * set that holds it pinned.  Every live page set is registered, so "how many
- * pins does this page carry" (IOMMU_TEST_OP_MD_CHECK_REFS) is answered from
- * the real state.
+ * set that holds it pinned.  Pinned pages are frames (frame.h), so "how
+ * many pins does this page carry" (IOMMU_TEST_OP_MD_CHECK_REFS) and "which
+ * page is behind this IOVA" are answered from the real state.
  */
 #ifndef IOASID_PAGES_PAGES_H
 #define IOASID_PAGES_PAGES_H
@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <urcu-bp.h>
 
 #include "core/context.h"
 #include "iopt/interval_tree.h"
@@ -55,8 +56,11 @@ struct ioasid_pages {
 	pthread_mutex_t mutex;
 	struct itree pin_itree; /* page-index ranges held pinned */
 	uint64_t npinned;       /* distinct pinned pages, all charged */
+	/* The frame number of each pinned page, in chunks of 512 made on
+	 * first need: what IO page tables are filled with. */
+	uint64_t **pfn_chunks;
 
-	struct ioasid_pages *reg_next, **reg_pprev; /* the global registry */
+	struct rcu_head rcu;
 };
 
 /*
@@ -142,6 +146,13 @@ int ioasid_pages_change_source(struct ioasid_pages *const *ps, size_t n,
 
 /* Scratch memory one batch of page work may use (a selftest knob). */
 void ioasid_pages_set_temp_memory_limit(size_t bytes);
+
+/*
+ * The frame numbers of pinned pages [first, first + n): the caller holds
+ * a pin on them.
+ */
+void ioasid_pages_pfns(struct ioasid_pages *p, uint64_t first, uint64_t n,
+		       uint64_t *pfns);
 
 /* How many page sets hold the page at `uva` of process `pid` pinned. */
 unsigned int ioasid_pages_pin_count(pid_t pid, uint64_t uva);

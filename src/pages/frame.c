@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu-bp.h>
+
+#include "core/util.h"
+#include "frame.h"
+#include "iopt/interval_tree.h"
+
+/*
+ * Who holds a frame pinned: a page set and the page index there.  DMA
+ * reaches a frame's bytes through its first holder.
+ */
+struct holder {
+	struct ioasid_pages *pages;
+	uint64_t index;
+	struct holder *_Atomic next;
+	struct rcu_head rcu;
+};
+
+struct ioasid_frame {
+	struct ioasid_page_id id;
+	uint64_t pfn;
+	unsigned int pins; /* = holders on the list */
+	struct holder *_Atomic holders;
+	struct ioasid_frame *hash_next;
+	struct rcu_head rcu;
+};
+
+/*
+ * The directory: frame number -> frame, four levels of 1024 slots (40-bit
+ * frame numbers, the width of a PTE's address field).  Slots are written
+ * under frames_lock and read without it; directory pages are never freed.
+ */
+#define DIR_BITS 10
+#define DIR_SLOTS (1u << DIR_BITS)
+#define DIR_LEVELS 4
+#define PFN_LIMIT (1ULL << (DIR_BITS * DIR_LEVELS))
+#define COLOUR 512 /* pages in 2 MiB */
+
+typedef void *_Atomic dir_slot;
+
+/* Lock order: a page set's mutex, then frames_lock. */
+static pthread_mutex_t frames_lock = PTHREAD_MUTEX_INITIALIZER;
+static dir_slot dir_root[DIR_SLOTS];
+
+static struct ioasid_frame **hash;
+static size_t hash_size, hash_count;
+
+static size_t dir_pages, free_nodes;
+static struct itree free_pfns = ITREE_INIT;
+static uint64_t next_pfn = COLOUR; /* 0 is never a frame */
+
+static dir_slot *dir_leaf_slot(uint64_t pfn, bool create)
+{
+	dir_slot *table = dir_root;
+
+	for (int level = DIR_LEVELS - 1; level > 0; level--) {
+		dir_slot *slot = &table[(pfn >> (level * DIR_BITS)) &
+					(DIR_SLOTS - 1)];
+		dir_slot *next = atomic_load_explicit(slot,
+						      memory_order_acquire);
+
+		if (!next) {
+			if (!create)
+				return NULL;
+			next = calloc(DIR_SLOTS, sizeof(dir_slot));
+			if (!next)
+				return NULL;
+			dir_pages++;
+			atomic_store_explicit(slot, next,
+					      memory_order_release);
+		}
+		table = next;
+	}
+	return &table[pfn & (DIR_SLOTS - 1)];
+}
+
+static uint64_t id_hash(const struct ioasid_page_id *id)
+{
+	uint64_t h = id->kind * 0x9e3779b97f4a7c15ULL;
+
+	h ^= id->a + 0x517cc1b727220a95ULL + (h << 6) + (h >> 2);
+	h ^= id->b + 0x517cc1b727220a95ULL + (h << 6) + (h >> 2);
+	h ^= id->index * 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 31);
+}
+
+static bool id_equal(const struct ioasid_page_id *x,
+		     const struct ioasid_page_id *y)
+{
+	return x->kind == y->kind && x->a == y->a && x->b == y->b &&
+	       x->index == y->index;
+}
+
+static struct ioasid_frame *hash_find(const struct ioasid_page_id *id)
+{
+	struct ioasid_frame *f;
+
+	if (!hash_size)
+		return NULL;
+	for (f = hash[id_hash(id) & (hash_size - 1)]; f; f = f->hash_next)
+		if (id_equal(&f->id, id))
+			return f;
+	return NULL;
+}
+
+/* Room for `more` entries; failing to grow only makes chains longer. */
+static int hash_reserve(size_t more)
+{
+	size_t want = hash_size ? hash_size : 1024;
+	struct ioasid_frame **nh;
+
+	while (want < hash_count + more)
+		want *= 2;
+	if (want == hash_size)
+		return 0;
+	nh = calloc(want, sizeof(*nh));
+	if (!nh)
+		return hash_size ? 0 : -ENOMEM;
+	for (size_t i = 0; i < hash_size; i++) {
+		struct ioasid_frame *f, *next;
+
+		for (f = hash[i]; f; f = next) {
+			size_t b = id_hash(&f->id) & (want - 1);
+
+			next = f->hash_next;
+			f->hash_next = nh[b];
+			nh[b] = f;
+		}
+	}
+	free(hash);
+	hash = nh;
+	hash_size = want;
+	return 0;
+}
+
+static void hash_del(struct ioasid_frame *f)
+{
+	struct ioasid_frame **link = &hash[id_hash(&f->id) & (hash_size - 1)];
+
+	while (*link != f)
+		link = &(*link)->hash_next;
+	*link = f->hash_next;
+	hash_count--;
+}
+
+/*
+ * Free frame numbers below next_pfn, as ranges.  Returning numbers may
+ * need a node; without memory they are simply not reused.
+ */
+static void pfns_free(uint64_t pfn)
+{
+	struct itree_node *before = pfn ? itree_iter_first(&free_pfns, pfn - 1,
+							  pfn - 1) :
+					  NULL;
+	struct itree_node *after = itree_iter_first(&free_pfns, pfn + 1,
+						    pfn + 1);
+	struct itree_node *n;
+
+	if (before && after) {
+		itree_remove(&free_pfns, after);
+		itree_remove(&free_pfns, before);
+		before->last = after->last;
+		itree_insert(&free_pfns, before);
+		free(after);
+		free_nodes--;
+		return;
+	}
+	if (before || after) {
+		n = before ? before : after;
+		itree_remove(&free_pfns, n);
+		if (before)
+			n->last = pfn;
+		else
+			n->start = pfn;
+		itree_insert(&free_pfns, n);
+		return;
+	}
+	n = malloc(sizeof(*n));
+	if (!n)
+		return;
+	free_nodes++;
+	n->start = n->last = pfn;
+	itree_insert(&free_pfns, n);
+}
+
+static uint64_t colour_up(uint64_t pfn, uint64_t colour)
+{
+	return pfn + ((colour - pfn) & (COLOUR - 1));
+}
+
+/* n consecutive free numbers, the first one of `colour`; 0 when none. */
+static uint64_t pfns_alloc(uint64_t n, uint64_t colour)
+{
+	struct itree_node *node;
+	uint64_t start;
+
+	itree_for_each(node, &free_pfns, 0, UINT64_MAX) {
+		struct itree_node *tail = NULL;
+
+		start = colour_up(node->start, colour);
+		if (start < node->start || start + n - 1 > node->last)
+			continue;
+		if (start != node->start && start + n - 1 != node->last) {
+			tail = malloc(sizeof(*tail));
+			if (!tail)
+				continue;
+			free_nodes++;
+		}
+		itree_remove(&free_pfns, node);
+		if (tail) {
+			tail->start = start + n;
+			tail->last = node->last;
+			itree_insert(&free_pfns, tail);
+			node->last = start - 1;
+			itree_insert(&free_pfns, node);
+		} else if (start != node->start) {
+			node->last = start - 1;
+			itree_insert(&free_pfns, node);
+		} else if (start + n - 1 != node->last) {
+			node->start = start + n;
+			itree_insert(&free_pfns, node);
+		} else {
+			free(node);
+			free_nodes--;
+		}
+		return start;
+	}
+	start = colour_up(next_pfn, colour);
+	if (start + n > PFN_LIMIT)
+		return 0;
+	for (uint64_t gap = next_pfn; gap < start; gap++)
+		pfns_free(gap);
+	next_pfn = start + n;
+	return start;
+}
+
+static void frame_free_rcu(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct ioasid_frame, rcu));
+}
+
+static void holder_free_rcu(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct holder, rcu));
+}
+
+static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
+			      uint64_t index)
+{
+	struct holder *_Atomic *link = &f->holders, *h;
+
+	while ((h = atomic_load(link)) && (h->pages != p || h->index != index))
+		link = &h->next;
+	if (!h)
+		return; /* not ours: a caller bug, and nothing to undo */
+	atomic_store_explicit(link, atomic_load(&h->next),
+			      memory_order_release);
+	urcu_bp_call_rcu(&h->rcu, holder_free_rcu);
+	if (--f->pins)
+		return;
+	hash_del(f);
+	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
+			      memory_order_release);
+	pfns_free(f->pfn);
+	urcu_bp_call_rcu(&f->rcu, frame_free_rcu);
+}
+
+static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
+			    uint64_t index)
+{
+	struct holder *h = malloc(sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->pages = p;
+	h->index = index;
+	/* Appended: DMA keeps going through the holder it used before. */
+	atomic_init(&h->next, NULL);
+	struct holder *_Atomic *link = &f->holders;
+	while (atomic_load(link))
+		link = &atomic_load(link)->next;
+	atomic_store_explicit(link, h, memory_order_release);
+	f->pins++;
+	return 0;
+}
+
+/* A new frame for id at number pfn, published. */
+static struct ioasid_frame *frame_new(const struct ioasid_page_id *id,
+				      uint64_t pfn)
+{
+	struct ioasid_frame *f = calloc(1, sizeof(*f));
+	dir_slot *slot;
+
+	if (!f)
+		return NULL;
+	slot = dir_leaf_slot(pfn, true);
+	if (!slot) {
+		free(f);
+		return NULL;
+	}
+	f->id = *id;
+	f->pfn = pfn;
+	atomic_init(&f->holders, NULL);
+	f->hash_next = hash[id_hash(id) & (hash_size - 1)];
+	hash[id_hash(id) & (hash_size - 1)] = f;
+	hash_count++;
+	atomic_store_explicit(slot, f, memory_order_release);
+	return f;
+}
+
+/* A frame with no holders yet goes away again. */
+static void frame_unwind_new(struct ioasid_frame *f)
+{
+	hash_del(f);
+	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
+			      memory_order_release);
+	pfns_free(f->pfn);
+	urcu_bp_call_rcu(&f->rcu, frame_free_rcu);
+}
+
+int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
+		       struct ioasid_pages *p, uint64_t first_index,
+		       uint64_t *pfns)
+{
+	size_t i = 0;
+	int rc;
+
+	pthread_mutex_lock(&frames_lock);
+	rc = hash_reserve(n);
+	if (rc)
+		goto out_unlock;
+	while (i < n) {
+		struct ioasid_frame *f = hash_find(&ids[i]);
+		uint64_t run = 0, base;
+
+		if (f) {
+			rc = frame_add_holder(f, p, first_index + i);
+			if (rc)
+				goto out_release;
+			pfns[i++] = f->pfn;
+			continue;
+		}
+		/* A run of pages new to us gets consecutive numbers. */
+		while (i + run < n && !hash_find(&ids[i + run]))
+			run++;
+		base = pfns_alloc(run, ids[i].index);
+		if (!base) {
+			rc = -ENOMEM;
+			goto out_release;
+		}
+		for (uint64_t k = 0; k < run; k++, i++) {
+			f = hash_find(&ids[i]); /* a page twice in one run */
+			if (f) {
+				pfns_free(base + k);
+			} else {
+				f = frame_new(&ids[i], base + k);
+				if (!f) {
+					while (++k < run)
+						pfns_free(base + k);
+					rc = -ENOMEM;
+					goto out_release;
+				}
+			}
+			rc = frame_add_holder(f, p, first_index + i);
+			if (rc) {
+				if (!f->pins)
+					frame_unwind_new(f);
+				while (++k < run)
+					pfns_free(base + k);
+				goto out_release;
+			}
+			pfns[i] = f->pfn;
+		}
+	}
+	pthread_mutex_unlock(&frames_lock);
+	return 0;
+
+out_release:
+	while (i-- > 0) {
+		struct ioasid_frame *f = atomic_load(dir_leaf_slot(pfns[i], false));
+
+		frame_drop_locked(f, p, first_index + i);
+	}
+out_unlock:
+	pthread_mutex_unlock(&frames_lock);
+	return rc;
+}
+
+void ioasid_frames_release(struct ioasid_pages *p, uint64_t first_index,
+			   const uint64_t *pfns, size_t n)
+{
+	pthread_mutex_lock(&frames_lock);
+	for (size_t i = 0; i < n; i++) {
+		dir_slot *slot = dir_leaf_slot(pfns[i], false);
+		struct ioasid_frame *f = slot ? atomic_load(slot) : NULL;
+
+		if (f)
+			frame_drop_locked(f, p, first_index + i);
+	}
+	pthread_mutex_unlock(&frames_lock);
+}
+
+unsigned int ioasid_frame_pins(const struct ioasid_page_id *id, uint64_t *pfn)
+{
+	struct ioasid_frame *f;
+	unsigned int pins = 0;
+
+	pthread_mutex_lock(&frames_lock);
+	f = hash_find(id);
+	if (f) {
+		pins = f->pins;
+		if (pfn)
+			*pfn = f->pfn;
+	}
+	pthread_mutex_unlock(&frames_lock);
+	return pins;
+}
+
+int ioasid_frame_rw(uint64_t pa, void *buf, size_t len, bool write)
+{
+	uint64_t pfn = pa >> IOASID_PAGE_SHIFT, off = pa & (IOASID_PAGE_SIZE - 1);
+	struct ioasid_frame *f;
+	struct holder *h;
+	dir_slot *slot;
+
+	if (pfn >= PFN_LIMIT || off + len > IOASID_PAGE_SIZE)
+		return -EFAULT;
+	slot = dir_leaf_slot(pfn, false);
+	f = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
+	if (!f)
+		return -EFAULT;
+	/* Any holder reaches the same page; try them in turn, as one of
+	 * them may have lost its way to it (its process exited). */
+	for (h = atomic_load_explicit(&f->holders, memory_order_acquire); h;
+	     h = atomic_load_explicit(&h->next, memory_order_acquire))
+		if (!ioasid_pages_rw(h->pages,
+				     (h->index << IOASID_PAGE_SHIFT) + off, buf,
+				     len, write))
+			return 0;
+	return -EFAULT;
+}
+
+void ioasid_frames_stats(size_t *frames, size_t *cached_blocks)
+{
+	pthread_mutex_lock(&frames_lock);
+	*frames = hash_count;
+	*cached_blocks = (hash ? 1 : 0) + dir_pages + free_nodes;
+	pthread_mutex_unlock(&frames_lock);
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Frames: one per pinned page of memory, shared by every page set that
+ * pins it, numbered so that aligned memory stays aligned, and reachable
+ * by physical address for DMA.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "pages/frame.h"
+#include "pages/pages.h"
+#include "pt/pt.h"
+
+#define PG 4096ull
+#define HUGE (2ull << 20)
+
+static struct ioasid_pages *user_set(void *va, uint64_t len)
+{
+	struct ioasid_pages *p = NULL;
+
+	CHECK_EQ(ioasid_pages_alloc_user(getpid(), getuid(), (uintptr_t)va,
+					 len, true, IOASID_ACCOUNT_NONE, &p),
+		 0);
+	return p;
+}
+
+/* 2 MiB-aligned memory gets 2 MiB-aligned, consecutive frame numbers. */
+static void colour(void)
+{
+	char *raw = mmap(NULL, 3 * HUGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf = (char *)(((uintptr_t)raw + HUGE - 1) & ~(HUGE - 1));
+	uint64_t pfns[512];
+	struct ioasid_pages *p = user_set(buf + PG, HUGE);
+
+	CHECK_EQ(ioasid_pages_pin(p, 0, 511), 0);
+	ioasid_pages_pfns(p, 0, 512, pfns);
+	CHECK_EQ(pfns[0] % 512, 1);
+	for (int i = 1; i < 512; i++)
+		CHECK_EQ(pfns[i], pfns[0] + (uint64_t)i);
+	ioasid_pages_put(p);
+	munmap(raw, 3 * HUGE);
+}
+
+/* Two sets over one shared page: one frame, two pins. */
+static void shared(void)
+{
+	char *buf = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_pages *a = user_set(buf, 4 * PG);
+	struct ioasid_pages *b = user_set(buf + 2 * PG, 2 * PG);
+	uint64_t pa, pb, pfn;
+	struct ioasid_page_id id;
+
+	CHECK_EQ(ioasid_pages_pin(a, 0, 3), 0);
+	CHECK_EQ(ioasid_pages_pin(b, 0, 1), 0);
+	ioasid_pages_pfns(a, 2, 1, &pa);
+	ioasid_pages_pfns(b, 0, 1, &pb);
+	CHECK_EQ(pa, pb);
+	CHECK_EQ(ioasid_va_page_ids(getpid(), (uintptr_t)buf + 2 * PG, 1, &id),
+		 0);
+	CHECK_EQ(ioasid_frame_pins(&id, &pfn), 2);
+	CHECK_EQ(pfn, pa);
+	CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf + PG), 1);
+	ioasid_pages_put(a);
+	CHECK_EQ(ioasid_frame_pins(&id, NULL), 1);
+
+	/* DMA by physical address reaches the bytes, through b now. */
+	memcpy(buf + 2 * PG + 10, "frame", 5);
+	char got[5];
+
+	pt_read_lock();
+	CHECK_EQ(ioasid_frame_rw((pb << 12) + 10, got, 5, false), 0);
+	CHECK_EQ(ioasid_frame_rw((pb << 12) + 20, "dma", 3, true), 0);
+	CHECK_EQ(ioasid_frame_rw((pb << 12) + PG - 2, got, 5, false), -EFAULT);
+	pt_read_unlock();
+	CHECK(!memcmp(got, "frame", 5));
+	CHECK(!memcmp(buf + 2 * PG + 20, "dma", 3));
+
+	ioasid_pages_put(b);
+	CHECK_EQ(ioasid_frame_pins(&id, NULL), 0);
+	pt_read_lock();
+	CHECK_EQ(ioasid_frame_rw(pb << 12, got, 1, false), -EFAULT);
+	pt_read_unlock();
+	munmap(buf, 4 * PG);
+}
+
+/* Unpinning part of a set returns exactly those frames. */
+static void partial(void)
+{
+	char *buf = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_pages *p = user_set(buf, 8 * PG);
+	size_t frames, cached;
+
+	CHECK_EQ(ioasid_pages_pin(p, 0, 5), 0);
+	CHECK_EQ(ioasid_pages_pin(p, 4, 7), 0);
+	ioasid_frames_stats(&frames, &cached);
+	CHECK_EQ(frames, 8);
+	ioasid_pages_unpin(p, 0, 5);
+	ioasid_frames_stats(&frames, &cached);
+	CHECK_EQ(frames, 4);
+	CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf + 3 * PG), 0);
+	CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf + 4 * PG), 1);
+	ioasid_pages_put(p);
+	ioasid_frames_stats(&frames, &cached);
+	CHECK_EQ(frames, 0);
+	munmap(buf, 8 * PG);
+}
+
+int main(void)
+{
+	colour();
+	shared();
+	partial();
+	pt_synchronize();
+	return check_finish("frame");
+}
