@@ -7,10 +7,16 @@
 
 extern const struct ioasid_obj_ops ioasid_ioas_obj_ops;
 extern const struct ioasid_obj_ops ioasid_access_obj_ops;
+extern const struct ioasid_obj_ops ioasid_device_obj_ops;
+extern const struct ioasid_obj_ops ioasid_hwpt_paging_obj_ops;
+extern const struct ioasid_obj_ops ioasid_selftest_obj_ops;
 
 const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
 	[IOASID_OBJ_IOAS] = &ioasid_ioas_obj_ops,
 	[IOASID_OBJ_ACCESS] = &ioasid_access_obj_ops,
+	[IOASID_OBJ_DEVICE] = &ioasid_device_obj_ops,
+	[IOASID_OBJ_HWPT_PAGING] = &ioasid_hwpt_paging_obj_ops,
+	[IOASID_OBJ_SELFTEST] = &ioasid_selftest_obj_ops,
 };
 
 struct ioasid_ctx *ioasid_ctx_new(void)

@@ -179,6 +179,7 @@ bool ioasid_obj_tryget(struct ioasid_object *obj)
 int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id)
 {
 	struct ioasid_object *obj;
+	unsigned int one = 1;
 
 	pthread_mutex_lock(&ctx->lock);
 	obj = lookup_locked(ctx, id);
@@ -186,7 +187,11 @@ int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id)
 		pthread_mutex_unlock(&ctx->lock);
 		return -ENOENT;
 	}
-	if (atomic_load_explicit(&obj->users, memory_order_acquire) != 1) {
+	/* Taking the last reference (1 -> 0) races fairly with a new
+	 * dependent's ioasid_obj_users_tryinc(): one of them wins. */
+	if (!atomic_compare_exchange_strong_explicit(&obj->users, &one, 0,
+						     memory_order_acq_rel,
+						     memory_order_acquire)) {
 		pthread_mutex_unlock(&ctx->lock);
 		return -EBUSY;
 	}

@@ -98,6 +98,25 @@ static inline void ioasid_obj_users_inc(struct ioasid_object *obj)
 	atomic_fetch_add_explicit(&obj->users, 1, memory_order_relaxed);
 }
 
+/*
+ * Depend on an object found by lookup: false when IOMMU_DESTROY has taken
+ * its last reference meanwhile (users went 1 -> 0), and the new dependent
+ * must then act as if the object was never there.
+ */
+static inline bool ioasid_obj_users_tryinc(struct ioasid_object *obj)
+{
+	unsigned int v = atomic_load_explicit(&obj->users,
+					      memory_order_relaxed);
+
+	do {
+		if (!v)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&obj->users, &v, v + 1, memory_order_acquire,
+		memory_order_relaxed));
+	return true;
+}
+
 static inline void ioasid_obj_users_dec(struct ioasid_object *obj)
 {
 	atomic_fetch_sub_explicit(&obj->users, 1, memory_order_release);

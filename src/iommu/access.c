@@ -81,12 +81,16 @@ static int change_ioas_locked(struct ioasid_access *access,
 	/* New pins stop here; unpins still find the old IOAS. */
 	access->ioas = NULL;
 	if (new_ioas) {
+		if (!ioasid_obj_users_tryinc(&new_ioas->obj)) {
+			access->ioas = cur;
+			return -ENOENT;
+		}
 		rc = iopt_add_access(&new_ioas->iopt, &access->links[next_link]);
 		if (rc) {
+			ioasid_obj_users_dec(&new_ioas->obj);
 			access->ioas = cur;
 			return rc;
 		}
-		ioasid_obj_users_inc(&new_ioas->obj);
 	}
 	if (cur) {
 		if (access->ops->unmap) {

@@ -88,6 +88,27 @@ long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u)
 			cmd->destroy_access_pages.access_pages_id);
 	case IOMMU_TEST_OP_ACCESS_RW:
 		return test_access_rw(u, (int)cmd->id);
+	case IOMMU_TEST_OP_MOCK_DOMAIN:
+		return test_mock_domain(u, cmd->id, 0, false);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return test_mock_domain(u, cmd->id,
+					cmd->mock_domain_flags.dev_flags, true);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		return test_mock_domain_replace(u, cmd->id,
+						cmd->mock_domain_replace.pt_id);
+	case IOMMU_TEST_OP_MD_CHECK_MAP:
+		return test_md_check_map(u, cmd->id, cmd->check_map.iova,
+					 cmd->check_map.length,
+					 cmd->check_map.uptr);
+	case IOMMU_TEST_OP_DEV_CHECK_CACHE:
+		return test_dev_check_cache(u, cmd->id,
+					    cmd->check_dev_cache.id,
+					    cmd->check_dev_cache.cache);
+	case IOMMU_TEST_OP_PASID_ATTACH:
+	case IOMMU_TEST_OP_PASID_REPLACE:
+	case IOMMU_TEST_OP_PASID_DETACH:
+	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+		return test_pasid(u, cmd->id);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
 		return test_md_check_refs(u, cmd->check_refs.uptr,
 					  cmd->check_refs.length,

@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "io_pagetable.h"
 #include "iommu/access.h"
+#include "iommu/domain.h"
 #include "pages/pages.h"
 
 /* How often an unmap asks the accesses to let go of one area before it
@@ -61,30 +62,50 @@ void iopt_destroy(struct io_pagetable *iopt)
 	pthread_rwlock_destroy(&iopt->iova_lock);
 }
 
-int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last,
-		      const void *owner)
+int iopt_reserve_iova_locked(struct io_pagetable *iopt, uint64_t start,
+			     uint64_t last, const void *owner)
 {
 	struct iopt_reserved *r;
-	int rc = 0;
 
-	pthread_rwlock_wrlock(&iopt->iova_lock);
 	if (itree_iter_first(&iopt->area_itree, start, last) ||
-	    itree_iter_first(&iopt->allowed_itree, start, last)) {
-		rc = -EADDRINUSE;
-		goto out_unlock;
-	}
+	    itree_iter_first(&iopt->allowed_itree, start, last))
+		return -EADDRINUSE;
 	r = calloc(1, sizeof(*r));
-	if (!r) {
-		rc = -ENOMEM;
-		goto out_unlock;
-	}
+	if (!r)
+		return -ENOMEM;
 	r->node.start = start;
 	r->node.last = last;
 	r->owner = owner;
 	itree_insert(&iopt->reserved_itree, &r->node);
-out_unlock:
+	return 0;
+}
+
+int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last,
+		      const void *owner)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&iopt->iova_lock);
+	rc = iopt_reserve_iova_locked(iopt, start, last, owner);
 	pthread_rwlock_unlock(&iopt->iova_lock);
 	return rc;
+}
+
+void iopt_remove_reserved_locked(struct io_pagetable *iopt, const void *owner)
+{
+	struct itree_node *n, *next;
+
+	for (n = itree_iter_first(&iopt->reserved_itree, 0, IOASID_ULONG_MAX);
+	     n; n = next) {
+		struct iopt_reserved *r =
+			container_of(n, struct iopt_reserved, node);
+
+		next = itree_iter_next(n, 0, IOASID_ULONG_MAX);
+		if (r->owner != owner)
+			continue;
+		itree_remove(&iopt->reserved_itree, n);
+		free(r);
+	}
 }
 
 int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree *allowed)
@@ -108,7 +129,7 @@ int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree *allowed)
 }
 
 /* Every area must start and span whole units of a stricter alignment. */
-static int check_iova_alignment_locked(struct io_pagetable *iopt,
+int iopt_check_iova_alignment_locked(struct io_pagetable *iopt,
 				       uint64_t align)
 {
 	struct itree_node *n;
@@ -124,10 +145,11 @@ static int check_iova_alignment_locked(struct io_pagetable *iopt,
 }
 
 /*
- * Alignment is the strictest of what large-page policy and the attached
- * accesses need.  Called with iova_lock written, so the list is stable.
+ * Alignment is the strictest of what large-page policy, the domains' page
+ * sizes and the attached accesses need.  Called with iova_lock written, so
+ * the lists are stable.
  */
-static int calculate_iova_alignment_locked(struct io_pagetable *iopt)
+int iopt_calculate_iova_alignment_locked(struct io_pagetable *iopt)
 {
 	uint64_t align = iopt->disable_large_pages ? IOASID_PAGE_SIZE : 1;
 	struct iopt_access_link *link;
@@ -135,8 +157,10 @@ static int calculate_iova_alignment_locked(struct io_pagetable *iopt)
 
 	for (link = iopt->accesses; link; link = link->next)
 		align = MAX(align, link->iova_alignment);
+	for (size_t i = 0; i < iopt->ndomains; i++)
+		align = MAX(align, ioasid_domain_min_pgsize(iopt->domains[i]));
 	if (align > iopt->iova_alignment) {
-		rc = check_iova_alignment_locked(iopt, align);
+		rc = iopt_check_iova_alignment_locked(iopt, align);
 		if (rc)
 			return rc;
 	}
@@ -152,7 +176,7 @@ int iopt_disable_large_pages(struct io_pagetable *iopt)
 	if (iopt->disable_large_pages)
 		goto out_unlock;
 	iopt->disable_large_pages = true;
-	rc = calculate_iova_alignment_locked(iopt);
+	rc = iopt_calculate_iova_alignment_locked(iopt);
 	if (rc)
 		iopt->disable_large_pages = false;
 out_unlock:
@@ -165,7 +189,7 @@ void iopt_enable_large_pages(struct io_pagetable *iopt)
 	pthread_rwlock_wrlock(&iopt->iova_lock);
 	iopt->disable_large_pages = false;
 	/* Loosening can never conflict with an existing area. */
-	(void)calculate_iova_alignment_locked(iopt);
+	(void)iopt_calculate_iova_alignment_locked(iopt);
 	pthread_rwlock_unlock(&iopt->iova_lock);
 }
 
@@ -182,7 +206,7 @@ int iopt_add_access(struct io_pagetable *iopt, struct iopt_access_link *link)
 	link->next = NULL;
 	link->pprev = tail;
 	*tail = link;
-	rc = calculate_iova_alignment_locked(iopt);
+	rc = iopt_calculate_iova_alignment_locked(iopt);
 	if (rc)
 		*tail = NULL;
 	pthread_mutex_unlock(&iopt->access_lock);
@@ -199,7 +223,7 @@ void iopt_remove_access(struct io_pagetable *iopt,
 	if (link->next)
 		link->next->pprev = link->pprev;
 	/* Loosening never conflicts with an area. */
-	(void)calculate_iova_alignment_locked(iopt);
+	(void)iopt_calculate_iova_alignment_locked(iopt);
 	pthread_mutex_unlock(&iopt->access_lock);
 	pthread_rwlock_unlock(&iopt->iova_lock);
 }
@@ -428,9 +452,18 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms,
 			goto out_unlock;
 		cur += elms[i].length;
 	}
-	/* Every piece fits: now the step that cannot fail. */
+	/* With domains, each piece is pinned and mapped before it shows. */
 	for (i = 0; i < nelms; i++) {
 		areas[i]->pages = elms[i].pages;
+		rc = iopt_area_fill_domains_locked(iopt, areas[i]);
+		if (rc) {
+			while (i-- > 0)
+				iopt_area_unfill_domains_locked(iopt, areas[i]);
+			goto out_unlock;
+		}
+	}
+	/* Every piece fits: now the step that cannot fail. */
+	for (i = 0; i < nelms; i++) {
 		elms[i].pages = NULL;
 		itree_insert(&iopt->area_itree, &areas[i]->node);
 	}
@@ -561,6 +594,7 @@ again:
 
 		next = itree_iter_next(n, start, last);
 		itree_remove(&iopt->area_itree, n);
+		iopt_area_unfill_domains_locked(iopt, a);
 		bytes += iopt_area_length(a);
 		a->unmap_next = victims;
 		victims = a;
@@ -787,6 +821,9 @@ static int area_split_locked(struct io_pagetable *iopt, struct iopt_area *area,
 		return -EINVAL;
 	if (area->num_accesses)
 		return -EINVAL;
+	/* A domain may map the area with leaves the cut would split. */
+	if (area->storage_pinned && !iopt->disable_large_pages)
+		return -EINVAL;
 
 	lhs = calloc(1, sizeof(*lhs));
 	rhs = calloc(1, sizeof(*rhs));
@@ -810,6 +847,23 @@ static int area_split_locked(struct io_pagetable *iopt, struct iopt_area *area,
 		rc = fill_area_locked(iopt, rhs, &rhs_elm, new_start, area->prot);
 	if (rc)
 		goto out_free;
+	/* The halves take over the area's pin, each its own part. */
+	if (area->storage_pinned) {
+		rc = ioasid_pages_pin(area->pages, lhs->first_index,
+				      lhs->last_index);
+		if (rc)
+			goto out_free;
+		rc = ioasid_pages_pin(area->pages, rhs->first_index,
+				      rhs->last_index);
+		if (rc) {
+			ioasid_pages_unpin(area->pages, lhs->first_index,
+					   lhs->last_index);
+			goto out_free;
+		}
+		ioasid_pages_unpin(area->pages, area->first_index,
+				   area->last_index);
+		lhs->storage_pinned = rhs->storage_pinned = true;
+	}
 
 	itree_remove(&iopt->area_itree, &area->node);
 	lhs->pages = area->pages; /* the area's reference moves to lhs */

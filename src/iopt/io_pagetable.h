@@ -17,6 +17,7 @@
 
 struct ioasid_pages;
 struct ioasid_page_id;
+struct ioasid_domain;
 
 /* Protection of an area, as the IOMMU API spells it. */
 #define IOASID_PROT_READ (1 << 0)
@@ -36,6 +37,7 @@ struct iopt_area {
 	 * iova_lock by concurrent pinners, read under the write side. */
 	atomic_uint num_accesses;
 	bool prevent_access; /* being unmapped: no new pins or rw */
+	bool storage_pinned; /* pinned whole, for the domains */
 	struct iopt_area *unmap_next; /* out of the tree, awaiting release */
 };
 
@@ -84,8 +86,9 @@ struct iopt_access_link {
 
 /*
  * Lock order: iova_lock, then access_lock, then any page-set lock.
- * iova_lock guards the three trees, disable_large_pages and
- * iova_alignment.  The access list changes under both locks; unmap walks
+ * iova_lock guards the three trees, the domains, disable_large_pages and
+ * iova_alignment.  While there is a domain, every area is pinned whole
+ * and mapped in every domain.  The access list changes under both locks; unmap walks
  * it under access_lock alone, having dropped iova_lock to let accesses
  * unpin.
  */
@@ -96,6 +99,8 @@ struct io_pagetable {
 	struct itree reserved_itree;
 	bool disable_large_pages;
 	uint64_t iova_alignment;
+	struct ioasid_domain **domains;
+	size_t ndomains;
 
 	pthread_mutex_t access_lock;
 	struct iopt_access_link *accesses; /* in seq order */
@@ -194,5 +199,29 @@ void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova,
 int iopt_access_rw(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
 		   void *buf, bool write);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
+
+/*
+ * Add a domain: the IOVA outside its aperture becomes reserved, the
+ * alignment follows its page size (-EINVAL past PAGE_SIZE, -EADDRINUSE
+ * when an area breaks it), and every area is pinned and mapped in it.
+ * All or nothing.  Remove undoes it; the last domain's removal unpins.
+ */
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct ioasid_domain *dom);
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct ioasid_domain *dom);
+
+/* For the iopt files: under iova_lock, written. */
+int iopt_reserve_iova_locked(struct io_pagetable *iopt, uint64_t start,
+			     uint64_t last, const void *owner);
+void iopt_remove_reserved_locked(struct io_pagetable *iopt, const void *owner);
+int iopt_check_iova_alignment_locked(struct io_pagetable *iopt,
+				     uint64_t align);
+int iopt_calculate_iova_alignment_locked(struct io_pagetable *iopt);
+/* Pin a new area and map it in every domain; undone by unfill. */
+int iopt_area_fill_domains_locked(struct io_pagetable *iopt,
+				  struct iopt_area *area);
+void iopt_area_unfill_domains_locked(struct io_pagetable *iopt,
+				     struct iopt_area *area);
 
 #endif

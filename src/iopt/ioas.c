@@ -22,6 +22,8 @@ static void ioas_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 		ctx->vfio_ioas_id = 0;
 	pthread_mutex_unlock(&ctx->lock);
 	iopt_destroy(&ioas->iopt);
+	pthread_mutex_destroy(&ioas->mutex);
+	pthread_mutex_destroy(&ioas->hwpts_lock);
 	free(ioas);
 }
 
@@ -55,6 +57,8 @@ long ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *u)
 	if (rc)
 		goto out_free;
 	iopt_init(&ioas->iopt);
+	pthread_mutex_init(&ioas->mutex, NULL);
+	pthread_mutex_init(&ioas->hwpts_lock, NULL);
 	/* From here the dispatcher publishes it, or aborts it if we fail. */
 	u->new_obj = &ioas->obj;
 

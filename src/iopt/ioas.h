@@ -6,9 +6,19 @@
 #include "core/object.h"
 #include "io_pagetable.h"
 
+struct ioasid_hwpt;
+
+/*
+ * Lock order: mutex, then hwpts_lock, then the iopt's locks.  mutex
+ * serialises making, reusing and destroying the automatic HWPTs of
+ * devices attached to the IOAS itself; hwpts_lock guards the list.
+ */
 struct ioasid_ioas {
 	struct ioasid_object obj;
 	struct io_pagetable iopt;
+	pthread_mutex_t mutex;
+	pthread_mutex_t hwpts_lock;
+	struct ioasid_hwpt *hwpts; /* every paging HWPT over this IOAS */
 };
 
 /* Look up an IOAS by id and hold it short-term (ENOENT otherwise). */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The selftest's mock IOMMU and its devices, with upstream's semantics:
+ * 2 KiB pages over the aperture [16 MiB, 2 GiB), a "huge" table type of
+ * 4 KiB and 1 MiB pages, dirty tracking unless a device says it has none,
+ * and 20-bit PASIDs on devices that ask for them.
+ */
+#ifndef IOASID_DRIVERS_MOCK_H
+#define IOASID_DRIVERS_MOCK_H
+
+#include <stdint.h>
+
+#include "ioasid/uapi/iommufd_test.h"
+
+struct ioasid_ctx;
+struct ioasid_device;
+
+extern const struct ioasid_iommu_ops ioasid_mock_iommu_ops;
+
+struct mock_dev {
+	uint32_t flags; /* MOCK_FLAGS_DEVICE_* */
+	uint32_t cache[MOCK_DEV_CACHE_NUM];
+};
+
+/*
+ * A mock device bound to ctx: -EINVAL for flags it does not know.  The
+ * device is unbound (and the mock_dev freed) with ioasid_device_unbind.
+ */
+int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags,
+			   struct ioasid_device **out);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IOMMU domains: what a device's DMA is translated through.
+ *
+ * A paging domain is an IO page table in its driver's hardware format,
+ * with the aperture and page sizes the driver gave it.  Drivers make
+ * domains for a given device (driver.h); the core only maps, unmaps and
+ * translates through them.  A domain does not know the IOAS it shows:
+ * the HWPT that owns it does.
+ */
+#ifndef IOASID_IOMMU_DOMAIN_H
+#define IOASID_IOMMU_DOMAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pt/pt.h"
+
+struct ioasid_domain;
+struct ioasid_iommu_ops;
+
+struct ioasid_domain_ops {
+	/* Free the domain and the driver's data; never fails. */
+	void (*free)(struct ioasid_domain *dom);
+	/* Dirty tracking on or off; NULL when the domain cannot track. */
+	int (*set_dirty_tracking)(struct ioasid_domain *dom, bool enable);
+};
+
+enum ioasid_domain_type {
+	IOASID_DOMAIN_PAGING,
+	IOASID_DOMAIN_NESTED,
+};
+
+struct ioasid_domain {
+	enum ioasid_domain_type type;
+	const struct ioasid_domain_ops *ops;
+	const struct ioasid_iommu_ops *iommu; /* the driver that made it */
+	void *priv;                           /* the driver's */
+	uint64_t aperture_start, aperture_last;
+	bool dirty_tracking; /* enabled */
+	struct pt pt;        /* paging domains */
+};
+
+/*
+ * Set up a paging domain's table; the driver fills in ops and priv.
+ * pgsize_bitmap: the leaf sizes, whose smallest is the mapping granule.
+ */
+int ioasid_domain_init_paging(struct ioasid_domain *dom,
+			      const struct pt_format *fmt,
+			      unsigned int ias_bits, uint64_t pgsize_bitmap,
+			      uint64_t aperture_start, uint64_t aperture_last);
+/* Tear the table down; for drivers' free ops. */
+void ioasid_domain_fini(struct ioasid_domain *dom);
+
+static inline uint64_t ioasid_domain_pgsize_bitmap(const struct ioasid_domain *d)
+{
+	return d->pt.pgsize_bitmap;
+}
+
+/* The mapping granule: every IOVA and length must be aligned to it. */
+static inline uint64_t ioasid_domain_min_pgsize(const struct ioasid_domain *d)
+{
+	return pt_min_pgsize(&d->pt);
+}
+
+static inline void ioasid_domain_free(struct ioasid_domain *dom)
+{
+	dom->ops->free(dom);
+}
+
+int ioasid_domain_map(struct ioasid_domain *dom, uint64_t iova, uint64_t pa,
+		      uint64_t len, int prot);
+/* Unmap, then wait until no translation can still be using the mapping. */
+uint64_t ioasid_domain_unmap(struct ioasid_domain *dom, uint64_t iova,
+			     uint64_t len);
+int ioasid_domain_iova_to_phys(struct ioasid_domain *dom, uint64_t iova,
+			       uint64_t *pa);
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What an IOMMU driver provides.  The driver makes the right domain for a
+ * device directly: the core never picks a format, a page size or an
+ * aperture, and has no bus or group special cases.
+ */
+#ifndef IOASID_IOMMU_DRIVER_H
+#define IOASID_IOMMU_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ioasid_device;
+struct ioasid_domain;
+struct ioasid_ucmd;
+
+/* Driver-specific data from userspace (IOMMU_HWPT_ALLOC's data_*). */
+struct ioasid_user_data {
+	struct ioasid_ucmd *u;
+	uint32_t type;
+	uint32_t len;
+	uint64_t uptr;
+};
+
+/*
+ * Copy the driver's struct from userspace: at least min_len bytes
+ * (-EINVAL), a longer user struct must be zero past ours (-E2BIG), a
+ * shorter one reads as zeroes past its end.
+ */
+int ioasid_user_data_copy(const struct ioasid_user_data *data, void *dst,
+			  size_t len, size_t min_len);
+
+struct ioasid_iommu_ops {
+	const char *name;
+	/*
+	 * A paging domain for dev.  flags are IOMMU_HWPT_ALLOC_* (those the
+	 * driver cannot honour: -EOPNOTSUPP); data is NULL or the user's
+	 * driver data (an unknown type: -EOPNOTSUPP).
+	 */
+	int (*domain_alloc_paging)(struct ioasid_device *dev, uint32_t flags,
+				   const struct ioasid_user_data *data,
+				   struct ioasid_domain **out);
+	/* May dev use dom?  -EINVAL when it cannot, as hardware refuses. */
+	int (*attach_dev)(struct ioasid_domain *dom, struct ioasid_device *dev,
+			  uint32_t pasid);
+	/*
+	 * IOMMU_GET_HW_INFO: the driver's info struct of *type (DEFAULT
+	 * asks for the driver's own; another it does not have gives
+	 * -EOPNOTSUPP) into buf, up to *len bytes; *len gets its length.
+	 */
+	int (*hw_info)(struct ioasid_device *dev, uint32_t *type, void *buf,
+		       size_t *len);
+	uint64_t (*capabilities)(struct ioasid_device *dev);
+	/* Destroy the driver's part of a device being unbound. */
+	void (*release_device)(struct ioasid_device *dev);
+};
+
+#endif

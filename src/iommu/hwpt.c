@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/context.h"
+#include "core/dispatch.h"
+#include "core/ucmd.h"
+#include "core/util.h"
+#include "device.h"
+#include "domain.h"
+#include "driver.h"
+#include "hwpt.h"
+#include "ioasid/uapi/iommufd.h"
+#include "iopt/ioas.h"
+
+#define HWPT_PAGING_FLAGS                                             \
+	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | \
+	 IOMMU_HWPT_ALLOC_PASID)
+
+static void hwpt_paging_destroy(struct ioasid_ctx *ctx,
+				struct ioasid_object *obj)
+{
+	struct ioasid_hwpt *hwpt = container_of(obj, struct ioasid_hwpt, obj);
+	struct ioasid_ioas *ioas = hwpt->ioas;
+
+	if (ioas) {
+		struct ioasid_hwpt **link;
+
+		pthread_mutex_lock(&ioas->hwpts_lock);
+		for (link = &ioas->hwpts; *link; link = &(*link)->ioas_next) {
+			if (*link == hwpt) {
+				*link = hwpt->ioas_next;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&ioas->hwpts_lock);
+		if (hwpt->filled)
+			iopt_table_remove_domain(&ioas->iopt, hwpt->domain);
+		ioasid_obj_users_dec(&ioas->obj);
+	}
+	if (hwpt->domain)
+		ioasid_domain_free(hwpt->domain);
+	free(hwpt);
+}
+
+const struct ioasid_obj_ops ioasid_hwpt_paging_obj_ops = {
+	.name = "hwpt_paging",
+	.destroy = hwpt_paging_destroy,
+};
+
+int ioasid_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas,
+			     struct ioasid_device *dev, uint32_t flags,
+			     const struct ioasid_user_data *data,
+			     bool auto_domain, struct ioasid_hwpt **out)
+{
+	struct ioasid_hwpt *hwpt;
+	int rc;
+
+	if (flags & ~HWPT_PAGING_FLAGS)
+		return -EOPNOTSUPP;
+	hwpt = calloc(1, sizeof(*hwpt));
+	if (!hwpt)
+		return -ENOMEM;
+	rc = ioasid_obj_reserve(ctx, &hwpt->obj, IOASID_OBJ_HWPT_PAGING);
+	if (rc) {
+		free(hwpt);
+		return rc;
+	}
+	hwpt->ctx = ctx;
+	hwpt->auto_domain = auto_domain;
+	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+
+	rc = dev->ops->domain_alloc_paging(dev, flags, data, &hwpt->domain);
+	if (rc)
+		goto out_abort;
+	if (!ioasid_obj_users_tryinc(&ioas->obj)) {
+		rc = -ENOENT;
+		goto out_abort;
+	}
+	hwpt->ioas = ioas;
+	rc = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
+	if (rc)
+		goto out_abort;
+	hwpt->filled = true;
+	pthread_mutex_lock(&ioas->hwpts_lock);
+	hwpt->ioas_next = ioas->hwpts;
+	ioas->hwpts = hwpt;
+	pthread_mutex_unlock(&ioas->hwpts_lock);
+	*out = hwpt;
+	return 0;
+
+out_abort:
+	ioasid_obj_abort(ctx, &hwpt->obj);
+	return rc;
+}
+
+int ioasid_hwpt_get(struct ioasid_ctx *ctx, uint32_t id,
+		    struct ioasid_hwpt **out)
+{
+	struct ioasid_object *obj;
+	int rc;
+
+	rc = ioasid_obj_get(ctx, id, IOASID_OBJ_ANY, &obj);
+	if (rc)
+		return rc;
+	if (obj->type != IOASID_OBJ_HWPT_PAGING &&
+	    obj->type != IOASID_OBJ_HWPT_NESTED) {
+		ioasid_obj_put(ctx, obj);
+		return -ENOENT;
+	}
+	*out = container_of(obj, struct ioasid_hwpt, obj);
+	return 0;
+}
+
+long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u)
+{
+	struct iommu_hwpt_alloc *cmd = u->cmd;
+	struct ioasid_user_data data = {
+		.u = u,
+		.type = cmd->data_type,
+		.len = cmd->data_len,
+		.uptr = cmd->data_uptr,
+	};
+	struct ioasid_device *dev;
+	struct ioasid_object *pt;
+	struct ioasid_hwpt *hwpt;
+	int rc;
+
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE) != !cmd->data_len)
+		return -EINVAL;
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
+		return -EOPNOTSUPP; /* no fault queues yet */
+	rc = ioasid_device_get(u->ctx, cmd->dev_id, &dev);
+	if (rc)
+		return rc;
+	rc = ioasid_obj_get(u->ctx, cmd->pt_id, IOASID_OBJ_ANY, &pt);
+	if (rc) {
+		rc = -EINVAL; /* a missing pt_id is EINVAL, as upstream */
+		goto out_put_dev;
+	}
+	if (pt->type == IOASID_OBJ_IOAS) {
+		struct ioasid_ioas *ioas =
+			container_of(pt, struct ioasid_ioas, obj);
+
+		rc = ioasid_hwpt_paging_alloc(u->ctx, ioas, dev, cmd->flags,
+					      cmd->data_type ? &data : NULL,
+					      false, &hwpt);
+	} else {
+		/* Nesting arrives with the nested domains. */
+		rc = -EINVAL;
+	}
+	if (rc)
+		goto out_put_pt;
+	cmd->out_hwpt_id = hwpt->obj.id;
+	/* Published by the dispatcher if the answer reaches the caller. */
+	u->new_obj = &hwpt->obj;
+	rc = ucmd_respond(u, sizeof(*cmd));
+out_put_pt:
+	ioasid_obj_put(u->ctx, pt);
+out_put_dev:
+	ioasid_device_put(u->ctx, dev);
+	return rc;
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IOMMU_TEST_CMD ops on mock devices: the SELFTEST object ("stdev") binds
+ * one mock device and attaches it; destroying it detaches and unbinds.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/context.h"
+#include "core/ucmd.h"
+#include "core/util.h"
+#include "device.h"
+#include "domain.h"
+#include "drivers/mock.h"
+#include "hwpt.h"
+#include "ioasid/uapi/iommufd_test.h"
+#include "pages/frame.h"
+#include "pages/pages.h"
+#include "selftest.h"
+
+struct selftest_obj {
+	struct ioasid_object obj;
+	struct ioasid_device *idev;
+};
+
+static void selftest_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	struct selftest_obj *st = container_of(obj, struct selftest_obj, obj);
+
+	if (st->idev)
+		ioasid_device_unbind(st->idev);
+	free(st);
+}
+
+const struct ioasid_obj_ops ioasid_selftest_obj_ops = {
+	.name = "selftest",
+	.destroy = selftest_destroy,
+};
+
+static int selftest_get(struct ioasid_ucmd *u, uint32_t id,
+			struct selftest_obj **out)
+{
+	struct ioasid_object *obj;
+	int rc;
+
+	rc = ioasid_obj_get(u->ctx, id, IOASID_OBJ_SELFTEST, &obj);
+	if (!rc)
+		*out = container_of(obj, struct selftest_obj, obj);
+	return rc;
+}
+
+int test_mock_domain(struct ioasid_ucmd *u, uint32_t pt_id, uint32_t dev_flags,
+		     bool with_flags)
+{
+	struct iommu_test_cmd *cmd = u->cmd;
+	struct selftest_obj *st;
+	int rc;
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	rc = ioasid_obj_reserve(u->ctx, &st->obj, IOASID_OBJ_SELFTEST);
+	if (rc) {
+		free(st);
+		return rc;
+	}
+	/* From here an abort of st undoes everything below. */
+	u->new_obj = &st->obj;
+	rc = ioasid_mock_dev_create(u->ctx, dev_flags, &st->idev);
+	if (rc)
+		return rc;
+	rc = ioasid_device_attach(st->idev, IOASID_NO_PASID, &pt_id);
+	if (rc)
+		return rc;
+	if (with_flags) {
+		cmd->mock_domain_flags.out_stdev_id = st->obj.id;
+		cmd->mock_domain_flags.out_hwpt_id = pt_id;
+		cmd->mock_domain_flags.out_idev_id = st->idev->obj.id;
+	} else {
+		cmd->mock_domain.out_stdev_id = st->obj.id;
+		cmd->mock_domain.out_hwpt_id = pt_id;
+		cmd->mock_domain.out_idev_id = st->idev->obj.id;
+	}
+	return ucmd_respond(u, sizeof(*cmd));
+}
+
+int test_mock_domain_replace(struct ioasid_ucmd *u, uint32_t stdev_id,
+			     uint32_t pt_id)
+{
+	struct iommu_test_cmd *cmd = u->cmd;
+	struct selftest_obj *st;
+	int rc;
+
+	rc = selftest_get(u, stdev_id, &st);
+	if (rc)
+		return rc;
+	rc = ioasid_device_replace(st->idev, IOASID_NO_PASID, &pt_id);
+	if (!rc) {
+		cmd->mock_domain_replace.pt_id = pt_id;
+		rc = ucmd_respond(u, sizeof(*cmd));
+	}
+	ioasid_obj_put(u->ctx, &st->obj);
+	return rc;
+}
+
+/*
+ * Each chunk of the domain's smallest page at iova must translate to the
+ * page of memory behind the same chunk at uptr, at the same offset.
+ */
+int test_md_check_map(struct ioasid_ucmd *u, uint32_t hwpt_id, uint64_t iova,
+		      uint64_t length, uint64_t uptr)
+{
+	struct ioasid_object *obj;
+	struct ioasid_hwpt *hwpt;
+	uint64_t page_size, end;
+	int rc;
+
+	rc = ioasid_obj_get(u->ctx, hwpt_id, IOASID_OBJ_HWPT_PAGING, &obj);
+	if (rc)
+		return rc;
+	hwpt = container_of(obj, struct ioasid_hwpt, obj);
+	if (hwpt->domain->iommu != &ioasid_mock_iommu_ops) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	page_size = ioasid_domain_min_pgsize(hwpt->domain);
+	if ((iova | length | uptr) & (page_size - 1) ||
+	    add_overflows_u64(uptr, length, &end)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	for (; uptr != end; uptr += page_size, iova += page_size) {
+		uint64_t page = uptr & ~(uint64_t)(IOASID_PAGE_SIZE - 1);
+		struct ioasid_page_id id;
+		uint64_t pfn, pa;
+		unsigned char probe;
+
+		/* Touching it is what proves the memory is there. */
+		rc = ucmd_read(u, uptr, &probe, 1);
+		if (rc)
+			break;
+		rc = ioasid_va_page_ids(u->caller->pid, page, 1, &id);
+		if (rc)
+			break;
+		if (!ioasid_frame_pins(&id, &pfn) ||
+		    ioasid_domain_iova_to_phys(hwpt->domain, iova, &pa) ||
+		    pa != (pfn << IOASID_PAGE_SHIFT) + (uptr - page)) {
+			rc = -EINVAL;
+			break;
+		}
+	}
+out_put:
+	ioasid_obj_put(u->ctx, obj);
+	return rc;
+}
+
+int test_dev_check_cache(struct ioasid_ucmd *u, uint32_t idev_id,
+			 uint32_t cache_id, uint32_t value)
+{
+	struct ioasid_device *dev;
+	int rc;
+
+	rc = ioasid_device_get(u->ctx, idev_id, &dev);
+	if (rc)
+		return rc;
+	if (dev->ops != &ioasid_mock_iommu_ops || cache_id > MOCK_DEV_CACHE_ID_MAX)
+		rc = -EINVAL;
+	else if (((struct mock_dev *)dev->drv)->cache[cache_id] != value)
+		rc = -EINVAL;
+	ioasid_device_put(u->ctx, dev);
+	return rc;
+}
+
+int test_pasid(struct ioasid_ucmd *u, uint32_t stdev_id)
+{
+	struct iommu_test_cmd *cmd = u->cmd;
+	struct selftest_obj *st;
+	struct ioasid_hwpt *attached, *hwpt;
+	int rc;
+
+	rc = selftest_get(u, stdev_id, &st);
+	if (rc)
+		return rc;
+	switch (cmd->op) {
+	case IOMMU_TEST_OP_PASID_ATTACH:
+		rc = ioasid_device_attach(st->idev, cmd->pasid_attach.pasid,
+					  &cmd->pasid_attach.pt_id);
+		if (rc)
+			break;
+		rc = ucmd_respond(u, sizeof(*cmd));
+		if (rc)
+			ioasid_device_detach(st->idev, cmd->pasid_attach.pasid);
+		break;
+	case IOMMU_TEST_OP_PASID_REPLACE:
+		rc = ioasid_device_replace(st->idev, cmd->pasid_replace.pasid,
+					   &cmd->pasid_replace.pt_id);
+		if (!rc)
+			rc = ucmd_respond(u, sizeof(*cmd));
+		break;
+	case IOMMU_TEST_OP_PASID_DETACH:
+		ioasid_device_detach(st->idev, cmd->pasid_detach.pasid);
+		break;
+	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+		pthread_mutex_lock(&st->idev->lock);
+		attached = ioasid_device_attached_locked(st->idev,
+							 cmd->pasid_check.pasid);
+		if (!cmd->pasid_check.hwpt_id) {
+			rc = attached ? -EINVAL : 0;
+		} else if (!(rc = ioasid_hwpt_get(u->ctx,
+						  cmd->pasid_check.hwpt_id,
+						  &hwpt))) {
+			if (!attached || attached->domain != hwpt->domain)
+				rc = -EINVAL;
+			ioasid_obj_put(u->ctx, &hwpt->obj);
+		}
+		pthread_mutex_unlock(&st->idev->lock);
+		break;
+	default:
+		rc = -EOPNOTSUPP;
+	}
+	ioasid_obj_put(u->ctx, &st->obj);
+	return rc;
+}
