@@ -58,6 +58,8 @@ void iopt_destroy(struct io_pagetable *iopt)
 	(void)iopt_unmap_all(iopt, &unmapped);
 	free_reserved(&iopt->reserved_itree);
 	iopt_free_allowed(&iopt->allowed_itree);
+	/* Every domain left with its HWPT; a failed add may leave room. */
+	free(iopt->domains);
 	pthread_mutex_destroy(&iopt->access_lock);
 	pthread_rwlock_destroy(&iopt->iova_lock);
 }

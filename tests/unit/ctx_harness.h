@@ -6,9 +6,12 @@
 #ifndef IOASID_TEST_CTX_HARNESS_H
 #define IOASID_TEST_CTX_HARNESS_H
 
+#include <stdint.h>
+
 #include "check.h"
 #include "ioasid/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
+#include "ioasid/uapi/iommufd_test.h"
 
 #define PG 4096ull
 #define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
@@ -36,6 +39,36 @@ static uint32_t ioas_alloc(void)
 
 	CHECK_EQ(io(IOMMU_IOAS_ALLOC, &cmd), 0);
 	return cmd.out_ioas_id;
+}
+
+static inline long map_at(uint32_t ioas, uint32_t flags, const void *va,
+			  uint64_t len, uint64_t iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd), .flags = flags | FIXED, .ioas_id = ioas,
+		.user_va = (uintptr_t)va, .length = len, .iova = iova,
+	};
+
+	return io(IOMMU_IOAS_MAP, &cmd);
+}
+
+static inline long destroy(uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return io(IOMMU_DESTROY, &cmd);
+}
+
+/* MD_CHECK_REFS: every page of [uptr, uptr + len) carries `refs` pins. */
+static inline long check_refs(const void *uptr, uint64_t len, uint32_t refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = len, .uptr = (uintptr_t)uptr,
+				.refs = refs },
+	};
+
+	return io(IOMMU_TEST_CMD, &cmd);
 }
 
 #endif

@@ -27,17 +27,6 @@
 #define MiB (1ull << 20)
 #define PIN MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
 
-static long map_at(uint32_t ioas, uint32_t flags, const void *va, uint64_t len,
-		   uint64_t iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd), .flags = flags | FIXED, .ioas_id = ioas,
-		.user_va = (uintptr_t)va, .length = len, .iova = iova,
-	};
-
-	return io(IOMMU_IOAS_MAP, &cmd);
-}
-
 static long unmap(uint32_t ioas, uint64_t iova, uint64_t len)
 {
 	struct iommu_ioas_unmap cmd = {
@@ -45,13 +34,6 @@ static long unmap(uint32_t ioas, uint64_t iova, uint64_t len)
 	};
 
 	return io(IOMMU_IOAS_UNMAP, &cmd);
-}
-
-static long destroy(uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return io(IOMMU_DESTROY, &cmd);
 }
 
 static long create_access(uint32_t ioas, uint32_t flags, int *fd)
@@ -110,17 +92,6 @@ static long replace_ioas(int fd, uint32_t ioas)
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd), .op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
 		.id = (uint32_t)fd, .access_replace_ioas.ioas_id = ioas,
-	};
-
-	return io(IOMMU_TEST_CMD, &cmd);
-}
-
-static long check_refs(const void *uptr, uint64_t len, uint32_t refs)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_REFS,
-		.check_refs = { .length = len, .uptr = (uintptr_t)uptr,
-				.refs = refs },
 	};
 
 	return io(IOMMU_TEST_CMD, &cmd);

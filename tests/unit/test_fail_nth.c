@@ -230,7 +230,7 @@ static int areas_of(uint32_t id)
 static void scenario(void)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	uint32_t a = 0, b = 0;
+	uint32_t a = 0, b = 0, stdev = 0, idev = 0;
 	int access = -1;
 	long rc;
 
@@ -244,7 +244,7 @@ static void scenario(void)
 		struct iommu_ioas_map map = {
 			.size = sizeof(map), .flags = RW | FIXED, .ioas_id = a,
 			.user_va = (uintptr_t)buf, .length = 16 * PG,
-			.iova = 0x100000,
+			.iova = 0x1100000,
 		};
 		int before = areas_of(a);
 
@@ -254,7 +254,7 @@ static void scenario(void)
 	{
 		struct iommu_ioas_map_file map = {
 			.size = sizeof(map), .flags = RW | FIXED, .ioas_id = a,
-			.fd = mfd, .length = 8 * PG, .iova = 0x200000,
+			.fd = mfd, .length = 8 * PG, .iova = 0x1200000,
 		};
 		int before = areas_of(a);
 
@@ -265,12 +265,63 @@ static void scenario(void)
 		struct iommu_ioas_copy copy = {
 			.size = sizeof(copy), .flags = RW,
 			.dst_ioas_id = b, .src_ioas_id = a, .length = 8 * PG,
-			.src_iova = 0x100000,
+			.src_iova = 0x1100000,
 		};
 		int before = areas_of(b);
 
 		rc = io(IOMMU_IOAS_COPY, &copy);
 		CHECK(rc == 0 || areas_of(b) == before);
+	}
+	{
+		/* A device: an automatic domain, filled with a's areas. */
+		struct iommu_test_cmd md = {
+			.size = sizeof(md), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+			.id = a,
+		};
+		unsigned int objs = ioasid_ctx_object_count(ctx);
+
+		rc = io(IOMMU_TEST_CMD, &md);
+		if (rc) {
+			CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
+			CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf),
+				 0);
+		} else {
+			stdev = md.mock_domain.out_stdev_id;
+			idev = md.mock_domain.out_idev_id;
+		}
+	}
+	{
+		/* A map filled into the domain as it arrives. */
+		struct iommu_ioas_map map = {
+			.size = sizeof(map), .flags = RW | FIXED, .ioas_id = a,
+			.user_va = (uintptr_t)buf + 8 * PG, .length = 4 * PG,
+			.iova = 0x1300000,
+		};
+		int before = areas_of(a);
+
+		rc = io(IOMMU_IOAS_MAP, &map);
+		CHECK(rc == 0 || areas_of(a) == before);
+	}
+	if (idev) {
+		/* A HWPT of the user's, and the device moved onto it. */
+		struct iommu_hwpt_alloc hwpt = {
+			.size = sizeof(hwpt), .dev_id = idev, .pt_id = a,
+		};
+		unsigned int objs = ioasid_ctx_object_count(ctx);
+
+		rc = io(IOMMU_HWPT_ALLOC, &hwpt);
+		if (rc) {
+			CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
+		} else {
+			struct iommu_test_cmd rep = {
+				.size = sizeof(rep),
+				.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+				.id = stdev,
+				.mock_domain_replace.pt_id = hwpt.out_hwpt_id,
+			};
+
+			io(IOMMU_TEST_CMD, &rep);
+		}
 	}
 	{
 		struct iommu_test_cmd cmd = {
@@ -290,21 +341,22 @@ static void scenario(void)
 		struct iommu_test_cmd pages = {
 			.size = sizeof(pages), .op = IOMMU_TEST_OP_ACCESS_PAGES,
 			.id = (uint32_t)access,
-			.access_pages = { .iova = 0x100000, .length = 4 * PG,
+			.access_pages = { .iova = 0x1100000, .length = 4 * PG,
 					  .uptr = (uintptr_t)buf },
 		};
 		char tmp[64];
 		struct iommu_test_cmd rw = {
 			.size = sizeof(rw), .op = IOMMU_TEST_OP_ACCESS_RW,
 			.id = (uint32_t)access,
-			.access_rw = { .iova = 0x200000 + 100, .length = 64,
+			.access_rw = { .iova = 0x1200000 + 100, .length = 64,
 				       .uptr = (uintptr_t)tmp },
 		};
-		uint64_t pinned, locked;
+		uint64_t pinned, locked, pinned_before;
 
+		ioasid_account_totals(getpid(), &pinned_before, &locked);
 		rc = io(IOMMU_TEST_CMD, &pages);
 		ioasid_account_totals(getpid(), &pinned, &locked);
-		CHECK(rc == 0 || pinned == 0);
+		CHECK(rc == 0 || pinned == pinned_before);
 		io(IOMMU_TEST_CMD, &rw);
 	}
 	{

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Devices, HWPTs and domains through the ioctls: the errno tables of
+ * IOMMU_HWPT_ALLOC and IOMMU_GET_HW_INFO, automatic domains coming and
+ * going with their devices, every domain filled and unfilled as areas
+ * come and go (pins counted), and large leaves for aligned memory.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ctx_harness.h"
+#include "core/object.h"
+#include "core/util.h"
+#include "iommu/domain.h"
+#include "iommu/hwpt.h"
+
+#define MiB (1ull << 20)
+#define BASE (MOCK_APERTURE_START)
+
+static long mock_domain(uint32_t pt_id, uint32_t dev_flags, uint32_t *stdev,
+			uint32_t *hwpt, uint32_t *idev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.id = pt_id, .mock_domain_flags.dev_flags = dev_flags,
+	};
+	long rc = io(IOMMU_TEST_CMD, &cmd);
+
+	if (stdev)
+		*stdev = cmd.mock_domain_flags.out_stdev_id;
+	if (hwpt)
+		*hwpt = cmd.mock_domain_flags.out_hwpt_id;
+	if (idev)
+		*idev = cmd.mock_domain_flags.out_idev_id;
+	return rc;
+}
+
+static long replace(uint32_t stdev, uint32_t *pt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev, .mock_domain_replace.pt_id = *pt_id,
+	};
+	long rc = io(IOMMU_TEST_CMD, &cmd);
+
+	*pt_id = cmd.mock_domain_replace.pt_id;
+	return rc;
+}
+
+static long check_map(uint32_t hwpt, uint64_t iova, const void *va,
+		      uint64_t len)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt,
+		.check_map = { .iova = iova, .length = len,
+			       .uptr = (uintptr_t)va },
+	};
+
+	return io(IOMMU_TEST_CMD, &cmd);
+}
+
+/* A HWPT_ALLOC argument of any size: the struct, then `tail` bytes. */
+struct hwpt_alloc_buf {
+	struct iommu_hwpt_alloc cmd;
+	unsigned char tail[8];
+};
+
+static void *anon(uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(p != MAP_FAILED);
+	return p;
+}
+
+static void hwpt_alloc_errnos(void)
+{
+	struct iommu_hwpt_selftest huge = {
+		.pagetable_type = MOCK_IOMMUPT_HUGE,
+	};
+	struct iommu_hwpt_selftest bad_type = { .pagetable_type = 7 };
+	struct {
+		struct iommu_hwpt_selftest s;
+		uint32_t extra;
+	} longer = { .extra = 1 }, longer_zero = { .extra = 0 };
+	uint32_t ioas, idev, nodirty_idev;
+	unsigned int objects;
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, 0, NULL, NULL, &idev), 0);
+	CHECK_EQ(mock_domain(ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, NULL, NULL,
+			     &nodirty_idev),
+		 0);
+	objects = ioasid_ctx_object_count(ctx);
+
+	const struct {
+		const char *what;
+		uint32_t size; /* 0: the struct's own */
+		uint8_t tail;  /* a non-zero byte past the struct */
+		uint32_t flags, dev_id, pt_id, reserved;
+		uint32_t data_type, data_len;
+		const void *data;
+		int err;
+	} cases[] = {
+		{ "short", offsetof(struct iommu_hwpt_alloc, __reserved), 0, 0,
+		  1, 1, 0, 0, 0, NULL, -EINVAL },
+		{ "non-zero tail", sizeof(struct hwpt_alloc_buf), 1, 0, 1, 1,
+		  0, 0, 0, NULL, -E2BIG },
+		{ "unknown flag", 0, 0, 1u << 7, 1, 1, 0, 0, 0, NULL,
+		  -EOPNOTSUPP },
+		{ "reserved set", 0, 0, 0, 1, 1, 1, 0, 0, NULL, -EOPNOTSUPP },
+		{ "length without a type", 0, 0, 0, 1, 1, 0, 0, 8, &huge,
+		  -EINVAL },
+		{ "type without a length", 0, 0, 0, 1, 1, 0,
+		  IOMMU_HWPT_DATA_SELFTEST, 0, &huge, -EINVAL },
+		{ "no such device", 0, 0, 0, 99, 1, 0, 0, 0, NULL, -ENOENT },
+		{ "no such pt", 0, 0, 0, 1, 99, 0, 0, 0, NULL, -EINVAL },
+		{ "pt is a device", 0, 0, 0, 1, 1, 0, 0, 0, NULL, -EINVAL },
+		{ "dirty on a device without", 0, 0,
+		  IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 2, 1, 0, 0, 0, NULL,
+		  -EOPNOTSUPP },
+		{ "a driver's type unknown", 0, 0, 0, 1, 1, 0,
+		  IOMMU_HWPT_DATA_VTD_S1, 8, &huge, -EOPNOTSUPP },
+		{ "data too short", 0, 0, 0, 1, 1, 0, IOMMU_HWPT_DATA_SELFTEST,
+		  2, &huge, -EINVAL },
+		{ "data at NULL", 0, 0, 0, 1, 1, 0, IOMMU_HWPT_DATA_SELFTEST,
+		  8, NULL, -EFAULT },
+		{ "data longer, non-zero", 0, 0, 0, 1, 1, 0,
+		  IOMMU_HWPT_DATA_SELFTEST, sizeof(longer), &longer, -E2BIG },
+		{ "unknown table type", 0, 0, 0, 1, 1, 0,
+		  IOMMU_HWPT_DATA_SELFTEST, 8, &bad_type, -EOPNOTSUPP },
+		{ "plain", 0, 0, 0, 1, 1, 0, 0, 0, NULL, 0 },
+		{ "zero tail", sizeof(struct hwpt_alloc_buf), 0, 0, 1, 1, 0, 0,
+		  0, NULL, 0 },
+		{ "data longer, zero", 0, 0, 0, 1, 1, 0,
+		  IOMMU_HWPT_DATA_SELFTEST, sizeof(longer_zero), &longer_zero,
+		  0 },
+		{ "huge table", 0, 0, IOMMU_HWPT_ALLOC_NEST_PARENT, 1, 1, 0,
+		  IOMMU_HWPT_DATA_SELFTEST, 8, &huge, 0 },
+		{ "dirty tracking", 0, 0, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 1,
+		  1, 0, 0, 0, NULL, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct hwpt_alloc_buf b = { 0 };
+		long rc;
+
+		b.cmd = (struct iommu_hwpt_alloc){
+			.size = cases[i].size ? cases[i].size : sizeof(b.cmd),
+			.flags = cases[i].flags,
+			/* Device 1 is idev, 2 the one without dirty tracking;
+			 * pt 1 is the IOAS, 99 nothing, and a device id for
+			 * "pt is a device". */
+			.dev_id = cases[i].dev_id == 1 ? idev :
+				  cases[i].dev_id == 2 ? nodirty_idev :
+							 cases[i].dev_id,
+			.pt_id = cases[i].pt_id == 1 ?
+					 (strcmp(cases[i].what,
+						 "pt is a device") ?
+						  ioas :
+						  idev) :
+					 cases[i].pt_id,
+			.__reserved = cases[i].reserved,
+			.data_type = cases[i].data_type,
+			.data_len = cases[i].data_len,
+			.data_uptr = (uintptr_t)cases[i].data,
+		};
+		b.tail[3] = cases[i].tail;
+		rc = io(IOMMU_HWPT_ALLOC, &b);
+		if (rc != cases[i].err)
+			fprintf(stderr, "hwpt_alloc case '%s': %ld\n",
+				cases[i].what, rc);
+		CHECK_EQ(rc, cases[i].err);
+		if (rc) {
+			/* A refused allocation leaves nothing behind. */
+			CHECK_EQ(ioasid_ctx_object_count(ctx), objects);
+			continue;
+		}
+		CHECK(b.cmd.out_hwpt_id != 0);
+		CHECK_EQ(destroy(b.cmd.out_hwpt_id), 0);
+	}
+	/* The HWPT holds its IOAS. */
+	{
+		struct iommu_hwpt_alloc cmd = {
+			.size = sizeof(cmd), .dev_id = idev, .pt_id = ioas,
+		};
+		uint32_t ioas2 = ioas_alloc();
+
+		cmd.pt_id = ioas2;
+		CHECK_EQ(io(IOMMU_HWPT_ALLOC, &cmd), 0);
+		CHECK_EQ(destroy(ioas2), -EBUSY);
+		CHECK_EQ(destroy(cmd.out_hwpt_id), 0);
+		CHECK_EQ(destroy(ioas2), 0);
+	}
+}
+
+static void hw_info(void)
+{
+	uint32_t ioas, idev, nodirty, pasid_dev;
+	struct {
+		struct iommu_test_hw_info info;
+		uint32_t beyond[2];
+	} out;
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, 0, NULL, NULL, &idev), 0);
+	CHECK_EQ(mock_domain(ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, NULL, NULL,
+			     &nodirty),
+		 0);
+	CHECK_EQ(mock_domain(ioas, MOCK_FLAGS_DEVICE_PASID, NULL, NULL,
+			     &pasid_dev),
+		 0);
+
+	const struct {
+		const char *what;
+		uint32_t flags, dev, data_len, in_type;
+		uint8_t reserved;
+		int err;
+		uint8_t max_pasid_log2;
+		uint64_t caps;
+	} cases[] = {
+		{ "unknown flag", 1u << 4, 0, 8, 0, 0, -EOPNOTSUPP, 0, 0 },
+		{ "reserved set", 0, 0, 8, 0, 1, -EOPNOTSUPP, 0, 0 },
+		{ "no such device", 0, 99, 8, 0, 0, -ENOENT, 0, 0 },
+		{ "unknown input type", IOMMU_HW_INFO_FLAG_INPUT_TYPE, 0, 8,
+		  IOMMU_HW_INFO_TYPE_INTEL_VTD, 0, -EOPNOTSUPP, 0, 0 },
+		{ "default type", 0, 0, 8, 0, 0, 0, 0,
+		  IOMMU_HW_CAP_DIRTY_TRACKING },
+		{ "asked for selftest", IOMMU_HW_INFO_FLAG_INPUT_TYPE, 0, 8,
+		  IOMMU_HW_INFO_TYPE_SELFTEST, 0, 0, 0,
+		  IOMMU_HW_CAP_DIRTY_TRACKING },
+		{ "no room for data", 0, 0, 0, 0, 0, 0, 0,
+		  IOMMU_HW_CAP_DIRTY_TRACKING },
+		{ "more room than data", 0, 0, sizeof(out), 0, 0, 0, 0,
+		  IOMMU_HW_CAP_DIRTY_TRACKING },
+		{ "without dirty tracking", 0, 1, 8, 0, 0, 0, 0, 0 },
+		{ "with PASIDs", 0, 2, 8, 0, 0, 0, MOCK_PASID_WIDTH,
+		  IOMMU_HW_CAP_DIRTY_TRACKING },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint32_t devs[] = { idev, nodirty, pasid_dev };
+		struct iommu_hw_info cmd = {
+			.size = sizeof(cmd),
+			.flags = cases[i].flags,
+			.dev_id = cases[i].dev == 99 ? 99 : devs[cases[i].dev],
+			.data_len = cases[i].data_len,
+			.data_uptr = (uintptr_t)&out,
+			.in_data_type = cases[i].in_type,
+		};
+		long rc;
+
+		cmd.__reserved[1] = cases[i].reserved;
+		memset(&out, 0xff, sizeof(out));
+		rc = io(IOMMU_GET_HW_INFO, &cmd);
+		if (rc != cases[i].err)
+			fprintf(stderr, "hw_info case '%s': %ld\n",
+				cases[i].what, rc);
+		CHECK_EQ(rc, cases[i].err);
+		if (rc)
+			continue;
+		CHECK_EQ(cmd.data_len, sizeof(struct iommu_test_hw_info));
+		CHECK_EQ(cmd.out_data_type, IOMMU_HW_INFO_TYPE_SELFTEST);
+		CHECK_EQ(cmd.out_capabilities, cases[i].caps);
+		CHECK_EQ(cmd.out_max_pasid_log2, cases[i].max_pasid_log2);
+		if (cases[i].data_len) {
+			CHECK_EQ(out.info.flags, 0);
+			CHECK_EQ(out.info.test_reg,
+				 IOMMU_HW_INFO_SELFTEST_REGVAL);
+		} else {
+			CHECK_EQ(out.info.test_reg, 0xffffffff);
+		}
+		/* Room past the driver's struct is zeroed. */
+		CHECK_EQ(out.beyond[1],
+			 cases[i].data_len == sizeof(out) ? 0 : 0xffffffff);
+	}
+}
+
+/* Automatic domains: shared, replaced, and gone with the last device. */
+static void auto_domains(void)
+{
+	uint32_t ioas, st1, st2, st3, hw1, hw2, hw3, idev1, pt;
+	struct iommu_hwpt_alloc dirty = { .size = sizeof(dirty) };
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, 0, &st1, &hw1, &idev1), 0);
+	CHECK_EQ(mock_domain(ioas, 0, &st2, &hw2, NULL), 0);
+	CHECK_EQ(hw1, hw2); /* the driver takes the same domain */
+	CHECK_EQ(destroy(idev1), -EBUSY); /* the driver's, not DESTROY's */
+	CHECK_EQ(destroy(hw1), -EBUSY);
+	CHECK_EQ(destroy(ioas), -EBUSY);
+	CHECK_EQ(destroy(st1), 0);
+	CHECK_EQ(destroy(hw1), -EBUSY); /* st2 still uses it */
+
+	/* A dirty-tracking HWPT a NO_DIRTY device cannot join. */
+	dirty.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	dirty.pt_id = ioas;
+	CHECK_EQ(mock_domain(ioas, 0, &st1, NULL, &idev1), 0);
+	dirty.dev_id = idev1;
+	CHECK_EQ(io(IOMMU_HWPT_ALLOC, &dirty), 0);
+	CHECK_EQ(mock_domain(dirty.out_hwpt_id, MOCK_FLAGS_DEVICE_NO_DIRTY,
+			     &st3, &hw3, NULL),
+		 -EINVAL);
+	CHECK_EQ(mock_domain(99, 0, NULL, NULL, NULL), -ENOENT);
+
+	/* Replacing st2's automatic domain by the user's lets it go. */
+	pt = dirty.out_hwpt_id;
+	CHECK_EQ(replace(st2, &pt), 0);
+	CHECK_EQ(pt, dirty.out_hwpt_id);
+	/* st1 still holds it. */
+	CHECK_EQ(destroy(hw1), -EBUSY);
+	CHECK_EQ(destroy(st1), 0);
+	CHECK_EQ(destroy(hw1), -ENOENT);
+	/* Back to the IOAS: a new automatic domain. */
+	pt = ioas;
+	CHECK_EQ(replace(st2, &pt), 0);
+	CHECK(pt != dirty.out_hwpt_id);
+	CHECK_EQ(destroy(dirty.out_hwpt_id), 0);
+	/* Replacing to itself changes nothing. */
+	hw2 = pt;
+	CHECK_EQ(replace(st2, &pt), 0);
+	CHECK_EQ(pt, hw2);
+	pt = ioas;
+	CHECK_EQ(replace(st2, &pt), 0);
+	CHECK_EQ(pt, hw2);
+	pt = 99;
+	CHECK_EQ(replace(st2, &pt), -ENOENT);
+	CHECK_EQ(destroy(st2), 0);
+	CHECK_EQ(destroy(hw2), -ENOENT);
+	CHECK_EQ(ioasid_ctx_object_count(ctx), 1);
+	CHECK_EQ(destroy(ioas), 0);
+}
+
+/* Every domain maps every area; pages are pinned once while any does. */
+static void fill_and_unfill(void)
+{
+	char *buf = anon(16 * PG), *out = anon(PG);
+	uint32_t ioas, st1, st2, hw1, hw2;
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(map_at(ioas, RW, buf, 8 * PG, BASE), 0);
+	CHECK_EQ(check_refs(buf, 16 * PG, 0), 0); /* no domain: no pins */
+	CHECK_EQ(map_at(ioas, RW, out, PG, 0), 0); /* outside the aperture */
+	CHECK_EQ(mock_domain(ioas, 0, &st1, &hw1, NULL), -EADDRINUSE);
+	CHECK_EQ(ioasid_ctx_object_count(ctx), 1);
+	{
+		struct iommu_ioas_unmap cmd = {
+			.size = sizeof(cmd), .ioas_id = ioas, .length = PG,
+		};
+
+		CHECK_EQ(io(IOMMU_IOAS_UNMAP, &cmd), 0);
+	}
+	CHECK_EQ(mock_domain(ioas, 0, &st1, &hw1, NULL), 0);
+	CHECK_EQ(check_refs(buf, 8 * PG, 1), 0);
+	CHECK_EQ(check_refs(buf + 8 * PG, 8 * PG, 0), 0);
+	CHECK_EQ(check_map(hw1, BASE, buf, 8 * PG), 0);
+	CHECK_EQ(check_map(hw1, BASE + PG, buf, PG), -EINVAL);
+	CHECK_EQ(check_map(hw1, BASE + 1, buf + 1, PG), -EINVAL);
+	/* Outside the aperture now, and at its edge. */
+	CHECK_EQ(map_at(ioas, RW, out, PG, 0), -EINVAL);
+	CHECK_EQ(map_at(ioas, RW, out, PG, (uint64_t)MOCK_APERTURE_LAST + 1),
+		 -EINVAL);
+	/* A new area is filled at once; a second domain pins nothing more. */
+	CHECK_EQ(map_at(ioas, RW, buf + 8 * PG, 8 * PG, BASE + 8 * PG), 0);
+	CHECK_EQ(check_refs(buf, 16 * PG, 1), 0);
+	CHECK_EQ(mock_domain(ioas, MOCK_FLAGS_DEVICE_NO_DIRTY, &st2, &hw2,
+			     NULL),
+		 0);
+	CHECK_EQ(check_map(hw2, BASE, buf, 16 * PG), 0);
+	CHECK_EQ(check_refs(buf, 16 * PG, 1), 0);
+	/* 2 KiB granules: half a page is a mapping unit. */
+	CHECK_EQ(check_map(hw2, BASE + 2048, buf + 2048, 2048), 0);
+	/* Unmapped: out of both domains, unpinned. */
+	{
+		struct iommu_ioas_unmap cmd = {
+			.size = sizeof(cmd), .ioas_id = ioas,
+			.iova = BASE + 8 * PG, .length = 8 * PG,
+		};
+
+		CHECK_EQ(io(IOMMU_IOAS_UNMAP, &cmd), 0);
+	}
+	CHECK_EQ(check_refs(buf + 8 * PG, 8 * PG, 0), 0);
+	CHECK_EQ(check_map(hw1, BASE + 8 * PG, buf + 8 * PG, PG), -EINVAL);
+	CHECK_EQ(destroy(st1), 0);
+	CHECK_EQ(check_refs(buf, 8 * PG, 1), 0);
+	CHECK_EQ(destroy(st2), 0);
+	CHECK_EQ(check_refs(buf, 8 * PG, 0), 0);
+	/* The aperture went with the last domain. */
+	CHECK_EQ(map_at(ioas, RW, out, PG, 0), 0);
+	/* Close with a domain attached: every pin is returned. */
+	CHECK_EQ(mock_domain(ioas, 0, NULL, NULL, NULL), -EADDRINUSE);
+	CHECK_EQ(map_at(ioas, RW, buf + 8 * PG, PG, BASE + 64 * PG), 0);
+	fresh();
+	CHECK_EQ(check_refs(buf, 16 * PG, 0), 0);
+	munmap(buf, 16 * PG);
+	munmap(out, PG);
+}
+
+/*
+ * Memory aligned in the process and in IOVA is mapped with large leaves.
+ * (Frames keep a private page's place in its 2 MiB block of addresses, a
+ * shared page's in its 2 MiB block of the file, as huge pages would.)
+ */
+static void large_leaves(void)
+{
+	const uint64_t huge = 2 * MiB;
+	char *raw = mmap(NULL, 3 * huge, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	struct ioasid_object *obj;
+	struct pt_translation t;
+	uint32_t ioas, hwpt;
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, 0, NULL, &hwpt, NULL), 0);
+	CHECK_EQ(map_at(ioas, RW, buf, huge, BASE + 4 * MiB), 0);
+	CHECK_EQ(map_at(ioas, RW, buf + PG, PG, BASE), 0);
+	CHECK_EQ(check_map(hwpt, BASE + 4 * MiB, buf, huge), 0);
+	CHECK_EQ(ioasid_obj_get(ctx, hwpt, IOASID_OBJ_HWPT_PAGING, &obj), 0);
+	struct ioasid_hwpt *h = (struct ioasid_hwpt *)obj;
+
+	pt_read_lock();
+	CHECK_EQ(pt_iova_to_phys(&h->domain->pt, BASE + 5 * MiB + 3, &t), 0);
+	CHECK_EQ(t.leaf_size, MOCK_HUGE_PAGE_SIZE); /* the mock's 1 MiB */
+	CHECK_EQ(pt_iova_to_phys(&h->domain->pt, BASE + 100, &t), 0);
+	CHECK_EQ(t.leaf_size, MOCK_PAGE_SIZE);
+	pt_read_unlock();
+	ioasid_obj_put(ctx, obj);
+	fresh();
+	munmap(raw, 3 * huge);
+}
+
+int main(void)
+{
+	CHECK_EQ(ioasid_caller_self(&caller), 0);
+	hwpt_alloc_errnos();
+	hw_info();
+	auto_domains();
+	fill_and_unfill();
+	large_leaves();
+	ioasid_ctx_put(ctx);
+	pt_synchronize();
+	return check_finish("device");
+}
