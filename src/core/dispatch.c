@@ -14,6 +14,7 @@
 #include "ioasid/uapi/vfio_compat.h"
 #include "ioctl_desc.h"
 #include "object.h"
+#include "pages/reach.h"
 #include "ucmd.h"
 #include "util.h"
 
@@ -145,6 +146,8 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 	u.desc = ioasid_ioctl_desc_find(cmd);
 	if (!u.desc)
 		return -ENOTTY;
+	/* Its shared memory may be how pinned pages stay in reach. */
+	ioasid_reach_note(caller->pid);
 	fn = handler_for(cmd);
 
 	switch (u.desc->arg) {

@@ -421,6 +421,21 @@ unsigned int ioasid_frame_pins(const struct ioasid_page_id *id, uint64_t *pfn)
 	return pins;
 }
 
+int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id)
+{
+	struct ioasid_frame *f = NULL;
+	dir_slot *slot;
+
+	pthread_mutex_lock(&frames_lock);
+	slot = pfn < PFN_LIMIT ? dir_leaf_slot(pfn, false) : NULL;
+	if (slot)
+		f = atomic_load(slot);
+	if (f)
+		*id = f->id;
+	pthread_mutex_unlock(&frames_lock);
+	return f ? 0 : -ENOENT;
+}
+
 int ioasid_frame_rw(uint64_t pa, void *buf, size_t len, bool write)
 {
 	uint64_t pfn = pa >> IOASID_PAGE_SHIFT, off = pa & (IOASID_PAGE_SIZE - 1);

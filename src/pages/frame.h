@@ -43,6 +43,9 @@ void ioasid_frames_release(struct ioasid_pages *p, uint64_t first_index,
 unsigned int ioasid_frame_pins(const struct ioasid_page_id *id,
 			       uint64_t *pfn);
 
+/* The identity of frame pfn: -ENOENT when there is no such frame. */
+int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id);
+
 /*
  * Copy to or from the memory at physical address pa, within one frame,
  * as a device's DMA does: -EFAULT when no frame is there or its memory

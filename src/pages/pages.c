@@ -12,6 +12,7 @@
 #include "account.h"
 #include "core/util.h"
 #include "frame.h"
+#include "reach.h"
 #include "core/vm_access.h"
 #include "pages.h"
 
@@ -415,6 +416,37 @@ void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 	pthread_mutex_unlock(&p->mutex);
 }
 
+/*
+ * The source process has gone, or lost the mapping: pinned shared pages
+ * are still there, as the kernel keeps them, and reachable through any
+ * process that maps them.
+ */
+static int rw_elsewhere(struct ioasid_pages *p, uint64_t off, void *buf,
+			size_t len, bool write)
+{
+	while (len) {
+		uint64_t index = off >> IOASID_PAGE_SHIFT;
+		uint64_t in_page = off & (IOASID_PAGE_SIZE - 1);
+		size_t n = MIN(len, IOASID_PAGE_SIZE - in_page);
+		struct ioasid_page_id id;
+		uint64_t pfn = 0;
+		bool pinned;
+
+		pthread_mutex_lock(&p->mutex);
+		pinned = itree_iter_first(&p->pin_itree, index, index);
+		if (pinned)
+			pfn = *pfn_slot(p, index);
+		pthread_mutex_unlock(&p->mutex);
+		if (!pinned || ioasid_frame_id(pfn, &id) ||
+		    ioasid_reach_file_rw(&id, in_page, buf, n, write))
+			return -EFAULT;
+		off += n;
+		buf = (char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
 int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 		    size_t len, bool write)
 {
@@ -425,9 +457,10 @@ int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 	    end > (p->npages << IOASID_PAGE_SHIFT))
 		return -EINVAL;
 	if (p->type == IOASID_PAGES_USER) {
-		if (!source_alive(p))
-			return -EFAULT;
-		return vm_xfer(p->source_pid, p->uptr + off, buf, len, write);
+		if (source_alive(p) &&
+		    !vm_xfer(p->source_pid, p->uptr + off, buf, len, write))
+			return 0;
+		return rw_elsewhere(p, off, buf, len, write);
 	}
 	/* pread/pwrite rather than a mapping: a file truncated under us
 	 * reads short, where a mapping would kill the daemon with SIGBUS. */

@@ -6,12 +6,15 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "pages/frame.h"
 #include "pages/pages.h"
+#include "pages/reach.h"
 #include "pt/pt.h"
 
 #define PG 4096ull
@@ -111,11 +114,58 @@ static void partial(void)
 	munmap(buf, 8 * PG);
 }
 
+/*
+ * A child's page set over memory it shares with us: once the child has
+ * gone, its pinned shared pages are reached through us; unpinned ones and
+ * private ones are not.
+ */
+static void source_gone(void)
+{
+	char *shared = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *priv = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_pages *s, *pv;
+	char got[8] = { 0 };
+	pid_t child;
+
+	memset(priv, 1, PG);
+	child = fork();
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	CHECK_EQ(ioasid_pages_alloc_user(child, getuid(), (uintptr_t)shared,
+					 4 * PG, true, IOASID_ACCOUNT_NONE, &s),
+		 0);
+	CHECK_EQ(ioasid_pages_alloc_user(child, getuid(), (uintptr_t)priv, PG,
+					 true, IOASID_ACCOUNT_NONE, &pv),
+		 0);
+	CHECK_EQ(ioasid_pages_pin(s, 0, 1), 0);
+	CHECK_EQ(ioasid_pages_pin(pv, 0, 0), 0);
+	ioasid_reach_note(getpid());
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+
+	memcpy(shared + PG + 5, "reached", 7);
+	CHECK_EQ(ioasid_pages_rw(s, PG + 5, got, 7, false), 0);
+	CHECK(!memcmp(got, "reached", 7));
+	CHECK_EQ(ioasid_pages_rw(s, PG - 2, "wr", 2, true), 0);
+	CHECK(!memcmp(shared + PG - 2, "wr", 2));
+	CHECK_EQ(ioasid_pages_rw(s, 2 * PG, got, 1, false), -EFAULT);
+	CHECK_EQ(ioasid_pages_rw(pv, 0, got, 1, false), -EFAULT);
+	ioasid_pages_put(s);
+	ioasid_pages_put(pv);
+	munmap(shared, 4 * PG);
+	munmap(priv, PG);
+}
+
 int main(void)
 {
 	colour();
 	shared();
 	partial();
+	source_gone();
 	pt_synchronize();
 	return check_finish("frame");
 }

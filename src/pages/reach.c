@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "core/vm_access.h"
+#include "reach.h"
+
+/* A few recent callers: held by pidfd, so a recycled pid never passes. */
+#define REACH_SLOTS 8
+
+struct witness {
+	pid_t pid;
+	int pidfd; /* -1 without pidfds */
+	uint64_t last_seen;
+};
+
+static pthread_mutex_t reach_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct witness witnesses[REACH_SLOTS];
+static uint64_t clock_ticks;
+
+static bool witness_alive(const struct witness *w)
+{
+	int rc;
+
+	if (!w->pid)
+		return false;
+	rc = w->pidfd >= 0 ?
+		     (int)syscall(SYS_pidfd_send_signal, w->pidfd, 0, NULL, 0) :
+		     kill(w->pid, 0);
+	return rc == 0 || errno == EPERM;
+}
+
+static void witness_clear(struct witness *w)
+{
+	if (w->pidfd >= 0)
+		close(w->pidfd);
+	*w = (struct witness){ .pidfd = -1 };
+}
+
+void ioasid_reach_note(pid_t pid)
+{
+	struct witness *victim = NULL;
+
+	pthread_mutex_lock(&reach_lock);
+	clock_ticks++;
+	for (size_t i = 0; i < REACH_SLOTS; i++) {
+		struct witness *w = &witnesses[i];
+
+		if (w->pid == pid && witness_alive(w)) {
+			w->last_seen = clock_ticks;
+			goto out_unlock;
+		}
+		/* The emptiest slot goes first, then the longest unseen. */
+		if (!victim || !w->pid ||
+		    (victim->pid && w->last_seen < victim->last_seen))
+			victim = w;
+	}
+	if (victim->pid)
+		witness_clear(victim);
+	victim->pid = pid;
+	victim->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	victim->last_seen = clock_ticks;
+out_unlock:
+	pthread_mutex_unlock(&reach_lock);
+}
+
+/* Where process pid maps page id: its address, or 0. */
+static uint64_t find_mapping(pid_t pid, const struct ioasid_page_id *id)
+{
+	char path[64], *line = NULL;
+	uint64_t va = 0;
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!va && getline(&line, &cap, f) > 0) {
+		unsigned long long start, end, off, ino;
+		unsigned int maj, min;
+		char perms[8];
+		uint64_t first;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end,
+			   perms, &off, &maj, &min, &ino) != 7)
+			continue;
+		/* Only a shared mapping shows the file's own page. */
+		if (perms[3] != 's' || makedev(maj, min) != id->a ||
+		    ino != id->b)
+			continue;
+		first = off >> IOASID_PAGE_SHIFT;
+		if (id->index >= first &&
+		    id->index - first < (end - start) >> IOASID_PAGE_SHIFT)
+			va = start + ((id->index - first) << IOASID_PAGE_SHIFT);
+	}
+	free(line);
+	fclose(f);
+	return va;
+}
+
+int ioasid_reach_file_rw(const struct ioasid_page_id *id, uint64_t off,
+			 void *buf, size_t len, bool write)
+{
+	pid_t pids[REACH_SLOTS];
+	size_t n = 0;
+
+	if (id->kind != IOASID_PAGE_ID_FILE || off + len > IOASID_PAGE_SIZE)
+		return -EFAULT;
+	pthread_mutex_lock(&reach_lock);
+	for (size_t i = 0; i < REACH_SLOTS; i++)
+		if (witness_alive(&witnesses[i]))
+			pids[n++] = witnesses[i].pid;
+	pthread_mutex_unlock(&reach_lock);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t va = find_mapping(pids[i], id);
+
+		if (va && !vm_xfer(pids[i], va + off, buf, len, write))
+			return 0;
+	}
+	return -EFAULT;
+}
