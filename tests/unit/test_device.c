@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ctx_harness.h"
@@ -15,6 +17,7 @@
 #include "core/util.h"
 #include "iommu/domain.h"
 #include "iommu/hwpt.h"
+#include "pages/account.h"
 
 #define MiB (1ull << 20)
 #define BASE (MOCK_APERTURE_START)
@@ -437,6 +440,62 @@ static void large_leaves(void)
 	munmap(raw, 3 * huge);
 }
 
+/*
+ * With a domain, MAP pins: past RLIMIT_MEMLOCK (without CAP_IPC_LOCK) it
+ * fails with ENOMEM, and the pinned total and the IOAS are as they were;
+ * so does attaching a domain to an IOAS holding too much.
+ */
+static void map_over_rlimit(void)
+{
+	const uint64_t limit_bytes = 8 * MiB;
+	char *mem = anon(limit_bytes + 16 * PG);
+	uint64_t pinned, locked;
+	struct rlimit saved, lim;
+	uint32_t ioas, stdev;
+
+	CHECK_EQ(getrlimit(RLIMIT_MEMLOCK, &saved), 0);
+	if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < limit_bytes) {
+		printf("map_over_rlimit: RLIMIT_MEMLOCK below 8 MiB, skipped\n");
+		return;
+	}
+	lim = saved;
+	lim.rlim_cur = limit_bytes;
+	CHECK_EQ(setrlimit(RLIMIT_MEMLOCK, &lim), 0);
+	caller.cap_effective &= ~(1ull << CAP_IPC_LOCK);
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, 0, &stdev, NULL, NULL), 0);
+	CHECK_EQ(map_at(ioas, RW, mem, limit_bytes - 4 * PG, BASE), 0);
+	ioasid_account_totals(getpid(), &pinned, &locked);
+	CHECK_EQ(pinned, limit_bytes / PG - 4);
+	CHECK_EQ(map_at(ioas, RW, mem + limit_bytes - 4 * PG, 8 * PG,
+			BASE + limit_bytes),
+		 -ENOMEM);
+	ioasid_account_totals(getpid(), &pinned, &locked);
+	CHECK_EQ(pinned, limit_bytes / PG - 4);
+	CHECK_EQ(check_refs(mem + limit_bytes - 4 * PG, 8 * PG, 0), 0);
+	/* Nothing was mapped: the range is free for what fits. */
+	CHECK_EQ(map_at(ioas, RW, mem + limit_bytes - 4 * PG, 4 * PG,
+			BASE + limit_bytes),
+		 0);
+	/* Without the domain nothing is pinned, so the IOAS may hold more;
+	 * a domain then cannot be attached. */
+	CHECK_EQ(destroy(stdev), 0);
+	CHECK_EQ(map_at(ioas, RW, mem + limit_bytes, 16 * PG,
+			BASE + 2 * limit_bytes),
+		 0);
+	ioasid_account_totals(getpid(), &pinned, &locked);
+	CHECK_EQ(pinned, 0);
+	CHECK_EQ(mock_domain(ioas, 0, NULL, NULL, NULL), -ENOMEM);
+	ioasid_account_totals(getpid(), &pinned, &locked);
+	CHECK_EQ(pinned, 0);
+	CHECK_EQ(ioasid_ctx_object_count(ctx), 1);
+	caller.cap_effective |= 1ull << CAP_IPC_LOCK;
+	setrlimit(RLIMIT_MEMLOCK, &saved);
+	fresh();
+	munmap(mem, limit_bytes + 16 * PG);
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
@@ -445,6 +504,7 @@ int main(void)
 	auto_domains();
 	fill_and_unfill();
 	large_leaves();
+	map_over_rlimit();
 	ioasid_ctx_put(ctx);
 	pt_synchronize();
 	return check_finish("device");
