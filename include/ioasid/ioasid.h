@@ -134,6 +134,19 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
  */
 int ioasid_caller_self(struct ioasid_caller *caller);
 
+/*
+ * DMA by device dev_id of ctx at iova, translated by the domain attached
+ * to it, at pasid (0: the whole device), exactly as IOASID_DEVICE_DMA
+ * (<ioasid/uapi/ioasid.h>) does: 0, or -ENXIO (nothing attached), -ENOENT
+ * (no mapping: an I/O page fault), -EPERM (the mapping forbids the
+ * direction), -EFAULT (its memory cannot be reached), -ENOENT for no such
+ * device.  The DMA stops at the first byte it cannot do.
+ */
+int ioasid_dma_read(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+		    uint64_t iova, void *buf, size_t len);
+int ioasid_dma_write(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+		     uint64_t iova, const void *buf, size_t len);
+
 /* How many objects the context holds (published or being built). */
 unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
 

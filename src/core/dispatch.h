@@ -22,6 +22,7 @@ long ioasid_ioas_unmap_ioctl(struct ioasid_ucmd *u);
 long ioasid_ioas_change_process_ioctl(struct ioasid_ucmd *u); /* iopt/change_process.c */
 long ioasid_process_accounting_ioctl(struct ioasid_ucmd *u); /* pages/account.c */
 long ioasid_get_hw_info_ioctl(struct ioasid_ucmd *u);    /* iommu/device.c */
+long ioasid_device_dma_ioctl(struct ioasid_ucmd *u);     /* iommu/dma.c */
 long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u);     /* iommu/hwpt.c */
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */
 long ioasid_vfio_get_api_version(struct ioasid_ucmd *u); /* iommu/vfio_compat.c */

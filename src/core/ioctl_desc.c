@@ -31,6 +31,9 @@ static const struct ioasid_ptr_desc allow_iovas_ptrs[] = {
 static const struct ioasid_ptr_desc hwpt_alloc_ptrs[] = {
 	PTR_N(iommu_hwpt_alloc, data_uptr, data_len, 1, IOASID_PTR_IN),
 };
+static const struct ioasid_ptr_desc device_dma_ptrs[] = {
+	PTR_N(ioasid_device_dma, uptr, length, 1, IOASID_PTR_INOUT),
+};
 static const struct ioasid_ptr_desc hw_info_ptrs[] = {
 	PTR_N(iommu_hw_info, data_uptr, data_len, 1, IOASID_PTR_OUT),
 };
@@ -118,6 +121,9 @@ static const struct ioasid_ioctl_desc table[] = {
 	SIZED(IOMMU_TEST_CMD, iommu_test_cmd, last, FDS(test_cmd_fds)),
 
 	SIZED(IOASID_PROCESS_ACCOUNTING, ioasid_process_accounting, out_locked),
+	SIZED(IOASID_DEVICE_DMA, ioasid_device_dma, uptr,
+	      FLAGS(ioasid_device_dma, IOASID_DMA_WRITE | IOASID_DMA_PASID),
+	      PTRS(device_dma_ptrs)),
 
 	VALUE(VFIO_GET_API_VERSION, IOASID_ARG_NONE),
 	VALUE(VFIO_CHECK_EXTENSION, IOASID_ARG_VALUE),

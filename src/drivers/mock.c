@@ -32,7 +32,9 @@ static int mock_set_dirty_tracking(struct ioasid_domain *dom, bool enable)
 {
 	/* Turning it on starts from a clean slate. */
 	if (enable && !dom->dirty_tracking)
-		pt_clear_all_dirty(&dom->pt);
+		ioasid_domain_read_and_clear_dirty(dom, 0,
+						   1ULL << dom->pt.ias_bits,
+						   false, NULL, NULL);
 	dom->dirty_tracking = enable;
 	return 0;
 }

@@ -48,6 +48,7 @@ int ioasid_device_bind(struct ioasid_ctx *ctx,
 	dev->drv = drv;
 	dev->max_pasid_log2 = max_pasid_log2;
 	pthread_mutex_init(&dev->lock, NULL);
+	iotlb_init(&dev->iotlb);
 	/* The binding driver's reference, until it unbinds. */
 	ioasid_obj_users_inc(&dev->obj);
 	ioasid_obj_publish(ctx, &dev->obj);
@@ -134,31 +135,60 @@ static int check_compat(struct ioasid_device *dev, uint32_t pasid,
 /*
  * Point dev's pasid at hwpt, on which the caller holds a users reference
  * that moves to the attachment.  *slot is the attachment to replace, or
- * where a new one goes.  The old HWPT is released by the caller.
+ * where a new one goes.  From here DMA goes through hwpt's domain.  The
+ * old HWPT, if any, is the caller's to let go (release_old).
  */
 static int bind_hwpt(struct ioasid_device *dev, uint32_t pasid,
 		     struct ioasid_attach **slot, struct ioasid_hwpt *hwpt,
 		     struct ioasid_hwpt **old)
 {
+	struct ioasid_domain *s2 = ioasid_domain_s2(hwpt->domain);
 	struct ioasid_attach *a = *slot;
 	int rc;
 
 	rc = check_compat(dev, pasid, hwpt);
 	if (rc)
 		return rc;
+	/* Unmaps of the new domain reach our IOTLB before any DMA does. */
+	rc = ioasid_domain_add_iotlb(s2, &dev->iotlb);
+	if (rc)
+		return rc;
 	if (a) {
 		*old = a->hwpt;
 		a->hwpt = hwpt;
-		return 0;
+		return ioasid_dma_publish(dev, a, hwpt->domain, false);
 	}
 	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
+	if (!a) {
+		rc = -ENOMEM;
+		goto out_iotlb;
+	}
 	a->pasid = pasid;
 	a->hwpt = hwpt;
+	a->dev = dev;
+	rc = ioasid_dma_publish(dev, a, hwpt->domain, true);
+	if (rc)
+		goto out_free;
 	*slot = a;
 	*old = NULL;
 	return 0;
+
+out_free:
+	free(a);
+out_iotlb:
+	ioasid_domain_remove_iotlb(s2, &dev->iotlb);
+	return rc;
+}
+
+/*
+ * Let go of a HWPT DMA no longer goes through: once no DMA that found it
+ * can still be translating, its translations leave our IOTLB.
+ */
+static void release_old(struct ioasid_device *dev, struct ioasid_hwpt *old)
+{
+	pt_synchronize();
+	ioasid_domain_remove_iotlb(ioasid_domain_s2(old->domain), &dev->iotlb);
+	hwpt_release(old);
 }
 
 /*
@@ -278,7 +308,7 @@ out_unlock:
 	pthread_mutex_unlock(&dev->lock);
 	ioasid_obj_put(dev->ctx, pt);
 	if (old)
-		hwpt_release(old);
+		release_old(dev, old);
 	return rc;
 }
 
@@ -301,12 +331,15 @@ void ioasid_device_detach(struct ioasid_device *dev, uint32_t pasid)
 	pthread_mutex_lock(&dev->lock);
 	slot = attach_slot(dev, pasid);
 	a = *slot;
-	if (a)
+	if (a) {
 		*slot = a->next;
+		ioasid_dma_unpublish(dev, a);
+	}
 	pthread_mutex_unlock(&dev->lock);
 	if (!a)
 		return;
-	hwpt_release(a->hwpt);
+	/* DMA that found the attachment has finished with it after this. */
+	release_old(dev, a->hwpt);
 	free(a);
 }
 

@@ -8,9 +8,14 @@
 #define IOASID_IOMMU_DEVICE_H
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <urcu-bp.h>
+#include <urcu/rculfhash.h>
 
 #include "core/object.h"
+#include "pt/iotlb.h"
 
 struct ioasid_ctx;
 struct ioasid_hwpt;
@@ -18,11 +23,17 @@ struct ioasid_iommu_ops;
 
 #define IOASID_NO_PASID 0u
 
+struct ioasid_domain;
+
 /* What one PASID (or the whole device) is attached to. */
 struct ioasid_attach {
 	uint32_t pasid;
 	struct ioasid_hwpt *hwpt; /* holds a users reference */
 	struct ioasid_attach *next;
+	/* For DMA, found without locks (dma.c): */
+	struct ioasid_device *dev;
+	struct ioasid_domain *_Atomic domain;
+	struct cds_lfht_node node; /* PASIDs only */
 };
 
 /*
@@ -37,6 +48,10 @@ struct ioasid_device {
 	uint32_t max_pasid_log2; /* 0: no PASIDs */
 	pthread_mutex_t lock;
 	struct ioasid_attach *attaches;
+	/* DMA: the whole device's domain (PASIDs are in dma.c's table),
+	 * and the translations it has cached. */
+	struct ioasid_domain *_Atomic whole_domain;
+	struct iotlb iotlb;
 };
 
 /* Bind a device of driver ops to ctx: published, with an id. */
@@ -66,6 +81,23 @@ int ioasid_device_attach(struct ioasid_device *dev, uint32_t pasid,
 int ioasid_device_replace(struct ioasid_device *dev, uint32_t pasid,
 			  uint32_t *pt_id);
 void ioasid_device_detach(struct ioasid_device *dev, uint32_t pasid);
+
+/*
+ * DMA by the device at iova (the whole device with IOASID_NO_PASID),
+ * through the domain attached there; `write` is the device writing
+ * memory.  A DMA stops at the first byte it cannot do, like hardware:
+ *   -ENXIO   nothing is attached at pasid (DMA is blocked);
+ *   -ENOENT  no mapping at some byte of the range (an I/O page fault);
+ *   -EPERM   the mapping does not allow the direction;
+ *   -EFAULT  the memory behind the mapping cannot be reached.
+ */
+int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
+		      uint64_t iova, void *buf, size_t len, bool write);
+
+/* For device.c: make an attachment's domain the one DMA sees, or none. */
+int ioasid_dma_publish(struct ioasid_device *dev, struct ioasid_attach *a,
+		       struct ioasid_domain *domain, bool is_new);
+void ioasid_dma_unpublish(struct ioasid_device *dev, struct ioasid_attach *a);
 
 /* The HWPT attached at pasid, or NULL; under dev->lock. */
 struct ioasid_hwpt *ioasid_device_attached_locked(struct ioasid_device *dev,

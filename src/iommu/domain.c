@@ -1,23 +1,117 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "domain.h"
+
+static void domain_init_common(struct ioasid_domain *dom,
+			       enum ioasid_domain_type type)
+{
+	dom->type = type;
+	atomic_init(&dom->inv_gen, 0);
+	atomic_init(&dom->dirty_gen, 0);
+	pthread_mutex_init(&dom->iotlb_lock, NULL);
+	dom->iotlbs = NULL;
+}
 
 int ioasid_domain_init_paging(struct ioasid_domain *dom,
 			      const struct pt_format *fmt,
 			      unsigned int ias_bits, uint64_t pgsize_bitmap,
 			      uint64_t aperture_start, uint64_t aperture_last)
 {
-	dom->type = IOASID_DOMAIN_PAGING;
+	int rc;
+
+	rc = pt_init(&dom->pt, fmt, ias_bits, pgsize_bitmap);
+	if (rc)
+		return rc;
+	domain_init_common(dom, IOASID_DOMAIN_PAGING);
 	dom->aperture_start = aperture_start;
 	dom->aperture_last = aperture_last;
-	return pt_init(&dom->pt, fmt, ias_bits, pgsize_bitmap);
+	return 0;
+}
+
+void ioasid_domain_init_nested(struct ioasid_domain *dom,
+			       struct ioasid_domain *parent)
+{
+	domain_init_common(dom, IOASID_DOMAIN_NESTED);
+	dom->parent = parent;
+	dom->aperture_start = parent->aperture_start;
+	dom->aperture_last = parent->aperture_last;
 }
 
 void ioasid_domain_fini(struct ioasid_domain *dom)
 {
 	if (dom->type == IOASID_DOMAIN_PAGING)
 		pt_destroy(&dom->pt);
+	pthread_mutex_destroy(&dom->iotlb_lock);
+}
+
+int ioasid_domain_add_iotlb(struct ioasid_domain *dom, struct iotlb *iotlb)
+{
+	struct domain_iotlb *l;
+	int rc = 0;
+
+	pthread_mutex_lock(&dom->iotlb_lock);
+	for (l = dom->iotlbs; l && l->iotlb != iotlb; l = l->next)
+		;
+	if (l) {
+		l->refs++;
+	} else if ((l = malloc(sizeof(*l)))) {
+		l->iotlb = iotlb;
+		l->refs = 1;
+		l->next = dom->iotlbs;
+		dom->iotlbs = l;
+	} else {
+		rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&dom->iotlb_lock);
+	return rc;
+}
+
+void ioasid_domain_remove_iotlb(struct ioasid_domain *dom, struct iotlb *iotlb)
+{
+	struct domain_iotlb **link, *l;
+
+	pthread_mutex_lock(&dom->iotlb_lock);
+	for (link = &dom->iotlbs; (l = *link) && l->iotlb != iotlb;
+	     link = &l->next)
+		;
+	if (l && !--l->refs) {
+		*link = l->next;
+		free(l);
+		/* The domain's memory may be reused for another: nothing of
+		 * it may be found in this IOTLB again. */
+		iotlb_invalidate_domain(iotlb, dom);
+	}
+	pthread_mutex_unlock(&dom->iotlb_lock);
+}
+
+/* After a change to the table: no IOTLB keeps what was [iova, last]. */
+static void invalidate_iotlbs(struct ioasid_domain *dom, uint64_t iova,
+			      uint64_t last)
+{
+	atomic_fetch_add(&dom->inv_gen, 1);
+	pthread_mutex_lock(&dom->iotlb_lock);
+	for (struct domain_iotlb *l = dom->iotlbs; l; l = l->next)
+		iotlb_invalidate(l->iotlb, dom, iova, last);
+	pthread_mutex_unlock(&dom->iotlb_lock);
+}
+
+int ioasid_domain_read_and_clear_dirty(struct ioasid_domain *dom,
+				       uint64_t iova, uint64_t len, bool keep,
+				       void (*fn)(uint64_t iova, uint64_t size,
+						  void *arg),
+				       void *arg)
+{
+	int rc;
+
+	if (dom->type != IOASID_DOMAIN_PAGING)
+		return -EINVAL;
+	rc = pt_read_and_clear_dirty(&dom->pt, iova, len, keep, fn, arg);
+	/* A cached "already dirty" would let the next write skip the bit. */
+	if (!rc && !keep)
+		atomic_fetch_add(&dom->dirty_gen, 1);
+	return rc;
 }
 
 int ioasid_domain_map(struct ioasid_domain *dom, uint64_t iova, uint64_t pa,
@@ -41,10 +135,12 @@ uint64_t ioasid_domain_unmap(struct ioasid_domain *dom, uint64_t iova,
 	if (dom->type != IOASID_DOMAIN_PAGING)
 		return 0;
 	done = pt_unmap(&dom->pt, iova, len);
+	if (!done)
+		return 0;
+	invalidate_iotlbs(dom, iova, iova + len - 1);
 	/* A device may be mid-DMA through the old entries: the memory stays
 	 * pinned until it cannot be. */
-	if (done)
-		pt_synchronize();
+	pt_synchronize();
 	return done;
 }
 

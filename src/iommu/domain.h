@@ -11,9 +11,12 @@
 #ifndef IOASID_IOMMU_DOMAIN_H
 #define IOASID_IOMMU_DOMAIN_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "pt/iotlb.h"
 #include "pt/pt.h"
 
 struct ioasid_domain;
@@ -31,6 +34,17 @@ enum ioasid_domain_type {
 	IOASID_DOMAIN_NESTED,
 };
 
+/* An IOTLB that may hold translations of a domain (its device's). */
+struct domain_iotlb {
+	struct iotlb *iotlb;
+	unsigned int refs; /* attachments of the device to the domain */
+	struct domain_iotlb *next;
+};
+
+/*
+ * Lock order: the IOAS's iova_lock, then iotlb_lock.  iotlb_lock guards
+ * the IOTLB list, which unmaps walk to invalidate.
+ */
 struct ioasid_domain {
 	enum ioasid_domain_type type;
 	const struct ioasid_domain_ops *ops;
@@ -39,6 +53,13 @@ struct ioasid_domain {
 	uint64_t aperture_start, aperture_last;
 	bool dirty_tracking; /* enabled */
 	struct pt pt;        /* paging domains */
+	/* Nested: the stage-2 (paging) domain under this one. */
+	struct ioasid_domain *parent;
+
+	atomic_uint_fast64_t inv_gen; /* bumped by every invalidation */
+	atomic_uint dirty_gen;        /* bumped when dirty bits are cleared */
+	pthread_mutex_t iotlb_lock;
+	struct domain_iotlb *iotlbs;
 };
 
 /*
@@ -49,8 +70,37 @@ int ioasid_domain_init_paging(struct ioasid_domain *dom,
 			      const struct pt_format *fmt,
 			      unsigned int ias_bits, uint64_t pgsize_bitmap,
 			      uint64_t aperture_start, uint64_t aperture_last);
+/* A nested domain over parent (no table of its own here). */
+void ioasid_domain_init_nested(struct ioasid_domain *dom,
+			       struct ioasid_domain *parent);
 /* Tear the table down; for drivers' free ops. */
 void ioasid_domain_fini(struct ioasid_domain *dom);
+
+/*
+ * The IOTLBs that unmaps of dom must invalidate: one more reference for
+ * iotlb (-ENOMEM), one less.  Removing the last reference forgets dom's
+ * entries in iotlb; no translation may be in flight (pt_synchronize).
+ */
+int ioasid_domain_add_iotlb(struct ioasid_domain *dom, struct iotlb *iotlb);
+void ioasid_domain_remove_iotlb(struct ioasid_domain *dom,
+				struct iotlb *iotlb);
+
+/*
+ * Report and clear dirty leaves of [iova, iova + len), as
+ * pt_read_and_clear_dirty does; translations cached as dirty are no
+ * longer trusted to be.
+ */
+int ioasid_domain_read_and_clear_dirty(struct ioasid_domain *dom,
+				       uint64_t iova, uint64_t len, bool keep,
+				       void (*fn)(uint64_t iova, uint64_t size,
+						  void *arg),
+				       void *arg);
+
+/* The paging domain whose table translates for dom. */
+static inline struct ioasid_domain *ioasid_domain_s2(struct ioasid_domain *dom)
+{
+	return dom->type == IOASID_DOMAIN_NESTED ? dom->parent : dom;
+}
 
 static inline uint64_t ioasid_domain_pgsize_bitmap(const struct ioasid_domain *d)
 {

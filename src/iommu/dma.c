@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DMA through translation.  A device's access goes to the domain attached
+ * at its PASID (found without locks), through the device's IOTLB or a walk
+ * of the page table, to the frame of memory behind the address.  All of it
+ * inside one RCU read-side section: an unmap waits for the section to end
+ * before it unpins, so a DMA sees the mapping whole or not at all, and
+ * never memory that has been given back.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "core/dispatch.h"
+#include "core/ucmd.h"
+#include "core/util.h"
+#include "device.h"
+#include "domain.h"
+#include "ioasid/ioasid.h"
+#include "ioasid/uapi/ioasid.h"
+#include "pages/frame.h"
+
+/* (device, PASID) -> attachment, for every PASID attachment there is. */
+static struct cds_lfht *pasid_table;
+static pthread_once_t pasid_table_once = PTHREAD_ONCE_INIT;
+
+static void pasid_table_init(void)
+{
+	pasid_table = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE, NULL);
+}
+
+static unsigned long pasid_hash(const struct ioasid_device *dev,
+				uint32_t pasid)
+{
+	uint64_t h = (uintptr_t)dev * 0x9e3779b97f4a7c15ULL;
+
+	h ^= pasid * 0xbf58476d1ce4e5b9ULL;
+	return (unsigned long)(h ^ (h >> 29));
+}
+
+struct pasid_key {
+	const struct ioasid_device *dev;
+	uint32_t pasid;
+};
+
+static int pasid_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct ioasid_attach *a =
+		caa_container_of(node, struct ioasid_attach, node);
+	const struct pasid_key *k = key;
+
+	return a->dev == k->dev && a->pasid == k->pasid;
+}
+
+int ioasid_dma_publish(struct ioasid_device *dev, struct ioasid_attach *a,
+		       struct ioasid_domain *domain, bool is_new)
+{
+	atomic_store(&a->domain, domain);
+	if (a->pasid == IOASID_NO_PASID) {
+		atomic_store(&dev->whole_domain, domain);
+		return 0;
+	}
+	if (!is_new)
+		return 0;
+	pthread_once(&pasid_table_once, pasid_table_init);
+	if (!pasid_table)
+		return -ENOMEM;
+	cds_lfht_node_init(&a->node);
+	urcu_bp_read_lock();
+	cds_lfht_add(pasid_table, pasid_hash(dev, a->pasid), &a->node);
+	urcu_bp_read_unlock();
+	return 0;
+}
+
+void ioasid_dma_unpublish(struct ioasid_device *dev, struct ioasid_attach *a)
+{
+	atomic_store(&a->domain, NULL);
+	if (a->pasid == IOASID_NO_PASID) {
+		atomic_store(&dev->whole_domain, NULL);
+		return;
+	}
+	urcu_bp_read_lock();
+	cds_lfht_del(pasid_table, &a->node);
+	urcu_bp_read_unlock();
+}
+
+/* Inside a read-side section. */
+static struct ioasid_domain *dma_domain(struct ioasid_device *dev,
+					uint32_t pasid)
+{
+	struct pasid_key key = { .dev = dev, .pasid = pasid };
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *node;
+
+	if (pasid == IOASID_NO_PASID)
+		return atomic_load_explicit(&dev->whole_domain,
+					    memory_order_acquire);
+	if (!pasid_table)
+		return NULL;
+	cds_lfht_lookup(pasid_table, pasid_hash(dev, pasid), pasid_match,
+			&key, &iter);
+	node = cds_lfht_iter_get_node(&iter);
+	if (!node)
+		return NULL;
+	return atomic_load_explicit(
+		&caa_container_of(node, struct ioasid_attach, node)->domain,
+		memory_order_acquire);
+}
+
+/*
+ * The physical address of iova, from the IOTLB when it can say, else by a
+ * walk (which sets the accessed and dirty bits) whose result is cached.
+ * Entries are tagged with the stage-2 domain, whose unmaps invalidate
+ * them; the mock's nested stage 1 is the identity.
+ */
+static int translate(struct ioasid_device *dev, struct ioasid_domain *dom,
+		     uint32_t pasid, uint64_t iova, bool write, uint64_t *pa)
+{
+	struct ioasid_domain *s2 = ioasid_domain_s2(dom);
+	unsigned int dirty_gen = atomic_load(&s2->dirty_gen);
+	uint64_t inv_gen;
+	struct iotlb_hit hit;
+	struct pt_translation t;
+	int rc;
+
+	if (iotlb_lookup(&dev->iotlb, pasid, s2, iova, &hit)) {
+		if (!(hit.prot & (write ? PT_PROT_WRITE : PT_PROT_READ)))
+			return -EPERM;
+		/* A write may skip the walk only if it would not set the
+		 * dirty bit: it is set, and has not been cleared since. */
+		if (!write || (hit.dirty && hit.dirty_gen == dirty_gen)) {
+			*pa = hit.pa + (iova & (IOASID_PAGE_SIZE - 1));
+			return 0;
+		}
+	}
+	inv_gen = atomic_load(&s2->inv_gen);
+	rc = pt_translate(&s2->pt, iova, write, &t);
+	if (rc)
+		return rc;
+	hit = (struct iotlb_hit){
+		.pa = t.pa & ~(uint64_t)(IOASID_PAGE_SIZE - 1),
+		.prot = t.prot,
+		.dirty = write,
+		.dirty_gen = dirty_gen,
+	};
+	iotlb_fill(&dev->iotlb, pasid, s2, iova, &hit, &s2->inv_gen, inv_gen);
+	*pa = t.pa;
+	return 0;
+}
+
+int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
+		      uint64_t iova, void *buf, size_t len, bool write)
+{
+	struct ioasid_domain *dom;
+	int rc = 0;
+
+	pt_read_lock();
+	dom = dma_domain(dev, pasid);
+	if (!dom)
+		rc = -ENXIO;
+	while (!rc && len) {
+		size_t n = MIN(len, IOASID_PAGE_SIZE -
+					    (iova & (IOASID_PAGE_SIZE - 1)));
+		uint64_t pa;
+
+		rc = translate(dev, dom, pasid, iova, write, &pa);
+		if (!rc)
+			rc = ioasid_frame_rw(pa, buf, n, write);
+		buf = (char *)buf + n;
+		len -= n;
+		iova += n;
+		if (len && !iova)
+			rc = -ENOENT; /* past the top of the IOVA space */
+	}
+	pt_read_unlock();
+	return rc;
+}
+
+/* The largest DMA one IOASID_DEVICE_DMA moves. */
+#define DMA_IOCTL_MAX (16u << 20)
+
+long ioasid_device_dma_ioctl(struct ioasid_ucmd *u)
+{
+	struct ioasid_device_dma *cmd = u->cmd;
+	bool write = cmd->flags & IOASID_DMA_WRITE;
+	uint32_t pasid = IOASID_NO_PASID;
+	struct ioasid_device *dev;
+	uint64_t end;
+	void *buf;
+	int rc;
+
+	if (cmd->flags & ~(IOASID_DMA_WRITE | IOASID_DMA_PASID))
+		return -EOPNOTSUPP;
+	if (cmd->flags & IOASID_DMA_PASID) {
+		if (cmd->pasid == IOASID_NO_PASID)
+			return -EINVAL;
+		pasid = cmd->pasid;
+	} else if (cmd->pasid) {
+		return -EINVAL;
+	}
+	if (cmd->length > DMA_IOCTL_MAX)
+		return -EINVAL;
+	if (add_overflows_u64(cmd->iova, cmd->length, &end) ||
+	    add_overflows_u64(cmd->uptr, cmd->length, &end))
+		return -EOVERFLOW;
+	rc = ioasid_device_get(u->ctx, cmd->dev_id, &dev);
+	if (rc)
+		return rc;
+	buf = malloc(cmd->length ? cmd->length : 1);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	if (write)
+		rc = ucmd_read(u, cmd->uptr, buf, cmd->length);
+	if (!rc)
+		rc = ioasid_device_dma(dev, pasid, cmd->iova, buf, cmd->length,
+				       write);
+	if (!rc && !write)
+		rc = ucmd_write(u, cmd->uptr, buf, cmd->length);
+	free(buf);
+out_put:
+	ioasid_device_put(u->ctx, dev);
+	return rc;
+}
+
+static int dma_by_id(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+		     uint64_t iova, void *buf, size_t len, bool write)
+{
+	struct ioasid_device *dev;
+	int rc;
+
+	rc = ioasid_device_get(ctx, dev_id, &dev);
+	if (rc)
+		return rc;
+	rc = ioasid_device_dma(dev, pasid, iova, buf, len, write);
+	ioasid_device_put(ctx, dev);
+	return rc;
+}
+
+int ioasid_dma_read(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+		    uint64_t iova, void *buf, size_t len)
+{
+	return dma_by_id(ctx, dev_id, pasid, iova, buf, len, false);
+}
+
+int ioasid_dma_write(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+		     uint64_t iova, const void *buf, size_t len)
+{
+	return dma_by_id(ctx, dev_id, pasid, iova, (void *)buf, len, true);
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "iotlb.h"
+
+#define PAGE_SHIFT 12
+#define rlx memory_order_relaxed
+
+void iotlb_init(struct iotlb *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+static inline unsigned int set_of(uint64_t page)
+{
+	return (unsigned int)(page % IOTLB_SETS);
+}
+
+/* Take an entry for writing: its count goes odd. */
+static void entry_lock(struct iotlb_entry *e)
+{
+	unsigned int s = atomic_load_explicit(&e->seq, rlx);
+
+	for (;;) {
+		if (!(s & 1) && atomic_compare_exchange_weak(&e->seq, &s, s + 1))
+			return;
+		s = atomic_load_explicit(&e->seq, rlx);
+	}
+}
+
+static void entry_unlock(struct iotlb_entry *e)
+{
+	atomic_fetch_add_explicit(&e->seq, 1, memory_order_release);
+}
+
+static void entry_clear_locked(struct iotlb_entry *e)
+{
+	atomic_store_explicit(&e->domain, NULL, rlx);
+	atomic_store_explicit(&e->page, 0, rlx);
+}
+
+bool iotlb_lookup(struct iotlb *t, uint32_t pasid, const void *domain,
+		  uint64_t iova, struct iotlb_hit *hit)
+{
+	uint64_t page = iova >> PAGE_SHIFT;
+	struct iotlb_entry *set = t->e[set_of(page)];
+
+	for (int w = 0; w < IOTLB_WAYS; w++) {
+		struct iotlb_entry *e = &set[w];
+		unsigned int s1 = atomic_load_explicit(&e->seq,
+						       memory_order_acquire);
+		bool match;
+
+		if (s1 & 1)
+			continue;
+		match = atomic_load_explicit(&e->domain, rlx) == domain &&
+			atomic_load_explicit(&e->page, rlx) == page &&
+			atomic_load_explicit(&e->pasid, rlx) == pasid;
+		if (!match)
+			continue;
+		hit->pa = atomic_load_explicit(&e->pa, rlx);
+		hit->prot = atomic_load_explicit(&e->prot, rlx);
+		hit->dirty = atomic_load_explicit(&e->dirty, rlx);
+		hit->dirty_gen = atomic_load_explicit(&e->dirty_gen, rlx);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&e->seq, rlx) == s1)
+			return true;
+	}
+	return false;
+}
+
+void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
+		uint64_t iova, const struct iotlb_hit *tr,
+		const atomic_uint_fast64_t *inv_gen, uint64_t inv_gen_seen)
+{
+	uint64_t page = iova >> PAGE_SHIFT;
+	unsigned int set = set_of(page), way = IOTLB_WAYS;
+	struct iotlb_entry *e;
+
+	/* The same page again (a write making it dirty) takes its place. */
+	for (unsigned int w = 0; w < IOTLB_WAYS; w++) {
+		e = &t->e[set][w];
+		if (atomic_load_explicit(&e->domain, rlx) == domain &&
+		    atomic_load_explicit(&e->page, rlx) == page &&
+		    atomic_load_explicit(&e->pasid, rlx) == pasid) {
+			way = w;
+			break;
+		}
+	}
+	if (way == IOTLB_WAYS)
+		way = atomic_fetch_add_explicit(&t->victim[set], 1, rlx) %
+		      IOTLB_WAYS;
+	e = &t->e[set][way];
+	entry_lock(e);
+	/* Checked under the entry: an unmap bumps the generation before it
+	 * invalidates, so either it sees our entry or we see its bump. */
+	if (atomic_load(inv_gen) != inv_gen_seen) {
+		entry_unlock(e);
+		return;
+	}
+	atomic_store_explicit(&e->pasid, pasid, rlx);
+	atomic_store_explicit(&e->page, page, rlx);
+	atomic_store_explicit(&e->pa, tr->pa, rlx);
+	atomic_store_explicit(&e->prot, tr->prot, rlx);
+	atomic_store_explicit(&e->dirty, tr->dirty, rlx);
+	atomic_store_explicit(&e->dirty_gen, tr->dirty_gen, rlx);
+	atomic_store_explicit(&e->domain, domain, rlx);
+	entry_unlock(e);
+}
+
+static void invalidate_entry(struct iotlb_entry *e, const void *domain,
+			     uint64_t first, uint64_t last)
+{
+	uint64_t page;
+
+	/* Skipped only when no fill was writing it as we looked: a fill
+	 * that starts later sees the bumped generation and writes nothing. */
+	if (!(atomic_load(&e->seq) & 1) &&
+	    atomic_load_explicit(&e->domain, rlx) != domain)
+		return;
+	entry_lock(e);
+	page = atomic_load_explicit(&e->page, rlx);
+	if (atomic_load_explicit(&e->domain, rlx) == domain &&
+	    page >= first && page <= last)
+		entry_clear_locked(e);
+	entry_unlock(e);
+}
+
+void iotlb_invalidate(struct iotlb *t, const void *domain, uint64_t iova,
+		      uint64_t last)
+{
+	uint64_t first = iova >> PAGE_SHIFT, lastp = last >> PAGE_SHIFT;
+
+	/* A range shorter than the cache: only the sets it can be in. */
+	if (lastp - first < IOTLB_SETS) {
+		for (uint64_t p = first;; p++) {
+			for (int w = 0; w < IOTLB_WAYS; w++)
+				invalidate_entry(&t->e[set_of(p)][w], domain, p,
+						 p);
+			if (p == lastp)
+				break;
+		}
+		return;
+	}
+	for (int s = 0; s < IOTLB_SETS; s++)
+		for (int w = 0; w < IOTLB_WAYS; w++)
+			invalidate_entry(&t->e[s][w], domain, first, lastp);
+}
+
+void iotlb_invalidate_domain(struct iotlb *t, const void *domain)
+{
+	iotlb_invalidate(t, domain, 0, UINT64_MAX);
+}

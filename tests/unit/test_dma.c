@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * DMA through translation: a mock device reads and writes through the
+ * domain attached to it, the IOTLB never outlives an unmap, dirty bits
+ * follow writes, and IOASID_DEVICE_DMA's errno table.  Then the stress
+ * test: devices DMA on several threads while another thread maps and
+ * unmaps at random; every DMA sees a mapping whole or fails cleanly, and
+ * never reads memory after the unmap that gave it back has returned.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <valgrind/valgrind.h>
+
+#include "ctx_harness.h"
+#include "core/object.h"
+#include "core/util.h"
+#include "iommu/domain.h"
+#include "iommu/hwpt.h"
+#include "ioasid/uapi/ioasid.h"
+
+#define BASE MOCK_APERTURE_START
+
+static long mock_domain(uint32_t pt_id, uint32_t *idev, uint32_t *hwpt)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+	long rc = io(IOMMU_TEST_CMD, &cmd);
+
+	*idev = cmd.mock_domain.out_idev_id;
+	if (hwpt)
+		*hwpt = cmd.mock_domain.out_hwpt_id;
+	return rc;
+}
+
+static long unmap(uint32_t ioas, uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova, .length = len,
+	};
+
+	return io(IOMMU_IOAS_UNMAP, &cmd);
+}
+
+static long dma(uint32_t idev, uint32_t flags, uint32_t pasid, uint64_t iova,
+		void *buf, uint64_t len)
+{
+	struct ioasid_device_dma cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = idev,
+		.pasid = pasid, .iova = iova, .length = len,
+		.uptr = (uintptr_t)buf,
+	};
+
+	return io(IOASID_DEVICE_DMA, &cmd);
+}
+
+static void *anon(uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(p != MAP_FAILED);
+	return p;
+}
+
+static unsigned int dirty_leaves;
+
+static void count_dirty(uint64_t iova, uint64_t size, void *arg)
+{
+	dirty_leaves++;
+}
+
+static void basics(void)
+{
+	char *mem = anon(8 * PG), *ro = anon(PG), *other = anon(PG);
+	char buf[3 * PG];
+	uint32_t ioas, idev, hwpt;
+	struct ioasid_object *obj;
+	struct ioasid_domain *dom;
+
+	fresh();
+	ioas = ioas_alloc();
+	for (int i = 0; i < 8 * (int)PG; i++)
+		mem[i] = (char)(i * 7);
+	memset(ro, 0x5a, PG);
+	memset(other, 0x33, PG);
+	CHECK_EQ(mock_domain(ioas, &idev, &hwpt), 0);
+	CHECK_EQ(map_at(ioas, RW, mem, 8 * PG, BASE), 0);
+	CHECK_EQ(map_at(ioas, IOMMU_IOAS_MAP_READABLE, ro, PG, BASE + 8 * PG),
+		 0);
+
+	/* Reads across pages and areas see the memory. */
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, BASE + 100, buf, 2 * PG), 0);
+	CHECK(!memcmp(buf, mem + 100, 2 * PG));
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, BASE + 8 * PG - 10, buf, 20),
+		 0);
+	CHECK(!memcmp(buf, mem + 8 * PG - 10, 10));
+	CHECK(!memcmp(buf + 10, ro, 10));
+	/* Writes land in memory, and not where the mapping forbids. */
+	CHECK_EQ(ioasid_dma_write(ctx, idev, 0, BASE + PG - 3, "device", 6), 0);
+	CHECK(!memcmp(mem + PG - 3, "device", 6));
+	CHECK_EQ(ioasid_dma_write(ctx, idev, 0, BASE + 8 * PG, "x", 1), -EPERM);
+	CHECK_EQ(ro[0], 0x5a);
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, BASE + 9 * PG, buf, 1), -ENOENT);
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, BASE - 1, buf, 2), -ENOENT);
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 5, BASE, buf, 1), -ENXIO);
+	CHECK_EQ(ioasid_dma_read(ctx, 999, 0, BASE, buf, 1), -ENOENT);
+
+	/* The writes made the page table's leaves dirty; reads did not. */
+	CHECK_EQ(ioasid_obj_get(ctx, hwpt, IOASID_OBJ_HWPT_PAGING, &obj), 0);
+	dom = ((struct ioasid_hwpt *)obj)->domain;
+	dirty_leaves = 0;
+	CHECK_EQ(ioasid_domain_read_and_clear_dirty(dom, BASE, 16 * PG, false,
+						    count_dirty, NULL),
+		 0);
+	CHECK_EQ(dirty_leaves, 2); /* the 2 KiB leaves either side of PG */
+	/* Cleared: the next write through the cached page dirties again. */
+	CHECK_EQ(ioasid_dma_write(ctx, idev, 0, BASE + PG, "again", 5), 0);
+	dirty_leaves = 0;
+	CHECK_EQ(ioasid_domain_read_and_clear_dirty(dom, BASE, 16 * PG, false,
+						    count_dirty, NULL),
+		 0);
+	CHECK_EQ(dirty_leaves, 1);
+	ioasid_obj_put(ctx, obj);
+
+	/* After an unmap the cached translation is gone, and a new
+	 * mapping at the same IOVA shows the new memory. */
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, BASE, buf, 8), 0);
+	CHECK_EQ(unmap(ioas, BASE, 8 * PG), 0);
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, BASE, buf, 8), -ENOENT);
+	CHECK_EQ(map_at(ioas, RW, other, PG, BASE), 0);
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, BASE, buf, 8), 0);
+	CHECK_EQ(buf[0], 0x33);
+
+	/* The extension ioctl: the same DMA, and its errno table. */
+	{
+		struct {
+			struct ioasid_device_dma cmd;
+			uint32_t tail;
+		} big = { .cmd = { .size = sizeof(big), .dev_id = idev,
+				   .iova = BASE, .length = 4,
+				   .uptr = (uintptr_t)buf } };
+		const struct {
+			const char *what;
+			uint32_t flags, pasid, dev;
+			uint64_t iova, len;
+			int err;
+		} cases[] = {
+			{ "read", 0, 0, idev, BASE, 16, 0 },
+			{ "write", IOASID_DMA_WRITE, 0, idev, BASE + 8, 8, 0 },
+			{ "nothing", 0, 0, idev, BASE, 0, 0 },
+			{ "unknown flag", 1u << 5, 0, idev, BASE, 8,
+			  -EOPNOTSUPP },
+			{ "PASID without the flag", 0, 3, idev, BASE, 8,
+			  -EINVAL },
+			{ "the flag with no PASID", IOASID_DMA_PASID, 0, idev,
+			  BASE, 8, -EINVAL },
+			{ "PASID not attached", IOASID_DMA_PASID, 3, idev,
+			  BASE, 8, -ENXIO },
+			{ "too long", 0, 0, idev, BASE, (16u << 20) + 1,
+			  -EINVAL },
+			{ "wraps", 0, 0, idev, UINT64_MAX - 3, 8, -EOVERFLOW },
+			{ "no such device", 0, 0, 999, BASE, 8, -ENOENT },
+			{ "unmapped", 0, 0, idev, BASE + PG, 8, -ENOENT },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+			long rc = dma(cases[i].dev, cases[i].flags,
+				      cases[i].pasid, cases[i].iova, buf,
+				      cases[i].len);
+
+			if (rc != cases[i].err)
+				fprintf(stderr, "dma case '%s': %ld\n",
+					cases[i].what, rc);
+			CHECK_EQ(rc, cases[i].err);
+		}
+		CHECK(!memcmp(other + 8, buf, 8));
+		/* Size rules: short, non-zero tail, zero tail. */
+		big.cmd.size = 20;
+		CHECK_EQ(io(IOASID_DEVICE_DMA, &big), -EINVAL);
+		big.cmd.size = sizeof(big);
+		big.tail = 1;
+		CHECK_EQ(io(IOASID_DEVICE_DMA, &big), -E2BIG);
+		big.tail = 0;
+		CHECK_EQ(io(IOASID_DEVICE_DMA, &big), 0);
+	}
+	fresh();
+	munmap(mem, 8 * PG);
+	munmap(ro, PG);
+	munmap(other, PG);
+}
+
+/* ---- the stress test ----------------------------------------------- */
+
+#define SLOTS 16
+#define POOL 24
+#define ROUNDS 4000
+
+/*
+ * Each pool page holds one 8-byte stamp repeated: the slot it is mapped
+ * at and a serial number, or POISON once its unmap has returned.
+ */
+#define POISON 0xdeaddeaddeaddeadull
+
+struct stress {
+	uint32_t idev;
+	char *pool;
+	atomic_bool stop;
+	atomic_ulong seen, faulted, wrong;
+};
+
+static uint64_t stamp_of(unsigned int slot, uint64_t serial)
+{
+	return ((uint64_t)slot << 48) | serial;
+}
+
+static void *dma_thread(void *arg)
+{
+	struct stress *s = arg;
+	uint64_t r = (uintptr_t)&r;
+
+	while (!atomic_load(&s->stop)) {
+		unsigned int slot;
+		uint64_t got[4];
+		int rc;
+
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		slot = (unsigned int)(r % SLOTS);
+		rc = ioasid_dma_read(ctx, s->idev, 0, BASE + slot * PG + 64,
+				     got, sizeof(got));
+		if (rc == -ENOENT) {
+			atomic_fetch_add(&s->faulted, 1);
+			continue;
+		}
+		atomic_fetch_add(&s->seen, 1);
+		/* A whole stamp of this slot, the same in every word. */
+		if (rc || got[0] == POISON || got[0] >> 48 != slot ||
+		    got[1] != got[0] || got[3] != got[0])
+			atomic_fetch_add(&s->wrong, 1);
+	}
+	return NULL;
+}
+
+static void stress(void)
+{
+	struct stress s = { .pool = anon(POOL * PG) };
+	int at_slot[SLOTS]; /* pool page mapped there, or -1 */
+	bool in_use[POOL] = { false };
+	uint64_t r = 0x853c49e6748fea9bull, serial = 1;
+	pthread_t th[2];
+	uint32_t ioas;
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, &s.idev, NULL), 0);
+	for (int i = 0; i < SLOTS; i++)
+		at_slot[i] = -1;
+	for (int i = 0; i < POOL; i++)
+		for (size_t w = 0; w < PG / 8; w++)
+			((uint64_t *)(s.pool + i * PG))[w] = POISON;
+	for (int t = 0; t < 2; t++)
+		CHECK_EQ(pthread_create(&th[t], NULL, dma_thread, &s), 0);
+
+	/* Valgrind runs one thread at a time, each grace period waiting
+	 * out the readers' time slices: fewer rounds there. */
+	int rounds = RUNNING_ON_VALGRIND ? ROUNDS / 40 : ROUNDS;
+
+	for (int round = 0; round < rounds ||
+			    (atomic_load(&s.seen) < 100 && round < 100 * rounds);
+	     round++) {
+		unsigned int slot;
+		int page;
+
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		slot = (unsigned int)(r % SLOTS);
+		page = at_slot[slot];
+		if (page >= 0) {
+			CHECK_EQ(unmap(ioas, BASE + slot * PG, PG), 0);
+			/* Given back: no DMA may see this page from now. */
+			for (size_t w = 0; w < PG / 8; w++)
+				((uint64_t *)(s.pool + page * PG))[w] = POISON;
+			in_use[page] = false;
+			at_slot[slot] = -1;
+			continue;
+		}
+		do
+			page = (int)((r >> 20) % POOL), r = r * 6364136223846793005ull + 1;
+		while (in_use[page]);
+		for (size_t w = 0; w < PG / 8; w++)
+			((uint64_t *)(s.pool + page * PG))[w] =
+				stamp_of(slot, serial);
+		serial++;
+		CHECK_EQ(map_at(ioas, RW, s.pool + page * PG, PG,
+				BASE + slot * PG),
+			 0);
+		in_use[page] = true;
+		at_slot[slot] = page;
+	}
+	atomic_store(&s.stop, true);
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	printf("dma stress: %lu DMAs saw a mapping, %lu faulted, %lu wrong\n",
+	       atomic_load(&s.seen), atomic_load(&s.faulted),
+	       atomic_load(&s.wrong));
+	CHECK(atomic_load(&s.seen) > 0);
+	CHECK_EQ(atomic_load(&s.wrong), 0);
+	fresh();
+	munmap(s.pool, POOL * PG);
+}
+
+int main(void)
+{
+	CHECK_EQ(ioasid_caller_self(&caller), 0);
+	basics();
+	stress();
+	ioasid_ctx_put(ctx);
+	pt_synchronize();
+	return check_finish("dma");
+}
