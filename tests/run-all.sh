@@ -80,6 +80,8 @@ meson_suite "unit tests under valgrind" -C "$BUILD" --suite unit \
 	--wrapper 'valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
 	--timeout-multiplier 10
 
+meson_suite "the DMA stress test under TSan" -C "$BUILD" --suite tsan
+
 script_suite "functional tests (shim + daemon)" tests/functional/run.sh "$BUILD"
 script_suite "functional tests, daemon under ASan+UBSan" tests/functional/run.sh "$BUILD_ASAN"
 script_suite "upstream conformance" tests/conformance/run.sh "$BUILD"

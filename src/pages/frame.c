@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "frame.h"
 #include "iopt/interval_tree.h"
+#include "pt/pt.h"
 
 /*
  * Who holds a frame pinned: a page set and the page index there.  DMA
@@ -241,11 +242,13 @@ static uint64_t pfns_alloc(uint64_t n, uint64_t colour)
 
 static void frame_free_rcu(struct rcu_head *head)
 {
+	pt_after_grace_period();
 	free(caa_container_of(head, struct ioasid_frame, rcu));
 }
 
 static void holder_free_rcu(struct rcu_head *head)
 {
+	pt_after_grace_period();
 	free(caa_container_of(head, struct holder, rcu));
 }
 
@@ -260,14 +263,14 @@ static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
 		return; /* not ours: a caller bug, and nothing to undo */
 	atomic_store_explicit(link, atomic_load(&h->next),
 			      memory_order_release);
-	urcu_bp_call_rcu(&h->rcu, holder_free_rcu);
+	pt_call_rcu(&h->rcu, holder_free_rcu);
 	if (--f->pins)
 		return;
 	hash_del(f);
 	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
 			      memory_order_release);
 	pfns_free(f->pfn);
-	urcu_bp_call_rcu(&f->rcu, frame_free_rcu);
+	pt_call_rcu(&f->rcu, frame_free_rcu);
 }
 
 static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
@@ -320,7 +323,7 @@ static void frame_unwind_new(struct ioasid_frame *f)
 	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
 			      memory_order_release);
 	pfns_free(f->pfn);
-	urcu_bp_call_rcu(&f->rcu, frame_free_rcu);
+	pt_call_rcu(&f->rcu, frame_free_rcu);
 }
 
 int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,

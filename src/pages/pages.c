@@ -12,6 +12,7 @@
 #include "account.h"
 #include "core/util.h"
 #include "frame.h"
+#include "pt/pt.h"
 #include "reach.h"
 #include "core/vm_access.h"
 #include "pages.h"
@@ -474,6 +475,7 @@ static void pages_free_rcu(struct rcu_head *head)
 	struct ioasid_pages *p = caa_container_of(head, struct ioasid_pages,
 						  rcu);
 
+	pt_after_grace_period();
 	if (p->fd >= 0)
 		close(p->fd);
 	source_put(p->source);
@@ -509,7 +511,7 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	}
 	/* A device's DMA may still be reading through the set (frame.c):
 	 * its descriptor and process stay until no reader can be. */
-	urcu_bp_call_rcu(&p->rcu, pages_free_rcu);
+	pt_call_rcu(&p->rcu, pages_free_rcu);
 }
 
 /* Does handing the set to (pid, uid) move what it charged? */

@@ -31,6 +31,16 @@ static inline pte_t *table_at(const struct pt_format *fmt, uint64_t pte,
 	return (pte_t *)(uintptr_t)fmt->addr(pte, level);
 }
 
+#ifdef __SANITIZE_THREAD__
+#include <sanitizer/tsan_interface.h>
+static char grace_period_order; /* a token for the annotations */
+#define ended_read_section() __tsan_release(&grace_period_order)
+#define after_grace_period() __tsan_acquire(&grace_period_order)
+#else
+#define ended_read_section() ((void)0)
+#define after_grace_period() ((void)0)
+#endif
+
 void pt_read_lock(void)
 {
 	urcu_bp_read_lock();
@@ -38,12 +48,25 @@ void pt_read_lock(void)
 
 void pt_read_unlock(void)
 {
+	ended_read_section();
 	urcu_bp_read_unlock();
 }
 
 void pt_synchronize(void)
 {
 	urcu_bp_synchronize_rcu();
+	after_grace_period();
+}
+
+void pt_after_grace_period(void)
+{
+	after_grace_period();
+}
+
+void pt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head))
+{
+	ended_read_section();
+	urcu_bp_call_rcu(head, fn);
 }
 
 /*
@@ -60,6 +83,7 @@ static void gather_free_rcu(struct rcu_head *head)
 {
 	struct pt_gather *g = caa_container_of(head, struct pt_gather, rcu);
 
+	pt_after_grace_period();
 	for (size_t i = 0; i < g->n; i++)
 		free(g->pages[i]);
 	free(g);
@@ -76,7 +100,7 @@ static void gather_page(struct pt_gather **gp, void *page)
 			realloc(g, sizeof(*g) + cap * sizeof(void *));
 
 		if (!ng) {
-			urcu_bp_synchronize_rcu();
+			pt_synchronize();
 			free(page);
 			return;
 		}
@@ -105,7 +129,7 @@ static void gather_table(const struct pt_format *fmt, struct pt_gather **gp,
 static void gather_flush(struct pt_gather *g)
 {
 	if (g)
-		urcu_bp_call_rcu(&g->rcu, gather_free_rcu);
+		pt_call_rcu(&g->rcu, gather_free_rcu);
 }
 
 static pte_t *alloc_table(void)

@@ -152,4 +152,17 @@ void pt_read_unlock(void);
 /* Wait until every read-side critical section begun before has ended. */
 void pt_synchronize(void);
 
+/*
+ * Called first by whatever runs after a grace period (an RCU callback
+ * that frees): ThreadSanitizer cannot see liburcu's own ordering, so the
+ * read-side sections that ended before are declared to happen before.
+ * Nothing in other builds.
+ */
+void pt_after_grace_period(void);
+
+struct rcu_head;
+/* call_rcu(), with the caller's writes declared to ThreadSanitizer as
+ * happening before fn runs. */
+void pt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head));
+
 #endif
