@@ -26,7 +26,7 @@ build-asan: deps $(BUILD_ASAN)/build.ninja
 	ninja -C $(BUILD_ASAN)
 
 run: build
-	$(BUILD)/ioasid-run -- $(BUILD)/tests/fd-semantics
+	$(BUILD)/ioasid-run -- $(BUILD)/examples/dma-demo
 
 test: build build-asan
 	tests/run-all.sh $(BUILD) $(BUILD_ASAN)

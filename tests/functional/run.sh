@@ -39,6 +39,14 @@ else
 	skipped=$((skipped + 1))
 fi
 
+# The example `make run` shows: it exits 0 only if every step did.
+echo "-- the DMA example (make run):"
+if "$BUILD/ioasid-run" -- "$BUILD/examples/dma-demo"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
+
 if ls "$logdir"/* >/dev/null 2>&1; then
 	echo "sanitizer reports from the daemon:"
 	cat "$logdir"/*
