@@ -9,6 +9,7 @@ extern const struct ioasid_obj_ops ioasid_ioas_obj_ops;
 extern const struct ioasid_obj_ops ioasid_access_obj_ops;
 extern const struct ioasid_obj_ops ioasid_device_obj_ops;
 extern const struct ioasid_obj_ops ioasid_hwpt_paging_obj_ops;
+extern const struct ioasid_obj_ops ioasid_hwpt_nested_obj_ops;
 extern const struct ioasid_obj_ops ioasid_selftest_obj_ops;
 
 const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
@@ -16,6 +17,7 @@ const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
 	[IOASID_OBJ_ACCESS] = &ioasid_access_obj_ops,
 	[IOASID_OBJ_DEVICE] = &ioasid_device_obj_ops,
 	[IOASID_OBJ_HWPT_PAGING] = &ioasid_hwpt_paging_obj_ops,
+	[IOASID_OBJ_HWPT_NESTED] = &ioasid_hwpt_nested_obj_ops,
 	[IOASID_OBJ_SELFTEST] = &ioasid_selftest_obj_ops,
 };
 

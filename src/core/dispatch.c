@@ -33,6 +33,7 @@ static const struct handler_binding bindings[] = {
 	{ IOMMU_DESTROY, ioasid_destroy_ioctl },
 	{ IOMMU_GET_HW_INFO, ioasid_get_hw_info_ioctl },
 	{ IOMMU_HWPT_ALLOC, ioasid_hwpt_alloc_ioctl },
+	{ IOMMU_HWPT_INVALIDATE, ioasid_hwpt_invalidate_ioctl },
 	{ IOMMU_IOAS_ALLOC, ioasid_ioas_alloc_ioctl },
 	{ IOMMU_IOAS_ALLOW_IOVAS, ioasid_ioas_allow_iovas_ioctl },
 	{ IOMMU_IOAS_CHANGE_PROCESS, ioasid_ioas_change_process_ioctl },

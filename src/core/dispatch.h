@@ -24,6 +24,7 @@ long ioasid_process_accounting_ioctl(struct ioasid_ucmd *u); /* pages/account.c 
 long ioasid_get_hw_info_ioctl(struct ioasid_ucmd *u);    /* iommu/device.c */
 long ioasid_device_dma_ioctl(struct ioasid_ucmd *u);     /* iommu/dma.c */
 long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u);     /* iommu/hwpt.c */
+long ioasid_hwpt_invalidate_ioctl(struct ioasid_ucmd *u);
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */
 long ioasid_vfio_get_api_version(struct ioasid_ucmd *u); /* iommu/vfio_compat.c */
 long ioasid_vfio_check_extension(struct ioasid_ucmd *u);

@@ -102,6 +102,113 @@ static int mock_domain_alloc_paging(struct ioasid_device *dev, uint32_t flags,
 	return 0;
 }
 
+/* Nested: the user's stage 1 is the identity here; only its IOTLB is
+ * modelled, as entries the user's invalidations clear. */
+struct mock_nested {
+	struct ioasid_domain dom;
+	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+};
+
+static struct mock_nested *to_nested(struct ioasid_domain *dom)
+{
+	return container_of(dom, struct mock_nested, dom);
+}
+
+static void mock_nested_free(struct ioasid_domain *dom)
+{
+	ioasid_domain_fini(dom);
+	free(to_nested(dom));
+}
+
+static int mock_cache_invalidate_user(struct ioasid_domain *dom,
+				      struct ioasid_user_data_array *array)
+{
+	struct mock_nested *mn = to_nested(dom);
+	uint32_t done = 0;
+	int rc = 0;
+
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (uint32_t i = 0; i < array->entry_num; i++) {
+		struct iommu_hwpt_invalidate_selftest inv;
+
+		rc = ioasid_user_data_array_copy(
+			array, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i, &inv,
+			sizeof(inv),
+			offsetofend(struct iommu_hwpt_invalidate_selftest,
+				    iotlb_id));
+		if (rc)
+			break;
+		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+			rc = -EINVAL;
+			break;
+		}
+		if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
+			memset(mn->iotlb, 0, sizeof(mn->iotlb));
+		else
+			mn->iotlb[inv.iotlb_id] = 0;
+		done++;
+	}
+out:
+	array->entry_num = done;
+	return rc;
+}
+
+static const struct ioasid_domain_ops mock_nested_ops = {
+	.free = mock_nested_free,
+	.cache_invalidate_user = mock_cache_invalidate_user,
+};
+
+static int mock_domain_alloc_nested(struct ioasid_device *dev,
+				    struct ioasid_domain *parent,
+				    uint32_t flags,
+				    const struct ioasid_user_data *data,
+				    struct ioasid_domain **out)
+{
+	struct iommu_hwpt_selftest cfg;
+	struct mock_nested *mn;
+	int rc;
+
+	if (flags & ~IOMMU_HWPT_ALLOC_PASID)
+		return -EOPNOTSUPP;
+	if (data->type != IOMMU_HWPT_DATA_SELFTEST)
+		return -EOPNOTSUPP;
+	if (parent->iommu != &ioasid_mock_iommu_ops ||
+	    parent->type != IOASID_DOMAIN_PAGING)
+		return -EINVAL;
+	rc = ioasid_user_data_copy(data, &cfg, sizeof(cfg),
+				   offsetofend(struct iommu_hwpt_selftest,
+					       iotlb));
+	if (rc)
+		return rc;
+	mn = calloc(1, sizeof(*mn));
+	if (!mn)
+		return -ENOMEM;
+	ioasid_domain_init_nested(&mn->dom, parent);
+	for (size_t i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+		mn->iotlb[i] = cfg.iotlb;
+	mn->dom.ops = &mock_nested_ops;
+	mn->dom.iommu = &ioasid_mock_iommu_ops;
+	*out = &mn->dom;
+	return 0;
+}
+
+int ioasid_mock_check_iotlb(struct ioasid_domain *dom, uint32_t id,
+			    uint32_t value)
+{
+	if (dom->type != IOASID_DOMAIN_NESTED ||
+	    dom->iommu != &ioasid_mock_iommu_ops ||
+	    id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
+		return -EINVAL;
+	return to_nested(dom)->iotlb[id] == value ? 0 : -EINVAL;
+}
+
 static int mock_attach_dev(struct ioasid_domain *dom, struct ioasid_device *dev,
 			   uint32_t pasid)
 {
@@ -147,6 +254,7 @@ static void mock_release_device(struct ioasid_device *dev)
 const struct ioasid_iommu_ops ioasid_mock_iommu_ops = {
 	.name = "mock",
 	.domain_alloc_paging = mock_domain_alloc_paging,
+	.domain_alloc_nested = mock_domain_alloc_nested,
 	.attach_dev = mock_attach_dev,
 	.hw_info = mock_hw_info,
 	.capabilities = mock_capabilities,

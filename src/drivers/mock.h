@@ -14,6 +14,7 @@
 
 struct ioasid_ctx;
 struct ioasid_device;
+struct ioasid_domain;
 
 extern const struct ioasid_iommu_ops ioasid_mock_iommu_ops;
 
@@ -28,5 +29,9 @@ struct mock_dev {
  */
 int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags,
 			   struct ioasid_device **out);
+
+/* MD_CHECK_IOTLB: entry id of a mock nested domain's IOTLB is value. */
+int ioasid_mock_check_iotlb(struct ioasid_domain *dom, uint32_t id,
+			    uint32_t value);
 
 #endif

@@ -21,12 +21,17 @@
 
 struct ioasid_domain;
 struct ioasid_iommu_ops;
+struct ioasid_user_data_array;
 
 struct ioasid_domain_ops {
 	/* Free the domain and the driver's data; never fails. */
 	void (*free)(struct ioasid_domain *dom);
 	/* Dirty tracking on or off; NULL when the domain cannot track. */
 	int (*set_dirty_tracking)(struct ioasid_domain *dom, bool enable);
+	/* Nested: the user's cache invalidations, entry by entry; sets
+	 * array->entry_num to the entries handled. */
+	int (*cache_invalidate_user)(struct ioasid_domain *dom,
+				     struct ioasid_user_data_array *array);
 };
 
 enum ioasid_domain_type {

@@ -23,12 +23,25 @@ struct ioasid_user_data {
 };
 
 /*
- * Copy the driver's struct from userspace: at least min_len bytes
- * (-EINVAL), a longer user struct must be zero past ours (-E2BIG), a
- * shorter one reads as zeroes past its end.
+ * Copy the driver's struct from userspace: at least min_len bytes and at
+ * most len (-EINVAL otherwise), zero past what the user gave.
  */
 int ioasid_user_data_copy(const struct ioasid_user_data *data, void *dst,
 			  size_t len, size_t min_len);
+
+/* An array of driver structs (IOMMU_HWPT_INVALIDATE's entries). */
+struct ioasid_user_data_array {
+	struct ioasid_ucmd *u;
+	uint32_t type;
+	uint32_t entry_len;
+	uint32_t entry_num; /* the driver sets it to the entries it handled */
+	uint64_t uptr;
+};
+
+/* Entry index, as ioasid_user_data_copy; -EINVAL for another type. */
+int ioasid_user_data_array_copy(const struct ioasid_user_data_array *array,
+				uint32_t type, uint32_t index, void *dst,
+				size_t len, size_t min_len);
 
 struct ioasid_iommu_ops {
 	const char *name;
@@ -38,6 +51,12 @@ struct ioasid_iommu_ops {
 	 * driver data (an unknown type: -EOPNOTSUPP).
 	 */
 	int (*domain_alloc_paging)(struct ioasid_device *dev, uint32_t flags,
+				   const struct ioasid_user_data *data,
+				   struct ioasid_domain **out);
+	/* A nested domain for dev over paging domain parent (stage 2),
+	 * from the user's stage-1 description in data. */
+	int (*domain_alloc_nested)(struct ioasid_device *dev,
+				   struct ioasid_domain *parent, uint32_t flags,
 				   const struct ioasid_user_data *data,
 				   struct ioasid_domain **out);
 	/* May dev use dom?  -EINVAL when it cannot, as hardware refuses. */

@@ -48,6 +48,69 @@ const struct ioasid_obj_ops ioasid_hwpt_paging_obj_ops = {
 	.destroy = hwpt_paging_destroy,
 };
 
+static void hwpt_nested_destroy(struct ioasid_ctx *ctx,
+				struct ioasid_object *obj)
+{
+	struct ioasid_hwpt *hwpt = container_of(obj, struct ioasid_hwpt, obj);
+
+	if (hwpt->domain)
+		ioasid_domain_free(hwpt->domain);
+	if (hwpt->parent)
+		ioasid_obj_users_dec(&hwpt->parent->obj);
+	free(hwpt);
+}
+
+const struct ioasid_obj_ops ioasid_hwpt_nested_obj_ops = {
+	.name = "hwpt_nested",
+	.destroy = hwpt_nested_destroy,
+};
+
+/*
+ * A nested HWPT over parent, a paging HWPT made as a nest parent for
+ * this driver: the stage 1 described by data, the driver's own.
+ */
+static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ioasid_hwpt *parent,
+			     struct ioasid_device *dev, uint32_t flags,
+			     const struct ioasid_user_data *data,
+			     struct ioasid_hwpt **out)
+{
+	struct ioasid_hwpt *hwpt;
+	int rc;
+
+	if ((flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) ||
+	    !data || !data->len || !dev->ops->domain_alloc_nested)
+		return -EOPNOTSUPP;
+	if (parent->auto_domain || !parent->nest_parent ||
+	    parent->domain->iommu != dev->ops)
+		return -EINVAL;
+	hwpt = calloc(1, sizeof(*hwpt));
+	if (!hwpt)
+		return -ENOMEM;
+	rc = ioasid_obj_reserve(ctx, &hwpt->obj, IOASID_OBJ_HWPT_NESTED);
+	if (rc) {
+		free(hwpt);
+		return rc;
+	}
+	hwpt->ctx = ctx;
+	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+	if (!ioasid_obj_users_tryinc(&parent->obj)) {
+		rc = -ENOENT;
+		goto out_abort;
+	}
+	hwpt->parent = parent;
+	rc = dev->ops->domain_alloc_nested(dev, parent->domain,
+					   flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+					   data, &hwpt->domain);
+	if (rc)
+		goto out_abort;
+	*out = hwpt;
+	return 0;
+
+out_abort:
+	ioasid_obj_abort(ctx, &hwpt->obj);
+	return rc;
+}
+
 int ioasid_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas,
 			     struct ioasid_device *dev, uint32_t flags,
 			     const struct ioasid_user_data *data,
@@ -127,12 +190,10 @@ long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u)
 	struct ioasid_hwpt *hwpt;
 	int rc;
 
-	if (cmd->__reserved || cmd->__reserved2)
+	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 	if ((cmd->data_type == IOMMU_HWPT_DATA_NONE) != !cmd->data_len)
 		return -EINVAL;
-	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID)
-		return -EOPNOTSUPP; /* no fault queues yet */
 	rc = ioasid_device_get(u->ctx, cmd->dev_id, &dev);
 	if (rc)
 		return rc;
@@ -148,12 +209,29 @@ long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u)
 		rc = ioasid_hwpt_paging_alloc(u->ctx, ioas, dev, cmd->flags,
 					      cmd->data_type ? &data : NULL,
 					      false, &hwpt);
+	} else if (pt->type == IOASID_OBJ_HWPT_PAGING) {
+		rc = hwpt_nested_alloc(u->ctx,
+				       container_of(pt, struct ioasid_hwpt, obj),
+				       dev, cmd->flags,
+				       cmd->data_type ? &data : NULL, &hwpt);
 	} else {
-		/* Nesting arrives with the nested domains. */
 		rc = -EINVAL;
 	}
 	if (rc)
 		goto out_put_pt;
+	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		struct ioasid_object *fault;
+
+		/* The FAULT object that would get this HWPT's faults.  No
+		 * fault queue can be made yet, so none is ever found. */
+		rc = ioasid_obj_get(u->ctx, cmd->fault_id, IOASID_OBJ_FAULT,
+				    &fault);
+		if (rc) {
+			ioasid_obj_abort(u->ctx, &hwpt->obj);
+			goto out_put_pt;
+		}
+		ioasid_obj_put(u->ctx, fault);
+	}
 	cmd->out_hwpt_id = hwpt->obj.id;
 	/* Published by the dispatcher if the answer reaches the caller. */
 	u->new_obj = &hwpt->obj;
@@ -162,5 +240,59 @@ out_put_pt:
 	ioasid_obj_put(u->ctx, pt);
 out_put_dev:
 	ioasid_device_put(u->ctx, dev);
+	return rc;
+}
+
+/* Bounds that keep one call from pinning a CPU, as upstream's. */
+#define INVALIDATE_ENTRY_LEN_MAX 4096u
+#define INVALIDATE_ENTRY_NUM_MAX (1u << 19)
+
+long ioasid_hwpt_invalidate_ioctl(struct ioasid_ucmd *u)
+{
+	struct iommu_hwpt_invalidate *cmd = u->cmd;
+	struct ioasid_user_data_array array = {
+		.u = u,
+		.type = cmd->data_type,
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+		.uptr = cmd->data_uptr,
+	};
+	struct ioasid_object *obj;
+	uint32_t done = 0;
+	int rc;
+
+	if (cmd->__reserved) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
+	if (cmd->entry_num &&
+	    (!cmd->data_uptr || !cmd->entry_len ||
+	     cmd->entry_len > INVALIDATE_ENTRY_LEN_MAX ||
+	     cmd->entry_num > INVALIDATE_ENTRY_NUM_MAX)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = ioasid_obj_get(u->ctx, cmd->hwpt_id, IOASID_OBJ_ANY, &obj);
+	if (rc)
+		goto out;
+	if (obj->type == IOASID_OBJ_HWPT_NESTED) {
+		struct ioasid_domain *dom =
+			container_of(obj, struct ioasid_hwpt, obj)->domain;
+
+		if (dom->ops->cache_invalidate_user) {
+			rc = dom->ops->cache_invalidate_user(dom, &array);
+			done = array.entry_num;
+		} else {
+			rc = -EOPNOTSUPP;
+		}
+	} else {
+		rc = -EINVAL;
+	}
+	ioasid_obj_put(u->ctx, obj);
+out:
+	/* How far it got is answered whatever happened. */
+	cmd->entry_num = done;
+	if (ucmd_respond(u, sizeof(*cmd)))
+		return -EFAULT;
 	return rc;
 }

@@ -30,6 +30,8 @@ struct ioasid_hwpt {
 	bool pasid_compat; /* may be attached by PASID */
 	bool filled;       /* the IOAS shows in the domain */
 	struct ioasid_hwpt *ioas_next; /* on ioas->hwpts, under hwpts_lock */
+	/* Nested: the paging HWPT under it, held by users. */
+	struct ioasid_hwpt *parent;
 };
 
 /*

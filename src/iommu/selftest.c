@@ -100,6 +100,9 @@ long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u)
 		return test_md_check_map(u, cmd->id, cmd->check_map.iova,
 					 cmd->check_map.length,
 					 cmd->check_map.uptr);
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		return test_md_check_iotlb(u, cmd->id, cmd->check_iotlb.id,
+					   cmd->check_iotlb.iotlb);
 	case IOMMU_TEST_OP_DEV_CHECK_CACHE:
 		return test_dev_check_cache(u, cmd->id,
 					    cmd->check_dev_cache.id,

@@ -28,6 +28,8 @@ int test_md_check_map(struct ioasid_ucmd *u, uint32_t hwpt_id, uint64_t iova,
 		      uint64_t length, uint64_t uptr);
 int test_dev_check_cache(struct ioasid_ucmd *u, uint32_t idev_id,
 			 uint32_t cache_id, uint32_t value);
+int test_md_check_iotlb(struct ioasid_ucmd *u, uint32_t hwpt_id, uint32_t id,
+			uint32_t value);
 /* PASID_ATTACH, _REPLACE, _DETACH and _CHECK_HWPT on a stdev. */
 int test_pasid(struct ioasid_ucmd *u, uint32_t stdev_id);
 

@@ -221,3 +221,18 @@ int test_pasid(struct ioasid_ucmd *u, uint32_t stdev_id)
 	ioasid_obj_put(u->ctx, &st->obj);
 	return rc;
 }
+
+int test_md_check_iotlb(struct ioasid_ucmd *u, uint32_t hwpt_id, uint32_t id,
+			uint32_t value)
+{
+	struct ioasid_object *obj;
+	int rc;
+
+	rc = ioasid_obj_get(u->ctx, hwpt_id, IOASID_OBJ_HWPT_NESTED, &obj);
+	if (rc)
+		return rc;
+	rc = ioasid_mock_check_iotlb(
+		container_of(obj, struct ioasid_hwpt, obj)->domain, id, value);
+	ioasid_obj_put(u->ctx, obj);
+	return rc;
+}

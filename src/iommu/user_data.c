@@ -8,25 +8,26 @@
 int ioasid_user_data_copy(const struct ioasid_user_data *data, void *dst,
 			  size_t len, size_t min_len)
 {
-	size_t copy = data->len < len ? data->len : len;
-	int rc;
-
-	if (data->len < min_len)
+	/* Unlike the ioctl structs, a driver's struct may be neither
+	 * shorter than its first version nor longer than ours. */
+	if (data->len < min_len || data->len > len)
 		return -EINVAL;
 	memset(dst, 0, len);
-	rc = ucmd_read(data->u, data->uptr, dst, copy);
-	if (rc)
-		return rc;
-	/* A newer caller's struct: what we do not know must be unused. */
-	if (data->len > len) {
-		const struct ioasid_caller *c = data->u->caller;
+	return ucmd_read(data->u, data->uptr, dst, data->len);
+}
 
-		rc = c->uaccess->check_zeroed(c->uaccess_priv, data->uptr + len,
-					      data->len - len);
-		if (rc < 0)
-			return rc;
-		if (!rc)
-			return -E2BIG;
-	}
-	return 0;
+int ioasid_user_data_array_copy(const struct ioasid_user_data_array *array,
+				uint32_t type, uint32_t index, void *dst,
+				size_t len, size_t min_len)
+{
+	struct ioasid_user_data entry = {
+		.u = array->u,
+		.type = array->type,
+		.len = array->entry_len,
+		.uptr = array->uptr + (uint64_t)array->entry_len * index,
+	};
+
+	if (array->type != type || index >= array->entry_num)
+		return -EINVAL;
+	return ioasid_user_data_copy(&entry, dst, len, min_len);
 }

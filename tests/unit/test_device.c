@@ -133,16 +133,18 @@ static void hwpt_alloc_errnos(void)
 		  2, &huge, -EINVAL },
 		{ "data at NULL", 0, 0, 0, 1, 1, 0, IOMMU_HWPT_DATA_SELFTEST,
 		  8, NULL, -EFAULT },
-		{ "data longer, non-zero", 0, 0, 0, 1, 1, 0,
-		  IOMMU_HWPT_DATA_SELFTEST, sizeof(longer), &longer, -E2BIG },
+		{ "data longer than the driver's", 0, 0, 0, 1, 1, 0,
+		  IOMMU_HWPT_DATA_SELFTEST, sizeof(longer), &longer, -EINVAL },
+		{ "data longer, zero", 0, 0, 0, 1, 1, 0,
+		  IOMMU_HWPT_DATA_SELFTEST, sizeof(longer_zero), &longer_zero,
+		  -EINVAL },
 		{ "unknown table type", 0, 0, 0, 1, 1, 0,
 		  IOMMU_HWPT_DATA_SELFTEST, 8, &bad_type, -EOPNOTSUPP },
 		{ "plain", 0, 0, 0, 1, 1, 0, 0, 0, NULL, 0 },
 		{ "zero tail", sizeof(struct hwpt_alloc_buf), 0, 0, 1, 1, 0, 0,
 		  0, NULL, 0 },
-		{ "data longer, zero", 0, 0, 0, 1, 1, 0,
-		  IOMMU_HWPT_DATA_SELFTEST, sizeof(longer_zero), &longer_zero,
-		  0 },
+		{ "data of the first version", 0, 0, 0, 1, 1, 0,
+		  IOMMU_HWPT_DATA_SELFTEST, 4, &huge, 0 },
 		{ "huge table", 0, 0, IOMMU_HWPT_ALLOC_NEST_PARENT, 1, 1, 0,
 		  IOMMU_HWPT_DATA_SELFTEST, 8, &huge, 0 },
 		{ "dirty tracking", 0, 0, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 1,
@@ -496,6 +498,204 @@ static void map_over_rlimit(void)
 	munmap(mem, limit_bytes + 16 * PG);
 }
 
+static long hwpt_alloc(uint32_t idev, uint32_t pt, uint32_t flags,
+		       uint32_t type, const void *data, uint32_t len,
+		       uint32_t *out)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = idev,
+		.pt_id = pt, .data_type = type, .data_len = len,
+		.data_uptr = (uintptr_t)data,
+	};
+	long rc = io(IOMMU_HWPT_ALLOC, &cmd);
+
+	*out = cmd.out_hwpt_id;
+	return rc;
+}
+
+static long check_iotlb(uint32_t hwpt, uint32_t id, uint32_t value)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_MD_CHECK_IOTLB,
+		.id = hwpt, .check_iotlb = { .id = id, .iotlb = value },
+	};
+
+	return io(IOMMU_TEST_CMD, &cmd);
+}
+
+static long invalidate(uint32_t hwpt, uint32_t type, const void *entries,
+		       uint32_t entry_len, uint32_t *num)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd), .hwpt_id = hwpt, .data_type = type,
+		.data_uptr = (uintptr_t)entries, .entry_len = entry_len,
+		.entry_num = *num,
+	};
+	long rc = io(IOMMU_HWPT_INVALIDATE, &cmd);
+
+	*num = cmd.entry_num;
+	return rc;
+}
+
+/* Nested HWPTs over a nest parent, their IOTLB and its invalidation. */
+static void nested(void)
+{
+	const uint32_t def = IOMMU_TEST_IOTLB_DEFAULT;
+	struct iommu_hwpt_selftest data = { .iotlb = def };
+	struct iommu_hwpt_invalidate_selftest inv[2] = { 0 };
+	uint32_t ioas, idev, stdev, parent, plain, n1, n2, out, num;
+	char *mem = anon(PG), got[4];
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, 0, &stdev, NULL, &idev), 0);
+	CHECK_EQ(hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL,
+			    0, &parent),
+		 0);
+	CHECK_EQ(hwpt_alloc(idev, ioas, 0, 0, NULL, 0, &plain), 0);
+
+	const struct {
+		const char *what;
+		uint32_t pt, flags, type, len;
+		const void *data;
+		int err;
+	} cases[] = {
+		{ "not a nest parent", 1, 0, IOMMU_HWPT_DATA_SELFTEST, 8,
+		  &data, -EINVAL },
+		{ "no data", 0, 0, 0, 0, NULL, -EOPNOTSUPP },
+		{ "a type the driver lacks", 0, 0, IOMMU_HWPT_DATA_SELFTEST + 1,
+		  8, &data, -EOPNOTSUPP },
+		{ "data too short", 0, 0, IOMMU_HWPT_DATA_SELFTEST, 3, &data,
+		  -EINVAL },
+		{ "data at NULL", 0, 0, IOMMU_HWPT_DATA_SELFTEST, 8, NULL,
+		  -EFAULT },
+		{ "a paging flag", 0, IOMMU_HWPT_ALLOC_NEST_PARENT,
+		  IOMMU_HWPT_DATA_SELFTEST, 8, &data, -EOPNOTSUPP },
+		{ "no such fault queue", 0, IOMMU_HWPT_FAULT_ID_VALID,
+		  IOMMU_HWPT_DATA_SELFTEST, 8, &data, -ENOENT },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned int objs = ioasid_ctx_object_count(ctx);
+		long rc = hwpt_alloc(idev, cases[i].pt ? plain : parent,
+				     cases[i].flags, cases[i].type,
+				     cases[i].data, cases[i].len, &out);
+
+		if (rc != cases[i].err)
+			fprintf(stderr, "nested case '%s': %ld\n",
+				cases[i].what, rc);
+		CHECK_EQ(rc, cases[i].err);
+		CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
+	}
+	CHECK_EQ(hwpt_alloc(idev, parent, 0, IOMMU_HWPT_DATA_SELFTEST,
+			    &data, sizeof(data), &n1),
+		 0);
+	CHECK_EQ(hwpt_alloc(idev, parent, IOMMU_HWPT_ALLOC_PASID,
+			    IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &n2),
+		 0);
+	/* Nothing nests over a nested HWPT; the parent is held. */
+	CHECK_EQ(hwpt_alloc(idev, n1, 0, IOMMU_HWPT_DATA_SELFTEST, &data,
+			    sizeof(data), &out),
+		 -EINVAL);
+	CHECK_EQ(destroy(parent), -EBUSY);
+	for (uint32_t id = 0; id <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX; id++)
+		CHECK_EQ(check_iotlb(n1, id, def), 0);
+	CHECK_EQ(check_iotlb(n1, MOCK_NESTED_DOMAIN_IOTLB_ID_MAX + 1, def),
+		 -EINVAL);
+	CHECK_EQ(check_iotlb(n1, 0, def + 1), -EINVAL);
+	CHECK_EQ(check_iotlb(parent, 0, def), -ENOENT);
+
+	/* HWPT_INVALIDATE, case by case; num is how far each got. */
+	const struct {
+		const char *what;
+		uint32_t hwpt, type, len, num, flags0, id0, flags1, id1;
+		bool null;
+		int err;
+		uint32_t done;
+	} inv_cases[] = {
+		{ "on a paging HWPT", 1, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		  8, 1, 0, 0, 0, 0, false, -EINVAL, 0 },
+		{ "no entries, right type", 0,
+		  IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 8, 0, 0, 0, 0, 0, false,
+		  0, 0 },
+		{ "wrong type", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID,
+		  8, 1, 0, 0, 0, 0, false, -EINVAL, 0 },
+		{ "entry longer than the driver's", 0,
+		  IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 9, 1, 0, 0, 0, 0, false,
+		  -EINVAL, 0 },
+		{ "entry too short", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 1,
+		  1, 0, 0, 0, 0, false, -EINVAL, 0 },
+		{ "entry over a page", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		  4097, 1, 0, 0, 0, 0, false, -EINVAL, 0 },
+		{ "too many entries", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		  8, (1u << 19) + 1, 0, 0, 0, 0, false, -EINVAL, 0 },
+		{ "NULL entries", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 8, 1,
+		  0, 0, 0, 0, true, -EINVAL, 0 },
+		{ "zero entry length", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		  0, 1, 0, 0, 0, 0, false, -EINVAL, 0 },
+		{ "unknown flag", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 8, 1,
+		  0xffffffff, 0, 0, 0, false, -EOPNOTSUPP, 0 },
+		{ "id past the last", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 8,
+		  1, 0, 4, 0, 0, false, -EINVAL, 0 },
+		{ "second entry bad", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+		  8, 2, 0, 0, 0xffffffff, 1, false, -EOPNOTSUPP, 1 },
+		{ "two good entries", 0, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 8,
+		  2, 0, 1, 0, 2, false, 0, 2 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(inv_cases); i++) {
+		long rc;
+
+		inv[0] = (struct iommu_hwpt_invalidate_selftest){
+			.flags = inv_cases[i].flags0, .iotlb_id = inv_cases[i].id0,
+		};
+		inv[1] = (struct iommu_hwpt_invalidate_selftest){
+			.flags = inv_cases[i].flags1, .iotlb_id = inv_cases[i].id1,
+		};
+		num = inv_cases[i].num;
+		rc = invalidate(inv_cases[i].hwpt ? parent : n1,
+				inv_cases[i].type,
+				inv_cases[i].null ? NULL : inv,
+				inv_cases[i].len, &num);
+		if (rc != inv_cases[i].err)
+			fprintf(stderr, "invalidate case '%s': %ld\n",
+				inv_cases[i].what, rc);
+		CHECK_EQ(rc, inv_cases[i].err);
+		CHECK_EQ(num, inv_cases[i].done);
+	}
+	/* "second entry bad" cleared entry 0, "two good" 1 and 2. */
+	CHECK_EQ(check_iotlb(n1, 0, 0), 0);
+	CHECK_EQ(check_iotlb(n1, 1, 0), 0);
+	CHECK_EQ(check_iotlb(n1, 2, 0), 0);
+	CHECK_EQ(check_iotlb(n1, 3, def), 0);
+	inv[0] = (struct iommu_hwpt_invalidate_selftest){
+		.flags = IOMMU_TEST_INVALIDATE_FLAG_ALL,
+	};
+	num = 1;
+	CHECK_EQ(invalidate(n2, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, inv, 8,
+			    &num),
+		 0);
+	for (uint32_t id = 0; id <= MOCK_NESTED_DOMAIN_IOTLB_ID_MAX; id++)
+		CHECK_EQ(check_iotlb(n2, id, 0), 0);
+
+	/* A device on a nested HWPT DMAs through the parent's table. */
+	CHECK_EQ(map_at(ioas, RW, mem, PG, BASE), 0);
+	memcpy(mem, "nest", 4);
+	out = n1;
+	CHECK_EQ(replace(stdev, &out), 0);
+	CHECK_EQ(destroy(n1), -EBUSY);
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, BASE, got, 4), 0);
+	CHECK(!memcmp(got, "nest", 4));
+	out = parent;
+	CHECK_EQ(replace(stdev, &out), 0);
+	CHECK_EQ(destroy(n1), 0);
+	CHECK_EQ(destroy(n2), 0);
+	CHECK_EQ(destroy(stdev), 0);
+	CHECK_EQ(destroy(parent), 0);
+	CHECK_EQ(destroy(plain), 0);
+	CHECK_EQ(ioasid_ctx_object_count(ctx), 1);
+	fresh();
+	munmap(mem, PG);
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
@@ -505,6 +705,7 @@ int main(void)
 	fill_and_unfill();
 	large_leaves();
 	map_over_rlimit();
+	nested();
 	ioasid_ctx_put(ctx);
 	pt_synchronize();
 	return check_finish("device");
