@@ -29,6 +29,9 @@ struct handler_binding {
  */
 static const struct handler_binding bindings[] = {
 	{ IOASID_PROCESS_ACCOUNTING, ioasid_process_accounting_ioctl },
+	{ IOASID_DEVICE_ALLOC, ioasid_device_alloc_ioctl },
+	{ IOASID_DEVICE_ATTACH, ioasid_device_attach_ioctl },
+	{ IOASID_DEVICE_DETACH, ioasid_device_detach_ioctl },
 	{ IOASID_DEVICE_DMA, ioasid_device_dma_ioctl },
 	{ IOMMU_DESTROY, ioasid_destroy_ioctl },
 	{ IOMMU_GET_HW_INFO, ioasid_get_hw_info_ioctl },

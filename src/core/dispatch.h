@@ -23,6 +23,9 @@ long ioasid_ioas_change_process_ioctl(struct ioasid_ucmd *u); /* iopt/change_pro
 long ioasid_process_accounting_ioctl(struct ioasid_ucmd *u); /* pages/account.c */
 long ioasid_get_hw_info_ioctl(struct ioasid_ucmd *u);    /* iommu/device.c */
 long ioasid_device_dma_ioctl(struct ioasid_ucmd *u);     /* iommu/dma.c */
+long ioasid_device_alloc_ioctl(struct ioasid_ucmd *u);   /* iommu/device_ioctl.c */
+long ioasid_device_attach_ioctl(struct ioasid_ucmd *u);
+long ioasid_device_detach_ioctl(struct ioasid_ucmd *u);
 long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u);     /* iommu/hwpt.c */
 long ioasid_hwpt_invalidate_ioctl(struct ioasid_ucmd *u);
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */

@@ -261,7 +261,7 @@ const struct ioasid_iommu_ops ioasid_mock_iommu_ops = {
 	.release_device = mock_release_device,
 };
 
-int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags,
+int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags, bool owned,
 			   struct ioasid_device **out)
 {
 	struct mock_dev *mdev;
@@ -279,7 +279,7 @@ int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags,
 				flags & MOCK_FLAGS_DEVICE_PASID ?
 					MOCK_PASID_WIDTH :
 					0,
-				out);
+				owned, out);
 	if (rc)
 		free(mdev);
 	return rc;

@@ -8,6 +8,7 @@
 #ifndef IOASID_DRIVERS_MOCK_H
 #define IOASID_DRIVERS_MOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ioasid/uapi/iommufd_test.h"
@@ -24,10 +25,11 @@ struct mock_dev {
 };
 
 /*
- * A mock device bound to ctx: -EINVAL for flags it does not know.  The
- * device is unbound (and the mock_dev freed) with ioasid_device_unbind.
+ * A mock device bound to ctx: -EINVAL for flags it does not know.  An
+ * owned one (the selftest's) is unbound with ioasid_device_unbind, any
+ * other goes with its object.
  */
-int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags,
+int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags, bool owned,
 			   struct ioasid_device **out);
 
 /* MD_CHECK_IOTLB: entry id of a mock nested domain's IOTLB is value. */

@@ -13,11 +13,15 @@
 #include "ioasid/uapi/iommufd.h"
 #include "iopt/ioas.h"
 
+static void detach_all(struct ioasid_device *dev);
+
 static void device_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	struct ioasid_device *dev = container_of(obj, struct ioasid_device, obj);
 
-	/* Unbind detached everything; the driver's part goes last. */
+	/* A device unplugged while attached lets go first; the driver's
+	 * part goes last. */
+	detach_all(dev);
 	if (dev->ops->release_device)
 		dev->ops->release_device(dev);
 	pthread_mutex_destroy(&dev->lock);
@@ -31,7 +35,8 @@ const struct ioasid_obj_ops ioasid_device_obj_ops = {
 
 int ioasid_device_bind(struct ioasid_ctx *ctx,
 		       const struct ioasid_iommu_ops *ops, void *drv,
-		       uint32_t max_pasid_log2, struct ioasid_device **out)
+		       uint32_t max_pasid_log2, bool owned,
+		       struct ioasid_device **out)
 {
 	struct ioasid_device *dev = calloc(1, sizeof(*dev));
 	int rc;
@@ -50,7 +55,8 @@ int ioasid_device_bind(struct ioasid_ctx *ctx,
 	pthread_mutex_init(&dev->lock, NULL);
 	iotlb_init(&dev->iotlb);
 	/* The binding driver's reference, until it unbinds. */
-	ioasid_obj_users_inc(&dev->obj);
+	if (owned)
+		ioasid_obj_users_inc(&dev->obj);
 	ioasid_obj_publish(ctx, &dev->obj);
 	*out = dev;
 	return 0;
@@ -132,6 +138,35 @@ static int check_compat(struct ioasid_device *dev, uint32_t pasid,
 	return dev->ops->attach_dev(hwpt->domain, dev, pasid);
 }
 
+/* The IOAS whose mappings DMA through hwpt sees. */
+static struct ioasid_ioas *hwpt_ioas(struct ioasid_hwpt *hwpt)
+{
+	return hwpt->parent ? hwpt->parent->ioas : hwpt->ioas;
+}
+
+#define RESV_MAX 8
+
+/*
+ * The device's reserved regions become reserved IOVA of the IOAS its
+ * whole-device DMA sees (-EADDRINUSE where something is mapped), so that
+ * nothing is ever mapped where the device cannot reach.
+ */
+static int reserve_regions(struct ioasid_device *dev, struct ioasid_ioas *ioas)
+{
+	struct ioasid_resv_region r[RESV_MAX];
+	size_t n;
+	int rc = 0;
+
+	if (!dev->ops->resv_regions)
+		return 0;
+	n = dev->ops->resv_regions(dev, r, RESV_MAX);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = iopt_reserve_iova(&ioas->iopt, r[i].start, r[i].last, dev);
+	if (rc)
+		iopt_remove_reserved(&ioas->iopt, dev);
+	return rc;
+}
+
 /*
  * Point dev's pasid at hwpt, on which the caller holds a users reference
  * that moves to the attachment.  *slot is the attachment to replace, or
@@ -146,16 +181,27 @@ static int bind_hwpt(struct ioasid_device *dev, uint32_t pasid,
 	struct ioasid_attach *a = *slot;
 	int rc;
 
+	struct ioasid_ioas *new_ioas = hwpt_ioas(hwpt);
+	struct ioasid_ioas *old_ioas = a ? hwpt_ioas(a->hwpt) : NULL;
+	bool resv = pasid == IOASID_NO_PASID && new_ioas != old_ioas;
+
 	rc = check_compat(dev, pasid, hwpt);
 	if (rc)
 		return rc;
+	if (resv) {
+		rc = reserve_regions(dev, new_ioas);
+		if (rc)
+			return rc;
+	}
 	/* Unmaps of the new domain reach our IOTLB before any DMA does. */
 	rc = ioasid_domain_add_iotlb(s2, &dev->iotlb);
 	if (rc)
-		return rc;
+		goto out_resv;
 	if (a) {
 		*old = a->hwpt;
 		a->hwpt = hwpt;
+		if (resv && old_ioas)
+			iopt_remove_reserved(&old_ioas->iopt, dev);
 		return ioasid_dma_publish(dev, a, hwpt->domain, false);
 	}
 	a = calloc(1, sizeof(*a));
@@ -177,6 +223,9 @@ out_free:
 	free(a);
 out_iotlb:
 	ioasid_domain_remove_iotlb(s2, &dev->iotlb);
+out_resv:
+	if (resv)
+		iopt_remove_reserved(&new_ioas->iopt, dev);
 	return rc;
 }
 
@@ -338,12 +387,14 @@ void ioasid_device_detach(struct ioasid_device *dev, uint32_t pasid)
 	pthread_mutex_unlock(&dev->lock);
 	if (!a)
 		return;
+	if (pasid == IOASID_NO_PASID)
+		iopt_remove_reserved(&hwpt_ioas(a->hwpt)->iopt, dev);
 	/* DMA that found the attachment has finished with it after this. */
 	release_old(dev, a->hwpt);
 	free(a);
 }
 
-void ioasid_device_unbind(struct ioasid_device *dev)
+static void detach_all(struct ioasid_device *dev)
 {
 	/* Per-PASID attachments first: the whole-device one may be what
 	 * allows them. */
@@ -362,6 +413,11 @@ void ioasid_device_unbind(struct ioasid_device *dev)
 		pthread_mutex_unlock(&dev->lock);
 		ioasid_device_detach(dev, pasid);
 	}
+}
+
+void ioasid_device_unbind(struct ioasid_device *dev)
+{
+	detach_all(dev);
 	ioasid_obj_destroy_owned(dev->ctx, &dev->obj);
 }
 

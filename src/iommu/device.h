@@ -54,10 +54,16 @@ struct ioasid_device {
 	struct iotlb iotlb;
 };
 
-/* Bind a device of driver ops to ctx: published, with an id. */
+/*
+ * Bind a device of driver ops to ctx: published, with an id.  An owned
+ * device belongs to the code that bound it, which unbinds it
+ * (IOMMU_DESTROY answers EBUSY); any other goes with IOMMU_DESTROY, which
+ * detaches it first, like a device unplugged.
+ */
 int ioasid_device_bind(struct ioasid_ctx *ctx,
 		       const struct ioasid_iommu_ops *ops, void *drv,
-		       uint32_t max_pasid_log2, struct ioasid_device **out);
+		       uint32_t max_pasid_log2, bool owned,
+		       struct ioasid_device **out);
 /* Detach everything and destroy the object (ops->release_device too). */
 void ioasid_device_unbind(struct ioasid_device *dev);
 

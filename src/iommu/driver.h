@@ -43,6 +43,11 @@ int ioasid_user_data_array_copy(const struct ioasid_user_data_array *array,
 				uint32_t type, uint32_t index, void *dst,
 				size_t len, size_t min_len);
 
+/* IOVA a device can never use for DMA (an MSI window, say). */
+struct ioasid_resv_region {
+	uint64_t start, last;
+};
+
 struct ioasid_iommu_ops {
 	const char *name;
 	/*
@@ -70,6 +75,10 @@ struct ioasid_iommu_ops {
 	int (*hw_info)(struct ioasid_device *dev, uint32_t *type, void *buf,
 		       size_t *len);
 	uint64_t (*capabilities)(struct ioasid_device *dev);
+	/* Optional: the device's reserved regions, at most max of them;
+	 * returns how many. */
+	size_t (*resv_regions)(struct ioasid_device *dev,
+			       struct ioasid_resv_region *out, size_t max);
 	/* Destroy the driver's part of a device being unbound. */
 	void (*release_device)(struct ioasid_device *dev);
 };

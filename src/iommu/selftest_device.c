@@ -66,7 +66,7 @@ int test_mock_domain(struct ioasid_ucmd *u, uint32_t pt_id, uint32_t dev_flags,
 	}
 	/* From here an abort of st undoes everything below. */
 	u->new_obj = &st->obj;
-	rc = ioasid_mock_dev_create(u->ctx, dev_flags, &st->idev);
+	rc = ioasid_mock_dev_create(u->ctx, dev_flags, true, &st->idev);
 	if (rc)
 		return rc;
 	rc = ioasid_device_attach(st->idev, IOASID_NO_PASID, &pt_id);

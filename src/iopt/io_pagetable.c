@@ -93,6 +93,13 @@ int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last,
 	return rc;
 }
 
+void iopt_remove_reserved(struct io_pagetable *iopt, const void *owner)
+{
+	pthread_rwlock_wrlock(&iopt->iova_lock);
+	iopt_remove_reserved_locked(iopt, owner);
+	pthread_rwlock_unlock(&iopt->iova_lock);
+}
+
 void iopt_remove_reserved_locked(struct io_pagetable *iopt, const void *owner)
 {
 	struct itree_node *n, *next;

@@ -114,6 +114,8 @@ void iopt_destroy(struct io_pagetable *iopt);
 /* Reserve [start, last]; -EADDRINUSE over an area or an allowed range. */
 int iopt_reserve_iova(struct io_pagetable *iopt, uint64_t start, uint64_t last,
 		      const void *owner);
+/* Drop every range `owner` reserved. */
+void iopt_remove_reserved(struct io_pagetable *iopt, const void *owner);
 
 /*
  * Replace the allowed ranges with those in `allowed` (which the call takes

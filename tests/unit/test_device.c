@@ -17,9 +17,11 @@
 #include "core/util.h"
 #include "iommu/domain.h"
 #include "iommu/hwpt.h"
+#include "ioasid/uapi/ioasid.h"
 #include "pages/account.h"
 
 #define MiB (1ull << 20)
+#define VTD_MSI 0xfee00000ull
 #define BASE (MOCK_APERTURE_START)
 
 static long mock_domain(uint32_t pt_id, uint32_t dev_flags, uint32_t *stdev,
@@ -696,6 +698,199 @@ static void nested(void)
 	munmap(mem, PG);
 }
 
+static long dev_alloc(uint32_t model, uint32_t flags, uint32_t *id)
+{
+	struct ioasid_device_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .model = model,
+	};
+	long rc = io(IOASID_DEVICE_ALLOC, &cmd);
+
+	*id = cmd.out_dev_id;
+	return rc;
+}
+
+static long dev_attach(uint32_t dev, uint32_t flags, uint32_t pasid,
+		       uint32_t *pt)
+{
+	struct ioasid_device_attach cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev,
+		.pasid = pasid, .pt_id = *pt,
+	};
+	long rc = io(IOASID_DEVICE_ATTACH, &cmd);
+
+	*pt = cmd.pt_id;
+	return rc;
+}
+
+static long dev_detach(uint32_t dev, uint32_t flags, uint32_t pasid)
+{
+	struct ioasid_device_detach cmd = {
+		.size = sizeof(cmd), .flags = flags, .dev_id = dev,
+		.pasid = pasid,
+	};
+
+	return io(IOASID_DEVICE_DETACH, &cmd);
+}
+
+static const struct pt_format *format_of(uint32_t hwpt)
+{
+	struct ioasid_object *obj;
+	const struct pt_format *fmt;
+
+	if (ioasid_obj_get(ctx, hwpt, IOASID_OBJ_HWPT_PAGING, &obj))
+		return NULL;
+	fmt = ((struct ioasid_hwpt *)obj)->domain->pt.fmt;
+	ioasid_obj_put(ctx, obj);
+	return fmt;
+}
+
+/*
+ * Emulated devices of our extension, and the VT-d model: its formats,
+ * its reserved interrupt window, its registers, and unplugging.
+ */
+static void vtd_devices(void)
+{
+	const uint64_t huge = 2 * MiB, DMA_AT = 64 * MiB; /* in both apertures */
+	char *raw = mmap(NULL, 3 * huge, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *buf = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	uint32_t ioas, vtd, vtd_pasid, mock, pt, hw, parent, dummy;
+	struct iommu_iova_range ranges[4];
+	struct iommu_hw_info_vtd info;
+	struct pt_translation t;
+	char got[8];
+
+	fresh();
+	ioas = ioas_alloc();
+	/* IOASID_DEVICE_ALLOC */
+	CHECK_EQ(dev_alloc(0, 0, &dummy), -EOPNOTSUPP);
+	CHECK_EQ(dev_alloc(3, 0, &dummy), -EOPNOTSUPP);
+	CHECK_EQ(dev_alloc(IOASID_DEVICE_VTD, 1u << 3, &dummy), -EOPNOTSUPP);
+	CHECK_EQ(ioasid_ctx_object_count(ctx), 1);
+	CHECK_EQ(dev_alloc(IOASID_DEVICE_VTD, 0, &vtd), 0);
+	CHECK_EQ(dev_alloc(IOASID_DEVICE_VTD, IOASID_DEVICE_ALLOC_PASID,
+			   &vtd_pasid),
+		 0);
+	CHECK_EQ(dev_alloc(IOASID_DEVICE_MOCK, 0, &mock), 0);
+
+	/* Its registers, through the upstream ioctl. */
+	{
+		struct iommu_hw_info cmd = {
+			.size = sizeof(cmd), .dev_id = vtd_pasid,
+			.data_len = sizeof(info), .data_uptr = (uintptr_t)&info,
+		};
+
+		CHECK_EQ(io(IOMMU_GET_HW_INFO, &cmd), 0);
+		CHECK_EQ(cmd.out_data_type, IOMMU_HW_INFO_TYPE_INTEL_VTD);
+		CHECK_EQ(cmd.data_len, sizeof(info));
+		CHECK_EQ(cmd.out_max_pasid_log2, 20);
+		CHECK_EQ(cmd.out_capabilities, IOMMU_HW_CAP_DIRTY_TRACKING);
+		CHECK(info.ecap_reg & (1ULL << 43)); /* scalable mode */
+		CHECK(info.ecap_reg & (1ULL << 40)); /* PASIDs */
+		CHECK_EQ((info.cap_reg >> 16) & 0x3f, 47); /* 48-bit IOVA */
+		cmd.flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE;
+		cmd.in_data_type = IOMMU_HW_INFO_TYPE_SELFTEST;
+		CHECK_EQ(io(IOMMU_GET_HW_INFO, &cmd), -EOPNOTSUPP);
+	}
+
+	/* Attach errnos. */
+	pt = ioas;
+	CHECK_EQ(dev_attach(vtd, IOASID_ATTACH_PASID, 0, &pt), -EINVAL);
+	CHECK_EQ(dev_attach(vtd, 0, 5, &pt), -EINVAL);
+	CHECK_EQ(dev_attach(vtd, IOASID_ATTACH_PASID, 5, &pt), -EINVAL);
+	CHECK_EQ(dev_attach(vtd, IOASID_ATTACH_REPLACE, 0, &pt), -EINVAL);
+	CHECK_EQ(dev_attach(999, 0, 0, &pt), -ENOENT);
+	CHECK_EQ(dev_detach(vtd, 0, 0), 0); /* nothing there: nothing done */
+	/* The interrupt window cannot hold a mapping while attached. */
+	CHECK_EQ(map_at(ioas, RW, buf, PG, VTD_MSI), 0);
+	CHECK_EQ(dev_attach(vtd, 0, 0, &pt), -EADDRINUSE);
+	{
+		struct iommu_ioas_unmap cmd = {
+			.size = sizeof(cmd), .ioas_id = ioas, .iova = VTD_MSI,
+			.length = PG,
+		};
+
+		CHECK_EQ(io(IOMMU_IOAS_UNMAP, &cmd), 0);
+	}
+	CHECK_EQ(dev_attach(vtd, 0, 0, &pt), 0);
+	hw = pt;
+	CHECK(hw != ioas);
+	CHECK_EQ(dev_attach(vtd, 0, 0, &pt), -EBUSY);
+	CHECK_EQ(map_at(ioas, RW, buf, PG, VTD_MSI + 0x1000), -EINVAL);
+	{
+		struct iommu_ioas_iova_ranges cmd = {
+			.size = sizeof(cmd), .ioas_id = ioas, .num_iovas = 4,
+			.allowed_iovas = (uintptr_t)ranges,
+		};
+
+		CHECK_EQ(io(IOMMU_IOAS_IOVA_RANGES, &cmd), 0);
+		CHECK_EQ(cmd.num_iovas, 2);
+		CHECK_EQ(ranges[0].start, 0);
+		CHECK_EQ(ranges[0].last, VTD_MSI - 1);
+		CHECK_EQ(ranges[1].start, VTD_MSI + MiB);
+		CHECK_EQ(ranges[1].last, (1ULL << 48) - 1);
+	}
+	/* The driver chose the first level for a plain domain, the second
+	 * for a nest parent; a mock device takes neither. */
+	CHECK(format_of(hw) == &pt_fmt_vtd_fl);
+	CHECK_EQ(hwpt_alloc(vtd, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL, 0,
+			    &parent),
+		 0);
+	CHECK(format_of(parent) == &pt_fmt_vtd_sl);
+	CHECK_EQ(hwpt_alloc(vtd, ioas, 0, IOMMU_HWPT_DATA_VTD_S1, &info, 8,
+			    &dummy),
+		 -EOPNOTSUPP);
+	pt = parent;
+	CHECK_EQ(dev_attach(mock, 0, 0, &pt), -EINVAL);
+	pt = ioas;
+	CHECK_EQ(dev_attach(mock, 0, 0, &pt), 0); /* a mock domain of its own */
+	CHECK(pt != hw);
+
+	/* DMA through the VT-d tables, with 2 MiB leaves where aligned. */
+	CHECK_EQ(map_at(ioas, RW, buf, huge, DMA_AT), 0);
+	memcpy(buf + huge - 8, "vt-d dma", 8);
+	CHECK_EQ(ioasid_dma_read(ctx, vtd, 0, DMA_AT + huge - 8, got, 8), 0);
+	CHECK(!memcmp(got, "vt-d dma", 8));
+	{
+		struct ioasid_object *obj;
+
+		CHECK_EQ(ioasid_obj_get(ctx, hw, IOASID_OBJ_HWPT_PAGING, &obj),
+			 0);
+		pt_read_lock();
+		CHECK_EQ(pt_iova_to_phys(
+				 &((struct ioasid_hwpt *)obj)->domain->pt,
+				 DMA_AT + 5, &t),
+			 0);
+		pt_read_unlock();
+		CHECK_EQ(t.leaf_size, huge);
+		ioasid_obj_put(ctx, obj);
+	}
+	/* PASIDs, on the device that has them. */
+	pt = ioas;
+	CHECK_EQ(dev_attach(vtd, IOASID_ATTACH_PASID, 7, &pt), -EINVAL);
+	pt = ioas;
+	CHECK_EQ(dev_attach(vtd_pasid, IOASID_ATTACH_PASID, 7, &pt), 0);
+	CHECK_EQ(ioasid_dma_read(ctx, vtd_pasid, 7, DMA_AT + huge - 8, got, 8),
+		 0);
+	CHECK_EQ(ioasid_dma_read(ctx, vtd_pasid, 0, DMA_AT + huge - 8, got, 8),
+		 -ENXIO);
+	CHECK_EQ(dev_detach(vtd_pasid, IOASID_ATTACH_PASID, 7), 0);
+	CHECK_EQ(ioasid_dma_read(ctx, vtd_pasid, 7, DMA_AT + huge - 8, got, 8),
+		 -ENXIO);
+
+	/* Unplugged while attached: detached, its automatic domain gone,
+	 * its window free again (once the mock's aperture is gone too). */
+	CHECK_EQ(destroy(mock), 0);
+	CHECK_EQ(destroy(vtd), 0);
+	CHECK_EQ(destroy(hw), -ENOENT);
+	CHECK_EQ(map_at(ioas, RW, buf, PG, VTD_MSI), 0);
+	CHECK_EQ(destroy(parent), 0);
+	CHECK_EQ(destroy(vtd_pasid), 0);
+	CHECK_EQ(ioasid_ctx_object_count(ctx), 1);
+	fresh();
+	munmap(raw, 3 * huge);
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
@@ -706,6 +901,7 @@ int main(void)
 	large_leaves();
 	map_over_rlimit();
 	nested();
+	vtd_devices();
 	ioasid_ctx_put(ctx);
 	pt_synchronize();
 	return check_finish("device");

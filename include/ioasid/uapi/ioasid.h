@@ -17,6 +17,9 @@
 enum {
 	IOASID_EXT_CMD_PROCESS_ACCOUNTING = 0x00,
 	IOASID_EXT_CMD_DEVICE_DMA = 0x01,
+	IOASID_EXT_CMD_DEVICE_ALLOC = 0x02,
+	IOASID_EXT_CMD_DEVICE_ATTACH = 0x03,
+	IOASID_EXT_CMD_DEVICE_DETACH = 0x04,
 };
 
 /**
@@ -82,5 +85,101 @@ struct ioasid_device_dma {
 	__aligned_u64 uptr;
 };
 #define IOASID_DEVICE_DMA _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_DEVICE_DMA)
+
+/**
+ * enum ioasid_device_model - the IOMMU an emulated device sits behind
+ * @IOASID_DEVICE_MOCK: the upstream selftest's mock IOMMU (2 KiB pages,
+ *                      aperture [16 MiB, 2 GiB))
+ * @IOASID_DEVICE_VTD: an Intel VT-d IOMMU in scalable mode (48-bit IOVA,
+ *                     first-level tables for DMA domains, second-level for
+ *                     nest parents and dirty tracking, the interrupt window
+ *                     0xfee00000-0xfeefffff reserved)
+ */
+enum ioasid_device_model {
+	IOASID_DEVICE_MOCK = 1,
+	IOASID_DEVICE_VTD = 2,
+};
+
+/**
+ * enum ioasid_device_alloc_flags
+ * @IOASID_DEVICE_ALLOC_PASID: the device issues PASID-tagged DMA (20 bits)
+ */
+enum ioasid_device_alloc_flags {
+	IOASID_DEVICE_ALLOC_PASID = 1 << 0,
+};
+
+/**
+ * struct ioasid_device_alloc - IOASID_DEVICE_ALLOC
+ * @size: sizeof(struct ioasid_device_alloc)
+ * @flags: enum ioasid_device_alloc_flags
+ * @model: enum ioasid_device_model (EOPNOTSUPP for another)
+ * @out_dev_id: the new device's object id
+ *
+ * Plug in an emulated device: a device object, bound to this context,
+ * that upstream ioctls take as a dev_id (IOMMU_HWPT_ALLOC,
+ * IOMMU_GET_HW_INFO) and that does DMA with IOASID_DEVICE_DMA.
+ * IOMMU_DESTROY unplugs it, detaching it first.
+ */
+struct ioasid_device_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 model;
+	__u32 out_dev_id;
+};
+#define IOASID_DEVICE_ALLOC _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_DEVICE_ALLOC)
+
+/**
+ * enum ioasid_device_attach_flags
+ * @IOASID_ATTACH_PASID: attach @pasid (non-zero), not the whole device
+ * @IOASID_ATTACH_REPLACE: replace what is attached there (EINVAL if
+ *                         nothing is), rather than attach anew (EBUSY if
+ *                         something is)
+ */
+enum ioasid_device_attach_flags {
+	IOASID_ATTACH_PASID = 1 << 0,
+	IOASID_ATTACH_REPLACE = 1 << 1,
+};
+
+/**
+ * struct ioasid_device_attach - IOASID_DEVICE_ATTACH
+ * @size: sizeof(struct ioasid_device_attach)
+ * @flags: enum ioasid_device_attach_flags
+ * @dev_id: a device from IOASID_DEVICE_ALLOC (or the selftest's)
+ * @pasid: with IOASID_ATTACH_PASID, the PASID
+ * @pt_id: an IOAS or a HWPT; on return the HWPT attached (for an IOAS,
+ *         the automatic one the device's driver accepted or made)
+ * @__reserved: must be 0
+ *
+ * What VFIO's VFIO_DEVICE_ATTACH_IOMMUFD_PT does for a real device, with
+ * the kernel's errnos: EINVAL when the driver refuses the domain,
+ * EADDRINUSE when the device's reserved regions meet a mapping.
+ */
+struct ioasid_device_attach {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 pt_id;
+	__u32 __reserved;
+};
+#define IOASID_DEVICE_ATTACH _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_DEVICE_ATTACH)
+
+/**
+ * struct ioasid_device_detach - IOASID_DEVICE_DETACH
+ * @size: sizeof(struct ioasid_device_detach)
+ * @flags: IOASID_ATTACH_PASID, or 0 for the whole device
+ * @dev_id: the device
+ * @pasid: with IOASID_ATTACH_PASID, the PASID
+ *
+ * Detach; DMA there is blocked from then on.  Detaching what is not
+ * attached does nothing.
+ */
+struct ioasid_device_detach {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pasid;
+};
+#define IOASID_DEVICE_DETACH _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_DEVICE_DETACH)
 
 #endif
