@@ -26,6 +26,7 @@
 #include "core/context.h"
 #include "iommu/access.h"
 #include "ioasid/ioasid.h"
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "iopt/ioas.h"
@@ -288,6 +289,28 @@ static void scenario(void)
 		} else {
 			stdev = md.mock_domain.out_stdev_id;
 			idev = md.mock_domain.out_idev_id;
+		}
+	}
+	{
+		/* An emulated VT-d device, plugged in and attached: a domain
+		 * of its own, its interrupt window reserved. */
+		struct ioasid_device_alloc alloc_dev = {
+			.size = sizeof(alloc_dev), .model = IOASID_DEVICE_VTD,
+		};
+		unsigned int objs = ioasid_ctx_object_count(ctx);
+
+		rc = io(IOASID_DEVICE_ALLOC, &alloc_dev);
+		if (rc) {
+			CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
+		} else {
+			struct ioasid_device_attach att = {
+				.size = sizeof(att),
+				.dev_id = alloc_dev.out_dev_id, .pt_id = a,
+			};
+
+			objs = ioasid_ctx_object_count(ctx);
+			if (io(IOASID_DEVICE_ATTACH, &att))
+				CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
 		}
 	}
 	{
