@@ -109,6 +109,23 @@ void ioasid_file_put(struct ioasid_file *file);
  * ioasid_file_lookup() returns the file with a reference, or -EBADF.
  */
 int ioasid_file_register(struct ioasid_file *file, int fd);
+
+/*
+ * read(2), write(2) and poll(2) on a file of ours (a fault queue, say):
+ * count bytes at the caller's uptr; bytes done or -errno (-EINVAL for a
+ * file that has no such operation).  ioasid_file_poll returns the POLL*
+ * mask.  A transport watching the file is told, through notify (which
+ * may run on any thread), whenever what poll says may have changed.
+ */
+long ioasid_file_read(struct ioasid_file *file,
+		      const struct ioasid_caller *caller, uint64_t uptr,
+		      size_t count);
+long ioasid_file_write(struct ioasid_file *file,
+		       const struct ioasid_caller *caller, uint64_t uptr,
+		       size_t count);
+unsigned int ioasid_file_poll(struct ioasid_file *file);
+void ioasid_file_set_notify(struct ioasid_file *file, void (*notify)(void *priv),
+			    void *priv);
 void ioasid_file_unregister(struct ioasid_file *file);
 int ioasid_file_lookup(int fd, struct ioasid_file **out);
 
@@ -118,6 +135,9 @@ int ioasid_file_lookup(int fd, struct ioasid_file **out);
  * Returns 0, or -EBADF when fd is not such a descriptor.
  */
 int ioasid_self_close(int fd);
+/* read(2)/write(2) on such a descriptor: bytes, or -errno. */
+long ioasid_self_read(int fd, void *buf, size_t count);
+long ioasid_self_write(int fd, const void *buf, size_t count);
 
 /*
  * Run one ioctl.  `arg` is the raw argument: a user pointer for struct

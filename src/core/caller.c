@@ -5,6 +5,7 @@
  * EFAULT instead of faulting: the same contract copy_from_user gives.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <string.h>
@@ -122,4 +123,33 @@ int ioasid_caller_self(struct ioasid_caller *caller)
 		data[0].effective | ((uint64_t)data[1].effective << 32);
 	caller->uaccess = &self_uaccess;
 	return 0;
+}
+
+static long self_file_io(int fd, void *buf, size_t count, bool write)
+{
+	struct ioasid_caller caller;
+	struct ioasid_file *file;
+	long rc;
+
+	rc = ioasid_file_lookup(fd, &file);
+	if (rc)
+		return rc;
+	rc = ioasid_caller_self(&caller);
+	if (!rc)
+		rc = write ? ioasid_file_write(file, &caller, (uintptr_t)buf,
+					       count) :
+			     ioasid_file_read(file, &caller, (uintptr_t)buf,
+					      count);
+	ioasid_file_put(file);
+	return rc;
+}
+
+long ioasid_self_read(int fd, void *buf, size_t count)
+{
+	return self_file_io(fd, buf, count, false);
+}
+
+long ioasid_self_write(int fd, const void *buf, size_t count)
+{
+	return self_file_io(fd, (void *)buf, count, true);
 }

@@ -34,6 +34,7 @@ static const struct handler_binding bindings[] = {
 	{ IOASID_DEVICE_DETACH, ioasid_device_detach_ioctl },
 	{ IOASID_DEVICE_DMA, ioasid_device_dma_ioctl },
 	{ IOMMU_DESTROY, ioasid_destroy_ioctl },
+	{ IOMMU_FAULT_QUEUE_ALLOC, ioasid_fault_alloc_ioctl },
 	{ IOMMU_GET_HW_INFO, ioasid_get_hw_info_ioctl },
 	{ IOMMU_HWPT_ALLOC, ioasid_hwpt_alloc_ioctl },
 	{ IOMMU_HWPT_INVALIDATE, ioasid_hwpt_invalidate_ioctl },

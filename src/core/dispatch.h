@@ -26,6 +26,7 @@ long ioasid_device_dma_ioctl(struct ioasid_ucmd *u);     /* iommu/dma.c */
 long ioasid_device_alloc_ioctl(struct ioasid_ucmd *u);   /* iommu/device_ioctl.c */
 long ioasid_device_attach_ioctl(struct ioasid_ucmd *u);
 long ioasid_device_detach_ioctl(struct ioasid_ucmd *u);
+long ioasid_fault_alloc_ioctl(struct ioasid_ucmd *u);    /* iommu/fault.c */
 long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u);     /* iommu/hwpt.c */
 long ioasid_hwpt_invalidate_ioctl(struct ioasid_ucmd *u);
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */

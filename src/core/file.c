@@ -15,6 +15,48 @@ void ioasid_file_init(struct ioasid_file *file,
 	file->ctx = ctx;
 	ioasid_ctx_get(ctx);
 	atomic_init(&file->refs, 1);
+	pthread_mutex_init(&file->notify_lock, NULL);
+	file->notify = NULL;
+}
+
+void ioasid_file_set_notify(struct ioasid_file *file, void (*fn)(void *priv),
+			    void *priv)
+{
+	pthread_mutex_lock(&file->notify_lock);
+	file->notify = fn;
+	file->notify_priv = priv;
+	pthread_mutex_unlock(&file->notify_lock);
+}
+
+void ioasid_file_notify(struct ioasid_file *file)
+{
+	pthread_mutex_lock(&file->notify_lock);
+	if (file->notify)
+		file->notify(file->notify_priv);
+	pthread_mutex_unlock(&file->notify_lock);
+}
+
+long ioasid_file_read(struct ioasid_file *file,
+		      const struct ioasid_caller *caller, uint64_t uptr,
+		      size_t count)
+{
+	if (!file->ops->read)
+		return -EINVAL;
+	return file->ops->read(file, caller, uptr, count);
+}
+
+long ioasid_file_write(struct ioasid_file *file,
+		       const struct ioasid_caller *caller, uint64_t uptr,
+		       size_t count)
+{
+	if (!file->ops->write)
+		return -EINVAL;
+	return file->ops->write(file, caller, uptr, count);
+}
+
+unsigned int ioasid_file_poll(struct ioasid_file *file)
+{
+	return file->ops->poll ? file->ops->poll(file) : 0;
 }
 
 void ioasid_file_put(struct ioasid_file *file)
@@ -23,6 +65,7 @@ void ioasid_file_put(struct ioasid_file *file)
 
 	if (atomic_fetch_sub_explicit(&file->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	pthread_mutex_destroy(&file->notify_lock);
 	file->ops->release(file);
 	/* Last: the release may still need the context's objects. */
 	ioasid_ctx_put(ctx);

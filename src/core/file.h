@@ -8,7 +8,10 @@
 #ifndef IOASID_CORE_FILE_H
 #define IOASID_CORE_FILE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ioasid/ioasid.h"
@@ -19,12 +22,27 @@ struct ioasid_file_ops {
 	const char *name; /* what the kernel's anon inode is called */
 	/* The last reference is gone: undo everything.  Never fails. */
 	void (*release)(struct ioasid_file *file);
+	/*
+	 * Optional, as the kernel's file operations: read(2) and write(2)
+	 * of count bytes at the caller's uptr (bytes done, or -errno), and
+	 * what poll(2) would say (POLLIN and friends).  A file without
+	 * read or write answers -EINVAL, as a file without the op does.
+	 */
+	long (*read)(struct ioasid_file *file, const struct ioasid_caller *c,
+		     uint64_t uptr, size_t count);
+	long (*write)(struct ioasid_file *file, const struct ioasid_caller *c,
+		      uint64_t uptr, size_t count);
+	unsigned int (*poll)(struct ioasid_file *file);
 };
 
 struct ioasid_file {
 	const struct ioasid_file_ops *ops;
 	struct ioasid_ctx *ctx; /* a reference */
 	atomic_uint refs;
+	/* The transport's, told when what poll says may have changed. */
+	pthread_mutex_t notify_lock;
+	void (*notify)(void *priv);
+	void *notify_priv;
 	/* The registry of descriptors: see ioasid_file_register(). */
 	dev_t dev;
 	ino_t ino;
@@ -34,6 +52,9 @@ struct ioasid_file {
 /* One reference, held by the creator; the file takes one on ctx. */
 void ioasid_file_init(struct ioasid_file *file,
 		      const struct ioasid_file_ops *ops, struct ioasid_ctx *ctx);
+
+/* What poll says of file may have changed: tell whoever watches it. */
+void ioasid_file_notify(struct ioasid_file *file);
 
 static inline void ioasid_file_get(struct ioasid_file *file)
 {

@@ -105,7 +105,8 @@ static const struct ioasid_ioctl_desc table[] = {
 	SIZED(IOMMU_HWPT_GET_DIRTY_BITMAP, iommu_hwpt_get_dirty_bitmap, data),
 	SIZED(IOMMU_HWPT_INVALIDATE, iommu_hwpt_invalidate, __reserved,
 	      PTRS(invalidate_ptrs)),
-	SIZED(IOMMU_FAULT_QUEUE_ALLOC, iommu_fault_alloc, out_fault_fd),
+	SIZED(IOMMU_FAULT_QUEUE_ALLOC, iommu_fault_alloc, out_fault_fd,
+	      FLAGS(iommu_fault_alloc, 0)),
 	SIZED(IOMMU_IOAS_MAP_FILE, iommu_ioas_map_file, iova,
 	      FLAGS(iommu_ioas_map_file, IOMMU_IOAS_MAP_FIXED_IOVA |
 					  IOMMU_IOAS_MAP_WRITEABLE |

@@ -9,6 +9,7 @@
 #include "device.h"
 #include "domain.h"
 #include "driver.h"
+#include "fault.h"
 #include "hwpt.h"
 #include "ioasid/uapi/iommufd.h"
 #include "iopt/ioas.h"
@@ -233,8 +234,12 @@ out_resv:
  * Let go of a HWPT DMA no longer goes through: once no DMA that found it
  * can still be translating, its translations leave our IOTLB.
  */
-static void release_old(struct ioasid_device *dev, struct ioasid_hwpt *old)
+static void release_old(struct ioasid_device *dev, uint32_t pasid,
+			struct ioasid_hwpt *old)
 {
+	/* Faults the device raised there are answered: it has moved on. */
+	if (old->fault)
+		ioasid_fault_auto_respond(old->fault, dev, pasid);
 	pt_synchronize();
 	ioasid_domain_remove_iotlb(ioasid_domain_s2(old->domain), &dev->iotlb);
 	hwpt_release(old);
@@ -357,7 +362,7 @@ out_unlock:
 	pthread_mutex_unlock(&dev->lock);
 	ioasid_obj_put(dev->ctx, pt);
 	if (old)
-		release_old(dev, old);
+		release_old(dev, pasid, old);
 	return rc;
 }
 
@@ -390,7 +395,7 @@ void ioasid_device_detach(struct ioasid_device *dev, uint32_t pasid)
 	if (pasid == IOASID_NO_PASID)
 		iopt_remove_reserved(&hwpt_ioas(a->hwpt)->iopt, dev);
 	/* DMA that found the attachment has finished with it after this. */
-	release_old(dev, a->hwpt);
+	release_old(dev, pasid, a->hwpt);
 	free(a);
 }
 

@@ -9,13 +9,21 @@
 #include "device.h"
 #include "domain.h"
 #include "driver.h"
+#include "fault.h"
 #include "hwpt.h"
 #include "ioasid/uapi/iommufd.h"
 #include "iopt/ioas.h"
 
 #define HWPT_PAGING_FLAGS                                             \
 	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | \
-	 IOMMU_HWPT_ALLOC_PASID)
+	 IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)
+
+/* What every HWPT lets go of, whatever its kind. */
+static void hwpt_release_common(struct ioasid_hwpt *hwpt)
+{
+	if (hwpt->fault)
+		ioasid_obj_users_dec(&hwpt->fault->obj);
+}
 
 static void hwpt_paging_destroy(struct ioasid_ctx *ctx,
 				struct ioasid_object *obj)
@@ -40,6 +48,7 @@ static void hwpt_paging_destroy(struct ioasid_ctx *ctx,
 	}
 	if (hwpt->domain)
 		ioasid_domain_free(hwpt->domain);
+	hwpt_release_common(hwpt);
 	free(hwpt);
 }
 
@@ -57,6 +66,7 @@ static void hwpt_nested_destroy(struct ioasid_ctx *ctx,
 		ioasid_domain_free(hwpt->domain);
 	if (hwpt->parent)
 		ioasid_obj_users_dec(&hwpt->parent->obj);
+	hwpt_release_common(hwpt);
 	free(hwpt);
 }
 
@@ -121,6 +131,10 @@ int ioasid_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas,
 
 	if (flags & ~HWPT_PAGING_FLAGS)
 		return -EOPNOTSUPP;
+	/* No faults for a stage 2 under nested ones. */
+	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) &&
+	    (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
+		return -EOPNOTSUPP;
 	hwpt = calloc(1, sizeof(*hwpt));
 	if (!hwpt)
 		return -ENOMEM;
@@ -134,7 +148,9 @@ int ioasid_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas,
 	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
 
-	rc = dev->ops->domain_alloc_paging(dev, flags, data, &hwpt->domain);
+	rc = dev->ops->domain_alloc_paging(dev,
+					   flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+					   data, &hwpt->domain);
 	if (rc)
 		goto out_abort;
 	if (!ioasid_obj_users_tryinc(&ioas->obj)) {
@@ -220,17 +236,19 @@ long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u)
 	if (rc)
 		goto out_put_pt;
 	if (cmd->flags & IOMMU_HWPT_FAULT_ID_VALID) {
-		struct ioasid_object *fault;
+		struct ioasid_fault *fault;
 
-		/* The FAULT object that would get this HWPT's faults.  No
-		 * fault queue can be made yet, so none is ever found. */
-		rc = ioasid_obj_get(u->ctx, cmd->fault_id, IOASID_OBJ_FAULT,
-				    &fault);
+		rc = ioasid_fault_get(u->ctx, cmd->fault_id, &fault);
+		if (!rc && !ioasid_obj_users_tryinc(&fault->obj)) {
+			ioasid_obj_put(u->ctx, &fault->obj);
+			rc = -ENOENT;
+		}
 		if (rc) {
 			ioasid_obj_abort(u->ctx, &hwpt->obj);
 			goto out_put_pt;
 		}
-		ioasid_obj_put(u->ctx, fault);
+		hwpt->fault = fault;
+		ioasid_obj_put(u->ctx, &fault->obj);
 	}
 	cmd->out_hwpt_id = hwpt->obj.id;
 	/* Published by the dispatcher if the answer reaches the caller. */

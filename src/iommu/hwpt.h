@@ -32,6 +32,8 @@ struct ioasid_hwpt {
 	struct ioasid_hwpt *ioas_next; /* on ioas->hwpts, under hwpts_lock */
 	/* Nested: the paging HWPT under it, held by users. */
 	struct ioasid_hwpt *parent;
+	/* Where its devices' I/O page faults go, held by users; or NULL. */
+	struct ioasid_fault *fault;
 };
 
 /*

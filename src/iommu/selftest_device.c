@@ -12,6 +12,7 @@
 #include "device.h"
 #include "domain.h"
 #include "drivers/mock.h"
+#include "fault.h"
 #include "hwpt.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "pages/frame.h"
@@ -234,5 +235,45 @@ int test_md_check_iotlb(struct ioasid_ucmd *u, uint32_t hwpt_id, uint32_t id,
 	rc = ioasid_mock_check_iotlb(
 		container_of(obj, struct ioasid_hwpt, obj)->domain, id, value);
 	ioasid_obj_put(u->ctx, obj);
+	return rc;
+}
+
+/*
+ * A page request from a mock device, at pasid (0: none), delivered to the
+ * fault queue of the HWPT it would be translated by: the one attached at
+ * pasid, else (the mock's PASID tables belong to the user) the whole
+ * device's.  Without a queue there, the request is answered at once.
+ */
+int test_trigger_iopf(struct ioasid_ucmd *u)
+{
+	const struct iommu_test_cmd *cmd = u->cmd;
+	struct ioasid_fault *fault = NULL;
+	struct ioasid_device *dev;
+	struct ioasid_hwpt *hwpt;
+	uint32_t pasid = cmd->trigger_iopf.pasid;
+	int rc;
+
+	rc = ioasid_device_get(u->ctx, cmd->trigger_iopf.dev_id, &dev);
+	if (rc)
+		return rc;
+	if (dev->ops != &ioasid_mock_iommu_ops) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	pthread_mutex_lock(&dev->lock);
+	hwpt = ioasid_device_attached_locked(dev, pasid);
+	if (!hwpt)
+		hwpt = ioasid_device_attached_locked(dev, IOASID_NO_PASID);
+	/* The device lock keeps the HWPT, and so its queue, until then. */
+	if (hwpt && hwpt->fault)
+		fault = hwpt->fault;
+	if (fault)
+		rc = ioasid_fault_report(fault, dev, pasid,
+					 cmd->trigger_iopf.grpid,
+					 cmd->trigger_iopf.perm,
+					 cmd->trigger_iopf.addr);
+	pthread_mutex_unlock(&dev->lock);
+out_put:
+	ioasid_device_put(u->ctx, dev);
 	return rc;
 }
