@@ -1,11 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "file_end.h"
 #include "ioasid/ioasid.h"
+#include "request.h"
+#include "wire/wire.h"
+
+/*
+ * Keep one doorbell in the client's end while the file has something to
+ * read.  The shim drains doorbells before each request, so after every
+ * reply the bell is rung afresh if it still applies.
+ */
+static void ring(struct file_end *fe)
+{
+	struct ioasid_wire_rep bell = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_DOORBELL,
+		.version = IOASID_WIRE_VERSION,
+	};
+
+	if (fe->rung || !(ioasid_file_poll(fe->file) & POLLIN))
+		return;
+	if (send(fe->ep.fd, &bell, sizeof(bell), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+	    sizeof(bell))
+		fe->rung = 1;
+}
+
+static void on_notify(void *priv)
+{
+	ring(priv);
+}
 
 int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file)
 {
@@ -21,11 +50,16 @@ int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file)
 	rc = ioasid_file_register(file, theirs);
 	if (rc)
 		goto out_free;
+	/* Reads and writes come with the sender's credentials. */
+	setsockopt(ours, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
+	ev.events |= EPOLLIN;
 	ev.data.ptr = fe;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ours, &ev)) {
 		rc = -errno;
 		goto out_unregister;
 	}
+	ioasid_file_set_notify(file, on_notify, fe);
+	endpoint_track(&fe->ep);
 	return 0;
 
 out_unregister:
@@ -37,9 +71,45 @@ out_free:
 
 void file_end_close(int epfd, struct file_end *fe)
 {
+	ioasid_file_set_notify(fe->file, NULL, NULL);
+	endpoint_untrack(&fe->ep);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, fe->ep.fd, NULL);
 	ioasid_file_unregister(fe->file);
 	close(fe->ep.fd);
 	ioasid_file_put(fe->file);
 	free(fe);
+}
+
+int file_end_serve_one(struct file_end *fe)
+{
+	struct request r;
+	long result;
+	int rc;
+
+	rc = request_recv(fe->ep.fd, &r, "file");
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	switch (r.req.kind) {
+	case IOASID_WIRE_READ:
+		result = ioasid_file_read(fe->file, &r.caller, r.req.arg,
+					  r.req.cmd);
+		break;
+	case IOASID_WIRE_WRITE:
+		result = ioasid_file_write(fe->file, &r.caller, r.req.arg,
+					   r.req.cmd);
+		break;
+	default:
+		/* No ioctl is served on these files. */
+		result = -ENOTTY;
+		break;
+	}
+	if (r.w.reply_overflow && result >= 0)
+		result = -ENOMEM;
+	rc = request_reply(fe->ep.fd, &r, result, -1) ? -ECONNRESET : 0;
+	request_end(&r);
+	/* The client drained its doorbells before asking. */
+	fe->rung = 0;
+	if (!rc)
+		ring(fe);
+	return rc;
 }

@@ -14,6 +14,7 @@ struct ioasid_file;
 struct file_end {
 	struct endpoint ep;
 	struct ioasid_file *file;
+	int rung; /* a doorbell waits in the client's end */
 };
 
 /*
@@ -26,5 +27,8 @@ int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file);
 
 /* The last close: release the file. */
 void file_end_close(int epfd, struct file_end *fe);
+
+/* Serve one read or write from the client: -errno to drop the end. */
+int file_end_serve_one(struct file_end *fe);
 
 #endif

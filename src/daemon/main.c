@@ -93,6 +93,7 @@ struct ready {
 };
 
 static struct endpoint listener = { .kind = ENDPOINT_LISTENER };
+struct endpoint *endpoints;
 
 static void endpoint_close(int ep, struct endpoint *e)
 {
@@ -256,10 +257,17 @@ int main(int argc, char **argv)
 			} else if (e->kind == ENDPOINT_SESSION &&
 				   session_serve_one((struct session *)e) < 0) {
 				endpoint_close(ep, e);
+			} else if (e->kind == ENDPOINT_FILE &&
+				   file_end_serve_one((struct file_end *)e) < 0) {
+				endpoint_close(ep, e);
 			}
 		}
 	}
 	log_debug("stopping");
+	/* Clients still connected are let go as if they had closed: every
+	 * context is released and nothing is left behind. */
+	while (endpoints)
+		endpoint_close(ep, endpoints);
 	free(ready);
 	return 0;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -120,11 +123,25 @@ static int wu_get_fd(void *priv, int fd)
 static int wu_reserve_fd(void *priv, struct ioasid_file *file,
 			 uint64_t fd_uptr)
 {
+	static unsigned long serial;
 	struct wire_uaccess *w = priv;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	socklen_t len;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
 		       w->new_file_fds))
 		return errno == EMFILE || errno == ENFILE ? -EMFILE : -ENOMEM;
+	/* Our end gets a name the shim knows as ours: what the client's end
+	 * reports as its peer (an abstract name, in no filesystem). */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			  snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1,
+				   IOASID_WIRE_FILE_PREFIX "%d:%lu",
+				   (int)getpid(), ++serial));
+	if (bind(w->new_file_fds[0], (struct sockaddr *)&addr, len)) {
+		close(w->new_file_fds[0]);
+		close(w->new_file_fds[1]);
+		return -ENOMEM;
+	}
 	w->new_file = file;
 	w->new_file_uptr = fd_uptr;
 	/* The client fixes the number up once it has the descriptor. */

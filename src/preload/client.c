@@ -92,8 +92,14 @@ static bool peer_is_daemon(int fd)
 		return false;
 	memset(&addr, 0, sizeof(addr));
 	if (getpeername(fd, (struct sockaddr *)&addr, &len) ||
-	    addr.sun_family != AF_UNIX || !addr.sun_path[0])
+	    addr.sun_family != AF_UNIX)
 		return false;
+	/* A file the daemon handed out (a fault queue, an access). */
+	if (!addr.sun_path[0])
+		return len > offsetof(struct sockaddr_un, sun_path) +
+				     sizeof(IOASID_WIRE_FILE_PREFIX) &&
+		       !strncmp(addr.sun_path + 1, IOASID_WIRE_FILE_PREFIX,
+				sizeof(IOASID_WIRE_FILE_PREFIX) - 1);
 	if (!strcmp(addr.sun_path, socket_path()) ||
 	    !strcmp(addr.sun_path, DEFAULT_SOCKET))
 		return true;
@@ -338,6 +344,11 @@ static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
 			return -EIO;
 		}
 		memcpy(&rep, buf, sizeof(rep));
+		if (rep.magic == IOASID_WIRE_MAGIC &&
+		    rep.kind == IOASID_WIRE_DOORBELL) {
+			close_received(rfd);
+			continue; /* rung again after the reply if it applies */
+		}
 		if (rep.magic != IOASID_WIRE_MAGIC || rep.kind != IOASID_WIRE_REPLY) {
 			close_received(rfd);
 			return -EIO;
@@ -428,6 +439,68 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	if (result)
 		goto out_unlock;
 	result = send_request(fd, b->buf, b->len, pass_fd);
+	if (!result)
+		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen,
+				    &rfd);
+	if (!result)
+		result = apply_reply(b->buf, rlen, rfd);
+	lock_fd(fd, F_UNLCK);
+out_unlock:
+	pthread_mutex_unlock(&exchange_lock);
+	free(b);
+	errno = saved;
+	return result;
+}
+
+/* Doorbells waiting in a file's socket: the daemon rings anew after our
+ * next reply if there is still something to read. */
+static void drain_doorbells(int fd)
+{
+	struct ioasid_wire_rep bell;
+
+	while (recv(fd, &bell, sizeof(bell), MSG_DONTWAIT) > 0)
+		;
+}
+
+long client_file_io(int fd, void *buf, size_t count, bool write)
+{
+	struct req_builder *b;
+	struct ioasid_wire_req req = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = write ? IOASID_WIRE_WRITE : IOASID_WIRE_READ,
+		.version = IOASID_WIRE_VERSION,
+		.arg = (uintptr_t)buf,
+		.fd = -1,
+	};
+	size_t rlen;
+	long result;
+	int saved = errno, rfd = -1;
+
+	/* One call moves at most what a count field can say, as read(2)
+	 * may return less than asked. */
+	if (count > UINT32_MAX)
+		count = UINT32_MAX & ~(size_t)4095;
+	req.cmd = (uint32_t)count;
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->len = sizeof(req);
+	b->nsegs = 0;
+	if (count)
+		add_seg(b, (uintptr_t)buf, count,
+			write ? 0 : IOASID_SEG_WRITABLE, write);
+	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
+	req.cap_effective = thread_caps();
+	req.tid = (uint32_t)gettid();
+	req.nsegs = b->nsegs;
+	memcpy(b->buf, &req, sizeof(req));
+
+	pthread_mutex_lock(&exchange_lock);
+	result = lock_fd(fd, F_WRLCK);
+	if (result)
+		goto out_unlock;
+	drain_doorbells(fd);
+	result = send_request(fd, b->buf, b->len, -1);
 	if (!result)
 		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen,
 				    &rfd);

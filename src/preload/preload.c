@@ -36,6 +36,8 @@ void preload_resolve(void)
 	real.fopen = dlsym(RTLD_NEXT, "fopen");
 	real.fopen64 = dlsym(RTLD_NEXT, "fopen64");
 	real.open = dlsym(RTLD_NEXT, "open");
+	real.read = dlsym(RTLD_NEXT, "read");
+	real.write = dlsym(RTLD_NEXT, "write");
 }
 
 __attribute__((constructor)) static void preload_init(void)
@@ -202,6 +204,43 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 		return (int)rc;
 	}
 	return real.ioctl(fd, request, arg);
+}
+
+/* ---- read, write: our files' own (a fault queue's records) ------------- */
+
+static ssize_t file_io(int fd, void *buf, size_t count, bool write)
+{
+	long rc = client_file_io(fd, buf, count, write);
+
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t count)
+{
+	preload_resolve();
+	if (client_fd_is_ours(fd))
+		return file_io(fd, buf, count, false);
+	return real.read(fd, buf, count);
+}
+
+/* What read() becomes in programs built with _FORTIFY_SOURCE. */
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
+{
+	if (count > buflen)
+		__builtin_trap(); /* glibc's own check would abort here */
+	return read(fd, buf, count);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+	preload_resolve();
+	if (client_fd_is_ours(fd))
+		return file_io(fd, (void *)buf, count, true);
+	return real.write(fd, buf, count);
 }
 
 EXPORT int close(int fd)

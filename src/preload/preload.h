@@ -6,8 +6,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 struct real_libc {
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
 	int (*open)(const char *, int, ...);
 	int (*openat)(int, const char *, int, ...);
 	int (*close)(int);
@@ -36,6 +39,8 @@ bool client_fd_is_ours(int fd);
 void client_fd_forget(int fd);
 /* Run one ioctl through the daemon; returns its result or -errno. */
 long client_ioctl(int fd, unsigned long cmd, unsigned long arg);
+/* read(2) or write(2) on one of our fds, through the daemon. */
+long client_file_io(int fd, void *buf, size_t count, bool write);
 
 /*
  * /proc/PID/status with the daemon's VmPin and VmLck added: a descriptor

@@ -22,9 +22,21 @@
 #define IOASID_WIRE_MAGIC 0x73616f69u /* "ioas" */
 #define IOASID_WIRE_MAX_MSG (64 * 1024)
 
+/*
+ * On a file's socket (a fault queue's fd, say) READ and WRITE stand for
+ * read(2) and write(2): arg is the buffer, cmd the count, and a segment
+ * carries the bytes.  The daemon keeps one DOORBELL message waiting in
+ * the client's end while the file has something to read, so that poll(2)
+ * and epoll on the descriptor itself see POLLIN; the shim discards
+ * doorbells before each request, and the daemon rings again after its
+ * reply if there is still something.
+ */
 enum ioasid_wire_kind {
 	IOASID_WIRE_IOCTL = 1,
 	IOASID_WIRE_REPLY = 2,
+	IOASID_WIRE_READ = 3,
+	IOASID_WIRE_WRITE = 4,
+	IOASID_WIRE_DOORBELL = 5,
 };
 
 struct ioasid_wire_req {
@@ -78,7 +90,11 @@ struct ioasid_wire_rep {
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 3
+#define IOASID_WIRE_VERSION 4
+
+/* The abstract socket name of the daemon's end of every file it hands
+ * out begins so: "\0" IOASID_WIRE_FILE_PREFIX "<pid>:<serial>". */
+#define IOASID_WIRE_FILE_PREFIX "ioasid-file:"
 
 /* Room for one descriptor in a message's ancillary data. */
 union ioasid_wire_fd_control {

@@ -24,6 +24,8 @@
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include <sys/mman.h>
+#include <sys/epoll.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -738,6 +740,116 @@ static void t_vm_pin(void)
 	munmap(buf, 1 << 20);
 }
 
+/*
+ * A fault queue's fd through the shim: poll and epoll see POLLIN exactly
+ * while a fault waits, read and write follow the kernel's record rules,
+ * a forked child reads the same queue, and a fd that is not a queue's
+ * cannot be read (/dev/iommu itself: EINVAL).
+ */
+static void t_fault_fd(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd), ep;
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_alloc parent = { .size = sizeof(parent) };
+	struct iommu_hwpt_alloc iopf = { .size = sizeof(iopf) };
+	struct iommu_test_cmd trigger = {
+		.op = IOMMU_TEST_OP_TRIGGER_IOPF,
+		.trigger_iopf = { .grpid = 3, .perm = IOMMU_PGFAULT_PERM_READ,
+				  .addr = 0x123000 },
+	};
+	struct iommu_hwpt_pgfault f;
+	struct iommu_hwpt_page_response resp = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN }, got;
+	struct pollfd p;
+	pid_t pid;
+	int st;
+
+	EXPECT(fd >= 0 && ioas > 0);
+	md.id = (uint32_t)ioas;
+	EXPECT(test_cmd(fd, &md) == 0);
+	parent.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
+	parent.dev_id = md.mock_domain.out_idev_id;
+	parent.pt_id = (uint32_t)ioas;
+	EXPECT(ioctl(fd, IOMMU_HWPT_ALLOC, &parent) == 0);
+	EXPECT(ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa) == 0);
+	iopf = (struct iommu_hwpt_alloc){
+		.size = sizeof(iopf), .flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.dev_id = md.mock_domain.out_idev_id,
+		.pt_id = parent.out_hwpt_id, .fault_id = fa.out_fault_id,
+		.data_type = IOMMU_HWPT_DATA_SELFTEST, .data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+	};
+	EXPECT(ioctl(fd, IOMMU_HWPT_ALLOC, &iopf) == 0);
+	{
+		struct iommu_test_cmd rep = {
+			.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+			.id = md.mock_domain.out_stdev_id,
+			.mock_domain_replace.pt_id = iopf.out_hwpt_id,
+		};
+
+		EXPECT(test_cmd(fd, &rep) == 0);
+	}
+	int qfd = (int)fa.out_fault_fd;
+
+	EXPECT(fcntl(qfd, F_GETFD) == FD_CLOEXEC);
+	/* Nothing waiting: writable only, and reads give 0. */
+	p = (struct pollfd){ .fd = qfd, .events = POLLIN | POLLOUT };
+	EXPECT(poll(&p, 1, 0) == 1 && p.revents == POLLOUT);
+	EXPECT(read(qfd, &f, sizeof(f)) == 0);
+	EXPECT(read(qfd, &f, sizeof(f) - 1) == -1 && errno == ESPIPE);
+	EXPECT(read(fd, &f, sizeof(f)) == -1 && errno == EINVAL);
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	EXPECT(epoll_ctl(ep, EPOLL_CTL_ADD, qfd, &ev) == 0);
+	EXPECT(epoll_wait(ep, &got, 1, 0) == 0);
+	trigger.trigger_iopf.dev_id = md.mock_domain.out_idev_id;
+	EXPECT(test_cmd(fd, &trigger) == 0);
+	/* A fault waits: POLLIN, here and for epoll, from another process
+	 * reading the same queue. */
+	p.revents = 0;
+	EXPECT(poll(&p, 1, 1000) == 1 && (p.revents & POLLIN));
+	EXPECT(epoll_wait(ep, &got, 1, 1000) == 1);
+	pid = fork();
+	if (!pid) {
+		struct iommu_hwpt_pgfault cf;
+
+		_exit(read(qfd, &cf, sizeof(cf)) == sizeof(cf) && cf.grpid == 3 &&
+			      cf.cookie == 1 && cf.addr == 0x123000 ?
+		      0 :
+		      1);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0);
+	/* Read by the child: nothing left to read. */
+	p.revents = 0;
+	EXPECT(poll(&p, 1, 0) == 1 && p.revents == POLLOUT);
+	EXPECT(read(qfd, &f, sizeof(f)) == 0);
+	/* Answered here; an answer nobody waits for is refused. */
+	resp.cookie = 1;
+	EXPECT(write(qfd, &resp, sizeof(resp)) == sizeof(resp));
+	EXPECT(write(qfd, &resp, sizeof(resp)) == -1 && errno == EINVAL);
+	EXPECT(write(qfd, &resp, 3) == -1 && errno == ESPIPE);
+	/* The fd holds the queue; once closed (and the HWPT gone), the queue
+	 * can be destroyed. */
+	EXPECT(destroy(fd, fa.out_fault_id) == -EBUSY);
+	close(ep);
+	EXPECT(close(qfd) == 0);
+	{
+		struct iommu_test_cmd rep = {
+			.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+			.id = md.mock_domain.out_stdev_id,
+			.mock_domain_replace.pt_id = (uint32_t)ioas,
+		};
+
+		EXPECT(test_cmd(fd, &rep) == 0);
+	}
+	EXPECT(destroy(fd, iopf.out_hwpt_id) == 0);
+	EXPECT(destroy(fd, fa.out_fault_id) == 0);
+	close(fd);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -757,6 +869,7 @@ static const struct {
 	{ "access fds: numbers, copies, the context they hold, last close",
 	  t_access_fd },
 	{ "VmPin in /proc/PID/status counts the daemon's pins", t_vm_pin },
+	{ "fault queue fds: read, write, poll and epoll", t_fault_fd },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 

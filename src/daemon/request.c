@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "log.h"
+#include "request.h"
+
+/*
+ * The shim's claim is only a hint that spares the common request any proof;
+ * a capability a handler actually relies on is checked against the thread's
+ * real effective set, once per request.
+ */
+static int request_verify_cap(void *priv, unsigned int cap)
+{
+	struct wire_uaccess *w = priv;
+
+	if (!w->caps_known) {
+		w->caps = caps_of_thread(w->pid, w->tid);
+		w->caps_known = 1;
+	}
+	return cap < 64 && ((w->caps >> cap) & 1);
+}
+
+int request_reply(int sock, struct request *r, long result, int client_fd)
+{
+	struct wire_uaccess *w = &r->w;
+	uint32_t seq = r->req.seq;
+	union ioasid_wire_fd_control control;
+	struct ioasid_wire_rep rep = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_REPLY,
+		.version = IOASID_WIRE_VERSION,
+		.seq = seq,
+		.nsegs = w->reply_nsegs,
+		.result = result,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = &rep, .iov_len = sizeof(rep) },
+		{ .iov_base = w->reply, .iov_len = w->reply_len },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	if (client_fd >= 0) {
+		rep.has_fd = 1;
+		rep.fd_uptr = w->new_file_uptr;
+		ioasid_wire_attach_fd(&msg, &control, client_fd);
+	}
+	/* Writes stand whatever the result, as the kernel's copy_to_user
+	 * calls do (EMSGSIZE still fills the array it had room for). */
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Messages arrive whole; this is the largest one we accept. */
+static unsigned char rxbuf[IOASID_WIRE_MAX_MSG + 1];
+static unsigned char txbuf[IOASID_WIRE_MAX_MSG];
+
+int request_recv(int sock, struct request *r, const char *who)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(4 * sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = rxbuf, .iov_len = sizeof(rxbuf) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct wire_uaccess *w = &r->w;
+	struct ioasid_wire_cursor cur;
+	struct ucred *cred = NULL;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	w->fd = -1;
+	n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EAGAIN ? 1 : -ECONNRESET;
+	if (n == 0)
+		return -ECONNRESET;
+	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		log_msg("%s: message too large, dropping it", who);
+		rc = -EPROTO;
+		goto out_close_fd;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS)
+			cred = (struct ucred *)CMSG_DATA(cm);
+		else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			/* One descriptor per request is kept; extras are a
+			 * client's mistake and closed at once. */
+			int *fds = (int *)CMSG_DATA(cm);
+			size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < nfds; i++) {
+				if (w->fd < 0)
+					w->fd = fds[i];
+				else
+					close(fds[i]);
+			}
+		}
+	}
+	/* pid 0: the message came without credentials (sent before
+	 * SO_PASSCRED took effect on either end); we cannot tell whose
+	 * memory it names. */
+	if ((size_t)n < sizeof(r->req) || !cred || cred->pid <= 0) {
+		log_msg("%s: malformed message (%zd bytes), dropping it", who, n);
+		rc = -EPROTO;
+		goto out_close_fd;
+	}
+	memcpy(&r->req, rxbuf, sizeof(r->req));
+	if (r->req.magic != IOASID_WIRE_MAGIC ||
+	    r->req.version != IOASID_WIRE_VERSION ||
+	    r->req.nsegs > WIRE_UACCESS_MAX_SEGS) {
+		log_msg("%s: malformed request header, dropping it", who);
+		rc = -EPROTO;
+		goto out_close_fd;
+	}
+	cur = (struct ioasid_wire_cursor){
+		.p = rxbuf + sizeof(r->req), .end = rxbuf + n,
+		.left = r->req.nsegs,
+	};
+	while ((rc = ioasid_wire_next_seg(&cur, &w->segs[w->nsegs].seg,
+					  (const void **)&w->segs[w->nsegs].data)) == 0)
+		w->nsegs++;
+	if (rc < 0) {
+		log_msg("%s: malformed request segments, dropping it", who);
+		rc = -EPROTO;
+		goto out_close_fd;
+	}
+
+	w->pid = cred->pid;
+	w->tid = (pid_t)r->req.tid;
+	w->fd_num = r->req.fd;
+	w->reply = txbuf;
+	w->reply_cap = sizeof(txbuf) - sizeof(struct ioasid_wire_rep);
+	r->caller = (struct ioasid_caller){
+		.pid = cred->pid,
+		.tid = (pid_t)r->req.tid,
+		.uid = cred->uid,
+		.gid = cred->gid,
+		.cap_effective = r->req.cap_effective,
+		.verify_cap = request_verify_cap,
+		.uaccess = &wire_uaccess_ops,
+		.uaccess_priv = w,
+	};
+	return 0;
+
+out_close_fd:
+	if (w->fd >= 0)
+		close(w->fd);
+	return rc;
+}
+
+void request_end(struct request *r)
+{
+	/* The core took its own copy if it needed one. */
+	if (r->w.fd >= 0)
+		close(r->w.fd);
+	r->w.fd = -1;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One request from a client socket, decoded: the wire header, the
+ * segments it carries, and the caller (verified credentials, the thread's
+ * capabilities, its memory) that handlers see.  Sessions and file ends
+ * both serve requests this way.
+ */
+#ifndef IOASID_DAEMON_REQUEST_H
+#define IOASID_DAEMON_REQUEST_H
+
+#include "ioasid/ioasid.h"
+#include "wire/wire.h"
+#include "wire_uaccess.h"
+
+struct request {
+	struct ioasid_wire_req req;
+	struct wire_uaccess w;
+	struct ioasid_caller caller;
+};
+
+/*
+ * Receive one request from sock into r: 0 when one came, 1 when none was
+ * waiting, -ECONNRESET or -EPROTO when the peer is to be dropped (a
+ * message is logged under `who`).  After 0, request_end() must follow.
+ */
+int request_recv(int sock, struct request *r, const char *who);
+
+/* Answer r with result (and the descriptor client_fd, if >= 0). */
+int request_reply(int sock, struct request *r, long result, int client_fd);
+
+/* Close what came with the request and was not taken. */
+void request_end(struct request *r);
+
+#endif
