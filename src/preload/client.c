@@ -109,6 +109,17 @@ static bool peer_is_daemon(int fd)
 	return base && !strcmp(base, "/ioasid.sock");
 }
 
+bool client_fd_is_file(int fd)
+{
+	struct sockaddr_un addr;
+	socklen_t len = sizeof(addr);
+
+	memset(&addr, 0, sizeof(addr));
+	return client_fd_is_ours(fd) &&
+	       !getpeername(fd, (struct sockaddr *)&addr, &len) &&
+	       !addr.sun_path[0];
+}
+
 bool client_fd_is_ours(int fd)
 {
 	struct stat st;

@@ -67,6 +67,16 @@ void preload_fill_chardev_stat(struct stat *st, ino_t ino)
 	st->st_blksize = 4096;
 }
 
+void preload_fill_anon_stat(struct stat *st, ino_t ino)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IRUSR | S_IWUSR; /* no file type, like anon_inode */
+	st->st_nlink = 1;
+	st->st_dev = makedev(0, 14); /* the anonymous-inode filesystem's */
+	st->st_ino = ino;
+	st->st_blksize = 4096;
+}
+
 static int set_errno(int rc)
 {
 	if (rc < 0) {
@@ -260,7 +270,10 @@ EXPORT int fstat(int fd, struct stat *st)
 
 		if (real.fstat(fd, &sock))
 			return -1;
-		preload_fill_chardev_stat(st, sock.st_ino);
+		if (client_fd_is_file(fd))
+			preload_fill_anon_stat(st, sock.st_ino);
+		else
+			preload_fill_chardev_stat(st, sock.st_ino);
 		return 0;
 	}
 	return real.fstat(fd, st);

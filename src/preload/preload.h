@@ -35,6 +35,8 @@ bool preload_is_device_path(const char *path);
 int client_open(int oflags);
 /* Is fd a connection to an ioasid daemon?  Cheap when it is not a socket. */
 bool client_fd_is_ours(int fd);
+/* Is fd one of the files the daemon hands out (not /dev/iommu itself)? */
+bool client_fd_is_file(int fd);
 /* Forget an fd about to be closed. */
 void client_fd_forget(int fd);
 /* Run one ioctl through the daemon; returns its result or -errno. */
@@ -50,7 +52,9 @@ long client_file_io(int fd, void *buf, size_t count, bool write);
 int proc_status_open(const char *path, int flags);
 FILE *proc_status_fopen(const char *path, const char *mode);
 
-/* What stat says about /dev/iommu and our fds: a misc character device. */
+/* What stat says about /dev/iommu and our fds: a misc character device;
+ * and about the files handed out: an anonymous inode, as the kernel's. */
 void preload_fill_chardev_stat(struct stat *st, ino_t ino);
+void preload_fill_anon_stat(struct stat *st, ino_t ino);
 
 #endif

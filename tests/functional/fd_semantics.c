@@ -794,6 +794,13 @@ static void t_fault_fd(void)
 	int qfd = (int)fa.out_fault_fd;
 
 	EXPECT(fcntl(qfd, F_GETFD) == FD_CLOEXEC);
+	{
+		struct stat sb;
+
+		/* An anonymous inode, as the kernel's: no file type. */
+		EXPECT(fstat(qfd, &sb) == 0 && sb.st_mode == 0600);
+		EXPECT(fstat(fd, &sb) == 0 && S_ISCHR(sb.st_mode));
+	}
 	/* Nothing waiting: writable only, and reads give 0. */
 	p = (struct pollfd){ .fd = qfd, .events = POLLIN | POLLOUT };
 	EXPECT(poll(&p, 1, 0) == 1 && p.revents == POLLOUT);
