@@ -287,11 +287,11 @@ static int bind_ioas(struct ioasid_device *dev, uint32_t pasid,
 	}
 	pthread_mutex_unlock(&ioas->hwpts_lock);
 
-	rc = ioasid_hwpt_paging_alloc(dev->ctx, ioas, dev,
-				      pasid != IOASID_NO_PASID ?
-					      IOMMU_HWPT_ALLOC_PASID :
-					      0,
-				      NULL, true, &hwpt);
+	/* Made plain, as upstream makes them: a PASID needs a HWPT made
+	 * with IOMMU_HWPT_ALLOC_PASID, so attaching one to an IOAS finds
+	 * none that takes it (EINVAL). */
+	rc = ioasid_hwpt_paging_alloc(dev->ctx, ioas, dev, 0, NULL, true,
+				      &hwpt);
 	if (rc)
 		goto out_unlock;
 	ioasid_obj_users_inc(&hwpt->obj); /* the attachment's */

@@ -868,7 +868,13 @@ static void vtd_devices(void)
 	/* PASIDs, on the device that has them. */
 	pt = ioas;
 	CHECK_EQ(dev_attach(vtd, IOASID_ATTACH_PASID, 7, &pt), -EINVAL);
+	/* Automatic domains are made without IOMMU_HWPT_ALLOC_PASID, as
+	 * upstream's: a PASID needs a HWPT made for PASIDs. */
 	pt = ioas;
+	CHECK_EQ(dev_attach(vtd_pasid, IOASID_ATTACH_PASID, 7, &pt), -EINVAL);
+	CHECK_EQ(hwpt_alloc(vtd_pasid, ioas, IOMMU_HWPT_ALLOC_PASID, 0, NULL,
+			    0, &pt),
+		 0);
 	CHECK_EQ(dev_attach(vtd_pasid, IOASID_ATTACH_PASID, 7, &pt), 0);
 	CHECK_EQ(ioasid_dma_read(ctx, vtd_pasid, 7, DMA_AT + huge - 8, got, 8),
 		 0);
@@ -877,6 +883,7 @@ static void vtd_devices(void)
 	CHECK_EQ(dev_detach(vtd_pasid, IOASID_ATTACH_PASID, 7), 0);
 	CHECK_EQ(ioasid_dma_read(ctx, vtd_pasid, 7, DMA_AT + huge - 8, got, 8),
 		 -ENXIO);
+	CHECK_EQ(destroy(pt), 0);
 
 	/* Unplugged while attached: detached, its automatic domain gone,
 	 * its window free again (once the mock's aperture is gone too). */
