@@ -12,6 +12,7 @@ extern const struct ioasid_obj_ops ioasid_hwpt_paging_obj_ops;
 extern const struct ioasid_obj_ops ioasid_hwpt_nested_obj_ops;
 extern const struct ioasid_obj_ops ioasid_selftest_obj_ops;
 extern const struct ioasid_obj_ops ioasid_fault_obj_ops;
+extern const struct ioasid_obj_ops ioasid_viommu_obj_ops;
 
 const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
 	[IOASID_OBJ_IOAS] = &ioasid_ioas_obj_ops,
@@ -21,6 +22,7 @@ const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
 	[IOASID_OBJ_HWPT_NESTED] = &ioasid_hwpt_nested_obj_ops,
 	[IOASID_OBJ_SELFTEST] = &ioasid_selftest_obj_ops,
 	[IOASID_OBJ_FAULT] = &ioasid_fault_obj_ops,
+	[IOASID_OBJ_VIOMMU] = &ioasid_viommu_obj_ops,
 };
 
 struct ioasid_ctx *ioasid_ctx_new(void)

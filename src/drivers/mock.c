@@ -107,6 +107,7 @@ static int mock_domain_alloc_paging(struct ioasid_device *dev, uint32_t flags,
 struct mock_nested {
 	struct ioasid_domain dom;
 	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+	bool on_viommu; /* its devices are the vIOMMU's virtual devices */
 };
 
 static struct mock_nested *to_nested(struct ioasid_domain *dom)
@@ -167,7 +168,7 @@ static const struct ioasid_domain_ops mock_nested_ops = {
 
 static int mock_domain_alloc_nested(struct ioasid_device *dev,
 				    struct ioasid_domain *parent,
-				    uint32_t flags,
+				    struct ioasid_viommu *viommu, uint32_t flags,
 				    const struct ioasid_user_data *data,
 				    struct ioasid_domain **out)
 {
@@ -193,6 +194,7 @@ static int mock_domain_alloc_nested(struct ioasid_device *dev,
 	ioasid_domain_init_nested(&mn->dom, parent);
 	for (size_t i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
 		mn->iotlb[i] = cfg.iotlb;
+	mn->on_viommu = viommu != NULL;
 	mn->dom.ops = &mock_nested_ops;
 	mn->dom.iommu = &ioasid_mock_iommu_ops;
 	*out = &mn->dom;
@@ -209,14 +211,51 @@ int ioasid_mock_check_iotlb(struct ioasid_domain *dom, uint32_t id,
 	return to_nested(dom)->iotlb[id] == value ? 0 : -EINVAL;
 }
 
+/*
+ * As upstream's mock: the second attach of PASID 1024 in a row fails
+ * with ENOMEM, so that the core's undo of a failed replace is exercised;
+ * a detach starts the count again.
+ */
+#define MOCK_PASID_FAKE_ERROR 1024
+
 static int mock_attach_dev(struct ioasid_domain *dom, struct ioasid_device *dev,
 			   uint32_t pasid)
 {
-	const struct mock_dev *mdev = dev->drv;
+	struct mock_dev *mdev = dev->drv;
 
 	if (dom->type == IOASID_DOMAIN_PAGING && to_mock(dom)->dirty_ops &&
 	    (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
+	/* A vIOMMU's nested domain serves its virtual devices; none can
+	 * be made yet, so no device is one. */
+	if (dom->type == IOASID_DOMAIN_NESTED &&
+	    container_of(dom, struct mock_nested, dom)->on_viommu)
+		return -ENOENT;
+	if (pasid == MOCK_PASID_FAKE_ERROR) {
+		mdev->pasid_1024_armed = !mdev->pasid_1024_armed;
+		if (!mdev->pasid_1024_armed)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void mock_detach_dev(struct ioasid_device *dev, uint32_t pasid)
+{
+	struct mock_dev *mdev = dev->drv;
+
+	if (pasid == MOCK_PASID_FAKE_ERROR)
+		mdev->pasid_1024_armed = false;
+}
+
+static int mock_viommu_init(struct ioasid_device *dev, uint32_t type,
+			    const struct ioasid_user_data *data)
+{
+	if (type != IOMMU_VIOMMU_TYPE_SELFTEST)
+		return -EOPNOTSUPP;
+	/* The driver data asks for an mmap region, which we cannot give
+	 * yet: refused rather than half done. */
+	if (data)
+		return -EOPNOTSUPP;
 	return 0;
 }
 
@@ -256,6 +295,8 @@ const struct ioasid_iommu_ops ioasid_mock_iommu_ops = {
 	.domain_alloc_paging = mock_domain_alloc_paging,
 	.domain_alloc_nested = mock_domain_alloc_nested,
 	.attach_dev = mock_attach_dev,
+	.detach_dev = mock_detach_dev,
+	.viommu_init = mock_viommu_init,
 	.hw_info = mock_hw_info,
 	.capabilities = mock_capabilities,
 	.release_device = mock_release_device,

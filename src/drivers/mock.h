@@ -22,6 +22,7 @@ extern const struct ioasid_iommu_ops ioasid_mock_iommu_ops;
 struct mock_dev {
 	uint32_t flags; /* MOCK_FLAGS_DEVICE_* */
 	uint32_t cache[MOCK_DEV_CACHE_NUM];
+	bool pasid_1024_armed; /* the next attach of PASID 1024 fails */
 };
 
 /*

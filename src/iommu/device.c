@@ -142,7 +142,7 @@ static int check_compat(struct ioasid_device *dev, uint32_t pasid,
 /* The IOAS whose mappings DMA through hwpt sees. */
 static struct ioasid_ioas *hwpt_ioas(struct ioasid_hwpt *hwpt)
 {
-	return hwpt->parent ? hwpt->parent->ioas : hwpt->ioas;
+	return ioasid_hwpt_s2(hwpt)->ioas;
 }
 
 #define RESV_MAX 8
@@ -392,6 +392,8 @@ void ioasid_device_detach(struct ioasid_device *dev, uint32_t pasid)
 	pthread_mutex_unlock(&dev->lock);
 	if (!a)
 		return;
+	if (dev->ops->detach_dev)
+		dev->ops->detach_dev(dev, pasid);
 	if (pasid == IOASID_NO_PASID)
 		iopt_remove_reserved(&hwpt_ioas(a->hwpt)->iopt, dev);
 	/* DMA that found the attachment has finished with it after this. */

@@ -13,6 +13,7 @@
 struct ioasid_device;
 struct ioasid_domain;
 struct ioasid_ucmd;
+struct ioasid_viommu;
 
 /* Driver-specific data from userspace (IOMMU_HWPT_ALLOC's data_*). */
 struct ioasid_user_data {
@@ -59,11 +60,19 @@ struct ioasid_iommu_ops {
 				   const struct ioasid_user_data *data,
 				   struct ioasid_domain **out);
 	/* A nested domain for dev over paging domain parent (stage 2),
-	 * from the user's stage-1 description in data. */
+	 * from the user's stage-1 description in data; made through
+	 * viommu, or straight over the parent when that is NULL. */
 	int (*domain_alloc_nested)(struct ioasid_device *dev,
-				   struct ioasid_domain *parent, uint32_t flags,
+				   struct ioasid_domain *parent,
+				   struct ioasid_viommu *viommu, uint32_t flags,
 				   const struct ioasid_user_data *data,
 				   struct ioasid_domain **out);
+	/* Optional: may dev's IOMMU give a vIOMMU of this type (data: the
+	 * driver's, or NULL)?  -EOPNOTSUPP when not. */
+	int (*viommu_init)(struct ioasid_device *dev, uint32_t type,
+			   const struct ioasid_user_data *data);
+	/* Optional: dev's pasid no longer uses any domain (blocked). */
+	void (*detach_dev)(struct ioasid_device *dev, uint32_t pasid);
 	/* May dev use dom?  -EINVAL when it cannot, as hardware refuses. */
 	int (*attach_dev)(struct ioasid_domain *dom, struct ioasid_device *dev,
 			  uint32_t pasid);

@@ -13,6 +13,7 @@
 #include "hwpt.h"
 #include "ioasid/uapi/iommufd.h"
 #include "iopt/ioas.h"
+#include "viommu.h"
 
 #define HWPT_PAGING_FLAGS                                             \
 	(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | \
@@ -66,6 +67,8 @@ static void hwpt_nested_destroy(struct ioasid_ctx *ctx,
 		ioasid_domain_free(hwpt->domain);
 	if (hwpt->parent)
 		ioasid_obj_users_dec(&hwpt->parent->obj);
+	if (hwpt->viommu)
+		ioasid_obj_users_dec(&hwpt->viommu->obj);
 	hwpt_release_common(hwpt);
 	free(hwpt);
 }
@@ -108,7 +111,7 @@ static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ioasid_hwpt *parent,
 		goto out_abort;
 	}
 	hwpt->parent = parent;
-	rc = dev->ops->domain_alloc_nested(dev, parent->domain,
+	rc = dev->ops->domain_alloc_nested(dev, parent->domain, NULL,
 					   flags & ~IOMMU_HWPT_FAULT_ID_VALID,
 					   data, &hwpt->domain);
 	if (rc)
@@ -174,6 +177,59 @@ out_abort:
 	return rc;
 }
 
+/* A nested HWPT made through a vIOMMU, over the vIOMMU's parent. */
+static int hwpt_viommu_nested_alloc(struct ioasid_ctx *ctx,
+				    struct ioasid_viommu *viommu,
+				    struct ioasid_device *dev, uint32_t flags,
+				    const struct ioasid_user_data *data,
+				    struct ioasid_hwpt **out)
+{
+	struct ioasid_hwpt *hwpt;
+	int rc;
+
+	/* Only for devices behind the IOMMU the vIOMMU is a slice of. */
+	if (viommu->iommu != dev->ops)
+		return -EINVAL;
+	if ((flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) ||
+	    !data || !data->len || !dev->ops->domain_alloc_nested)
+		return -EOPNOTSUPP;
+	hwpt = calloc(1, sizeof(*hwpt));
+	if (!hwpt)
+		return -ENOMEM;
+	rc = ioasid_obj_reserve(ctx, &hwpt->obj, IOASID_OBJ_HWPT_NESTED);
+	if (rc) {
+		free(hwpt);
+		return rc;
+	}
+	hwpt->ctx = ctx;
+	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
+	if (!ioasid_obj_users_tryinc(&viommu->obj)) {
+		rc = -ENOENT;
+		goto out_abort;
+	}
+	hwpt->viommu = viommu;
+	rc = dev->ops->domain_alloc_nested(dev, viommu->hwpt->domain, viommu,
+					   flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+					   data, &hwpt->domain);
+	if (rc)
+		goto out_abort;
+	*out = hwpt;
+	return 0;
+
+out_abort:
+	ioasid_obj_abort(ctx, &hwpt->obj);
+	return rc;
+}
+
+struct ioasid_hwpt *ioasid_hwpt_s2(struct ioasid_hwpt *hwpt)
+{
+	if (hwpt->parent)
+		return hwpt->parent;
+	if (hwpt->viommu)
+		return hwpt->viommu->hwpt;
+	return hwpt;
+}
+
 int ioasid_hwpt_get(struct ioasid_ctx *ctx, uint32_t id,
 		    struct ioasid_hwpt **out)
 {
@@ -230,6 +286,10 @@ long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u)
 				       container_of(pt, struct ioasid_hwpt, obj),
 				       dev, cmd->flags,
 				       cmd->data_type ? &data : NULL, &hwpt);
+	} else if (pt->type == IOASID_OBJ_VIOMMU) {
+		rc = hwpt_viommu_nested_alloc(
+			u->ctx, container_of(pt, struct ioasid_viommu, obj),
+			dev, cmd->flags, cmd->data_type ? &data : NULL, &hwpt);
 	} else {
 		rc = -EINVAL;
 	}

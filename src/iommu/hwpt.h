@@ -30,8 +30,10 @@ struct ioasid_hwpt {
 	bool pasid_compat; /* may be attached by PASID */
 	bool filled;       /* the IOAS shows in the domain */
 	struct ioasid_hwpt *ioas_next; /* on ioas->hwpts, under hwpts_lock */
-	/* Nested: the paging HWPT under it, held by users. */
+	/* Nested: the paging HWPT under it, held by users; or, for one made
+	 * through a vIOMMU, that vIOMMU (held), whose parent it is over. */
 	struct ioasid_hwpt *parent;
+	struct ioasid_viommu *viommu;
 	/* Where its devices' I/O page faults go, held by users; or NULL. */
 	struct ioasid_fault *fault;
 };
@@ -50,6 +52,9 @@ int ioasid_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas,
 /* Look up a HWPT of either kind and hold it short-term. */
 int ioasid_hwpt_get(struct ioasid_ctx *ctx, uint32_t id,
 		    struct ioasid_hwpt **out);
+
+/* The paging HWPT whose table DMA through hwpt ends in. */
+struct ioasid_hwpt *ioasid_hwpt_s2(struct ioasid_hwpt *hwpt);
 
 static inline bool ioasid_hwpt_is_paging(const struct ioasid_hwpt *hwpt)
 {

@@ -898,6 +898,89 @@ static void vtd_devices(void)
 	munmap(raw, 3 * huge);
 }
 
+static long viommu_alloc(uint32_t idev, uint32_t hwpt, uint32_t flags,
+			 uint32_t type, const void *data, uint32_t len,
+			 uint32_t *out)
+{
+	struct iommu_viommu_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .type = type,
+		.dev_id = idev, .hwpt_id = hwpt, .data_len = len,
+		.data_uptr = (uintptr_t)data,
+	};
+	long rc = io(IOMMU_VIOMMU_ALLOC, &cmd);
+
+	*out = cmd.out_viommu_id;
+	return rc;
+}
+
+/* vIOMMUs over nest parents, and nested HWPTs made through one. */
+static void viommus(void)
+{
+	const uint32_t st = IOMMU_VIOMMU_TYPE_SELFTEST;
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	uint32_t ioas, idev, stdev, vtd, parent, plain, vi, nested, out, pt;
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, 0, &stdev, NULL, &idev), 0);
+	CHECK_EQ(dev_alloc(IOASID_DEVICE_VTD, 0, &vtd), 0);
+	CHECK_EQ(hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL,
+			    0, &parent),
+		 0);
+	CHECK_EQ(hwpt_alloc(idev, ioas, 0, 0, NULL, 0, &plain), 0);
+
+	const struct {
+		const char *what;
+		uint32_t dev, hwpt, flags, type, len;
+		int err;
+	} cases[] = {
+		{ "a flag", 0, 0, 1, st, 0, -EOPNOTSUPP },
+		{ "the default type", 0, 0, 0, IOMMU_VIOMMU_TYPE_DEFAULT, 0,
+		  -EOPNOTSUPP },
+		{ "a type the driver lacks", 0, 0, 0, 1, 0, -EOPNOTSUPP },
+		{ "no such device", 99, 0, 0, st, 0, -ENOENT },
+		{ "a driver without vIOMMUs", 1, 0, 0, st, 0, -EOPNOTSUPP },
+		{ "not a paging HWPT", 0, 99, 0, st, 0, -ENOENT },
+		{ "not a nest parent", 0, 1, 0, st, 0, -EINVAL },
+		{ "driver data (no mmap region yet)", 0, 0, 0, st, 8,
+		  -EOPNOTSUPP },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned int objs = ioasid_ctx_object_count(ctx);
+		uint32_t dev = cases[i].dev == 99 ? 99 : cases[i].dev ? vtd : idev;
+		uint32_t hw = cases[i].hwpt == 99 ? ioas :
+			      cases[i].hwpt ? plain : parent;
+		long rc = viommu_alloc(dev, hw, cases[i].flags, cases[i].type,
+				       &data, cases[i].len, &out);
+
+		if (rc != cases[i].err)
+			fprintf(stderr, "viommu case '%s': %ld\n",
+				cases[i].what, rc);
+		CHECK_EQ(rc, cases[i].err);
+		CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
+	}
+	CHECK_EQ(viommu_alloc(idev, parent, 0, st, NULL, 0, &vi), 0);
+	CHECK_EQ(destroy(parent), -EBUSY);
+	CHECK_EQ(hwpt_alloc(vtd, vi, 0, IOMMU_HWPT_DATA_SELFTEST, &data,
+			    sizeof(data), &out),
+		 -EINVAL); /* another IOMMU's device */
+	CHECK_EQ(hwpt_alloc(idev, vi, 0, 0, NULL, 0, &out), -EOPNOTSUPP);
+	CHECK_EQ(hwpt_alloc(idev, vi, IOMMU_HWPT_ALLOC_PASID,
+			    IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data),
+			    &nested),
+		 0);
+	CHECK_EQ(destroy(vi), -EBUSY);
+	/* Its devices would be the vIOMMU's virtual ones: none exist. */
+	pt = nested;
+	CHECK_EQ(replace(stdev, &pt), -ENOENT);
+	CHECK_EQ(destroy(nested), 0);
+	CHECK_EQ(destroy(vi), 0);
+	CHECK_EQ(destroy(parent), 0);
+	CHECK_EQ(destroy(plain), 0);
+	CHECK_EQ(destroy(vtd), 0);
+	fresh();
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
@@ -909,6 +992,7 @@ int main(void)
 	map_over_rlimit();
 	nested();
 	vtd_devices();
+	viommus();
 	ioasid_ctx_put(ctx);
 	pt_synchronize();
 	return check_finish("device");
