@@ -176,7 +176,7 @@ int test_pasid(struct ioasid_ucmd *u, uint32_t stdev_id)
 {
 	struct iommu_test_cmd *cmd = u->cmd;
 	struct selftest_obj *st;
-	struct ioasid_hwpt *attached, *hwpt;
+	struct ioasid_hwpt *attached, *hwpt = NULL;
 	int rc;
 
 	rc = selftest_get(u, stdev_id, &st);
@@ -205,14 +205,16 @@ int test_pasid(struct ioasid_ucmd *u, uint32_t stdev_id)
 		pthread_mutex_lock(&st->idev->lock);
 		attached = ioasid_device_attached_locked(st->idev,
 							 cmd->pasid_check.pasid);
+		/* hwpt_id 0: nothing may be attached there. */
 		if (!cmd->pasid_check.hwpt_id) {
 			rc = attached ? -EINVAL : 0;
-		} else if (!(rc = ioasid_hwpt_get(u->ctx,
-						  cmd->pasid_check.hwpt_id,
-						  &hwpt))) {
-			if (!attached || attached->domain != hwpt->domain)
+		} else {
+			rc = ioasid_hwpt_get(u->ctx, cmd->pasid_check.hwpt_id,
+					     &hwpt);
+			if (!rc && (!attached || attached->domain != hwpt->domain))
 				rc = -EINVAL;
-			ioasid_obj_put(u->ctx, &hwpt->obj);
+			if (hwpt)
+				ioasid_obj_put(u->ctx, &hwpt->obj);
 		}
 		pthread_mutex_unlock(&st->idev->lock);
 		break;
