@@ -756,7 +756,7 @@ static void vtd_devices(void)
 	char *buf = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
 	uint32_t ioas, vtd, vtd_pasid, mock, pt, hw, parent, dummy;
 	struct iommu_iova_range ranges[4];
-	struct iommu_hw_info_vtd info;
+	struct iommu_hw_info_vtd info = { 0 };
 	struct pt_translation t;
 	char got[8];
 
