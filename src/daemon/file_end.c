@@ -106,6 +106,8 @@ int file_end_serve_one(struct file_end *fe)
 	if (r.w.reply_overflow && result >= 0)
 		result = -ENOMEM;
 	rc = request_reply(fe->ep.fd, &r, result, -1) ? -ECONNRESET : 0;
+	if (!rc && r.w.cb_broken)
+		rc = -EPROTO; /* it did not answer for its memory */
 	request_end(&r);
 	/* The client drained its doorbells before asking. */
 	fe->rung = 0;

@@ -28,6 +28,7 @@
 #include "file_end.h"
 #include "log.h"
 #include "session.h"
+#include "wire_uaccess.h"
 
 int log_verbose;
 
@@ -143,6 +144,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+
+	/* For tests of the memory callback: pretend to reach no client. */
+	if (getenv("IOASID_MEMORY_CALLBACK") &&
+	    !strcmp(getenv("IOASID_MEMORY_CALLBACK"), "always"))
+		wire_uaccess_always_callback = 1;
 
 	if (caps_init()) {
 		fprintf(stderr, "ioasidd: cannot read /proc/self/ns/user\n");

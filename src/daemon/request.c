@@ -80,6 +80,7 @@ int request_recv(int sock, struct request *r, const char *who)
 
 	memset(r, 0, sizeof(*r));
 	w->fd = -1;
+	w->cb_sock = -1;
 	n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return errno == EAGAIN ? 1 : -ECONNRESET;
@@ -138,6 +139,8 @@ int request_recv(int sock, struct request *r, const char *who)
 
 	w->pid = cred->pid;
 	w->tid = (pid_t)r->req.tid;
+	w->cb_sock = sock;
+	w->cb_seq = r->req.seq;
 	w->fd_num = r->req.fd;
 	w->reply = txbuf;
 	w->reply_cap = sizeof(txbuf) - sizeof(struct ioasid_wire_rep);

@@ -107,6 +107,10 @@ int session_serve_one(struct session *s)
 		rc = send_reply_with_file(s, &r, result);
 	else
 		rc = request_reply(s->ep.fd, &r, result, -1) ? -ECONNRESET : 0;
+	if (!rc && r.w.cb_broken) {
+		log_session(s, "did not answer for its memory, dropping the client");
+		rc = -EPROTO;
+	}
 	request_end(&r);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,112 @@
 #include "core/util.h"
 #include "core/vm_access.h"
 #include "wire_uaccess.h"
+
+int wire_uaccess_always_callback;
+
+/* How long a client may take to answer for its memory. */
+#define CALLBACK_TIMEOUT_MS 5000
+
+/*
+ * Wait for the client's MEM_REPLY to this request: 0, -EFAULT when the
+ * client says its memory is not there, -EPROTO when it does not answer
+ * in time or answers nonsense.
+ */
+static int callback_answer(struct wire_uaccess *w, void *dst, size_t len)
+{
+	static unsigned char buf[sizeof(struct ioasid_wire_req) +
+				 sizeof(struct ioasid_wire_seg) +
+				 IOASID_WIRE_MEM_CHUNK];
+	struct pollfd p = { .fd = w->cb_sock, .events = POLLIN };
+	struct ioasid_wire_cursor c;
+	struct ioasid_wire_req rep;
+	struct ioasid_wire_seg seg;
+	const void *data;
+	ssize_t n;
+
+	if (poll(&p, 1, CALLBACK_TIMEOUT_MS) != 1)
+		return -EPROTO;
+	n = recv(w->cb_sock, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < (ssize_t)sizeof(rep))
+		return -EPROTO;
+	memcpy(&rep, buf, sizeof(rep));
+	if (rep.magic != IOASID_WIRE_MAGIC || rep.kind != IOASID_WIRE_MEM_REPLY ||
+	    rep.seq != w->cb_seq)
+		return -EPROTO;
+	if ((int64_t)rep.arg < 0)
+		return -EFAULT;
+	if (!dst)
+		return 0;
+	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + n, rep.nsegs };
+	if (ioasid_wire_next_seg(&c, &seg, &data) || !data || seg.len != len)
+		return -EPROTO;
+	memcpy(dst, data, len);
+	return 0;
+}
+
+/*
+ * Ask the client for memory we cannot reach: in chunks, each a message
+ * and an answer.  A client that does not answer in time, or answers
+ * nonsense, gets EFAULT and is dropped after the reply.
+ */
+static int mem_callback(struct wire_uaccess *w, uint64_t uptr, void *buf,
+			size_t len, int write)
+{
+	static unsigned char out[sizeof(struct ioasid_wire_rep) +
+				 sizeof(struct ioasid_wire_seg) +
+				 IOASID_WIRE_MEM_CHUNK];
+
+	if (w->cb_sock < 0 || w->cb_broken)
+		return -EFAULT;
+	while (len) {
+		size_t n = MIN(len, (size_t)IOASID_WIRE_MEM_CHUNK);
+		struct ioasid_wire_rep ask = {
+			.magic = IOASID_WIRE_MAGIC,
+			.kind = write ? IOASID_WIRE_MEM_WRITE :
+					IOASID_WIRE_MEM_READ,
+			.version = IOASID_WIRE_VERSION,
+			.seq = w->cb_seq,
+			.nsegs = 1,
+		};
+		struct ioasid_wire_seg seg = {
+			.uptr = uptr, .len = (uint32_t)n,
+			.flags = write ? IOASID_SEG_DATA : 0,
+		};
+		size_t olen = sizeof(ask) + sizeof(seg) + (write ? n : 0);
+		int rc;
+
+		memcpy(out, &ask, sizeof(ask));
+		memcpy(out + sizeof(ask), &seg, sizeof(seg));
+		if (write)
+			memcpy(out + sizeof(ask) + sizeof(seg), buf, n);
+		if (send(w->cb_sock, out, olen, MSG_NOSIGNAL) != (ssize_t)olen)
+			rc = -EPROTO;
+		else
+			rc = callback_answer(w, write ? NULL : buf, n);
+		if (rc) {
+			/* A hole in its memory is just EFAULT; a silent or
+			 * garbled client is dropped after the reply. */
+			if (rc == -EPROTO)
+				w->cb_broken = 1;
+			return -EFAULT;
+		}
+		uptr += n;
+		buf = (char *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Client memory outside the segments: directly, else through the client. */
+static int client_xfer(struct wire_uaccess *w, uint64_t uptr, void *buf,
+		       size_t len, int write)
+{
+	int rc = wire_uaccess_always_callback ?
+			 -EPERM :
+			 vm_xfer_status(w->pid, uptr, buf, len, write);
+
+	return rc == -EPERM ? mem_callback(w, uptr, buf, len, write) : rc;
+}
 
 /* The segment wholly containing [uptr, uptr+len), if any. */
 static int find_seg(const struct wire_uaccess *w, uint64_t uptr, size_t len)
@@ -41,7 +148,7 @@ static int wu_read(void *priv, uint64_t uptr, void *dst, size_t len)
 			return 0;
 		}
 	}
-	return vm_xfer(w->pid, uptr, dst, len, 0);
+	return client_xfer(w, uptr, dst, len, 0);
 }
 
 static int reply_append(struct wire_uaccess *w, uint64_t uptr, const void *src,
@@ -80,7 +187,7 @@ static int wu_write(void *priv, uint64_t uptr, const void *src, size_t len)
 			return reply_append(w, uptr, src, len);
 		}
 	}
-	return vm_xfer(w->pid, uptr, (void *)src, len, 1);
+	return client_xfer(w, uptr, (void *)src, len, 1);
 }
 
 static int wu_check_zeroed(void *priv, uint64_t uptr, size_t len)
@@ -100,8 +207,20 @@ static int wu_check_zeroed(void *priv, uint64_t uptr, size_t len)
 				return 0;
 		}
 	}
-	/* No tail segment: the shim sent no bytes there, so ask the client. */
-	return vm_zeroed(w->pid, uptr, len);
+	/* No tail segment: the shim sent no bytes there, so look. */
+	while (len) {
+		unsigned char chunk[512];
+		size_t n = MIN(len, sizeof(chunk));
+
+		if (client_xfer(w, uptr, chunk, n, 0))
+			return -EFAULT;
+		for (size_t k = 0; k < n; k++)
+			if (chunk[k])
+				return 0;
+		uptr += n;
+		len -= n;
+	}
+	return 1;
 }
 
 /* Only the descriptor the shim attached, under the number it gave. */

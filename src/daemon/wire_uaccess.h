@@ -36,6 +36,11 @@ struct wire_uaccess {
 		struct ioasid_wire_seg seg;
 		unsigned char *data;
 	} segs[WIRE_UACCESS_MAX_SEGS];
+	/* The memory callback: the socket and request to ask the client
+	 * through, and whether it stopped answering (then it is dropped). */
+	int cb_sock;
+	uint32_t cb_seq;
+	int cb_broken;
 	/* The reply under construction: writes are appended here. */
 	unsigned char *reply;
 	size_t reply_len, reply_cap;
@@ -44,5 +49,9 @@ struct wire_uaccess {
 };
 
 extern const struct ioasid_uaccess_ops wire_uaccess_ops;
+
+/* Ask clients for every byte outside their requests' segments, even
+ * when we could reach it: IOASID_MEMORY_CALLBACK=always, for tests. */
+extern int wire_uaccess_always_callback;
 
 #endif

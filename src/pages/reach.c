@@ -2,23 +2,23 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <unistd.h>
 
 #include "core/util.h"
 #include "core/vm_access.h"
 #include "reach.h"
 
-/* A few recent callers: held by pidfd, so a recycled pid never passes. */
+/*
+ * A few recent callers, by pid alone: a pid that has been recycled names
+ * another process, which is used only if it maps the very same file page
+ * (and then it does hold that page).  So no descriptor is kept for them.
+ */
 #define REACH_SLOTS 8
 
 struct witness {
-	pid_t pid;
-	int pidfd; /* -1 without pidfds */
+	pid_t pid; /* 0: empty */
 	uint64_t last_seen;
 };
 
@@ -26,47 +26,24 @@ static pthread_mutex_t reach_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct witness witnesses[REACH_SLOTS];
 static uint64_t clock_ticks;
 
-static bool witness_alive(const struct witness *w)
-{
-	int rc;
-
-	if (!w->pid)
-		return false;
-	rc = w->pidfd >= 0 ?
-		     (int)syscall(SYS_pidfd_send_signal, w->pidfd, 0, NULL, 0) :
-		     kill(w->pid, 0);
-	return rc == 0 || errno == EPERM;
-}
-
-static void witness_clear(struct witness *w)
-{
-	if (w->pidfd >= 0)
-		close(w->pidfd);
-	*w = (struct witness){ .pidfd = -1 };
-}
-
 void ioasid_reach_note(pid_t pid)
 {
-	struct witness *victim = NULL;
+	struct witness *victim = &witnesses[0];
 
 	pthread_mutex_lock(&reach_lock);
 	clock_ticks++;
 	for (size_t i = 0; i < REACH_SLOTS; i++) {
 		struct witness *w = &witnesses[i];
 
-		if (w->pid == pid && witness_alive(w)) {
+		if (w->pid == pid) {
 			w->last_seen = clock_ticks;
 			goto out_unlock;
 		}
-		/* The emptiest slot goes first, then the longest unseen. */
-		if (!victim || !w->pid ||
-		    (victim->pid && w->last_seen < victim->last_seen))
+		/* The longest unseen goes (empty slots have never been). */
+		if (w->last_seen < victim->last_seen)
 			victim = w;
 	}
-	if (victim->pid)
-		witness_clear(victim);
 	victim->pid = pid;
-	victim->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	victim->last_seen = clock_ticks;
 out_unlock:
 	pthread_mutex_unlock(&reach_lock);
@@ -117,7 +94,7 @@ int ioasid_reach_file_rw(const struct ioasid_page_id *id, uint64_t off,
 		return -EFAULT;
 	pthread_mutex_lock(&reach_lock);
 	for (size_t i = 0; i < REACH_SLOTS; i++)
-		if (witness_alive(&witnesses[i]))
+		if (witnesses[i].pid)
 			pids[n++] = witnesses[i].pid;
 	pthread_mutex_unlock(&reach_lock);
 	for (size_t i = 0; i < n; i++) {

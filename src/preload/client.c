@@ -313,6 +313,55 @@ static void close_received(int *fd)
 }
 
 /*
+ * The daemon cannot reach our memory itself (it may not ptrace us): it
+ * asks, mid-request, and we read or write our own memory for it.
+ */
+static void answer_for_memory(int fd, const unsigned char *msg, size_t len)
+{
+	static __thread unsigned char out[sizeof(struct ioasid_wire_req) +
+					  sizeof(struct ioasid_wire_seg) +
+					  IOASID_WIRE_MEM_CHUNK];
+	struct ioasid_wire_rep ask;
+	struct ioasid_wire_req ans = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_MEM_REPLY,
+		.version = IOASID_WIRE_VERSION,
+		.fd = -1,
+	};
+	struct ioasid_wire_cursor c;
+	struct ioasid_wire_seg seg;
+	const void *data;
+	size_t olen = sizeof(ans);
+	int64_t result = 0;
+
+	memcpy(&ask, msg, sizeof(ask));
+	ans.seq = ask.seq;
+	c = (struct ioasid_wire_cursor){ msg + sizeof(ask), msg + len,
+					 ask.nsegs };
+	if (ioasid_wire_next_seg(&c, &seg, &data) ||
+	    seg.len > IOASID_WIRE_MEM_CHUNK) {
+		result = -EINVAL;
+	} else if (ask.kind == IOASID_WIRE_MEM_WRITE) {
+		if (!data || self_xfer(seg.uptr, (void *)data, seg.len, 1))
+			result = -EFAULT;
+	} else {
+		unsigned char *dst = out + sizeof(ans) + sizeof(seg);
+
+		if (self_xfer(seg.uptr, dst, seg.len, 0)) {
+			result = -EFAULT;
+		} else {
+			seg.flags = IOASID_SEG_DATA;
+			memcpy(out + sizeof(ans), &seg, sizeof(seg));
+			olen += sizeof(seg) + seg.len;
+			ans.nsegs = 1;
+		}
+	}
+	ans.arg = (uint64_t)result;
+	memcpy(out, &ans, sizeof(ans));
+	send(fd, out, olen, MSG_NOSIGNAL);
+}
+
+/*
  * Receive our reply, and the descriptor it may carry (*rfd, else -1):
  * close-on-exec, as the kernel makes every file iommufd hands out.
  */
@@ -359,6 +408,13 @@ static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
 		    rep.kind == IOASID_WIRE_DOORBELL) {
 			close_received(rfd);
 			continue; /* rung again after the reply if it applies */
+		}
+		if (rep.magic == IOASID_WIRE_MAGIC && rep.seq == seq &&
+		    (rep.kind == IOASID_WIRE_MEM_READ ||
+		     rep.kind == IOASID_WIRE_MEM_WRITE)) {
+			close_received(rfd);
+			answer_for_memory(fd, buf, (size_t)n);
+			continue;
 		}
 		if (rep.magic != IOASID_WIRE_MAGIC || rep.kind != IOASID_WIRE_REPLY) {
 			close_received(rfd);

@@ -37,7 +37,23 @@ enum ioasid_wire_kind {
 	IOASID_WIRE_READ = 3,
 	IOASID_WIRE_WRITE = 4,
 	IOASID_WIRE_DOORBELL = 5,
+	IOASID_WIRE_MEM_READ = 6,  /* daemon -> client, mid-request */
+	IOASID_WIRE_MEM_WRITE = 7, /* daemon -> client, mid-request */
+	IOASID_WIRE_MEM_REPLY = 8, /* client -> daemon */
 };
+
+/*
+ * The memory callback.  Memory the daemon needs during a request, outside
+ * the segments the request carried and out of its own reach (the client
+ * belongs to a user it may not ptrace), is asked of the client: while
+ * the client waits for its reply, the daemon sends MEM_READ or MEM_WRITE
+ * (an ioasid_wire_rep header with the request's seq and one segment, with
+ * the bytes for a write) and the client answers MEM_REPLY (an
+ * ioasid_wire_req header: the request's seq, arg = 0 or -errno, and for a
+ * read one segment with the bytes).  At most IOASID_WIRE_MEM_CHUNK bytes
+ * per message.
+ */
+#define IOASID_WIRE_MEM_CHUNK (32 * 1024)
 
 struct ioasid_wire_req {
 	uint32_t magic;
@@ -90,7 +106,7 @@ struct ioasid_wire_rep {
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 4
+#define IOASID_WIRE_VERSION 5
 
 /* The abstract socket name of the daemon's end of every file it hands
  * out begins so: "\0" IOASID_WIRE_FILE_PREFIX "<pid>:<serial>". */

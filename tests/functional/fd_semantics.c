@@ -6,6 +6,7 @@
  * Run under ioasid-run.  Prints "N passed, N failed, N skipped".
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include <sys/mman.h>
@@ -857,6 +859,57 @@ static void t_fault_fd(void)
 	close(fd);
 }
 
+/*
+ * A DMA larger than a wire message: its buffer is not carried with the
+ * request, so the daemon reaches it directly, or, when it cannot (run
+ * with IOASID_MEMORY_CALLBACK=always), asks this process for it in
+ * chunks while the ioctl waits.
+ */
+static void t_big_dma(void)
+{
+	const size_t len = 1 << 20;
+	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd);
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	unsigned char *mem = mmap(NULL, 2 * len, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned char *buf = malloc(len);
+	struct iommu_ioas_map map = {
+		.size = sizeof(map), .flags = IOMMU_IOAS_MAP_READABLE |
+					      IOMMU_IOAS_MAP_WRITEABLE,
+		.length = 2 * len,
+	};
+	struct ioasid_device_dma dma = {
+		.size = sizeof(dma), .length = len, .uptr = (uintptr_t)buf,
+	};
+
+	EXPECT(fd >= 0 && ioas > 0 && mem != MAP_FAILED && buf);
+	md.id = (uint32_t)ioas;
+	EXPECT(test_cmd(fd, &md) == 0);
+	for (size_t i = 0; i < 2 * len; i++)
+		mem[i] = (unsigned char)(i * 31 + 1);
+	map.ioas_id = (uint32_t)ioas;
+	map.user_va = (uintptr_t)mem;
+	EXPECT(ioctl(fd, IOMMU_IOAS_MAP, &map) == 0);
+	dma.dev_id = md.mock_domain.out_idev_id;
+	dma.iova = map.iova + 4096 + 7;
+	EXPECT(ioctl(fd, IOASID_DEVICE_DMA, &dma) == 0);
+	EXPECT(!memcmp(buf, mem + 4096 + 7, len));
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)(i * 7 + 3);
+	dma.flags = IOASID_DMA_WRITE;
+	dma.iova = map.iova + len / 2;
+	EXPECT(ioctl(fd, IOASID_DEVICE_DMA, &dma) == 0);
+	EXPECT(!memcmp(buf, mem + len / 2, len));
+	/* A buffer that is not there: EFAULT, and the context goes on. */
+	dma.flags = 0;
+	dma.uptr = 8;
+	EXPECT(ioctl(fd, IOASID_DEVICE_DMA, &dma) == -1 && errno == EFAULT);
+	EXPECT(ioas_alloc(fd) > 0);
+	free(buf);
+	munmap(mem, 2 * len);
+	close(fd);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -877,6 +930,7 @@ static const struct {
 	  t_access_fd },
 	{ "VmPin in /proc/PID/status counts the daemon's pins", t_vm_pin },
 	{ "fault queue fds: read, write, poll and epoll", t_fault_fd },
+	{ "a 1 MiB DMA: memory beyond one wire message", t_big_dma },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 
@@ -896,10 +950,15 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]) + 1; i++) {
 		int before = failures;
 
-		/* An argument picks the cases whose names contain it. */
-		if (argc > 1 && (i == sizeof(cases) / sizeof(cases[0]) ||
-				 !strstr(cases[i].name, argv[1])))
-			continue;
+		/* Arguments pick the cases whose names contain one. */
+		if (argc > 1) {
+			bool picked = false;
+
+			for (int k = 1; k < argc && i < sizeof(cases) / sizeof(cases[0]); k++)
+				picked |= strstr(cases[i].name, argv[k]) != NULL;
+			if (!picked)
+				continue;
+		}
 		if (i == sizeof(cases) / sizeof(cases[0])) {
 			t_exec(argv[0]);
 			printf("%s: exec keeps the fd\n", failures == before ? "ok" : "FAIL");

@@ -39,6 +39,13 @@ else
 	skipped=$((skipped + 1))
 fi
 
+# Once more with a daemon that reaches no client memory itself (as when
+# clients belong to users it may not ptrace): it must ask the clients.
+echo "-- with the memory callback for every byte outside a request:"
+run env IOASID_MEMORY_CALLBACK=always "$BUILD/ioasid-run" -- \
+	"$BUILD/tests/fd-semantics" DMA "first request" "errno contract" \
+	"fault queue" "access fds"
+
 # The example `make run` shows: it exits 0 only if every step did.
 echo "-- the DMA example (make run):"
 if "$BUILD/ioasid-run" -- "$BUILD/examples/dma-demo"; then
