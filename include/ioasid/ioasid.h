@@ -167,6 +167,19 @@ int ioasid_dma_read(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
 int ioasid_dma_write(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
 		     uint64_t iova, const void *buf, size_t len);
 
+/*
+ * mmap(2) of the context's file at offset (PROT_* prot, MAP_* flags): a
+ * new descriptor of a memfd to map length bytes of from its start, or
+ * -errno as the kernel's: -EINVAL for a length that is not whole pages or
+ * a mapping that is not MAP_SHARED, -EPERM for PROT_EXEC, -ENXIO unless
+ * offset and length are exactly a region's.  The mapping holds the
+ * region's owner until ioasid_ctx_munmap(ctx, offset), or the context's
+ * release.
+ */
+int ioasid_ctx_mmap(struct ioasid_ctx *ctx, uint64_t offset, uint64_t length,
+		    int prot, int flags);
+int ioasid_ctx_munmap(struct ioasid_ctx *ctx, uint64_t offset);
+
 /* How many objects the context holds (published or being built). */
 unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
 

@@ -3,6 +3,7 @@
 
 #include "context.h"
 #include "ioasid/ioasid.h"
+#include "mmap.h"
 #include "object.h"
 
 extern const struct ioasid_obj_ops ioasid_ioas_obj_ops;
@@ -43,6 +44,9 @@ void ioasid_ctx_put(struct ioasid_ctx *ctx)
 	if (!ctx || atomic_fetch_sub_explicit(&ctx->refs, 1,
 					      memory_order_acq_rel) != 1)
 		return;
+	/* Mappings still live hold their owners: the context is going, so
+	 * they let go first, and the table can empty. */
+	ioasid_mmap_release_all(ctx);
 	ioasid_obj_table_release(ctx);
 	pthread_cond_destroy(&ctx->shortterm_done);
 	pthread_mutex_destroy(&ctx->lock);

@@ -9,6 +9,8 @@
 
 #include "object.h"
 
+struct ioasid_mmap_region;
+
 enum ioasid_account_mode {
 	IOASID_ACCOUNT_NONE,
 	IOASID_ACCOUNT_USER, /* charge the user's locked memory (io_uring) */
@@ -29,6 +31,7 @@ struct ioasid_ctx {
 	struct ioasid_obj_table objects;
 	enum ioasid_account_mode account_mode;
 	uint32_t vfio_ioas_id; /* the VFIO compat IOAS, 0 if none */
+	struct ioasid_mmap_region *mmaps; /* in offset order, under lock */
 };
 
 static inline void ioasid_ctx_get(struct ioasid_ctx *ctx)

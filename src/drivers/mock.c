@@ -2,11 +2,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "core/mmap.h"
 #include "core/util.h"
 #include "iommu/device.h"
 #include "iommu/domain.h"
 #include "iommu/driver.h"
+#include "iommu/viommu.h"
 #include "ioasid/uapi/iommufd.h"
 #include "mock.h"
 
@@ -247,16 +251,74 @@ static void mock_detach_dev(struct ioasid_device *dev, uint32_t pasid)
 		mdev->pasid_1024_armed = false;
 }
 
-static int mock_viommu_init(struct ioasid_device *dev, uint32_t type,
+/*
+ * A mock vIOMMU.  With driver data it gets a two-page region userspace
+ * can mmap, whose first word is in_data: a loopback through the mmap.
+ */
+struct mock_viommu {
+	uint64_t mmap_offset; /* 0: no region */
+};
+
+static int mock_viommu_init(struct ioasid_viommu *v, struct ioasid_device *dev,
 			    const struct ioasid_user_data *data)
 {
-	if (type != IOMMU_VIOMMU_TYPE_SELFTEST)
+	struct iommu_viommu_selftest cfg;
+	struct mock_viommu *mv;
+	int memfd = -1, rc;
+
+	if (v->type != IOMMU_VIOMMU_TYPE_SELFTEST)
 		return -EOPNOTSUPP;
-	/* The driver data asks for an mmap region, which we cannot give
-	 * yet: refused rather than half done. */
-	if (data)
-		return -EOPNOTSUPP;
+	mv = calloc(1, sizeof(*mv));
+	if (!mv)
+		return -ENOMEM;
+	if (data) {
+		if (data->type != IOMMU_VIOMMU_TYPE_SELFTEST) {
+			rc = -EINVAL;
+			goto out_free;
+		}
+		rc = ioasid_user_data_copy(
+			data, &cfg, sizeof(cfg),
+			offsetofend(struct iommu_viommu_selftest, out_data));
+		if (rc)
+			goto out_free;
+		memfd = memfd_create("mock-viommu", MFD_CLOEXEC);
+		if (memfd < 0 || ftruncate(memfd, 2 * IOASID_PAGE_SIZE) ||
+		    pwrite(memfd, &cfg.in_data, sizeof(cfg.in_data), 0) !=
+			    sizeof(cfg.in_data)) {
+			rc = -ENOMEM;
+			goto out_close;
+		}
+		rc = ioasid_mmap_alloc(v->ctx, &v->obj, 2 * IOASID_PAGE_SIZE,
+				       memfd, &mv->mmap_offset);
+		if (rc)
+			goto out_close;
+		cfg.out_data = cfg.in_data;
+		cfg.out_mmap_offset = mv->mmap_offset;
+		cfg.out_mmap_length = 2 * IOASID_PAGE_SIZE;
+		rc = ioasid_user_data_write(data, &cfg, sizeof(cfg));
+		if (rc) {
+			ioasid_mmap_destroy(v->ctx, mv->mmap_offset);
+			goto out_free;
+		}
+	}
+	v->priv = mv;
 	return 0;
+
+out_close:
+	if (memfd >= 0)
+		close(memfd);
+out_free:
+	free(mv);
+	return rc;
+}
+
+static void mock_viommu_destroy(struct ioasid_viommu *v)
+{
+	struct mock_viommu *mv = v->priv;
+
+	if (mv->mmap_offset)
+		ioasid_mmap_destroy(v->ctx, mv->mmap_offset);
+	free(mv);
 }
 
 static int mock_hw_info(struct ioasid_device *dev, uint32_t *type, void *buf,
@@ -297,6 +359,7 @@ const struct ioasid_iommu_ops ioasid_mock_iommu_ops = {
 	.attach_dev = mock_attach_dev,
 	.detach_dev = mock_detach_dev,
 	.viommu_init = mock_viommu_init,
+	.viommu_destroy = mock_viommu_destroy,
 	.hw_info = mock_hw_info,
 	.capabilities = mock_capabilities,
 	.release_device = mock_release_device,

@@ -39,6 +39,10 @@ struct ioasid_user_data_array {
 	uint64_t uptr;
 };
 
+/* Write the driver's struct back over the user's (what fits of it). */
+int ioasid_user_data_write(const struct ioasid_user_data *data,
+			   const void *src, size_t len);
+
 /* Entry index, as ioasid_user_data_copy; -EINVAL for another type. */
 int ioasid_user_data_array_copy(const struct ioasid_user_data_array *array,
 				uint32_t type, uint32_t index, void *dst,
@@ -67,10 +71,12 @@ struct ioasid_iommu_ops {
 				   struct ioasid_viommu *viommu, uint32_t flags,
 				   const struct ioasid_user_data *data,
 				   struct ioasid_domain **out);
-	/* Optional: may dev's IOMMU give a vIOMMU of this type (data: the
-	 * driver's, or NULL)?  -EOPNOTSUPP when not. */
-	int (*viommu_init)(struct ioasid_device *dev, uint32_t type,
+	/* Optional: make v (of v->type, over v->hwpt) a vIOMMU of dev's
+	 * IOMMU, with the driver's data or NULL; -EOPNOTSUPP for a type it
+	 * does not have.  viommu_destroy undoes it. */
+	int (*viommu_init)(struct ioasid_viommu *v, struct ioasid_device *dev,
 			   const struct ioasid_user_data *data);
+	void (*viommu_destroy)(struct ioasid_viommu *v);
 	/* Optional: dev's pasid no longer uses any domain (blocked). */
 	void (*detach_dev)(struct ioasid_device *dev, uint32_t pasid);
 	/* May dev use dom?  -EINVAL when it cannot, as hardware refuses. */

@@ -16,6 +16,13 @@ int ioasid_user_data_copy(const struct ioasid_user_data *data, void *dst,
 	return ucmd_read(data->u, data->uptr, dst, data->len);
 }
 
+int ioasid_user_data_write(const struct ioasid_user_data *data,
+			   const void *src, size_t len)
+{
+	return ucmd_write(data->u, data->uptr, src,
+			  data->len < len ? data->len : len);
+}
+
 int ioasid_user_data_array_copy(const struct ioasid_user_data_array *array,
 				uint32_t type, uint32_t index, void *dst,
 				size_t len, size_t min_len)

@@ -16,6 +16,8 @@ static void viommu_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	struct ioasid_viommu *v = container_of(obj, struct ioasid_viommu, obj);
 
+	if (v->inited && v->iommu->viommu_destroy)
+		v->iommu->viommu_destroy(v);
 	if (v->hwpt)
 		ioasid_obj_users_dec(&v->hwpt->obj);
 	free(v);
@@ -58,9 +60,6 @@ long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u)
 		rc = -EINVAL;
 		goto out_put_hwpt;
 	}
-	rc = dev->ops->viommu_init(dev, cmd->type, cmd->data_len ? &data : NULL);
-	if (rc)
-		goto out_put_hwpt;
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		rc = -ENOMEM;
@@ -71,6 +70,7 @@ long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u)
 		free(v);
 		goto out_put_hwpt;
 	}
+	v->ctx = u->ctx;
 	v->iommu = dev->ops;
 	v->type = cmd->type;
 	/* Published by the dispatcher, or aborted (which lets go of this). */
@@ -80,6 +80,10 @@ long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u)
 		goto out_put_hwpt;
 	}
 	v->hwpt = hwpt;
+	rc = dev->ops->viommu_init(v, dev, cmd->data_len ? &data : NULL);
+	if (rc)
+		goto out_put_hwpt;
+	v->inited = true;
 	cmd->out_viommu_id = v->obj.id;
 	rc = ucmd_respond(u, sizeof(*cmd));
 out_put_hwpt:

@@ -942,8 +942,7 @@ static void viommus(void)
 		{ "a driver without vIOMMUs", 1, 0, 0, st, 0, -EOPNOTSUPP },
 		{ "not a paging HWPT", 0, 99, 0, st, 0, -ENOENT },
 		{ "not a nest parent", 0, 1, 0, st, 0, -EINVAL },
-		{ "driver data (no mmap region yet)", 0, 0, 0, st, 8,
-		  -EOPNOTSUPP },
+		{ "driver data too short", 0, 0, 0, st, 4, -EINVAL },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		unsigned int objs = ioasid_ctx_object_count(ctx);
@@ -959,6 +958,66 @@ static void viommus(void)
 		CHECK_EQ(rc, cases[i].err);
 		CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
 	}
+	/* With driver data: the loopback through a region to mmap. */
+	{
+		struct iommu_viommu_selftest sd = { .in_data = 0xbeef };
+		uint32_t vd;
+		uint32_t word = 0;
+		int mfd;
+
+		CHECK_EQ(viommu_alloc(idev, parent, 0, st, &sd, sizeof(sd), &vd),
+			 0);
+		CHECK_EQ(sd.out_data, 0xbeef);
+		CHECK_EQ(sd.out_mmap_length, 2 * PG);
+		CHECK(sd.out_mmap_offset >= PG && sd.out_mmap_offset % PG == 0);
+		const struct {
+			uint64_t off, len;
+			int prot, flags, err;
+		} mm[] = {
+			{ sd.out_mmap_offset + PG, 2 * PG, 3, MAP_SHARED, -ENXIO },
+			{ sd.out_mmap_offset + 2 * PG, 2 * PG, 3, MAP_SHARED,
+			  -ENXIO },
+			{ sd.out_mmap_offset, PG, 3, MAP_SHARED, -ENXIO },
+			{ sd.out_mmap_offset, 4 * PG, 3, MAP_SHARED, -ENXIO },
+			{ sd.out_mmap_offset, 2 * PG - 1, 3, MAP_SHARED, -EINVAL },
+			{ sd.out_mmap_offset, 2 * PG, 3, MAP_PRIVATE, -EINVAL },
+			{ sd.out_mmap_offset, 2 * PG, 7, MAP_SHARED, -EPERM },
+			{ 0, 2 * PG, 3, MAP_SHARED, -ENXIO },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(mm); i++)
+			CHECK_EQ(ioasid_ctx_mmap(ctx, mm[i].off, mm[i].len,
+						 mm[i].prot, mm[i].flags),
+				 mm[i].err);
+		mfd = ioasid_ctx_mmap(ctx, sd.out_mmap_offset, 2 * PG,
+				      PROT_READ | PROT_WRITE, MAP_SHARED);
+		CHECK(mfd >= 0);
+		CHECK_EQ(pread(mfd, &word, sizeof(word), 0), sizeof(word));
+		CHECK_EQ(word, 0xbeef);
+		close(mfd);
+		/* Mapped, the vIOMMU is held; unmapped, it can go. */
+		CHECK_EQ(destroy(vd), -EBUSY);
+		CHECK_EQ(ioasid_ctx_munmap(ctx, sd.out_mmap_offset), 0);
+		CHECK_EQ(ioasid_ctx_munmap(ctx, sd.out_mmap_offset), -EINVAL);
+		CHECK_EQ(destroy(vd), 0);
+		CHECK_EQ(ioasid_ctx_mmap(ctx, sd.out_mmap_offset, 2 * PG,
+					 PROT_READ, MAP_SHARED),
+			 -ENXIO);
+		/* A mapping live at the context's end lets go with it. */
+		CHECK_EQ(viommu_alloc(idev, parent, 0, st, &sd, sizeof(sd), &vd),
+			 0);
+		mfd = ioasid_ctx_mmap(ctx, sd.out_mmap_offset, 2 * PG,
+				      PROT_READ, MAP_SHARED);
+		CHECK(mfd >= 0);
+		close(mfd);
+	}
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, 0, &stdev, NULL, &idev), 0);
+	CHECK_EQ(dev_alloc(IOASID_DEVICE_VTD, 0, &vtd), 0);
+	CHECK_EQ(hwpt_alloc(idev, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT, 0, NULL,
+			    0, &parent),
+		 0);
+	CHECK_EQ(hwpt_alloc(idev, ioas, 0, 0, NULL, 0, &plain), 0);
 	CHECK_EQ(viommu_alloc(idev, parent, 0, st, NULL, 0, &vi), 0);
 	CHECK_EQ(destroy(parent), -EBUSY);
 	CHECK_EQ(hwpt_alloc(vtd, vi, 0, IOMMU_HWPT_DATA_SELFTEST, &data,
