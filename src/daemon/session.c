@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -95,6 +96,30 @@ int session_serve_one(struct session *s)
 	case IOASID_WIRE_IOCTL:
 		result = ioasid_ctx_ioctl(s->ctx, &r.caller, r.req.cmd,
 					  r.req.arg);
+		break;
+	case IOASID_WIRE_MMAP: {
+		int fd = ioasid_ctx_mmap(s->ctx, r.req.arg, r.req.cmd,
+					 (int)(r.req.__reserved & 0xff),
+					 (r.req.__reserved &
+					  IOASID_WIRE_MMAP_SHARED) ?
+						 MAP_SHARED :
+						 MAP_PRIVATE);
+
+		/* The memory to map goes along; the client's number for it
+		 * is the result. */
+		if (fd < 0) {
+			result = fd;
+			break;
+		}
+		rc = request_reply(s->ep.fd, &r, 0, fd) ? -ECONNRESET : 0;
+		close(fd);
+		if (rc)
+			ioasid_ctx_munmap(s->ctx, r.req.arg);
+		request_end(&r);
+		return rc;
+	}
+	case IOASID_WIRE_MUNMAP:
+		result = ioasid_ctx_munmap(s->ctx, r.req.arg);
 		break;
 	default:
 		/* /dev/iommu itself cannot be read or written. */

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -579,4 +580,146 @@ out_unlock:
 	free(b);
 	errno = saved;
 	return result;
+}
+
+/* ---- mmap of /dev/iommu ------------------------------------------------ */
+
+/*
+ * Our mappings of a context's regions: each keeps a copy of the
+ * connection, as a kernel mapping holds its file, to say when it is gone.
+ * A forked child inherits the mapping but not the daemon's count of it:
+ * its munmap tells nobody.
+ */
+#define MAX_MAPPINGS 64
+
+static struct mapping {
+	uintptr_t addr;
+	size_t len;
+	uint64_t offset;
+	int conn; /* -1: free slot */
+	pid_t pid;
+} mappings[MAX_MAPPINGS] = { [0 ... MAX_MAPPINGS - 1] = { .conn = -1 } };
+static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A request without segments on fd: the result, or -errno. */
+static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
+			   uint32_t extra)
+{
+	struct req_builder *b;
+	struct ioasid_wire_req req = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = kind,
+		.version = IOASID_WIRE_VERSION,
+		.cmd = cmd,
+		.arg = arg,
+		.fd = -1,
+		.__reserved = extra,
+	};
+	size_t rlen;
+	long result;
+	int saved = errno, rfd = -1;
+
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
+	req.cap_effective = thread_caps();
+	req.tid = (uint32_t)gettid();
+	memcpy(b->buf, &req, sizeof(req));
+	b->len = sizeof(req);
+
+	pthread_mutex_lock(&exchange_lock);
+	result = lock_fd(fd, F_WRLCK);
+	if (result)
+		goto out_unlock;
+	result = send_request(fd, b->buf, b->len, -1);
+	if (!result)
+		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen,
+				    &rfd);
+	if (!result)
+		result = apply_reply(b->buf, rlen, rfd);
+	lock_fd(fd, F_UNLCK);
+out_unlock:
+	pthread_mutex_unlock(&exchange_lock);
+	free(b);
+	errno = saved;
+	return result;
+}
+
+void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t offset, int *err)
+{
+	struct mapping *slot = NULL;
+	long memfd;
+	void *p;
+	int conn;
+
+	if (offset < 0) {
+		*err = EINVAL;
+		return MAP_FAILED;
+	}
+	memfd = simple_request(fd, IOASID_WIRE_MMAP, (uint64_t)offset,
+			       len > UINT32_MAX ? UINT32_MAX : (uint32_t)len,
+			       (uint32_t)(prot & 0xff) |
+				       ((flags & MAP_SHARED) ?
+						IOASID_WIRE_MMAP_SHARED :
+						0));
+	if (memfd < 0) {
+		*err = (int)-memfd;
+		return MAP_FAILED;
+	}
+	conn = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	pthread_mutex_lock(&mappings_lock);
+	for (int i = 0; i < MAX_MAPPINGS && conn >= 0; i++) {
+		if (mappings[i].conn < 0) {
+			slot = &mappings[i];
+			slot->conn = conn;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&mappings_lock);
+	p = slot ? real.mmap(addr, len, prot, flags, (int)memfd, 0) : MAP_FAILED;
+	*err = slot ? errno : ENOMEM;
+	real.close((int)memfd);
+	if (p == MAP_FAILED) {
+		/* Nobody maps it after all. */
+		simple_request(fd, IOASID_WIRE_MUNMAP, (uint64_t)offset, 0, 0);
+		if (conn >= 0)
+			real.close(conn);
+		if (slot) {
+			pthread_mutex_lock(&mappings_lock);
+			slot->conn = -1;
+			pthread_mutex_unlock(&mappings_lock);
+		}
+		return MAP_FAILED;
+	}
+	pthread_mutex_lock(&mappings_lock);
+	slot->addr = (uintptr_t)p;
+	slot->len = len;
+	slot->offset = (uint64_t)offset;
+	slot->pid = getpid();
+	pthread_mutex_unlock(&mappings_lock);
+	return p;
+}
+
+void client_munmap(void *addr, size_t len)
+{
+	uintptr_t start = (uintptr_t)addr, end = start + len;
+
+	for (int i = 0; i < MAX_MAPPINGS; i++) {
+		struct mapping m;
+
+		pthread_mutex_lock(&mappings_lock);
+		m = mappings[i];
+		/* The whole mapping goes: its count in the daemon with it. */
+		if (m.conn < 0 || m.addr < start || m.addr + m.len > end) {
+			pthread_mutex_unlock(&mappings_lock);
+			continue;
+		}
+		mappings[i].conn = -1;
+		pthread_mutex_unlock(&mappings_lock);
+		if (m.pid == getpid())
+			simple_request(m.conn, IOASID_WIRE_MUNMAP, m.offset, 0, 0);
+		real.close(m.conn);
+	}
 }

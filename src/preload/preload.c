@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -37,6 +38,8 @@ void preload_resolve(void)
 	real.fopen64 = dlsym(RTLD_NEXT, "fopen64");
 	real.open = dlsym(RTLD_NEXT, "open");
 	real.read = dlsym(RTLD_NEXT, "read");
+	real.mmap = dlsym(RTLD_NEXT, "mmap");
+	real.munmap = dlsym(RTLD_NEXT, "munmap");
 	real.write = dlsym(RTLD_NEXT, "write");
 }
 
@@ -251,6 +254,42 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
 	if (client_fd_is_ours(fd))
 		return file_io(fd, (void *)buf, count, true);
 	return real.write(fd, buf, count);
+}
+
+/* ---- mmap, munmap: a context's regions (a vIOMMU's registers) --------- */
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t offset)
+{
+	preload_resolve();
+	if (fd >= 0 && !(flags & MAP_ANONYMOUS) && client_fd_is_ours(fd)) {
+		int err = 0;
+		void *p;
+
+		/* The daemon's files have nothing to map, as the kernel's. */
+		if (client_fd_is_file(fd)) {
+			errno = ENODEV;
+			return MAP_FAILED;
+		}
+		p = client_mmap(addr, len, prot, flags, fd, offset, &err);
+		if (p == MAP_FAILED)
+			errno = err;
+		return p;
+	}
+	return real.mmap(addr, len, prot, flags, fd, offset);
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+		    off64_t offset)
+{
+	return mmap(addr, len, prot, flags, fd, (off_t)offset);
+}
+
+EXPORT int munmap(void *addr, size_t len)
+{
+	preload_resolve();
+	client_munmap(addr, len);
+	return real.munmap(addr, len);
 }
 
 EXPORT int close(int fd)

@@ -11,6 +11,8 @@
 struct real_libc {
 	ssize_t (*read)(int, void *, size_t);
 	ssize_t (*write)(int, const void *, size_t);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	int (*munmap)(void *, size_t);
 	int (*open)(const char *, int, ...);
 	int (*openat)(int, const char *, int, ...);
 	int (*close)(int);
@@ -41,6 +43,14 @@ bool client_fd_is_file(int fd);
 void client_fd_forget(int fd);
 /* Run one ioctl through the daemon; returns its result or -errno. */
 long client_ioctl(int fd, unsigned long cmd, unsigned long arg);
+/*
+ * mmap(2) of /dev/iommu: the region the daemon gives mapped as asked
+ * (MAP_FAILED and *err otherwise); munmap(2) of a range that holds such
+ * a mapping whole tells the daemon it is gone.
+ */
+void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
+		  off_t offset, int *err);
+void client_munmap(void *addr, size_t len);
 /* read(2) or write(2) on one of our fds, through the daemon. */
 long client_file_io(int fd, void *buf, size_t count, bool write);
 

@@ -40,7 +40,17 @@ enum ioasid_wire_kind {
 	IOASID_WIRE_MEM_READ = 6,  /* daemon -> client, mid-request */
 	IOASID_WIRE_MEM_WRITE = 7, /* daemon -> client, mid-request */
 	IOASID_WIRE_MEM_REPLY = 8, /* client -> daemon */
+	IOASID_WIRE_MMAP = 9,
+	IOASID_WIRE_MUNMAP = 10,
 };
+
+/*
+ * MMAP of /dev/iommu at offset arg for cmd bytes; __reserved carries the
+ * PROT_* bits, and IOASID_WIRE_MMAP_SHARED for MAP_SHARED.  The answer is
+ * a descriptor of the memory to map (its number the result).  MUNMAP at
+ * offset arg tells the daemon that mapping is gone.
+ */
+#define IOASID_WIRE_MMAP_SHARED 0x100
 
 /*
  * The memory callback.  Memory the daemon needs during a request, outside
@@ -106,7 +116,7 @@ struct ioasid_wire_rep {
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 5
+#define IOASID_WIRE_VERSION 6
 
 /* The abstract socket name of the daemon's end of every file it hands
  * out begins so: "\0" IOASID_WIRE_FILE_PREFIX "<pid>:<serial>". */

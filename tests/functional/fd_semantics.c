@@ -910,6 +910,70 @@ static void t_big_dma(void)
 	close(fd);
 }
 
+/*
+ * mmap of /dev/iommu: a vIOMMU's region, mapped only exactly, holding the
+ * vIOMMU while mapped; a forked child's copy does not count.
+ */
+static void t_mmap(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd), st;
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_hwpt_alloc parent = { .size = sizeof(parent) };
+	struct iommu_viommu_selftest data = { .in_data = 0x5eed };
+	struct iommu_viommu_alloc va = { .size = sizeof(va) };
+	uint32_t *p, *q;
+	pid_t pid;
+
+	EXPECT(fd >= 0 && ioas > 0);
+	md.id = (uint32_t)ioas;
+	EXPECT(test_cmd(fd, &md) == 0);
+	parent.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
+	parent.dev_id = md.mock_domain.out_idev_id;
+	parent.pt_id = (uint32_t)ioas;
+	EXPECT(ioctl(fd, IOMMU_HWPT_ALLOC, &parent) == 0);
+	va.type = IOMMU_VIOMMU_TYPE_SELFTEST;
+	va.dev_id = md.mock_domain.out_idev_id;
+	va.hwpt_id = parent.out_hwpt_id;
+	va.data_len = sizeof(data);
+	va.data_uptr = (uintptr_t)&data;
+	EXPECT(ioctl(fd, IOMMU_VIOMMU_ALLOC, &va) == 0);
+	EXPECT(data.out_data == 0x5eed && data.out_mmap_length == 8192);
+
+	EXPECT(mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd,
+		    (off_t)data.out_mmap_offset + 4096) == MAP_FAILED &&
+	       errno == ENXIO);
+	EXPECT(mmap(NULL, 8192, PROT_READ | PROT_EXEC, MAP_SHARED, fd,
+		    (off_t)data.out_mmap_offset) == MAP_FAILED &&
+	       errno == EPERM);
+	EXPECT(mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd,
+		    (off_t)data.out_mmap_offset) == MAP_FAILED &&
+	       errno == EINVAL);
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)data.out_mmap_offset);
+	EXPECT(p != MAP_FAILED);
+	if (p == MAP_FAILED)
+		return;
+	EXPECT(*p == 0x5eed);
+	/* One region, shared: a second mapping sees the first's writes. */
+	q = mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd,
+		 (off_t)data.out_mmap_offset);
+	EXPECT(q != MAP_FAILED);
+	p[1] = 77;
+	EXPECT(q[1] == 77);
+	EXPECT(destroy(fd, va.out_viommu_id) == -EBUSY);
+	pid = fork();
+	if (!pid)
+		_exit(munmap(p, 8192) == 0 ? 0 : 1);
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0);
+	EXPECT(munmap(q, 8192) == 0);
+	EXPECT(destroy(fd, va.out_viommu_id) == -EBUSY); /* p is still ours */
+	EXPECT(munmap(p, 8192) == 0);
+	EXPECT(destroy(fd, va.out_viommu_id) == 0);
+	EXPECT(destroy(fd, parent.out_hwpt_id) == 0);
+	close(fd);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -931,6 +995,7 @@ static const struct {
 	{ "VmPin in /proc/PID/status counts the daemon's pins", t_vm_pin },
 	{ "fault queue fds: read, write, poll and epoll", t_fault_fd },
 	{ "a 1 MiB DMA: memory beyond one wire message", t_big_dma },
+	{ "mmap of a vIOMMU's region", t_mmap },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 
