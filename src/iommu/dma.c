@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/dispatch.h"
 #include "core/ucmd.h"
@@ -114,8 +115,10 @@ static struct ioasid_domain *dma_domain(struct ioasid_device *dev,
  * them; the mock's nested stage 1 is the identity.
  */
 static int translate(struct ioasid_device *dev, struct ioasid_domain *dom,
-		     uint32_t pasid, uint64_t iova, bool write, uint64_t *pa)
+		     uint32_t pasid, uint64_t iova, bool write, uint64_t *pa,
+		     void **host)
 {
+	uint64_t in_page = iova & (IOASID_PAGE_SIZE - 1);
 	struct ioasid_domain *s2 = ioasid_domain_s2(dom);
 	unsigned int dirty_gen = atomic_load(&s2->dirty_gen);
 	uint64_t inv_gen;
@@ -129,7 +132,8 @@ static int translate(struct ioasid_device *dev, struct ioasid_domain *dom,
 		/* A write may skip the walk only if it would not set the
 		 * dirty bit: it is set, and has not been cleared since. */
 		if (!write || (hit.dirty && hit.dirty_gen == dirty_gen)) {
-			*pa = hit.pa + (iova & (IOASID_PAGE_SIZE - 1));
+			*pa = hit.pa + in_page;
+			*host = hit.host ? (char *)hit.host + in_page : NULL;
 			return 0;
 		}
 	}
@@ -139,12 +143,14 @@ static int translate(struct ioasid_device *dev, struct ioasid_domain *dom,
 		return rc;
 	hit = (struct iotlb_hit){
 		.pa = t.pa & ~(uint64_t)(IOASID_PAGE_SIZE - 1),
+		.host = ioasid_frame_host(t.pa >> IOASID_PAGE_SHIFT),
 		.prot = t.prot,
 		.dirty = write,
 		.dirty_gen = dirty_gen,
 	};
 	iotlb_fill(&dev->iotlb, pasid, s2, iova, &hit, &s2->inv_gen, inv_gen);
 	*pa = t.pa;
+	*host = hit.host ? (char *)hit.host + in_page : NULL;
 	return 0;
 }
 
@@ -162,10 +168,19 @@ int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 		size_t n = MIN(len, IOASID_PAGE_SIZE -
 					    (iova & (IOASID_PAGE_SIZE - 1)));
 		uint64_t pa;
+		void *host;
 
-		rc = translate(dev, dom, pasid, iova, write, &pa);
-		if (!rc)
+		rc = translate(dev, dom, pasid, iova, write, &pa, &host);
+		/* Memory of our own is copied directly; any other is reached
+		 * through whoever holds it. */
+		if (!rc && host) {
+			if (write)
+				memcpy(host, buf, n);
+			else
+				memcpy(buf, host, n);
+		} else if (!rc) {
 			rc = ioasid_frame_rw(pa, buf, n, write);
+		}
 		buf = (char *)buf + n;
 		len -= n;
 		iova += n;

@@ -424,6 +424,28 @@ unsigned int ioasid_frame_pins(const struct ioasid_page_id *id, uint64_t *pfn)
 	return pins;
 }
 
+void *ioasid_frame_host(uint64_t pfn)
+{
+	struct ioasid_frame *f;
+	struct holder *h;
+	dir_slot *slot;
+
+	if (pfn >= PFN_LIMIT)
+		return NULL;
+	slot = dir_leaf_slot(pfn, false);
+	f = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
+	if (!f)
+		return NULL;
+	for (h = atomic_load_explicit(&f->holders, memory_order_acquire); h;
+	     h = atomic_load_explicit(&h->next, memory_order_acquire)) {
+		void *host = ioasid_pages_self_addr(h->pages, h->index);
+
+		if (host)
+			return host;
+	}
+	return NULL;
+}
+
 int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id)
 {
 	struct ioasid_frame *f = NULL;

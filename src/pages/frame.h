@@ -43,6 +43,12 @@ void ioasid_frames_release(struct ioasid_pages *p, uint64_t first_index,
 unsigned int ioasid_frame_pins(const struct ioasid_page_id *id,
 			       uint64_t *pfn);
 
+/*
+ * Where the memory of frame pfn is in this process, or NULL (it is
+ * another process' memory, or a file's).  Inside pt_read_lock().
+ */
+void *ioasid_frame_host(uint64_t pfn);
+
 /* The identity of frame pfn: -ENOENT when there is no such frame. */
 int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id);
 

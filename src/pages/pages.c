@@ -133,6 +133,7 @@ int ioasid_pages_alloc_user(pid_t pid, uid_t uid, uint64_t uptr,
 		return rc;
 	(*out)->type = IOASID_PAGES_USER;
 	(*out)->uptr = uptr_down;
+	(*out)->in_self = pid == getpid();
 	return 0;
 }
 

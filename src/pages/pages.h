@@ -25,6 +25,7 @@
 #include <urcu-bp.h>
 
 #include "core/context.h"
+#include "core/util.h"
 #include "iopt/interval_tree.h"
 
 struct source;
@@ -48,6 +49,7 @@ struct ioasid_pages {
 	uid_t source_uid;
 
 	uint64_t uptr;  /* USER: page-aligned address of page 0 */
+	bool in_self;   /* USER: the memory is this process' own */
 	int fd;         /* FILE: our own descriptor of the file */
 	uint64_t start; /* FILE: page-aligned file offset of page 0 */
 	void *map;      /* FILE: the pages mapped here, on first need */
@@ -100,6 +102,20 @@ uint64_t ioasid_pages_source_addr(const struct ioasid_pages *p);
  */
 int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last);
 void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last);
+
+/*
+ * Where page index of the set is in this process' address space, or
+ * NULL: only a set over this process' own memory has one (the core used
+ * in-process, by a device emulator or a benchmark).  Valid while the page
+ * is pinned.
+ */
+static inline void *ioasid_pages_self_addr(const struct ioasid_pages *p,
+					   uint64_t index)
+{
+	return p->in_self ? (void *)(uintptr_t)(p->uptr +
+						(index << IOASID_PAGE_SHIFT)) :
+			    NULL;
+}
 
 /*
  * Copy `len` bytes at byte offset `off` of the set (page 0 starts at 0)

@@ -59,6 +59,7 @@ bool iotlb_lookup(struct iotlb *t, uint32_t pasid, const void *domain,
 		if (!match)
 			continue;
 		hit->pa = atomic_load_explicit(&e->pa, rlx);
+		hit->host = atomic_load_explicit(&e->host, rlx);
 		hit->prot = atomic_load_explicit(&e->prot, rlx);
 		hit->dirty = atomic_load_explicit(&e->dirty, rlx);
 		hit->dirty_gen = atomic_load_explicit(&e->dirty_gen, rlx);
@@ -101,6 +102,7 @@ void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 	atomic_store_explicit(&e->pasid, pasid, rlx);
 	atomic_store_explicit(&e->page, page, rlx);
 	atomic_store_explicit(&e->pa, tr->pa, rlx);
+	atomic_store_explicit(&e->host, tr->host, rlx);
 	atomic_store_explicit(&e->prot, tr->prot, rlx);
 	atomic_store_explicit(&e->dirty, tr->dirty, rlx);
 	atomic_store_explicit(&e->dirty_gen, tr->dirty_gen, rlx);

@@ -27,6 +27,7 @@ struct iotlb_entry {
 	_Atomic uint32_t pasid;
 	_Atomic uint64_t page; /* iova >> 12; 0 with a null domain: empty */
 	_Atomic uint64_t pa;   /* of the page */
+	_Atomic(void *) host;  /* the page in this process, or NULL */
 	_Atomic(const void *) domain;
 	atomic_int prot;
 	/* Writes through the entry may skip the walk only while the page
@@ -43,6 +44,7 @@ struct iotlb {
 
 struct iotlb_hit {
 	uint64_t pa; /* of the page */
+	void *host;  /* the page in this process, or NULL */
 	int prot;
 	bool dirty;
 	unsigned int dirty_gen;

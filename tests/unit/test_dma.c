@@ -209,7 +209,8 @@ static void basics(void)
 
 struct stress {
 	uint32_t idev;
-	char *pool;
+	char *pool; /* pages 0..POOL-1 our own memory, POOL.. a memfd's */
+	int memfd;
 	atomic_bool stop;
 	atomic_ulong seen, faulted, wrong;
 };
@@ -250,19 +251,31 @@ static void *dma_thread(void *arg)
 
 static void stress(void)
 {
-	struct stress s = { .pool = anon(POOL * PG) };
+	struct stress s = { 0 };
 	int at_slot[SLOTS]; /* pool page mapped there, or -1 */
-	bool in_use[POOL] = { false };
+	bool in_use[2 * POOL] = { false };
 	uint64_t r = 0x853c49e6748fea9bull, serial = 1;
 	pthread_t th[2];
 	uint32_t ioas;
 
+	/*
+	 * Half the pool is our own anonymous memory, which DMA copies
+	 * directly; half a memfd, which it reaches with pread/pwrite, a
+	 * window wide enough that a missing grace period shows.
+	 */
+	s.memfd = memfd_create("stress", MFD_CLOEXEC);
+	CHECK(s.memfd >= 0 && !ftruncate(s.memfd, POOL * PG));
+	s.pool = mmap(NULL, 2 * POOL * PG, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(s.pool != MAP_FAILED);
+	CHECK(mmap(s.pool + POOL * PG, POOL * PG, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_FIXED, s.memfd, 0) != MAP_FAILED);
 	fresh();
 	ioas = ioas_alloc();
 	CHECK_EQ(mock_domain(ioas, &s.idev, NULL), 0);
 	for (int i = 0; i < SLOTS; i++)
 		at_slot[i] = -1;
-	for (int i = 0; i < POOL; i++)
+	for (int i = 0; i < 2 * POOL; i++)
 		for (size_t w = 0; w < PG / 8; w++)
 			((uint64_t *)(s.pool + i * PG))[w] = POISON;
 	for (int t = 0; t < 2; t++)
@@ -293,15 +306,26 @@ static void stress(void)
 			continue;
 		}
 		do
-			page = (int)((r >> 20) % POOL), r = r * 6364136223846793005ull + 1;
+			page = (int)((r >> 20) % (2 * POOL)), r = r * 6364136223846793005ull + 1;
 		while (in_use[page]);
 		for (size_t w = 0; w < PG / 8; w++)
 			((uint64_t *)(s.pool + page * PG))[w] =
 				stamp_of(slot, serial);
 		serial++;
-		CHECK_EQ(map_at(ioas, RW, s.pool + page * PG, PG,
-				BASE + slot * PG),
-			 0);
+		if (page < POOL) {
+			CHECK_EQ(map_at(ioas, RW, s.pool + page * PG, PG,
+					BASE + slot * PG),
+				 0);
+		} else {
+			struct iommu_ioas_map_file mf = {
+				.size = sizeof(mf), .flags = RW | FIXED,
+				.ioas_id = ioas, .fd = s.memfd,
+				.start = (uint64_t)(page - POOL) * PG,
+				.length = PG, .iova = BASE + slot * PG,
+			};
+
+			CHECK_EQ(io(IOMMU_IOAS_MAP_FILE, &mf), 0);
+		}
 		in_use[page] = true;
 		at_slot[slot] = page;
 	}
@@ -314,7 +338,8 @@ static void stress(void)
 	CHECK(atomic_load(&s.seen) > 0);
 	CHECK_EQ(atomic_load(&s.wrong), 0);
 	fresh();
-	munmap(s.pool, POOL * PG);
+	munmap(s.pool, 2 * POOL * PG);
+	close(s.memfd);
 }
 
 int main(void)
