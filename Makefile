@@ -4,7 +4,7 @@ DESTDIR ?=
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 
-.PHONY: all deps build build-asan run test install clean
+.PHONY: all deps build build-asan run test bench install clean
 
 all: build
 
@@ -30,6 +30,10 @@ run: build
 
 test: build build-asan
 	tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+
+# Benchmarks: ratios against baselines measured in the same run.
+bench: build
+	@for b in $(BUILD)/bench/bench-*; do echo "== $$b"; $$b || exit 1; done
 
 install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild

@@ -180,6 +180,27 @@ int ioasid_ctx_mmap(struct ioasid_ctx *ctx, uint64_t offset, uint64_t length,
 		    int prot, int flags);
 int ioasid_ctx_munmap(struct ioasid_ctx *ctx, uint64_t offset);
 
+/*
+ * The fast path for a device emulator linking the core.  A handle on an
+ * emulated device (one plugged in with IOASID_DEVICE_ALLOC: the selftest's
+ * own devices are refused, -EPERM) keeps it from IOMMU_DESTROY (EBUSY)
+ * until ioasid_dev_put().  Between ioasid_dma_begin() and ioasid_dma_end()
+ * (short: unmaps wait for it, and it must not block on the IOAS),
+ * ioasid_dma_translate() gives where the byte at iova is in this process,
+ * valid to the end of its 4 KiB page until ioasid_dma_end(); -EFAULT for
+ * memory that is not this process' own (use ioasid_dma_read/write), and
+ * otherwise the errors of ioasid_dma_read.  write says the device will
+ * write there (the page table's dirty bit is set).
+ */
+struct ioasid_dev;
+int ioasid_dev_get(struct ioasid_ctx *ctx, uint32_t dev_id,
+		   struct ioasid_dev **out);
+void ioasid_dev_put(struct ioasid_dev *dev);
+void ioasid_dma_begin(void);
+void ioasid_dma_end(void);
+int ioasid_dma_translate(struct ioasid_dev *dev, uint32_t pasid, uint64_t iova,
+			 int write, void **host);
+
 /* How many objects the context holds (published or being built). */
 unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
 

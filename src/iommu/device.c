@@ -56,6 +56,7 @@ int ioasid_device_bind(struct ioasid_ctx *ctx,
 	pthread_mutex_init(&dev->lock, NULL);
 	iotlb_init(&dev->iotlb);
 	/* The binding driver's reference, until it unbinds. */
+	dev->owned = owned;
 	if (owned)
 		ioasid_obj_users_inc(&dev->obj);
 	ioasid_obj_publish(ctx, &dev->obj);

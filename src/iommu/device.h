@@ -46,6 +46,7 @@ struct ioasid_device {
 	const struct ioasid_iommu_ops *ops;
 	void *drv; /* the driver's */
 	uint32_t max_pasid_log2; /* 0: no PASIDs */
+	bool owned;              /* by the code that bound it */
 	pthread_mutex_t lock;
 	struct ioasid_attach *attaches;
 	/* DMA: the whole device's domain (PASIDs are in dma.c's table),
@@ -99,6 +100,11 @@ void ioasid_device_detach(struct ioasid_device *dev, uint32_t pasid);
  */
 int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 		      uint64_t iova, void *buf, size_t len, bool write);
+
+/* For benchmarks: the page table the whole device's DMA walks, or NULL. */
+struct ioasid_dev;
+struct pt;
+struct pt *ioasid_dev_pt(struct ioasid_dev *handle);
 
 /* For device.c: make an attachment's domain the one DMA sees, or none. */
 int ioasid_dma_publish(struct ioasid_device *dev, struct ioasid_attach *a,

@@ -239,6 +239,69 @@ out_put:
 	return rc;
 }
 
+struct ioasid_dev {
+	struct ioasid_device dev; /* the handle is the device itself */
+};
+
+int ioasid_dev_get(struct ioasid_ctx *ctx, uint32_t dev_id,
+		   struct ioasid_dev **out)
+{
+	struct ioasid_device *dev;
+	int rc;
+
+	rc = ioasid_device_get(ctx, dev_id, &dev);
+	if (rc)
+		return rc;
+	/* A structural reference: DESTROY says EBUSY rather than waiting.
+	 * A driver's own device may be unbound at any time: no handle. */
+	if (dev->owned)
+		rc = -EPERM;
+	else if (!ioasid_obj_users_tryinc(&dev->obj))
+		rc = -ENOENT;
+	ioasid_device_put(ctx, dev);
+	if (!rc)
+		*out = (struct ioasid_dev *)dev;
+	return rc;
+}
+
+void ioasid_dev_put(struct ioasid_dev *handle)
+{
+	ioasid_obj_users_dec(&handle->dev.obj);
+}
+
+void ioasid_dma_begin(void)
+{
+	pt_read_lock();
+}
+
+void ioasid_dma_end(void)
+{
+	pt_read_unlock();
+}
+
+int ioasid_dma_translate(struct ioasid_dev *handle, uint32_t pasid,
+			 uint64_t iova, int write, void **host)
+{
+	struct ioasid_device *dev = &handle->dev;
+	struct ioasid_domain *dom = dma_domain(dev, pasid);
+	uint64_t pa;
+	int rc;
+
+	if (!dom)
+		return -ENXIO;
+	rc = translate(dev, dom, pasid, iova, write, &pa, host);
+	if (!rc && !*host)
+		rc = -EFAULT;
+	return rc;
+}
+
+struct pt *ioasid_dev_pt(struct ioasid_dev *handle)
+{
+	struct ioasid_domain *dom = dma_domain(&handle->dev, IOASID_NO_PASID);
+
+	return dom ? &ioasid_domain_s2(dom)->pt : NULL;
+}
+
 static int dma_by_id(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
 		     uint64_t iova, void *buf, size_t len, bool write)
 {

@@ -11,11 +11,6 @@ void iotlb_init(struct iotlb *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static inline unsigned int set_of(uint64_t page)
-{
-	return (unsigned int)(page % IOTLB_SETS);
-}
-
 /* Take an entry for writing: its count goes odd. */
 static void entry_lock(struct iotlb_entry *e)
 {
@@ -39,43 +34,12 @@ static void entry_clear_locked(struct iotlb_entry *e)
 	atomic_store_explicit(&e->page, 0, rlx);
 }
 
-bool iotlb_lookup(struct iotlb *t, uint32_t pasid, const void *domain,
-		  uint64_t iova, struct iotlb_hit *hit)
-{
-	uint64_t page = iova >> PAGE_SHIFT;
-	struct iotlb_entry *set = t->e[set_of(page)];
-
-	for (int w = 0; w < IOTLB_WAYS; w++) {
-		struct iotlb_entry *e = &set[w];
-		unsigned int s1 = atomic_load_explicit(&e->seq,
-						       memory_order_acquire);
-		bool match;
-
-		if (s1 & 1)
-			continue;
-		match = atomic_load_explicit(&e->domain, rlx) == domain &&
-			atomic_load_explicit(&e->page, rlx) == page &&
-			atomic_load_explicit(&e->pasid, rlx) == pasid;
-		if (!match)
-			continue;
-		hit->pa = atomic_load_explicit(&e->pa, rlx);
-		hit->host = atomic_load_explicit(&e->host, rlx);
-		hit->prot = atomic_load_explicit(&e->prot, rlx);
-		hit->dirty = atomic_load_explicit(&e->dirty, rlx);
-		hit->dirty_gen = atomic_load_explicit(&e->dirty_gen, rlx);
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&e->seq, rlx) == s1)
-			return true;
-	}
-	return false;
-}
-
 void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 		uint64_t iova, const struct iotlb_hit *tr,
 		const atomic_uint_fast64_t *inv_gen, uint64_t inv_gen_seen)
 {
 	uint64_t page = iova >> PAGE_SHIFT;
-	unsigned int set = set_of(page), way = IOTLB_WAYS;
+	unsigned int set = iotlb_set_of(page), way = IOTLB_WAYS;
 	struct iotlb_entry *e;
 
 	/* The same page again (a write making it dirty) takes its place. */
@@ -137,7 +101,7 @@ void iotlb_invalidate(struct iotlb *t, const void *domain, uint64_t iova,
 	if (lastp - first < IOTLB_SETS) {
 		for (uint64_t p = first;; p++) {
 			for (int w = 0; w < IOTLB_WAYS; w++)
-				invalidate_entry(&t->e[set_of(p)][w], domain, p,
+				invalidate_entry(&t->e[iotlb_set_of(p)][w], domain, p,
 						 p);
 			if (p == lastp)
 				break;

@@ -52,9 +52,49 @@ struct iotlb_hit {
 
 void iotlb_init(struct iotlb *t);
 
-/* Look up (pasid, domain, iova's page); false on a miss. */
-bool iotlb_lookup(struct iotlb *t, uint32_t pasid, const void *domain,
-		  uint64_t iova, struct iotlb_hit *hit);
+static inline unsigned int iotlb_set_of(uint64_t page)
+{
+	return (unsigned int)(page % IOTLB_SETS);
+}
+
+/*
+ * Look up (pasid, domain, iova's page); false on a miss.  Inline: it is
+ * the whole of a hot translation.
+ */
+static inline bool iotlb_lookup(struct iotlb *t, uint32_t pasid,
+				const void *domain, uint64_t iova,
+				struct iotlb_hit *hit)
+{
+	uint64_t page = iova >> 12;
+	struct iotlb_entry *set = t->e[iotlb_set_of(page)];
+
+	for (int w = 0; w < IOTLB_WAYS; w++) {
+		struct iotlb_entry *e = &set[w];
+		unsigned int s1;
+
+		/* The cheap test first: most ways hold other pages. */
+		if (atomic_load_explicit(&e->page, memory_order_relaxed) != page)
+			continue;
+		s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+		if ((s1 & 1) ||
+		    atomic_load_explicit(&e->domain, memory_order_relaxed) !=
+			    domain ||
+		    atomic_load_explicit(&e->page, memory_order_relaxed) != page ||
+		    atomic_load_explicit(&e->pasid, memory_order_relaxed) != pasid)
+			continue;
+		/* Acquire loads keep the count's second read after them
+		 * (free on x86, and ThreadSanitizer understands them). */
+		hit->pa = atomic_load_explicit(&e->pa, memory_order_acquire);
+		hit->host = atomic_load_explicit(&e->host, memory_order_acquire);
+		hit->prot = atomic_load_explicit(&e->prot, memory_order_acquire);
+		hit->dirty = atomic_load_explicit(&e->dirty, memory_order_acquire);
+		hit->dirty_gen =
+			atomic_load_explicit(&e->dirty_gen, memory_order_acquire);
+		if (atomic_load_explicit(&e->seq, memory_order_relaxed) == s1)
+			return true;
+	}
+	return false;
+}
 
 /*
  * Remember a translation walked after reading *inv_gen_seen from the
