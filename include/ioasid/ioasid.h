@@ -200,6 +200,9 @@ void ioasid_dma_begin(void);
 void ioasid_dma_end(void);
 int ioasid_dma_translate(struct ioasid_dev *dev, uint32_t pasid, uint64_t iova,
 			 int write, void **host);
+/* ioasid_dma_read/write by handle: no lookup of the device. */
+int ioasid_dev_dma(struct ioasid_dev *dev, uint32_t pasid, uint64_t iova,
+		   void *buf, size_t len, int write);
 
 /* How many objects the context holds (published or being built). */
 unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);

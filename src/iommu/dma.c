@@ -108,23 +108,65 @@ static struct ioasid_domain *dma_domain(struct ioasid_device *dev,
 		memory_order_acquire);
 }
 
-/*
- * The physical address of iova, from the IOTLB when it can say, else by a
- * walk (which sets the accessed and dirty bits) whose result is cached.
- * Entries are tagged with the stage-2 domain, whose unmaps invalidate
- * them; the mock's nested stage 1 is the identity.
- */
-static int translate(struct ioasid_device *dev, struct ioasid_domain *dom,
-		     uint32_t pasid, uint64_t iova, bool write, uint64_t *pa,
-		     void **host)
+/* A miss: walk the table, and cache what was found. */
+static __attribute__((noinline)) int
+translate_walk(struct ioasid_device *dev, struct ioasid_domain *s2,
+	       uint32_t pasid, uint64_t iova, bool write, unsigned int dirty_gen,
+	       uint64_t *pa, void **host)
 {
-	uint64_t in_page = iova & (IOASID_PAGE_SIZE - 1);
+	const uint64_t huge = 1ull << IOTLB_HUGE_SHIFT;
+	uint64_t inv_gen = atomic_load(&s2->inv_gen), off;
+	struct pt_translation t;
+	struct iotlb_hit hit;
+	int rc;
+
+	rc = pt_translate(&s2->pt, iova, write, &t);
+	if (rc)
+		return rc;
+	hit = (struct iotlb_hit){
+		.shift = IOTLB_SMALL_SHIFT,
+		.prot = t.prot,
+		.dirty = write,
+		.dirty_gen = dirty_gen,
+	};
+	/* A leaf of 2 MiB or more, whose block is one run of our own
+	 * memory, is cached as the block. */
+	if (t.leaf_size >= huge) {
+		uint64_t block_pa = t.pa & ~(huge - 1);
+
+		hit.host = ioasid_frame_host_run(block_pa >> IOASID_PAGE_SHIFT,
+						 huge >> IOASID_PAGE_SHIFT);
+		if (hit.host) {
+			hit.shift = IOTLB_HUGE_SHIFT;
+			hit.pa = block_pa;
+		}
+	}
+	if (hit.shift == IOTLB_SMALL_SHIFT) {
+		hit.pa = t.pa & ~(uint64_t)(IOASID_PAGE_SIZE - 1);
+		hit.host = ioasid_frame_host(t.pa >> IOASID_PAGE_SHIFT);
+	}
+	iotlb_fill(&dev->iotlb, pasid, s2, iova, &hit, &s2->inv_gen, inv_gen);
+	off = iova & ((1ull << hit.shift) - 1);
+	*pa = hit.pa + off;
+	*host = hit.host ? (char *)hit.host + off : NULL;
+	return 0;
+}
+
+/*
+ * The physical address of iova, and where it is in this process (or
+ * NULL), from the IOTLB when it can say, else by a walk (which sets the
+ * accessed and dirty bits).  Entries are tagged with the stage-2 domain,
+ * whose unmaps invalidate them; the mock's nested stage 1 is the
+ * identity.  Inline: a hit is the whole of a hot translation.
+ */
+static inline int translate(struct ioasid_device *dev,
+			    struct ioasid_domain *dom, uint32_t pasid,
+			    uint64_t iova, bool write, uint64_t *pa, void **host)
+{
 	struct ioasid_domain *s2 = ioasid_domain_s2(dom);
 	unsigned int dirty_gen = atomic_load(&s2->dirty_gen);
-	uint64_t inv_gen;
 	struct iotlb_hit hit;
-	struct pt_translation t;
-	int rc;
+	uint64_t off;
 
 	if (iotlb_lookup(&dev->iotlb, pasid, s2, iova, &hit)) {
 		if (!(hit.prot & (write ? PT_PROT_WRITE : PT_PROT_READ)))
@@ -132,32 +174,22 @@ static int translate(struct ioasid_device *dev, struct ioasid_domain *dom,
 		/* A write may skip the walk only if it would not set the
 		 * dirty bit: it is set, and has not been cleared since. */
 		if (!write || (hit.dirty && hit.dirty_gen == dirty_gen)) {
-			*pa = hit.pa + in_page;
-			*host = hit.host ? (char *)hit.host + in_page : NULL;
+			off = iova & ((1ull << hit.shift) - 1);
+			*pa = hit.pa + off;
+			*host = hit.host ? (char *)hit.host + off : NULL;
 			return 0;
 		}
 	}
-	inv_gen = atomic_load(&s2->inv_gen);
-	rc = pt_translate(&s2->pt, iova, write, &t);
-	if (rc)
-		return rc;
-	hit = (struct iotlb_hit){
-		.pa = t.pa & ~(uint64_t)(IOASID_PAGE_SIZE - 1),
-		.host = ioasid_frame_host(t.pa >> IOASID_PAGE_SHIFT),
-		.prot = t.prot,
-		.dirty = write,
-		.dirty_gen = dirty_gen,
-	};
-	iotlb_fill(&dev->iotlb, pasid, s2, iova, &hit, &s2->inv_gen, inv_gen);
-	*pa = t.pa;
-	*host = hit.host ? (char *)hit.host + in_page : NULL;
-	return 0;
+	return translate_walk(dev, s2, pasid, iova, write, dirty_gen, pa, host);
 }
 
 int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 		      uint64_t iova, void *buf, size_t len, bool write)
 {
 	struct ioasid_domain *dom;
+	char *run = NULL; /* our own memory, contiguous so far */
+	size_t run_len = 0;
+	char *done = buf;  /* buf up to here is copied */
 	int rc = 0;
 
 	pt_read_lock();
@@ -171,21 +203,39 @@ int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 		void *host;
 
 		rc = translate(dev, dom, pasid, iova, write, &pa, &host);
-		/* Memory of our own is copied directly; any other is reached
-		 * through whoever holds it. */
-		if (!rc && host) {
-			if (write)
-				memcpy(host, buf, n);
-			else
-				memcpy(buf, host, n);
-		} else if (!rc) {
-			rc = ioasid_frame_rw(pa, buf, n, write);
+		if (rc)
+			break;
+		/* Pages of our own memory that follow each other are copied
+		 * in one go; any other page is reached through whoever
+		 * holds it. */
+		if (host && run && run + run_len == host) {
+			run_len += n;
+		} else {
+			if (run) {
+				if (write)
+					memcpy(run, done, run_len);
+				else
+					memcpy(done, run, run_len);
+				done += run_len;
+			}
+			run = host;
+			run_len = n;
+			if (!host) {
+				rc = ioasid_frame_rw(pa, done, n, write);
+				done += n;
+				run_len = 0;
+			}
 		}
-		buf = (char *)buf + n;
 		len -= n;
 		iova += n;
 		if (len && !iova)
 			rc = -ENOENT; /* past the top of the IOVA space */
+	}
+	if (run && run_len) {
+		if (write)
+			memcpy(run, done, run_len);
+		else
+			memcpy(done, run, run_len);
 	}
 	pt_read_unlock();
 	return rc;
@@ -293,6 +343,12 @@ int ioasid_dma_translate(struct ioasid_dev *handle, uint32_t pasid,
 	if (!rc && !*host)
 		rc = -EFAULT;
 	return rc;
+}
+
+int ioasid_dev_dma(struct ioasid_dev *handle, uint32_t pasid, uint64_t iova,
+		   void *buf, size_t len, int write)
+{
+	return ioasid_device_dma(&handle->dev, pasid, iova, buf, len, write);
 }
 
 struct pt *ioasid_dev_pt(struct ioasid_dev *handle)

@@ -446,6 +446,34 @@ void *ioasid_frame_host(uint64_t pfn)
 	return NULL;
 }
 
+/* The first holder of frame pfn, in a read-side section. */
+static struct holder *first_holder(uint64_t pfn)
+{
+	struct ioasid_frame *f;
+	dir_slot *slot;
+
+	if (pfn >= PFN_LIMIT)
+		return NULL;
+	slot = dir_leaf_slot(pfn, false);
+	f = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
+	return f ? atomic_load_explicit(&f->holders, memory_order_acquire) :
+		   NULL;
+}
+
+void *ioasid_frame_host_run(uint64_t pfn, uint64_t n)
+{
+	struct holder *a = first_holder(pfn), *b = first_holder(pfn + n - 1);
+
+	/*
+	 * The same set holds both ends, n - 1 pages apart: a leaf maps a
+	 * run of an area's pages, so that set holds every page between, at
+	 * the indexes between, which its own address range shows in order.
+	 */
+	if (!a || !b || a->pages != b->pages || b->index - a->index != n - 1)
+		return NULL;
+	return ioasid_pages_self_addr(a->pages, a->index);
+}
+
 int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id)
 {
 	struct ioasid_frame *f = NULL;

@@ -49,6 +49,12 @@ unsigned int ioasid_frame_pins(const struct ioasid_page_id *id,
  */
 void *ioasid_frame_host(uint64_t pfn);
 
+/*
+ * Where frames pfn .. pfn + n - 1 are in this process if they are one
+ * run there (held by one page set, at consecutive indexes), else NULL.
+ */
+void *ioasid_frame_host_run(uint64_t pfn, uint64_t n);
+
 /* The identity of frame pfn: -ENOENT when there is no such frame. */
 int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id);
 

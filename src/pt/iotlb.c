@@ -38,7 +38,7 @@ void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 		uint64_t iova, const struct iotlb_hit *tr,
 		const atomic_uint_fast64_t *inv_gen, uint64_t inv_gen_seen)
 {
-	uint64_t page = iova >> PAGE_SHIFT;
+	uint64_t page = iotlb_key(iova, tr->shift);
 	unsigned int set = iotlb_set_of(page), way = IOTLB_WAYS;
 	struct iotlb_entry *e;
 
@@ -74,10 +74,22 @@ void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 	entry_unlock(e);
 }
 
+/* The 4 KiB pages an entry's tag covers. */
+static void key_extent(uint64_t key, uint64_t *first, uint64_t *last)
+{
+	if (key & IOTLB_HUGE_TAG) {
+		*first = (key & ~IOTLB_HUGE_TAG)
+			 << (IOTLB_HUGE_SHIFT - IOTLB_SMALL_SHIFT);
+		*last = *first + (1u << (IOTLB_HUGE_SHIFT - IOTLB_SMALL_SHIFT)) - 1;
+	} else {
+		*first = *last = key;
+	}
+}
+
 static void invalidate_entry(struct iotlb_entry *e, const void *domain,
 			     uint64_t first, uint64_t last)
 {
-	uint64_t page;
+	uint64_t efirst, elast;
 
 	/* Skipped only when no fill was writing it as we looked: a fill
 	 * that starts later sees the bumped generation and writes nothing. */
@@ -85,9 +97,9 @@ static void invalidate_entry(struct iotlb_entry *e, const void *domain,
 	    atomic_load_explicit(&e->domain, rlx) != domain)
 		return;
 	entry_lock(e);
-	page = atomic_load_explicit(&e->page, rlx);
+	key_extent(atomic_load_explicit(&e->page, rlx), &efirst, &elast);
 	if (atomic_load_explicit(&e->domain, rlx) == domain &&
-	    page >= first && page <= last)
+	    efirst <= last && elast >= first)
 		entry_clear_locked(e);
 	entry_unlock(e);
 }
@@ -96,13 +108,21 @@ void iotlb_invalidate(struct iotlb *t, const void *domain, uint64_t iova,
 		      uint64_t last)
 {
 	uint64_t first = iova >> PAGE_SHIFT, lastp = last >> PAGE_SHIFT;
+	const unsigned int per_huge = IOTLB_HUGE_SHIFT - IOTLB_SMALL_SHIFT;
 
-	/* A range shorter than the cache: only the sets it can be in. */
+	/* A range shorter than the cache: only the sets it can be in, for
+	 * its pages and for the blocks they are in. */
 	if (lastp - first < IOTLB_SETS) {
 		for (uint64_t p = first;; p++) {
-			for (int w = 0; w < IOTLB_WAYS; w++)
-				invalidate_entry(&t->e[iotlb_set_of(p)][w], domain, p,
-						 p);
+			uint64_t sets[2] = {
+				iotlb_set_of(p),
+				iotlb_set_of((p >> per_huge) | IOTLB_HUGE_TAG),
+			};
+
+			for (int k = 0; k < 2; k++)
+				for (int w = 0; w < IOTLB_WAYS; w++)
+					invalidate_entry(&t->e[sets[k]][w],
+							 domain, first, lastp);
 			if (p == lastp)
 				break;
 		}

@@ -22,12 +22,28 @@
 #define IOTLB_SETS 64
 #define IOTLB_WAYS 4
 
+/*
+ * An entry covers a 4 KiB page, or a 2 MiB block of a larger leaf whose
+ * memory is contiguous in this process too (so one entry serves a whole
+ * huge page, as hardware IOTLBs cache large pages).  The tag is the
+ * address shifted by the entry's size, 2 MiB ones marked in its top bit.
+ */
+#define IOTLB_SMALL_SHIFT 12
+#define IOTLB_HUGE_SHIFT 21
+#define IOTLB_HUGE_TAG (1ull << 63)
+
+static inline uint64_t iotlb_key(uint64_t iova, unsigned int shift)
+{
+	return (iova >> shift) |
+	       (shift == IOTLB_HUGE_SHIFT ? IOTLB_HUGE_TAG : 0);
+}
+
 struct iotlb_entry {
 	atomic_uint seq;
 	_Atomic uint32_t pasid;
-	_Atomic uint64_t page; /* iova >> 12; 0 with a null domain: empty */
-	_Atomic uint64_t pa;   /* of the page */
-	_Atomic(void *) host;  /* the page in this process, or NULL */
+	_Atomic uint64_t page; /* iotlb_key(); 0 with a null domain: empty */
+	_Atomic uint64_t pa;   /* of the page or block */
+	_Atomic(void *) host;  /* the page or block in this process, or NULL */
 	_Atomic(const void *) domain;
 	atomic_int prot;
 	/* Writes through the entry may skip the walk only while the page
@@ -43,8 +59,9 @@ struct iotlb {
 };
 
 struct iotlb_hit {
-	uint64_t pa; /* of the page */
-	void *host;  /* the page in this process, or NULL */
+	unsigned int shift; /* IOTLB_SMALL_SHIFT or IOTLB_HUGE_SHIFT */
+	uint64_t pa; /* of the page or block */
+	void *host;  /* the page or block in this process, or NULL */
 	int prot;
 	bool dirty;
 	unsigned int dirty_gen;
@@ -52,34 +69,29 @@ struct iotlb_hit {
 
 void iotlb_init(struct iotlb *t);
 
-static inline unsigned int iotlb_set_of(uint64_t page)
+static inline unsigned int iotlb_set_of(uint64_t key)
 {
-	return (unsigned int)(page % IOTLB_SETS);
+	return (unsigned int)(key % IOTLB_SETS);
 }
 
-/*
- * Look up (pasid, domain, iova's page); false on a miss.  Inline: it is
- * the whole of a hot translation.
- */
-static inline bool iotlb_lookup(struct iotlb *t, uint32_t pasid,
-				const void *domain, uint64_t iova,
-				struct iotlb_hit *hit)
+static inline bool iotlb_probe(struct iotlb *t, uint32_t pasid,
+			       const void *domain, uint64_t key,
+			       struct iotlb_hit *hit)
 {
-	uint64_t page = iova >> 12;
-	struct iotlb_entry *set = t->e[iotlb_set_of(page)];
+	struct iotlb_entry *set = t->e[iotlb_set_of(key)];
 
 	for (int w = 0; w < IOTLB_WAYS; w++) {
 		struct iotlb_entry *e = &set[w];
 		unsigned int s1;
 
 		/* The cheap test first: most ways hold other pages. */
-		if (atomic_load_explicit(&e->page, memory_order_relaxed) != page)
+		if (atomic_load_explicit(&e->page, memory_order_relaxed) != key)
 			continue;
 		s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
 		if ((s1 & 1) ||
 		    atomic_load_explicit(&e->domain, memory_order_relaxed) !=
 			    domain ||
-		    atomic_load_explicit(&e->page, memory_order_relaxed) != page ||
+		    atomic_load_explicit(&e->page, memory_order_relaxed) != key ||
 		    atomic_load_explicit(&e->pasid, memory_order_relaxed) != pasid)
 			continue;
 		/* Acquire loads keep the count's second read after them
@@ -97,8 +109,30 @@ static inline bool iotlb_lookup(struct iotlb *t, uint32_t pasid,
 }
 
 /*
- * Remember a translation walked after reading *inv_gen_seen from the
- * domain's counter inv_gen: dropped if that has moved since.
+ * Look up (pasid, domain, iova): its 4 KiB page, then its 2 MiB block;
+ * false on a miss.  Inline: it is the whole of a hot translation.
+ */
+static inline bool iotlb_lookup(struct iotlb *t, uint32_t pasid,
+				const void *domain, uint64_t iova,
+				struct iotlb_hit *hit)
+{
+	if (iotlb_probe(t, pasid, domain, iotlb_key(iova, IOTLB_SMALL_SHIFT),
+			hit)) {
+		hit->shift = IOTLB_SMALL_SHIFT;
+		return true;
+	}
+	if (iotlb_probe(t, pasid, domain, iotlb_key(iova, IOTLB_HUGE_SHIFT),
+			hit)) {
+		hit->shift = IOTLB_HUGE_SHIFT;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Remember a translation (of the page or block of tr->shift holding iova)
+ * walked after reading *inv_gen_seen from the domain's counter inv_gen:
+ * dropped if that has moved since.
  */
 void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 		uint64_t iova, const struct iotlb_hit *tr,

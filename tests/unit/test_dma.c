@@ -195,6 +195,47 @@ static void basics(void)
 	munmap(other, PG);
 }
 
+/*
+ * A 2 MiB leaf over memory that is one run of ours is cached as one
+ * IOTLB entry; unmapping it forgets the whole block.
+ */
+static void huge_blocks(void)
+{
+	const uint64_t huge = 2ull << 20;
+	char *raw = mmap(NULL, 6 * huge, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	char *b = a + 2 * huge;
+	uint32_t ioas, idev;
+	char got[8];
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, &idev, NULL), 0);
+	memset(a, 'a', huge);
+	memset(b, 'b', huge);
+	CHECK_EQ(map_at(ioas, RW, a, huge, 32 * huge), 0);
+	/* Reads all over the block: one entry serves them after the first. */
+	for (uint64_t off = 0; off < huge; off += huge / 8) {
+		CHECK_EQ(ioasid_dma_read(ctx, idev, 0, 32 * huge + off + 5, got,
+					 sizeof(got)),
+			 0);
+		CHECK_EQ(got[0], 'a');
+	}
+	CHECK_EQ(ioasid_dma_write(ctx, idev, 0, 32 * huge + huge - 4, "tail",
+				  4),
+		 0);
+	CHECK(!memcmp(a + huge - 4, "tail", 4));
+	CHECK_EQ(unmap(ioas, 32 * huge, huge), 0);
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, 32 * huge + 4096, got, 1),
+		 -ENOENT);
+	CHECK_EQ(map_at(ioas, RW, b, huge, 32 * huge), 0);
+	CHECK_EQ(ioasid_dma_read(ctx, idev, 0, 32 * huge + huge / 2, got, 1), 0);
+	CHECK_EQ(got[0], 'b');
+	fresh();
+	munmap(raw, 6 * huge);
+}
+
 /* ---- the stress test ----------------------------------------------- */
 
 #define SLOTS 16
@@ -346,6 +387,7 @@ int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
 	basics();
+	huge_blocks();
 	stress();
 	ioasid_ctx_put(ctx);
 	pt_synchronize();
