@@ -4,6 +4,7 @@
 #include <string.h>
 #include <urcu-bp.h>
 
+#include "core/util.h"
 #include "pt.h"
 
 typedef _Atomic uint64_t pte_t;
@@ -238,15 +239,20 @@ static bool table_empty(const struct pt_format *fmt, pte_t *table,
 	return true;
 }
 
-/* One leaf of `size` (a run of native leaves when size is not native). */
-static int map_one(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t size,
-		   int prot, struct pt_gather **gp)
+/*
+ * n leaves of `size` from iova (each a run of native leaves when size is
+ * not native), all in one table: one walk down, then the entries in a
+ * row.  Nothing is written unless all of them are free.
+ */
+static int map_leaves(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t size,
+		      uint64_t n, int prot, struct pt_gather **gp)
 {
 	const struct pt_format *fmt = pt->fmt;
 	unsigned int target = (unsigned int)level_for_size(pt, size);
 	unsigned int shift = pt_level_shift(fmt, target);
-	unsigned int count = (unsigned int)(size >> shift), idx;
+	unsigned int count = (unsigned int)((size >> shift) * n), idx;
 	pte_t *table = pt->root;
+	uint64_t leaf;
 
 	for (unsigned int l = pt->levels - 1; l > target; l--) {
 		pte_t *slot = &table[pt_index(fmt, iova, l)];
@@ -268,23 +274,28 @@ static int map_one(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t size,
 		}
 	}
 
+	/* Entries we cleared are 0: anything else is checked properly. */
 	idx = pt_index(fmt, iova, target);
 	for (unsigned int i = 0; i < count; i++) {
 		uint64_t e = pte_load(&table[idx + i]);
-		enum pt_entry_kind k = fmt->kind(e, target);
+		enum pt_entry_kind k;
 
+		if (!e)
+			continue;
+		k = fmt->kind(e, target);
 		if (k == PT_ENTRY_LEAF ||
 		    (k == PT_ENTRY_TABLE &&
 		     !table_empty(fmt, table_at(fmt, e, target), target - 1)))
 			return -EEXIST;
 	}
+	/* Leaves in a row differ only in their address field, which no
+	 * sum below the top of the output range carries out of. */
+	leaf = fmt->mk_leaf(pa, target, prot);
 	for (unsigned int i = 0; i < count; i++) {
 		uint64_t e = pte_load(&table[idx + i]);
 
-		pte_store(&table[idx + i],
-			  fmt->mk_leaf(pa + ((uint64_t)i << shift), target,
-				       prot));
-		if (fmt->kind(e, target) == PT_ENTRY_TABLE)
+		pte_store(&table[idx + i], leaf + ((uint64_t)i << shift));
+		if (e && fmt->kind(e, target) == PT_ENTRY_TABLE)
 			gather_table(fmt, gp, table_at(fmt, e, target),
 				     target - 1);
 	}
@@ -315,7 +326,8 @@ int pt_map(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t len, int prot)
 
 	pthread_mutex_lock(&pt->lock);
 	while (len) {
-		uint64_t sizes = pt->pgsize_bitmap, size;
+		uint64_t sizes = pt->pgsize_bitmap, size, larger, n;
+		unsigned int target_shift;
 
 		/* The largest leaf both addresses are aligned to and that
 		 * the rest of the range fills. */
@@ -323,12 +335,26 @@ int pt_map(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t len, int prot)
 			sizes &= bits_upto((iova | pa) & -(iova | pa));
 		sizes &= bits_upto(len);
 		size = 1ULL << (63 - __builtin_clzll(sizes));
-		rc = map_one(pt, iova, pa, size, prot, &g);
+		/* As many of those in a row as fit in the table, stopping
+		 * where a larger leaf could begin. */
+		target_shift = pt_level_shift(pt->fmt,
+					      (unsigned int)level_for_size(pt, size));
+		n = MIN(len / size,
+			(PT_TABLE_ENTRIES -
+			 ((iova >> target_shift) & (PT_TABLE_ENTRIES - 1))) /
+				(size >> target_shift));
+		larger = pt->pgsize_bitmap & ~bits_upto(size);
+		if (larger) {
+			larger &= -larger;
+			if (!((iova ^ pa) & (larger - 1)))
+				n = MIN(n, (larger - (iova & (larger - 1))) / size);
+		}
+		rc = map_leaves(pt, iova, pa, size, n, prot, &g);
 		if (rc)
 			break;
-		iova += size;
-		pa += size;
-		len -= size;
+		iova += size * n;
+		pa += size * n;
+		len -= size * n;
 	}
 	if (rc && iova != start)
 		unmap_locked(pt, start, iova - 1, &g);
@@ -345,6 +371,23 @@ static uint64_t unmap_level(struct pt *pt, pte_t *table, unsigned int level,
 	const struct pt_format *fmt = pt->fmt;
 	unsigned int shift = pt_level_shift(fmt, level);
 	uint64_t span = 1ULL << shift, done = 0;
+
+	/* Level 0 holds only leaves, and a cleared entry is 0: a plain
+	 * loop over the entries in range. */
+	if (level == 0) {
+		unsigned int first = pt_index(fmt, iova, 0);
+		uint64_t table_last = iova | ((span << PT_TABLE_BITS) - 1);
+		unsigned int lastidx =
+			pt_index(fmt, last < table_last ? last : table_last, 0);
+
+		for (unsigned int i = first; i <= lastidx; i++) {
+			if (pte_load(&table[i])) {
+				pte_store(&table[i], 0);
+				done += span;
+			}
+		}
+		return done;
+	}
 
 	for (;;) {
 		pte_t *slot = &table[pt_index(fmt, iova, level)];
