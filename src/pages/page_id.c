@@ -40,8 +40,9 @@ int ioasid_va_page_ids(pid_t pid, uint64_t va, uint64_t npages,
 		end >>= IOASID_PAGE_SHIFT;
 		if (end <= page + done)
 			continue;
-		if (start > page + done)
-			break; /* a hole */
+		/* A hole, or memory that cannot be read, cannot be pinned. */
+		if (start > page + done || perms[0] != 'r')
+			break;
 		for (; done < npages && page + done < end; done++) {
 			struct ioasid_page_id *id = &ids[done];
 			uint64_t cur = page + done;

@@ -176,57 +176,6 @@ void ioasid_pages_set_temp_memory_limit(size_t bytes)
 	atomic_store(&temp_memory_limit, bytes);
 }
 
-/*
- * Prove that every page of [first, last] exists, as pinning it would: one
- * byte read from each page, a batch of pages per system call.  The batch
- * lives in scratch memory, with a small backup so that this never fails
- * for want of memory.
- */
-static int user_touch(const struct ioasid_pages *p, uint64_t first,
-		      uint64_t last)
-{
-	enum { BACKUP = 32, ELEM = sizeof(struct iovec) + 1 };
-	struct iovec backup_iov[BACKUP], *remote;
-	unsigned char backup_sink[BACKUP], *sink;
-	size_t batch = atomic_load(&temp_memory_limit) / ELEM;
-	void *scratch = NULL;
-	int rc = 0;
-
-	if (!source_alive(p))
-		return -EFAULT;
-	batch = MIN(MAX(batch, (size_t)1), (size_t)IOV_MAX);
-	if (batch > BACKUP)
-		scratch = malloc(batch * ELEM);
-	if (scratch) {
-		remote = scratch;
-		sink = (unsigned char *)(remote + batch);
-	} else {
-		batch = MIN(batch, (size_t)BACKUP);
-		remote = backup_iov;
-		sink = backup_sink;
-	}
-	while (first <= last) {
-		size_t n = MIN((uint64_t)batch, last - first + 1);
-		struct iovec local = { .iov_base = sink, .iov_len = n };
-
-		for (size_t i = 0; i < n; i++) {
-			remote[i].iov_base = (void *)(uintptr_t)(
-				p->uptr + ((first + i) << IOASID_PAGE_SHIFT));
-			remote[i].iov_len = 1;
-		}
-		if (process_vm_readv(p->source_pid, &local, 1, remote, n, 0) !=
-		    (ssize_t)n) {
-			rc = -EFAULT;
-			break;
-		}
-		first += n;
-		if (!first) /* wrapped past the last index */
-			break;
-	}
-	free(scratch);
-	return rc;
-}
-
 /* A file's pages exist while the file is long enough to hold them. */
 static int file_check(const struct ioasid_pages *p, uint64_t last)
 {
@@ -303,19 +252,26 @@ static void frames_drop(struct ioasid_pages *p, uint64_t first, uint64_t last)
  */
 static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 {
-	enum { BATCH = 4096 };
-	struct ioasid_page_id *ids;
+	enum { BACKUP = 32 };
+	struct ioasid_page_id backup[BACKUP], *ids = NULL;
 	uint64_t held = first; /* [first, held) have their frames */
+	size_t batch = atomic_load(&temp_memory_limit) / sizeof(*ids);
 	int rc;
 
 	rc = pfn_chunks_make(p, first, last);
 	if (rc)
 		return rc;
-	ids = malloc(MIN(last - first + 1, (uint64_t)BATCH) * sizeof(*ids));
-	if (!ids)
-		return -ENOMEM;
+	/* A batch of names in scratch memory, or in a small backup so that
+	 * this never fails for want of it. */
+	batch = MIN(MAX(batch, (size_t)1), (size_t)(last - first + 1));
+	if (batch > BACKUP)
+		ids = malloc(batch * sizeof(*ids));
+	if (!ids) {
+		ids = backup;
+		batch = MIN(batch, (size_t)BACKUP);
+	}
 	while (held <= last) {
-		uint64_t n = MIN(last - held + 1, (uint64_t)BATCH), k = 0;
+		uint64_t n = MIN(last - held + 1, (uint64_t)batch), k = 0;
 
 		rc = ioasid_pages_page_ids(p, held, held + n - 1, ids);
 		while (!rc && k < n) {
@@ -333,7 +289,8 @@ static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 	}
 	if (rc && held > first)
 		frames_drop(p, first, held - 1);
-	free(ids);
+	if (ids != backup)
+		free(ids);
 	return rc;
 }
 
@@ -355,8 +312,12 @@ int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 	pthread_mutex_lock(&p->mutex);
 	newly = count_unpinned_locked(p, first, last);
 	if (newly) {
-		rc = p->type == IOASID_PAGES_USER ? user_touch(p, first, last) :
-						    file_check(p, last);
+		/* A process' pages are proven there when they are named
+		 * (frames_take reads its map: a hole, or a page it cannot
+		 * read, is EFAULT); but first, the process itself. */
+		rc = p->type == IOASID_PAGES_USER ?
+			     (source_alive(p) ? 0 : -EFAULT) :
+			     file_check(p, last);
 		if (rc)
 			goto out_free;
 		rc = ioasid_account_charge(p->account_mode, p->source_pid,
