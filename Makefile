@@ -33,7 +33,13 @@ test: build build-asan
 
 # Benchmarks: ratios against baselines measured in the same run.
 bench: build
-	@for b in $(BUILD)/bench/bench-*; do echo "== $$b"; $$b || exit 1; done
+	@for b in $(BUILD)/bench/bench-*; do \
+		echo "== $$b"; \
+		case $$b in \
+		*roundtrip) $(BUILD)/ioasid-run -- $$b || exit 1 ;; \
+		*) $$b || exit 1 ;; \
+		esac; \
+	done
 
 install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild

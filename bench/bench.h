@@ -25,16 +25,17 @@ static inline double bench_now_ns(void)
 static volatile uint64_t bench_sink;
 
 /*
- * ns per op of `body` run `ops` times, the best of `runs` tries (the
- * least disturbed by the other core's work).
+ * ns per op of the body (the rest of the arguments: it may hold commas)
+ * run `ops` times, the best of `runs` tries (the least disturbed by the
+ * other core's work).
  */
-#define BENCH_BEST(runs, ops, body)                                      \
+#define BENCH_BEST(runs, ops, ...)                                       \
 	({                                                               \
 		double _best = 1e300;                                    \
 		for (int _r = 0; _r < (runs); _r++) {                    \
 			double _t0 = bench_now_ns();                     \
 			for (uint64_t _i = 0; _i < (uint64_t)(ops); _i++) { \
-				body;                                    \
+				__VA_ARGS__;                             \
 			}                                                \
 			double _t = (bench_now_ns() - _t0) / (double)(ops); \
 			if (_t < _best)                                  \
