@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/ioctl_desc.h"
@@ -314,6 +315,32 @@ static void close_received(int *fd)
 }
 
 /*
+ * How long to look for the daemon's answer before sleeping on it.  Most
+ * answers come within a few microseconds; a sleep costs a wake-up, which
+ * on a busy or virtual machine is far longer.  (The daemon looks for the
+ * next request the same way.)
+ */
+#define SPIN_NS 50000
+
+static ssize_t recv_spinning(int fd, struct msghdr *msg)
+{
+	struct timespec t0, t;
+	ssize_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		n = recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		if (n >= 0 || errno != EAGAIN)
+			return n;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000000L +
+			    (t.tv_nsec - t0.tv_nsec) > SPIN_NS)
+			break;
+	}
+	return recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
+}
+
+/*
  * The daemon cannot reach our memory itself (it may not ptrace us): it
  * asks, mid-request, and we read or write our own memory for it.
  */
@@ -384,7 +411,7 @@ static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
 		};
 		struct ioasid_wire_rep rep;
 		struct cmsghdr *cm;
-		ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		ssize_t n = recv_spinning(fd, &msg);
 
 		if (n < 0 && errno == EINTR)
 			continue;
