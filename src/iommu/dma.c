@@ -112,7 +112,7 @@ static struct ioasid_domain *dma_domain(struct ioasid_device *dev,
 static __attribute__((noinline)) int
 translate_walk(struct ioasid_device *dev, struct ioasid_domain *s2,
 	       uint32_t pasid, uint64_t iova, bool write, unsigned int dirty_gen,
-	       uint64_t *pa, void **host)
+	       uint64_t *pa, void **host, uint64_t *avail)
 {
 	const uint64_t huge = 1ull << IOTLB_HUGE_SHIFT;
 	uint64_t inv_gen = atomic_load(&s2->inv_gen), off;
@@ -149,6 +149,7 @@ translate_walk(struct ioasid_device *dev, struct ioasid_domain *s2,
 	off = iova & ((1ull << hit.shift) - 1);
 	*pa = hit.pa + off;
 	*host = hit.host ? (char *)hit.host + off : NULL;
+	*avail = (1ull << hit.shift) - off;
 	return 0;
 }
 
@@ -157,11 +158,14 @@ translate_walk(struct ioasid_device *dev, struct ioasid_domain *s2,
  * NULL), from the IOTLB when it can say, else by a walk (which sets the
  * accessed and dirty bits).  Entries are tagged with the stage-2 domain,
  * whose unmaps invalidate them; the mock's nested stage 1 is the
- * identity.  Inline: a hit is the whole of a hot translation.
+ * identity.  *avail is how far on from iova the translation holds (to
+ * the end of its page, or of its 2 MiB block).  Inline: a hit is the
+ * whole of a hot translation.
  */
 static inline int translate(struct ioasid_device *dev,
 			    struct ioasid_domain *dom, uint32_t pasid,
-			    uint64_t iova, bool write, uint64_t *pa, void **host)
+			    uint64_t iova, bool write, uint64_t *pa, void **host,
+			    uint64_t *avail)
 {
 	struct ioasid_domain *s2 = ioasid_domain_s2(dom);
 	unsigned int dirty_gen = atomic_load(&s2->dirty_gen);
@@ -177,10 +181,12 @@ static inline int translate(struct ioasid_device *dev,
 			off = iova & ((1ull << hit.shift) - 1);
 			*pa = hit.pa + off;
 			*host = hit.host ? (char *)hit.host + off : NULL;
+			*avail = (1ull << hit.shift) - off;
 			return 0;
 		}
 	}
-	return translate_walk(dev, s2, pasid, iova, write, dirty_gen, pa, host);
+	return translate_walk(dev, s2, pasid, iova, write, dirty_gen, pa, host,
+			      avail);
 }
 
 int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
@@ -197,17 +203,19 @@ int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 	if (!dom)
 		rc = -ENXIO;
 	while (!rc && len) {
-		size_t n = MIN(len, IOASID_PAGE_SIZE -
-					    (iova & (IOASID_PAGE_SIZE - 1)));
-		uint64_t pa;
+		uint64_t pa, avail;
+		size_t n;
 		void *host;
 
-		rc = translate(dev, dom, pasid, iova, write, &pa, &host);
+		rc = translate(dev, dom, pasid, iova, write, &pa, &host, &avail);
 		if (rc)
 			break;
-		/* Pages of our own memory that follow each other are copied
-		 * in one go; any other page is reached through whoever
-		 * holds it. */
+		/* Our own memory is copied as far as the translation holds,
+		 * and runs of it that follow each other in one go; any
+		 * other memory a page at a time, through whoever holds it. */
+		n = MIN(len, host ? avail :
+				    IOASID_PAGE_SIZE -
+					    (iova & (IOASID_PAGE_SIZE - 1)));
 		if (host && run && run + run_len == host) {
 			run_len += n;
 		} else {
@@ -334,12 +342,12 @@ int ioasid_dma_translate(struct ioasid_dev *handle, uint32_t pasid,
 {
 	struct ioasid_device *dev = &handle->dev;
 	struct ioasid_domain *dom = dma_domain(dev, pasid);
-	uint64_t pa;
+	uint64_t pa, avail;
 	int rc;
 
 	if (!dom)
 		return -ENXIO;
-	rc = translate(dev, dom, pasid, iova, write, &pa, host);
+	rc = translate(dev, dom, pasid, iova, write, &pa, host, &avail);
 	if (!rc && !*host)
 		rc = -EFAULT;
 	return rc;
