@@ -98,6 +98,14 @@ static struct endpoint listener = { .kind = ENDPOINT_LISTENER };
 
 /* How long the loop looks for more work before sleeping. */
 #define SPIN_NS 50000
+
+/* The signal mask while the loop waits: stop signals let through. */
+static sigset_t waiting_mask;
+
+static int wait_events(int ep, struct epoll_event *evs, int max, int timeout)
+{
+	return epoll_pwait(ep, evs, max, timeout, &waiting_mask);
+}
 struct endpoint *endpoints;
 
 static void endpoint_close(int ep, struct endpoint *e)
@@ -161,6 +169,16 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	/* Stop signals only arrive while the loop waits (epoll_pwait with
+	 * the old mask), so none is lost between a check and a sleep. */
+	{
+		sigset_t stop;
+
+		sigemptyset(&stop);
+		sigaddset(&stop, SIGTERM);
+		sigaddset(&stop, SIGINT);
+		sigprocmask(SIG_BLOCK, &stop, &waiting_mask);
+	}
 
 	lfd = path ? -1 : inherited_listener();
 	if (lfd < 0) {
@@ -199,20 +217,20 @@ int main(int argc, char **argv)
 		/* Right after a round, look again for a while before
 		 * sleeping: a client's next request usually follows at once,
 		 * and a wake-up costs more than the wait. */
-		n = epoll_wait(ep, evs, MAX_EVENTS, 0);
+		n = wait_events(ep, evs, MAX_EVENTS, 0);
 		if (n == 0) {
 			struct timespec t0, t;
 
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			do {
-				n = epoll_wait(ep, evs, MAX_EVENTS, 0);
+				n = wait_events(ep, evs, MAX_EVENTS, 0);
 				clock_gettime(CLOCK_MONOTONIC, &t);
 			} while (n == 0 &&
 				 (t.tv_sec - t0.tv_sec) * 1000000000L +
 						 (t.tv_nsec - t0.tv_nsec) <
 					 SPIN_NS);
 			if (n == 0)
-				n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+				n = wait_events(ep, evs, MAX_EVENTS, -1);
 		}
 		while (n > 0) {
 			if (nready + (size_t)n > ready_cap) {
@@ -236,10 +254,10 @@ int main(int argc, char **argv)
 			}
 			if (n < MAX_EVENTS)
 				break;
-			n = epoll_wait(ep, evs, MAX_EVENTS, 0);
+			n = wait_events(ep, evs, MAX_EVENTS, 0);
 		}
 		if (n < 0 && errno != EINTR) {
-			log_msg("epoll_wait: %s", strerror(errno));
+			log_msg("epoll_pwait: %s", strerror(errno));
 			break;
 		}
 
