@@ -203,9 +203,21 @@ int main(int argc, char **argv)
 	if (daemon_pid > 0) {
 		int dstatus;
 
+		/* A daemon that does not stop within 10 s is killed: the
+		 * caller's run must end whatever the daemon does. */
 		kill(daemon_pid, SIGTERM);
-		while (waitpid(daemon_pid, &dstatus, 0) < 0 && errno == EINTR)
-			;
+		for (int ms = 0;; ms++) {
+			pid_t r = waitpid(daemon_pid, &dstatus, WNOHANG);
+
+			if (r == daemon_pid || (r < 0 && errno != EINTR))
+				break;
+			if (ms == 10000) {
+				fprintf(stderr, "ioasid-run: the daemon did not "
+						"stop; killing it\n");
+				kill(daemon_pid, SIGKILL);
+			}
+			usleep(1000);
+		}
 		unlink(sock);
 		rmdir(dir);
 	}
