@@ -236,6 +236,81 @@ static void huge_blocks(void)
 	munmap(raw, 6 * huge);
 }
 
+/*
+ * The in-process fast path: device handles, host pointers, and what they
+ * refuse.
+ */
+static void fast_path(void)
+{
+	char *mine = anon(2 * PG), *ro = anon(PG);
+	int mfd = memfd_create("fast", MFD_CLOEXEC);
+	struct ioasid_device_alloc da = {
+		.size = sizeof(da), .model = IOASID_DEVICE_MOCK,
+	};
+	struct ioasid_device_attach at = { .size = sizeof(at) };
+	uint32_t ioas, mock_idev;
+	struct ioasid_dev *dev;
+	void *host;
+	char buf[16];
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(mock_domain(ioas, &mock_idev, NULL), 0);
+	CHECK_EQ(io(IOASID_DEVICE_ALLOC, &da), 0);
+	at.dev_id = da.out_dev_id;
+	at.pt_id = ioas;
+	CHECK_EQ(io(IOASID_DEVICE_ATTACH, &at), 0);
+	CHECK(mfd >= 0 && !ftruncate(mfd, PG));
+	CHECK_EQ(map_at(ioas, RW, mine, 2 * PG, BASE), 0);
+	CHECK_EQ(map_at(ioas, IOMMU_IOAS_MAP_READABLE, ro, PG, BASE + 2 * PG),
+		 0);
+	{
+		struct iommu_ioas_map_file mf = {
+			.size = sizeof(mf), .flags = RW | FIXED, .ioas_id = ioas,
+			.fd = mfd, .length = PG, .iova = BASE + 4 * PG,
+		};
+
+		CHECK_EQ(io(IOMMU_IOAS_MAP_FILE, &mf), 0);
+	}
+
+	/* Handles: only on devices not owned by a driver. */
+	CHECK_EQ(ioasid_dev_get(ctx, mock_idev, &dev), -EPERM);
+	CHECK_EQ(ioasid_dev_get(ctx, 999, &dev), -ENOENT);
+	CHECK_EQ(ioasid_dev_get(ctx, da.out_dev_id, &dev), 0);
+	CHECK_EQ(destroy(da.out_dev_id), -EBUSY); /* the handle holds it */
+
+	ioasid_dma_begin();
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + PG + 7, 0, &host), 0);
+	CHECK(host == mine + PG + 7);
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + 2 * PG, 1, &host),
+		 -EPERM);
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + 3 * PG, 0, &host),
+		 -ENOENT);
+	CHECK_EQ(ioasid_dma_translate(dev, 9, BASE, 0, &host), -ENXIO);
+	/* A file's page is not this process' memory: copy it instead. */
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + 4 * PG, 0, &host),
+		 -EFAULT);
+	ioasid_dma_end();
+	CHECK_EQ(ioasid_dev_dma(dev, 0, BASE + 4 * PG + 1, "file", 4, 1), 0);
+	CHECK_EQ(pread(mfd, buf, 4, 1), 4);
+	CHECK(!memcmp(buf, "file", 4));
+	/* A write through a host pointer is the device's write. */
+	ioasid_dma_begin();
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + 3, 1, &host), 0);
+	memcpy(host, "host", 4);
+	ioasid_dma_end();
+	CHECK(!memcmp(mine + 3, "host", 4));
+	CHECK_EQ(ioasid_dev_dma(dev, 0, BASE + 3, buf, 4, 0), 0);
+	CHECK(!memcmp(buf, "host", 4));
+
+	ioasid_dev_put(dev);
+	CHECK_EQ(destroy(da.out_dev_id), 0);
+	fresh();
+	close(mfd);
+	munmap(mine, 2 * PG);
+	munmap(ro, PG);
+}
+
 /* ---- the stress test ----------------------------------------------- */
 
 #define SLOTS 16
@@ -388,6 +463,7 @@ int main(void)
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
 	basics();
 	huge_blocks();
+	fast_path();
 	stress();
 	ioasid_ctx_put(ctx);
 	pt_synchronize();
