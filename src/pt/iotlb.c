@@ -28,10 +28,14 @@ static void entry_unlock(struct iotlb_entry *e)
 	atomic_fetch_add_explicit(&e->seq, 1, memory_order_release);
 }
 
-static void entry_clear_locked(struct iotlb_entry *e)
+static void entry_clear_locked(struct iotlb *t, unsigned int set,
+			       unsigned int way)
 {
+	struct iotlb_entry *e = &t->e[set][way];
+
 	atomic_store_explicit(&e->domain, NULL, rlx);
 	atomic_store_explicit(&e->page, 0, rlx);
+	atomic_store_explicit(&t->tag[set][way], 0, rlx);
 }
 
 void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
@@ -71,6 +75,7 @@ void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 	atomic_store_explicit(&e->dirty, tr->dirty, rlx);
 	atomic_store_explicit(&e->dirty_gen, tr->dirty_gen, rlx);
 	atomic_store_explicit(&e->domain, domain, rlx);
+	atomic_store_explicit(&t->tag[set][way], page, rlx);
 	entry_unlock(e);
 }
 
@@ -86,9 +91,11 @@ static void key_extent(uint64_t key, uint64_t *first, uint64_t *last)
 	}
 }
 
-static void invalidate_entry(struct iotlb_entry *e, const void *domain,
+static void invalidate_entry(struct iotlb *t, unsigned int set,
+			     unsigned int way, const void *domain,
 			     uint64_t first, uint64_t last)
 {
+	struct iotlb_entry *e = &t->e[set][way];
 	uint64_t efirst, elast;
 
 	/* Skipped only when no fill was writing it as we looked: a fill
@@ -100,7 +107,7 @@ static void invalidate_entry(struct iotlb_entry *e, const void *domain,
 	key_extent(atomic_load_explicit(&e->page, rlx), &efirst, &elast);
 	if (atomic_load_explicit(&e->domain, rlx) == domain &&
 	    efirst <= last && elast >= first)
-		entry_clear_locked(e);
+		entry_clear_locked(t, set, way);
 	entry_unlock(e);
 }
 
@@ -114,15 +121,15 @@ void iotlb_invalidate(struct iotlb *t, const void *domain, uint64_t iova,
 	 * its pages and for the blocks they are in. */
 	if (lastp - first < IOTLB_SETS) {
 		for (uint64_t p = first;; p++) {
-			uint64_t sets[2] = {
+			unsigned int sets[2] = {
 				iotlb_set_of(p),
 				iotlb_set_of((p >> per_huge) | IOTLB_HUGE_TAG),
 			};
 
 			for (int k = 0; k < 2; k++)
 				for (int w = 0; w < IOTLB_WAYS; w++)
-					invalidate_entry(&t->e[sets[k]][w],
-							 domain, first, lastp);
+					invalidate_entry(t, sets[k], w, domain,
+							 first, lastp);
 			if (p == lastp)
 				break;
 		}
@@ -130,7 +137,7 @@ void iotlb_invalidate(struct iotlb *t, const void *domain, uint64_t iova,
 	}
 	for (int s = 0; s < IOTLB_SETS; s++)
 		for (int w = 0; w < IOTLB_WAYS; w++)
-			invalidate_entry(&t->e[s][w], domain, first, lastp);
+			invalidate_entry(t, s, w, domain, first, lastp);
 }
 
 void iotlb_invalidate_domain(struct iotlb *t, const void *domain)

@@ -38,8 +38,9 @@ static inline uint64_t iotlb_key(uint64_t iova, unsigned int shift)
 	       (shift == IOTLB_HUGE_SHIFT ? IOTLB_HUGE_TAG : 0);
 }
 
+/* One cache line: a hit reads one line besides its set's tags. */
 struct iotlb_entry {
-	atomic_uint seq;
+	_Alignas(64) atomic_uint seq;
 	_Atomic uint32_t pasid;
 	_Atomic uint64_t page; /* iotlb_key(); 0 with a null domain: empty */
 	_Atomic uint64_t pa;   /* of the page or block */
@@ -53,7 +54,14 @@ struct iotlb_entry {
 	atomic_bool dirty;
 };
 
+/*
+ * The tags of a set's ways sit together, a copy of each entry's key kept
+ * outside it, so a probe reads one line for a set however many ways miss.
+ * The copy is a hint, written under the entry's count: what counts is
+ * the entry's own key, checked under the count.
+ */
 struct iotlb {
+	_Alignas(64) _Atomic uint64_t tag[IOTLB_SETS][IOTLB_WAYS];
 	struct iotlb_entry e[IOTLB_SETS][IOTLB_WAYS];
 	atomic_uint victim[IOTLB_SETS];
 };
@@ -78,14 +86,15 @@ static inline bool iotlb_probe(struct iotlb *t, uint32_t pasid,
 			       const void *domain, uint64_t key,
 			       struct iotlb_hit *hit)
 {
-	struct iotlb_entry *set = t->e[iotlb_set_of(key)];
+	unsigned int set = iotlb_set_of(key);
 
 	for (int w = 0; w < IOTLB_WAYS; w++) {
-		struct iotlb_entry *e = &set[w];
+		struct iotlb_entry *e = &t->e[set][w];
 		unsigned int s1;
 
 		/* The cheap test first: most ways hold other pages. */
-		if (atomic_load_explicit(&e->page, memory_order_relaxed) != key)
+		if (atomic_load_explicit(&t->tag[set][w],
+					 memory_order_relaxed) != key)
 			continue;
 		s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
 		if ((s1 & 1) ||
