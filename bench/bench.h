@@ -44,6 +44,11 @@ static volatile uint64_t bench_sink;
 		_best;                                                   \
 	})
 
+static inline double bench_min(double a, double b)
+{
+	return a < b ? a : b;
+}
+
 /* The JSON line, built as rows are printed. */
 static char bench_json[8192];
 
