@@ -28,8 +28,11 @@ long ioasid_device_attach_ioctl(struct ioasid_ucmd *u);
 long ioasid_device_detach_ioctl(struct ioasid_ucmd *u);
 long ioasid_fault_alloc_ioctl(struct ioasid_ucmd *u);    /* iommu/fault.c */
 long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u);     /* iommu/hwpt.c */
-long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u);   /* iommu/viommu.c */
 long ioasid_hwpt_invalidate_ioctl(struct ioasid_ucmd *u);
+long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u);   /* iommu/viommu.c */
+/* iommu/dirty.c */
+long ioasid_hwpt_set_dirty_tracking_ioctl(struct ioasid_ucmd *u);
+long ioasid_hwpt_get_dirty_bitmap_ioctl(struct ioasid_ucmd *u);
 long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u);       /* iommu/selftest.c */
 long ioasid_vfio_get_api_version(struct ioasid_ucmd *u); /* iommu/vfio_compat.c */
 long ioasid_vfio_check_extension(struct ioasid_ucmd *u);

@@ -32,14 +32,10 @@ static void mock_domain_free(struct ioasid_domain *dom)
 	free(to_mock(dom));
 }
 
+/* The core has cleared the dirty bits before tracking is turned on. */
 static int mock_set_dirty_tracking(struct ioasid_domain *dom, bool enable)
 {
-	/* Turning it on starts from a clean slate. */
-	if (enable && !dom->dirty_tracking)
-		ioasid_domain_read_and_clear_dirty(dom, 0,
-						   1ULL << dom->pt.ias_bits,
-						   false, NULL, NULL);
-	dom->dirty_tracking = enable;
+	atomic_store(&dom->dirty_tracking, enable);
 	return 0;
 }
 

@@ -48,12 +48,10 @@ static void vtd_domain_free(struct ioasid_domain *dom)
 	free(container_of(dom, struct vtd_domain, dom));
 }
 
+/* The core has cleared the dirty bits before tracking is turned on. */
 static int vtd_set_dirty_tracking(struct ioasid_domain *dom, bool enable)
 {
-	if (enable && !dom->dirty_tracking)
-		ioasid_domain_read_and_clear_dirty(dom, 0, 1ULL << VTD_IAS_BITS,
-						   false, NULL, NULL);
-	dom->dirty_tracking = enable;
+	atomic_store(&dom->dirty_tracking, enable);
 	return 0;
 }
 

@@ -26,7 +26,9 @@ struct ioasid_user_data_array;
 struct ioasid_domain_ops {
 	/* Free the domain and the driver's data; never fails. */
 	void (*free)(struct ioasid_domain *dom);
-	/* Dirty tracking on or off; NULL when the domain cannot track. */
+	/* Dirty tracking on or off, under the IOAS's iova_lock (read), with
+	 * the dirty bits already cleared for "on"; NULL when the domain
+	 * cannot track. */
 	int (*set_dirty_tracking)(struct ioasid_domain *dom, bool enable);
 	/* Nested: the user's cache invalidations, entry by entry; sets
 	 * array->entry_num to the entries handled. */
@@ -56,7 +58,7 @@ struct ioasid_domain {
 	const struct ioasid_iommu_ops *iommu; /* the driver that made it */
 	void *priv;                           /* the driver's */
 	uint64_t aperture_start, aperture_last;
-	bool dirty_tracking; /* enabled */
+	atomic_bool dirty_tracking; /* enabled */
 	struct pt pt;        /* paging domains */
 	/* Nested: the stage-2 (paging) domain under this one. */
 	struct ioasid_domain *parent;

@@ -104,6 +104,24 @@ int test_mock_domain_replace(struct ioasid_ucmd *u, uint32_t stdev_id,
 	return rc;
 }
 
+/* A paging HWPT whose domain is the mock's (EINVAL for another's). */
+static int mock_paging_get(struct ioasid_ucmd *u, uint32_t id,
+			   struct ioasid_hwpt **out)
+{
+	struct ioasid_object *obj;
+	int rc;
+
+	rc = ioasid_obj_get(u->ctx, id, IOASID_OBJ_HWPT_PAGING, &obj);
+	if (rc)
+		return rc;
+	*out = container_of(obj, struct ioasid_hwpt, obj);
+	if ((*out)->domain->iommu != &ioasid_mock_iommu_ops) {
+		ioasid_obj_put(u->ctx, obj);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * Each chunk of the domain's smallest page at iova must translate to the
  * page of memory behind the same chunk at uptr, at the same offset.
@@ -111,19 +129,13 @@ int test_mock_domain_replace(struct ioasid_ucmd *u, uint32_t stdev_id,
 int test_md_check_map(struct ioasid_ucmd *u, uint32_t hwpt_id, uint64_t iova,
 		      uint64_t length, uint64_t uptr)
 {
-	struct ioasid_object *obj;
 	struct ioasid_hwpt *hwpt;
 	uint64_t page_size, end;
 	int rc;
 
-	rc = ioasid_obj_get(u->ctx, hwpt_id, IOASID_OBJ_HWPT_PAGING, &obj);
+	rc = mock_paging_get(u, hwpt_id, &hwpt);
 	if (rc)
 		return rc;
-	hwpt = container_of(obj, struct ioasid_hwpt, obj);
-	if (hwpt->domain->iommu != &ioasid_mock_iommu_ops) {
-		rc = -EINVAL;
-		goto out_put;
-	}
 	page_size = ioasid_domain_min_pgsize(hwpt->domain);
 	if ((iova | length | uptr) & (page_size - 1) ||
 	    add_overflows_u64(uptr, length, &end)) {
@@ -151,7 +163,62 @@ int test_md_check_map(struct ioasid_ucmd *u, uint32_t hwpt_id, uint64_t iova,
 		}
 	}
 out_put:
-	ioasid_obj_put(u->ctx, obj);
+	ioasid_obj_put(u->ctx, &hwpt->obj);
+	return rc;
+}
+
+/*
+ * Mark dirty, as if a device had written there, the leaf holding
+ * iova + i * page_size for each bit i set in the user's bitmap; answers
+ * how many bits were set.  Only while the HWPT tracks dirty pages.
+ */
+int test_dirty(struct ioasid_ucmd *u, uint32_t hwpt_id)
+{
+	struct iommu_test_cmd *cmd = u->cmd;
+	uint64_t iova = cmd->dirty.iova, page_size = cmd->dirty.page_size;
+	uint64_t length = cmd->dirty.length, nbits, count = 0;
+	struct ioasid_domain *dom;
+	struct ioasid_hwpt *hwpt;
+	uint8_t *bits;
+	int rc;
+
+	if (!page_size || !length || iova % page_size || length % page_size ||
+	    !cmd->dirty.uptr)
+		return -EINVAL;
+	nbits = length / page_size;
+	/* The kernel's cap: a 16 MiB bitmap. */
+	if (nbits > (16ull << 20) * 8)
+		return -EOVERFLOW;
+	rc = mock_paging_get(u, hwpt_id, &hwpt);
+	if (rc)
+		return rc;
+	dom = hwpt->domain;
+	if (!dom->ops->set_dirty_tracking || !atomic_load(&dom->dirty_tracking)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	bits = malloc((nbits + 7) / 8);
+	if (!bits) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	rc = ucmd_read(u, cmd->dirty.uptr, bits, (nbits + 7) / 8);
+	if (rc)
+		goto out_free;
+	for (uint64_t i = 0; i < nbits; i++) {
+		if (!(bits[i / 8] & (1u << (i % 8))))
+			continue;
+		/* Nothing mapped there is nothing to mark, and still counts,
+		 * as in the kernel. */
+		pt_set_dirty(&dom->pt, iova + i * page_size);
+		count++;
+	}
+	cmd->dirty.out_nr_dirty = count;
+	rc = ucmd_respond(u, sizeof(*cmd));
+out_free:
+	free(bits);
+out_put:
+	ioasid_obj_put(u->ctx, &hwpt->obj);
 	return rc;
 }
 

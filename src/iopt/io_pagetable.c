@@ -504,6 +504,19 @@ static struct iopt_area *area_at_locked(struct io_pagetable *iopt,
 	return n ? container_of(n, struct iopt_area, node) : NULL;
 }
 
+bool iopt_covered_locked(struct io_pagetable *iopt, uint64_t iova,
+			 uint64_t last)
+{
+	struct iopt_area *area;
+
+	while ((area = area_at_locked(iopt, iova))) {
+		if (area->node.last >= last)
+			return true;
+		iova = area->node.last + 1;
+	}
+	return false;
+}
+
 int iopt_get_pages(struct io_pagetable *iopt, uint64_t iova, uint64_t length,
 		   struct iopt_pages_elm **out, size_t *nout)
 {

@@ -159,6 +159,10 @@ int iopt_unmap_all(struct io_pagetable *iopt, uint64_t *unmapped);
  */
 int iopt_cut_iova(struct io_pagetable *iopt, const uint64_t *iovas, size_t n);
 
+/* Do areas cover [iova, last] without a gap?  Under iova_lock. */
+bool iopt_covered_locked(struct io_pagetable *iopt, uint64_t iova,
+			 uint64_t last);
+
 /* Call fn on every area, in IOVA order, under the read lock. */
 int iopt_for_each_area(struct io_pagetable *iopt,
 		       int (*fn)(struct iopt_area *area, void *arg), void *arg);

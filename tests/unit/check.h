@@ -30,6 +30,18 @@ static int check_count;
 		}                                                          \
 	} while (0)
 
+/* A case of a table: its name is said when it fails. */
+#define CHECK_CASE(what, got, want)                                        \
+	do {                                                               \
+		long long _g = (long long)(got), _w = (long long)(want);   \
+		check_count++;                                             \
+		if (_g != _w) {                                            \
+			check_failures++;                                  \
+			fprintf(stderr, "%s:%d: case '%s': %lld, expected %lld\n", \
+				__FILE__, __LINE__, (what), _g, _w);       \
+		}                                                          \
+	} while (0)
+
 static inline int check_finish(const char *name)
 {
 	printf("%s: %d checks, %d failed\n", name, check_count, check_failures);

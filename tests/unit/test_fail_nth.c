@@ -227,6 +227,43 @@ static int areas_of(uint32_t id)
 	return (int)n;
 }
 
+/*
+ * Eight pages marked dirty are all reported by a harvest, or, when the
+ * harvest fails, by the next one: a failure clears nothing.
+ */
+static void dirty_harvest(uint32_t hwpt)
+{
+	struct iommu_hwpt_set_dirty_tracking on = {
+		.size = sizeof(on), .hwpt_id = hwpt,
+		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+	uint8_t marks = 0xff, got = 0;
+	struct iommu_test_cmd mark = {
+		.size = sizeof(mark), .op = IOMMU_TEST_OP_DIRTY, .id = hwpt,
+		.dirty = { .iova = 0x1100000, .length = 8 * PG,
+			   .page_size = PG, .uptr = (uintptr_t)&marks },
+	};
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get), .hwpt_id = hwpt, .iova = 0x1100000,
+		.length = 8 * PG, .page_size = PG, .data = (uintptr_t)&got,
+	};
+
+	long rc;
+
+	if (io(IOMMU_HWPT_SET_DIRTY_TRACKING, &on) ||
+	    io(IOMMU_TEST_CMD, &mark))
+		return;
+	rc = io(IOMMU_HWPT_GET_DIRTY_BITMAP, &get);
+	if (rc == -EINVAL)
+		return; /* the range was never mapped: its map failed */
+	if (rc) {
+		CHECK_EQ(rc, -ENOMEM);
+		got = 0;
+		CHECK_EQ(io(IOMMU_HWPT_GET_DIRTY_BITMAP, &get), 0);
+	}
+	CHECK_EQ(got, 0xff);
+}
+
 /* Each step either works or fails, and a failed one leaves no trace. */
 static void scenario(void)
 {
@@ -329,6 +366,7 @@ static void scenario(void)
 		/* A HWPT of the user's, and the device moved onto it. */
 		struct iommu_hwpt_alloc hwpt = {
 			.size = sizeof(hwpt), .dev_id = idev, .pt_id = a,
+			.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
 		};
 		unsigned int objs = ioasid_ctx_object_count(ctx);
 
@@ -344,6 +382,7 @@ static void scenario(void)
 			};
 
 			io(IOMMU_TEST_CMD, &rep);
+			dirty_harvest(hwpt.out_hwpt_id);
 		}
 	}
 	{
