@@ -75,7 +75,10 @@ script_suite() {
 }
 
 meson_suite "unit tests" -C "$BUILD" --suite unit
+# Undefined behaviour fails a test, as a leak or a bad access does.
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 meson_suite "unit tests under ASan+UBSan" -C "$BUILD_ASAN" --suite unit
+unset UBSAN_OPTIONS
 meson_suite "unit tests under valgrind" -C "$BUILD" --suite unit \
 	--wrapper 'valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect' \
 	--timeout-multiplier 10
