@@ -15,6 +15,8 @@ enum ioasid_account_mode {
 	IOASID_ACCOUNT_NONE,
 	IOASID_ACCOUNT_USER, /* charge the user's locked memory (io_uring) */
 	IOASID_ACCOUNT_MM,   /* charge the process' locked memory (VFIO) */
+	/* Lent, not pinned (a dma-buf import): not even VmPin counts it. */
+	IOASID_ACCOUNT_UNPINNED,
 };
 
 /*

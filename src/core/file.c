@@ -13,7 +13,8 @@ void ioasid_file_init(struct ioasid_file *file,
 {
 	file->ops = ops;
 	file->ctx = ctx;
-	ioasid_ctx_get(ctx);
+	if (ctx)
+		ioasid_ctx_get(ctx);
 	atomic_init(&file->refs, 1);
 	pthread_mutex_init(&file->notify_lock, NULL);
 	file->notify = NULL;

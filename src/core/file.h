@@ -37,7 +37,7 @@ struct ioasid_file_ops {
 
 struct ioasid_file {
 	const struct ioasid_file_ops *ops;
-	struct ioasid_ctx *ctx; /* a reference */
+	struct ioasid_ctx *ctx; /* a reference, or NULL */
 	atomic_uint refs;
 	/* The transport's, told when what poll says may have changed. */
 	pthread_mutex_t notify_lock;
@@ -49,7 +49,11 @@ struct ioasid_file {
 	struct ioasid_file *reg_next;
 };
 
-/* One reference, held by the creator; the file takes one on ctx. */
+/*
+ * One reference, held by the creator; the file takes one on ctx, which is
+ * NULL for a file that belongs to no context (a dma-buf an exporter
+ * lends to any importer).
+ */
 void ioasid_file_init(struct ioasid_file *file,
 		      const struct ioasid_file_ops *ops, struct ioasid_ctx *ctx);
 

@@ -51,12 +51,15 @@ static const struct ioasid_ptr_desc viommu_alloc_ptrs[] = {
 static const struct ioasid_fd_desc map_file_fds[] = {
 	{ offsetof(struct iommu_ioas_map_file, fd), 0 },
 };
-/* The selftest names an access by its fd, in `id`. */
+/* The selftest names an access by its fd, in `id`, and a dma-buf in its
+ * revoke op. */
 static const struct ioasid_fd_desc test_cmd_fds[] = {
 	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_REPLACE_IOAS },
 	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_PAGES },
 	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_DESTROY_ACCESS_PAGES },
 	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_RW },
+	{ offsetof(struct iommu_test_cmd, dmabuf_revoke.dmabuf_fd),
+	  IOMMU_TEST_OP_DMABUF_REVOKE },
 };
 
 /* An iommufd ioctl: size-first struct, unknown flags -> EOPNOTSUPP. */

@@ -107,6 +107,10 @@ long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u)
 		return test_trigger_iopf(u);
 	case IOMMU_TEST_OP_DIRTY:
 		return test_dirty(u, cmd->id);
+	case IOMMU_TEST_OP_DMABUF_GET:
+		return test_dmabuf_get(u);
+	case IOMMU_TEST_OP_DMABUF_REVOKE:
+		return test_dmabuf_revoke(u);
 	case IOMMU_TEST_OP_DEV_CHECK_CACHE:
 		return test_dev_check_cache(u, cmd->id,
 					    cmd->check_dev_cache.id,

@@ -32,6 +32,9 @@ int test_md_check_iotlb(struct ioasid_ucmd *u, uint32_t hwpt_id, uint32_t id,
 			uint32_t value);
 int test_trigger_iopf(struct ioasid_ucmd *u);
 int test_dirty(struct ioasid_ucmd *u, uint32_t hwpt_id);
+/* selftest_dmabuf.c */
+int test_dmabuf_get(struct ioasid_ucmd *u);
+int test_dmabuf_revoke(struct ioasid_ucmd *u);
 /* PASID_ATTACH, _REPLACE, _DETACH and _CHECK_HWPT on a stdev. */
 int test_pasid(struct ioasid_ucmd *u, uint32_t stdev_id);
 

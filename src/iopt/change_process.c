@@ -24,7 +24,8 @@ static int gather_area(struct iopt_area *area, void *arg)
 {
 	struct gather *g = arg;
 
-	if (area->pages->type != IOASID_PAGES_FILE)
+	/* Only a file's pages can move; a dma-buf's were never anyone's. */
+	if (area->pages->type != IOASID_PAGES_FILE || area->pages->dmabuf)
 		return -EINVAL;
 	for (size_t i = 0; i < g->n; i++)
 		if (g->sets[i] == area->pages)

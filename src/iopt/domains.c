@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "io_pagetable.h"
 #include "iommu/domain.h"
+#include "pages/dmabuf.h"
 #include "pages/pages.h"
 
 /*
@@ -18,8 +19,8 @@
  * consecutive frames so that aligned memory gets large leaves.  On
  * failure nothing of the area stays mapped in dom.
  */
-static int area_map(struct io_pagetable *iopt, struct iopt_area *area,
-		    struct ioasid_domain *dom)
+static int area_map_pfns(struct io_pagetable *iopt, struct iopt_area *area,
+			 struct ioasid_domain *dom)
 {
 	/* Without large pages an area can be cut anywhere (VFIO type1). */
 	uint64_t max_run = iopt->disable_large_pages ? IOASID_PAGE_SIZE :
@@ -72,9 +73,46 @@ static int area_map(struct io_pagetable *iopt, struct iopt_area *area,
 	return rc;
 }
 
+/*
+ * A dma-buf import is mapped under its page set's mutex, and where is
+ * remembered, so that a revoke can take it out of every domain at once;
+ * a revoked one is mapped nowhere.
+ */
+static int area_map(struct io_pagetable *iopt, struct iopt_area *area,
+		    struct ioasid_domain *dom)
+{
+	struct ioasid_pages *p = area->pages;
+	int rc;
+
+	if (!p->dmabuf)
+		return area_map_pfns(iopt, area, dom);
+	pthread_mutex_lock(&p->mutex);
+	rc = ioasid_dmabuf_track(p, dom, area->node.start,
+				 iopt_area_length(area));
+	if (!rc && !p->revoked) {
+		rc = area_map_pfns(iopt, area, dom);
+		if (rc)
+			ioasid_dmabuf_untrack(p, dom, area->node.start);
+	}
+	pthread_mutex_unlock(&p->mutex);
+	return rc;
+}
+
 static void area_unmap(struct iopt_area *area, struct ioasid_domain *dom)
 {
-	ioasid_domain_unmap(dom, area->node.start, iopt_area_length(area));
+	struct ioasid_pages *p = area->pages;
+
+	if (!p->dmabuf) {
+		ioasid_domain_unmap(dom, area->node.start,
+				    iopt_area_length(area));
+		return;
+	}
+	pthread_mutex_lock(&p->mutex);
+	if (!p->revoked)
+		ioasid_domain_unmap(dom, area->node.start,
+				    iopt_area_length(area));
+	ioasid_dmabuf_untrack(p, dom, area->node.start);
+	pthread_mutex_unlock(&p->mutex);
 }
 
 static int area_pin(struct iopt_area *area)

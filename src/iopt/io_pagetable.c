@@ -700,6 +700,10 @@ static int check_access_area(const struct iopt_area *area, bool write)
 		return -EINVAL;
 	if (!(area->prot & (write ? IOASID_PROT_WRITE : IOASID_PROT_READ)))
 		return -EPERM;
+	/* Lent memory, taken back at the exporter's will: never pinned by
+	 * an access, nor read through one. */
+	if (area->pages->dmabuf)
+		return -EINVAL;
 	return 0;
 }
 
@@ -838,6 +842,9 @@ static int area_split_locked(struct io_pagetable *iopt, struct iopt_area *area,
 		return 0;
 	if (area->prevent_access)
 		return -EBUSY;
+	/* A revoke unmaps an import by the ranges it was mapped at. */
+	if (area->pages->dmabuf)
+		return -EOPNOTSUPP;
 	if ((new_start & (align - 1)) ||
 	    (iopt_area_start_byte(area, new_start) & (align - 1)))
 		return -EINVAL;

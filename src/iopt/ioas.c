@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "ioas.h"
 #include "ioasid/uapi/iommufd.h"
+#include "pages/dmabuf.h"
 #include "pages/pages.h"
 
 static void ioas_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
@@ -351,13 +352,41 @@ long ioasid_ioas_unmap_ioctl(struct ioasid_ucmd *u)
 	return rc;
 }
 
+/* The page set behind MAP_FILE's descriptor: a dma-buf's or a file's. */
+static int map_file_pages(struct ioasid_ucmd *u,
+			  const struct iommu_ioas_map_file *cmd,
+			  struct ioasid_pages **out)
+{
+	bool writable = cmd->flags & IOMMU_IOAS_MAP_WRITEABLE;
+	struct ioasid_file *file;
+	int rc, fd;
+
+	if (!ucmd_get_file(u, cmd->fd, &ioasid_dmabuf_file_ops, &file)) {
+		rc = ioasid_pages_alloc_dmabuf(
+			container_of(file, struct ioasid_dmabuf, file),
+			u->caller->pid, u->caller->uid, cmd->start, cmd->length,
+			writable, out);
+		ioasid_file_put(file);
+		return rc;
+	}
+	fd = ucmd_get_fd(u, cmd->fd);
+	if (fd < 0)
+		return fd;
+	rc = ioasid_pages_alloc_file(u->caller->pid, u->caller->uid, fd,
+				     cmd->start, cmd->length, writable,
+				     new_pages_account_mode(u), out);
+	if (rc)
+		close(fd);
+	return rc;
+}
+
 long ioasid_ioas_map_file_ioctl(struct ioasid_ucmd *u)
 {
 	struct iommu_ioas_map_file *cmd = u->cmd;
 	struct ioasid_pages *pages;
 	struct ioasid_ioas *ioas;
 	uint64_t iova = cmd->iova, last;
-	int rc, fd;
+	int rc;
 
 	rc = check_map_args(cmd->iova, cmd->length, cmd->flags);
 	if (rc)
@@ -373,19 +402,9 @@ long ioasid_ioas_map_file_ioctl(struct ioasid_ucmd *u)
 		rc = -EOVERFLOW;
 		goto out_put;
 	}
-	fd = ucmd_get_fd(u, cmd->fd);
-	if (fd < 0) {
-		rc = fd;
+	rc = map_file_pages(u, cmd, &pages);
+	if (rc)
 		goto out_put;
-	}
-	rc = ioasid_pages_alloc_file(u->caller->pid, u->caller->uid, fd,
-				     cmd->start, cmd->length,
-				     cmd->flags & IOMMU_IOAS_MAP_WRITEABLE,
-				     new_pages_account_mode(u), &pages);
-	if (rc) {
-		close(fd);
-		goto out_put;
-	}
 	rc = map_new_pages(ioas, pages, cmd->start % IOASID_PAGE_SIZE,
 			   cmd->length, &iova, cmd->flags);
 	if (!rc) {

@@ -105,6 +105,8 @@ int ioasid_account_charge(enum ioasid_account_mode mode, pid_t pid, uid_t uid,
 	uint64_t total;
 	int rc = 0;
 
+	if (mode == IOASID_ACCOUNT_UNPINNED)
+		return 0;
 	pthread_mutex_lock(&account_lock);
 	mm = find_locked(pid, 0, 1);
 	if (!mm) {
@@ -147,6 +149,8 @@ void ioasid_account_uncharge(enum ioasid_account_mode mode, pid_t pid,
 {
 	struct counter *c;
 
+	if (mode == IOASID_ACCOUNT_UNPINNED)
+		return;
 	pthread_mutex_lock(&account_lock);
 	if (mode == IOASID_ACCOUNT_USER || mode == IOASID_ACCOUNT_MM) {
 		c = mode == IOASID_ACCOUNT_USER ? find_locked(uid, 1, 0) :

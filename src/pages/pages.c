@@ -11,6 +11,7 @@
 
 #include "account.h"
 #include "core/util.h"
+#include "dmabuf.h"
 #include "frame.h"
 #include "pt/pt.h"
 #include "reach.h"
@@ -465,6 +466,8 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	if (p->npinned)
 		ioasid_account_uncharge(p->account_mode, p->source_pid,
 					p->source_uid, p->npinned);
+	if (p->dmabuf)
+		ioasid_dmabuf_detach(p);
 	if (p->pfn_chunks) {
 		for (uint64_t c = 0; c < (p->npages + PFN_CHUNK - 1) / PFN_CHUNK;
 		     c++)
@@ -490,7 +493,7 @@ static bool charge_moves(const struct ioasid_pages *p, pid_t pid, uid_t uid)
 	}
 }
 
-enum { NMODES = IOASID_ACCOUNT_MM + 1 };
+enum { NMODES = IOASID_ACCOUNT_UNPINNED + 1 };
 
 int ioasid_pages_change_source(struct ioasid_pages *const *ps, size_t n,
 			       pid_t pid, uid_t uid)

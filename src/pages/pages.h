@@ -29,6 +29,8 @@
 #include "iopt/interval_tree.h"
 
 struct source;
+struct ioasid_dmabuf;
+struct ioasid_dmabuf_track;
 
 enum ioasid_pages_type {
 	IOASID_PAGES_USER, /* a process' virtual memory */
@@ -53,6 +55,14 @@ struct ioasid_pages {
 	int fd;         /* FILE: our own descriptor of the file */
 	uint64_t start; /* FILE: page-aligned file offset of page 0 */
 	void *map;      /* FILE: the pages mapped here, on first need */
+
+	/* FILE over a dma-buf (dmabuf.h): its exporter, held, and on its
+	 * list of imports.  Under mutex: whether the exporter has revoked
+	 * this import, and where domains show it. */
+	struct ioasid_dmabuf *dmabuf;
+	struct ioasid_pages *dmabuf_next;
+	bool revoked;
+	struct ioasid_dmabuf_track *tracks;
 
 	/* Lock order: an IOAS's iova_lock, then this. */
 	pthread_mutex_t mutex;
