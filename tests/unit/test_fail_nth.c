@@ -15,6 +15,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <semaphore.h>
 #include <stdbool.h>
 #include <string.h>
@@ -361,6 +362,35 @@ static void scenario(void)
 
 		rc = io(IOMMU_IOAS_MAP, &map);
 		CHECK(rc == 0 || areas_of(a) == before);
+	}
+	{
+		/* A dma-buf imported into the domains, then revoked. */
+		struct iommu_test_cmd get = {
+			.size = sizeof(get), .op = IOMMU_TEST_OP_DMABUF_GET,
+			.dmabuf_get = { .length = 2 * PG,
+					.open_flags = O_CLOEXEC },
+		};
+		long dfd = io(IOMMU_TEST_CMD, &get);
+
+		if (dfd >= 0) {
+			struct iommu_ioas_map_file map = {
+				.size = sizeof(map), .flags = RW | FIXED,
+				.ioas_id = a, .fd = (int)dfd,
+				.length = 2 * PG, .iova = 0x1400000,
+			};
+			struct iommu_test_cmd revoke = {
+				.size = sizeof(revoke),
+				.op = IOMMU_TEST_OP_DMABUF_REVOKE,
+				.dmabuf_revoke = { .dmabuf_fd = (int)dfd,
+						   .revoked = 1 },
+			};
+			int before = areas_of(a);
+
+			rc = io(IOMMU_IOAS_MAP_FILE, &map);
+			CHECK(rc == 0 || areas_of(a) == before);
+			CHECK_EQ(io(IOMMU_TEST_CMD, &revoke), 0);
+			CHECK_EQ(ioasid_self_close((int)dfd), 0);
+		}
 	}
 	if (idev) {
 		/* A HWPT of the user's, and the device moved onto it. */
