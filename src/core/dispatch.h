@@ -30,6 +30,7 @@ long ioasid_fault_alloc_ioctl(struct ioasid_ucmd *u);    /* iommu/fault.c */
 long ioasid_hwpt_alloc_ioctl(struct ioasid_ucmd *u);     /* iommu/hwpt.c */
 long ioasid_hwpt_invalidate_ioctl(struct ioasid_ucmd *u);
 long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u);   /* iommu/viommu.c */
+long ioasid_vdevice_alloc_ioctl(struct ioasid_ucmd *u);  /* iommu/vdevice.c */
 /* iommu/dirty.c */
 long ioasid_hwpt_set_dirty_tracking_ioctl(struct ioasid_ucmd *u);
 long ioasid_hwpt_get_dirty_bitmap_ioctl(struct ioasid_ucmd *u);

@@ -214,6 +214,18 @@ void ioasid_obj_destroy_owned(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
 }
 
+void ioasid_obj_tombstone(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	ioasid_obj_users_dec(obj);
+	pthread_mutex_lock(&ctx->lock);
+	/* Reserved for good: never found, never handed out again. */
+	ctx->objects.slots[obj->id - 1] = IOASID_SLOT_RESERVED;
+	wait_shortterm_locked(ctx, obj);
+	pthread_mutex_unlock(&ctx->lock);
+
+	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+}
+
 void ioasid_obj_table_release(struct ioasid_ctx *ctx)
 {
 	struct ioasid_obj_table *t = &ctx->objects;

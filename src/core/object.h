@@ -142,6 +142,15 @@ int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id);
 void ioasid_obj_destroy_owned(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 
 /*
+ * As ioasid_obj_destroy_owned(), for a reference taken with
+ * ioasid_obj_users_tryinc(), but the id stays taken until the context
+ * ends (a tombstone: lookups and IOMMU_DESTROY say ENOENT).  What the
+ * kernel does to a vDEVICE whose device goes, so userspace cannot
+ * mistake a new object for the one it knew under that id.
+ */
+void ioasid_obj_tombstone(struct ioasid_ctx *ctx, struct ioasid_object *obj);
+
+/*
  * Hold an object found by a path other than the table (a list it is on)
  * short-term, unless its destruction has begun: false then.  Release with
  * ioasid_obj_put().

@@ -107,7 +107,7 @@ static int mock_domain_alloc_paging(struct ioasid_device *dev, uint32_t flags,
 struct mock_nested {
 	struct ioasid_domain dom;
 	uint32_t iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
-	bool on_viommu; /* its devices are the vIOMMU's virtual devices */
+	struct ioasid_viommu *viommu; /* made through it: its devices' */
 };
 
 static struct mock_nested *to_nested(struct ioasid_domain *dom)
@@ -194,7 +194,7 @@ static int mock_domain_alloc_nested(struct ioasid_device *dev,
 	ioasid_domain_init_nested(&mn->dom, parent);
 	for (size_t i = 0; i < MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
 		mn->iotlb[i] = cfg.iotlb;
-	mn->on_viommu = viommu != NULL;
+	mn->viommu = viommu;
 	mn->dom.ops = &mock_nested_ops;
 	mn->dom.iommu = &ioasid_mock_iommu_ops;
 	*out = &mn->dom;
@@ -222,19 +222,25 @@ static int mock_attach_dev(struct ioasid_domain *dom, struct ioasid_device *dev,
 			   uint32_t pasid)
 {
 	struct mock_dev *mdev = dev->drv;
+	struct ioasid_viommu *viommu = NULL;
+	uint64_t vdev_id = 0;
 
 	if (dom->type == IOASID_DOMAIN_PAGING && to_mock(dom)->dirty_ops &&
 	    (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
-	/* A vIOMMU's nested domain serves its virtual devices; none can
-	 * be made yet, so no device is one. */
-	if (dom->type == IOASID_DOMAIN_NESTED &&
-	    container_of(dom, struct mock_nested, dom)->on_viommu)
+	/* A vIOMMU's nested domain serves its virtual devices only. */
+	if (dom->type == IOASID_DOMAIN_NESTED)
+		viommu = to_nested(dom)->viommu;
+	if (viommu && ioasid_viommu_vdev_id(viommu, dev, &vdev_id))
 		return -ENOENT;
 	if (pasid == MOCK_PASID_FAKE_ERROR) {
 		mdev->pasid_1024_armed = !mdev->pasid_1024_armed;
 		if (!mdev->pasid_1024_armed)
 			return -ENOMEM;
+	}
+	if (pasid == IOASID_NO_PASID) {
+		mdev->viommu = viommu;
+		mdev->vdev_id = vdev_id;
 	}
 	return 0;
 }
@@ -245,6 +251,8 @@ static void mock_detach_dev(struct ioasid_device *dev, uint32_t pasid)
 
 	if (pasid == MOCK_PASID_FAKE_ERROR)
 		mdev->pasid_1024_armed = false;
+	if (pasid == IOASID_NO_PASID)
+		mdev->viommu = NULL;
 }
 
 /*

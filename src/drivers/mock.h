@@ -16,6 +16,7 @@
 struct ioasid_ctx;
 struct ioasid_device;
 struct ioasid_domain;
+struct ioasid_viommu;
 
 extern const struct ioasid_iommu_ops ioasid_mock_iommu_ops;
 
@@ -23,6 +24,11 @@ struct mock_dev {
 	uint32_t flags; /* MOCK_FLAGS_DEVICE_* */
 	uint32_t cache[MOCK_DEV_CACHE_NUM];
 	bool pasid_1024_armed; /* the next attach of PASID 1024 fails */
+	/* Attached through a vIOMMU: which, and the device's ID there as
+	 * it was at attach (what its events carry).  Under the device's
+	 * lock. */
+	struct ioasid_viommu *viommu;
+	uint64_t vdev_id;
 };
 
 /*

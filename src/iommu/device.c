@@ -13,6 +13,7 @@
 #include "hwpt.h"
 #include "ioasid/uapi/iommufd.h"
 #include "iopt/ioas.h"
+#include "viommu.h"
 
 static void detach_all(struct ioasid_device *dev);
 
@@ -20,8 +21,9 @@ static void device_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	struct ioasid_device *dev = container_of(obj, struct ioasid_device, obj);
 
-	/* A device unplugged while attached lets go first; the driver's
-	 * part goes last. */
+	/* Its vDEVICE goes before it, a device unplugged while attached
+	 * lets go, and the driver's part goes last. */
+	ioasid_vdevice_remove(dev);
 	detach_all(dev);
 	if (dev->ops->release_device)
 		dev->ops->release_device(dev);

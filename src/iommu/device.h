@@ -49,6 +49,7 @@ struct ioasid_device {
 	bool owned;              /* by the code that bound it */
 	pthread_mutex_t lock;
 	struct ioasid_attach *attaches;
+	struct ioasid_vdevice *vdev; /* its vDEVICE, if any; under lock */
 	/* DMA: the whole device's domain (PASIDs are in dma.c's table),
 	 * and the translations it has cached. */
 	struct ioasid_domain *_Atomic whole_domain;

@@ -16,10 +16,12 @@ static void viommu_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	struct ioasid_viommu *v = container_of(obj, struct ioasid_viommu, obj);
 
+	/* Its vDEVICEs and queues hold it: none is left. */
 	if (v->inited && v->iommu->viommu_destroy)
 		v->iommu->viommu_destroy(v);
 	if (v->hwpt)
 		ioasid_obj_users_dec(&v->hwpt->obj);
+	pthread_mutex_destroy(&v->lock);
 	free(v);
 }
 
@@ -65,8 +67,10 @@ long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u)
 		rc = -ENOMEM;
 		goto out_put_hwpt;
 	}
+	pthread_mutex_init(&v->lock, NULL);
 	rc = ioasid_obj_reserve(u->ctx, &v->obj, IOASID_OBJ_VIOMMU);
 	if (rc) {
+		pthread_mutex_destroy(&v->lock);
 		free(v);
 		goto out_put_hwpt;
 	}
