@@ -52,6 +52,7 @@ static const struct handler_binding bindings[] = {
 	{ IOMMU_OPTION, ioasid_option_ioctl },
 	{ IOMMU_TEST_CMD, ioasid_test_cmd_ioctl },
 	{ IOMMU_VDEVICE_ALLOC, ioasid_vdevice_alloc_ioctl },
+	{ IOMMU_VEVENTQ_ALLOC, ioasid_veventq_alloc_ioctl },
 	{ IOMMU_VFIO_IOAS, ioasid_vfio_ioas_ioctl },
 	{ IOMMU_VIOMMU_ALLOC, ioasid_viommu_alloc_ioctl },
 	{ VFIO_GET_API_VERSION, ioasid_vfio_get_api_version },

@@ -316,6 +316,61 @@ out_free:
 	return rc;
 }
 
+/*
+ * The guest invalidates a device's cache entries by the device's virtual
+ * ID: one entry, or all of them.
+ */
+static int mock_viommu_cache_invalidate(struct ioasid_viommu *v,
+					struct ioasid_user_data_array *array)
+{
+	uint32_t done = 0;
+	int rc = 0;
+
+	if (array->type != IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (uint32_t i = 0; i < array->entry_num; i++) {
+		struct iommu_viommu_invalidate_selftest inv;
+		struct ioasid_device *dev;
+		struct mock_dev *mdev;
+
+		rc = ioasid_user_data_array_copy(
+			array, IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, i, &inv,
+			sizeof(inv),
+			offsetofend(struct iommu_viommu_invalidate_selftest,
+				    cache_id));
+		if (rc)
+			break;
+		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (inv.cache_id > MOCK_DEV_CACHE_ID_MAX) {
+			rc = -EINVAL;
+			break;
+		}
+		/* The vIOMMU's lock keeps the device while we write. */
+		pthread_mutex_lock(&v->lock);
+		dev = ioasid_viommu_find_dev_locked(v, inv.vdev_id);
+		if (!dev) {
+			pthread_mutex_unlock(&v->lock);
+			rc = -EINVAL;
+			break;
+		}
+		mdev = dev->drv;
+		if (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL)
+			memset(mdev->cache, 0, sizeof(mdev->cache));
+		else
+			mdev->cache[inv.cache_id] = 0;
+		pthread_mutex_unlock(&v->lock);
+		done++;
+	}
+out:
+	array->entry_num = done;
+	return rc;
+}
+
 static void mock_viommu_destroy(struct ioasid_viommu *v)
 {
 	struct mock_viommu *mv = v->priv;
@@ -364,6 +419,7 @@ const struct ioasid_iommu_ops ioasid_mock_iommu_ops = {
 	.detach_dev = mock_detach_dev,
 	.viommu_init = mock_viommu_init,
 	.viommu_destroy = mock_viommu_destroy,
+	.viommu_cache_invalidate = mock_viommu_cache_invalidate,
 	.hw_info = mock_hw_info,
 	.capabilities = mock_capabilities,
 	.release_device = mock_release_device,

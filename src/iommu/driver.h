@@ -77,6 +77,10 @@ struct ioasid_iommu_ops {
 	int (*viommu_init)(struct ioasid_viommu *v, struct ioasid_device *dev,
 			   const struct ioasid_user_data *data);
 	void (*viommu_destroy)(struct ioasid_viommu *v);
+	/* Optional: the guest's cache invalidations through v, entry by
+	 * entry; sets array->entry_num to the entries handled. */
+	int (*viommu_cache_invalidate)(struct ioasid_viommu *v,
+				       struct ioasid_user_data_array *array);
 	/* Optional: dev's pasid no longer uses any domain (blocked). */
 	void (*detach_dev)(struct ioasid_device *dev, uint32_t pasid);
 	/* May dev use dom?  -EINVAL when it cannot, as hardware refuses. */

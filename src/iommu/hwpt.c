@@ -363,6 +363,16 @@ long ioasid_hwpt_invalidate_ioctl(struct ioasid_ucmd *u)
 		} else {
 			rc = -EOPNOTSUPP;
 		}
+	} else if (obj->type == IOASID_OBJ_VIOMMU) {
+		struct ioasid_viommu *v =
+			container_of(obj, struct ioasid_viommu, obj);
+
+		if (v->iommu->viommu_cache_invalidate) {
+			rc = v->iommu->viommu_cache_invalidate(v, &array);
+			done = array.entry_num;
+		} else {
+			rc = -EOPNOTSUPP;
+		}
 	} else {
 		rc = -EINVAL;
 	}

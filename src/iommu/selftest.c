@@ -105,6 +105,8 @@ long ioasid_test_cmd_ioctl(struct ioasid_ucmd *u)
 					   cmd->check_iotlb.iotlb);
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return test_trigger_iopf(u);
+	case IOMMU_TEST_OP_TRIGGER_VEVENT:
+		return test_trigger_vevent(u);
 	case IOMMU_TEST_OP_DIRTY:
 		return test_dirty(u, cmd->id);
 	case IOMMU_TEST_OP_DMABUF_GET:

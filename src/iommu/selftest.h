@@ -31,6 +31,7 @@ int test_dev_check_cache(struct ioasid_ucmd *u, uint32_t idev_id,
 int test_md_check_iotlb(struct ioasid_ucmd *u, uint32_t hwpt_id, uint32_t id,
 			uint32_t value);
 int test_trigger_iopf(struct ioasid_ucmd *u);
+int test_trigger_vevent(struct ioasid_ucmd *u);
 int test_dirty(struct ioasid_ucmd *u, uint32_t hwpt_id);
 /* selftest_dmabuf.c */
 int test_dmabuf_get(struct ioasid_ucmd *u);

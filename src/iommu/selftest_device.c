@@ -18,6 +18,7 @@
 #include "pages/frame.h"
 #include "pages/pages.h"
 #include "selftest.h"
+#include "viommu.h"
 
 struct selftest_obj {
 	struct ioasid_object obj;
@@ -341,6 +342,43 @@ int test_trigger_iopf(struct ioasid_ucmd *u)
 					 cmd->trigger_iopf.grpid,
 					 cmd->trigger_iopf.perm,
 					 cmd->trigger_iopf.addr);
+	pthread_mutex_unlock(&dev->lock);
+out_put:
+	ioasid_device_put(u->ctx, dev);
+	return rc;
+}
+
+/*
+ * An event of a mock device for its guest: its virtual ID as it was when
+ * it attached through the vIOMMU, to the vIOMMU's selftest queue.
+ * ENOENT when it is attached through none (or under ID 0).
+ */
+int test_trigger_vevent(struct ioasid_ucmd *u)
+{
+	const struct iommu_test_cmd *cmd = u->cmd;
+	struct iommu_viommu_event_selftest ev = { 0 };
+	struct ioasid_device *dev;
+	struct mock_dev *mdev;
+	int rc;
+
+	rc = ioasid_device_get(u->ctx, cmd->trigger_vevent.dev_id, &dev);
+	if (rc)
+		return rc;
+	if (dev->ops != &ioasid_mock_iommu_ops) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	mdev = dev->drv;
+	/* The device's lock keeps it attached, and so the vIOMMU. */
+	pthread_mutex_lock(&dev->lock);
+	if (!mdev->viommu || !mdev->vdev_id) {
+		rc = -ENOENT;
+	} else {
+		ev.virt_id = (uint32_t)mdev->vdev_id;
+		rc = ioasid_viommu_report_event(mdev->viommu,
+						IOMMU_VEVENTQ_TYPE_SELFTEST,
+						&ev, sizeof(ev));
+	}
 	pthread_mutex_unlock(&dev->lock);
 out_put:
 	ioasid_device_put(u->ctx, dev);

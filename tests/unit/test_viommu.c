@@ -2,9 +2,12 @@
 /*
  * What lives on a vIOMMU: vDEVICEs (IOMMU_VDEVICE_ALLOC, one per device
  * and per virtual ID, needed to attach through the vIOMMU, tombstoned
- * when their device goes).
+ * when their device goes); the guest's cache invalidations by virtual
+ * ID (IOMMU_HWPT_INVALIDATE on a vIOMMU); vEVENTQs (IOMMU_VEVENTQ_ALLOC)
+ * and their files: headers, sequence numbers, lost events, poll.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -148,9 +151,239 @@ static void vdevices(void)
 	ctx = NULL;
 }
 
+static long invalidate(uint32_t id, uint32_t type, const void *reqs,
+		       uint32_t len, uint32_t *num)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd), .hwpt_id = id, .data_type = type,
+		.data_uptr = (uintptr_t)reqs, .entry_len = len,
+		.entry_num = *num,
+	};
+	long rc = io(IOMMU_HWPT_INVALIDATE, &cmd);
+
+	*num = cmd.entry_num;
+	return rc;
+}
+
+static long check_cache(uint32_t dev, uint32_t id, uint32_t value)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_DEV_CHECK_CACHE,
+		.id = dev, .check_dev_cache = { .id = id, .cache = value },
+	};
+
+	return io(IOMMU_TEST_CMD, &cmd);
+}
+
+static void invalidations(void)
+{
+	const uint32_t st = IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST;
+	const uint32_t sz = sizeof(struct iommu_viommu_invalidate_selftest);
+	const struct {
+		const char *what;
+		uint32_t type, len, flags0, vdev0, cache0, flags1, vdev1,
+			cache1, num;
+		long rc;
+		uint32_t done;
+	} cases[] = {
+		{ "none", st, sz, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
+		{ "another type", st + 1, sz, 0, 0x99, 0, 0, 0, 0, 1,
+		  -EINVAL, 0 },
+		{ "entry a byte long", st, 1, 0, 0x99, 0, 0, 0, 0, 1, -EINVAL,
+		  0 },
+		{ "entry a byte too long", st, sz + 1, 0, 0x99, 0, 0, 0, 0, 1,
+		  -EINVAL, 0 },
+		{ "unknown flag", st, sz, 2, 0x99, 0, 0, 0, 0, 1, -EOPNOTSUPP,
+		  0 },
+		{ "cache id past the end", st, sz, 0, 0x99,
+		  MOCK_DEV_CACHE_ID_MAX + 1, 0, 0, 0, 1, -EINVAL, 0 },
+		{ "no such virtual ID", st, sz, 0, 0x9, 0, 0, 0, 0, 1, -EINVAL,
+		  0 },
+		{ "the second bad", st, sz, 0, 0x99, 0, 0, 0x9, 1, 2, -EINVAL,
+		  1 },
+		{ "entry 1, then 2 and 3", st, sz, 0, 0x99, 1, 0, 0x99, 2, 2, 0,
+		  2 },
+	};
+	uint32_t vdev;
+
+	setup();
+	CHECK_EQ(vdevice_alloc(viommu, idev, 0x99, &vdev), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct iommu_viommu_invalidate_selftest reqs[2] = {
+			{ cases[i].flags0, cases[i].vdev0, cases[i].cache0 },
+			{ cases[i].flags1, cases[i].vdev1, cases[i].cache1 },
+		};
+		uint32_t num = cases[i].num;
+
+		CHECK_CASE(cases[i].what,
+			   invalidate(viommu, cases[i].type, reqs,
+				      cases[i].len, &num),
+			   cases[i].rc);
+		CHECK_CASE(cases[i].what, num, cases[i].done);
+	}
+	/* Entry 0 went with "the second bad", 1 to 3 with the last. */
+	for (uint32_t id = 0; id <= MOCK_DEV_CACHE_ID_MAX; id++)
+		CHECK_EQ(check_cache(idev, id, id < 3 ? 0 :
+					     IOMMU_TEST_DEV_CACHE_DEFAULT),
+			 0);
+	{
+		struct iommu_viommu_invalidate_selftest all = {
+			IOMMU_TEST_INVALIDATE_FLAG_ALL, 0x99, 0,
+		};
+		uint32_t num = 1;
+
+		CHECK_EQ(invalidate(viommu, st, &all, sz, &num), 0);
+		CHECK_EQ(check_cache(idev, MOCK_DEV_CACHE_ID_MAX, 0), 0);
+	}
+	ioasid_ctx_put(ctx);
+	ctx = NULL;
+}
+
+static long veventq_alloc(uint32_t vi, uint32_t flags, uint32_t type,
+			  uint32_t depth, uint32_t reserved, uint32_t *id,
+			  int *fd)
+{
+	struct iommu_veventq_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .viommu_id = vi,
+		.type = type, .veventq_depth = depth, .__reserved = reserved,
+	};
+	long rc = io(IOMMU_VEVENTQ_ALLOC, &cmd);
+
+	if (id)
+		*id = cmd.out_veventq_id;
+	if (fd)
+		*fd = (int)cmd.out_veventq_fd;
+	return rc;
+}
+
+static long trigger(uint32_t dev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd), .op = IOMMU_TEST_OP_TRIGGER_VEVENT,
+		.trigger_vevent.dev_id = dev,
+	};
+
+	return io(IOMMU_TEST_CMD, &cmd);
+}
+
+/* One record: header, then the selftest event. */
+struct rec {
+	struct iommufd_vevent_header hdr;
+	struct iommu_viommu_event_selftest ev;
+};
+
+static unsigned int poll_of(int fd)
+{
+	struct ioasid_file *file;
+	unsigned int mask;
+
+	if (ioasid_file_lookup(fd, &file))
+		return 0;
+	mask = ioasid_file_poll(file);
+	ioasid_file_put(file);
+	return mask;
+}
+
+static void veventqs(void)
+{
+	const uint32_t st = IOMMU_VEVENTQ_TYPE_SELFTEST;
+	const struct {
+		const char *what;
+		uint32_t flags, type, depth, reserved;
+		long rc;
+	} cases[] = {
+		{ "a flag", 1, st, 2, 0, -EOPNOTSUPP },
+		{ "reserved set", 0, st, 2, 1, -EOPNOTSUPP },
+		{ "the default type", 0, IOMMU_VEVENTQ_TYPE_DEFAULT, 2, 0,
+		  -EOPNOTSUPP },
+		{ "depth 0", 0, st, 0, 0, -EINVAL },
+		{ "depth past the bound", 0, st, (1u << 19) + 1, 0, -EINVAL },
+	};
+	struct rec r[4] = { 0 };
+	uint32_t q, vdev;
+	int fd;
+
+	setup();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		CHECK_CASE(cases[i].what,
+			   veventq_alloc(viommu, cases[i].flags, cases[i].type,
+					 cases[i].depth, cases[i].reserved,
+					 NULL, NULL),
+			   cases[i].rc);
+	CHECK_EQ(veventq_alloc(ioas, 0, st, 2, 0, NULL, NULL), -ENOENT);
+	CHECK_EQ(veventq_alloc(viommu, 0, st, 1u << 19, 0, &q, &fd), 0);
+	CHECK_EQ(ioasid_self_close(fd), 0);
+	CHECK_EQ(destroy(q), 0);
+
+	CHECK_EQ(veventq_alloc(viommu, 0, st, 2, 0, &q, &fd), 0);
+	CHECK_EQ(veventq_alloc(viommu, 0, st, 2, 0, NULL, NULL), -EEXIST);
+	CHECK_EQ(destroy(q), -EBUSY); /* its file holds it */
+	CHECK_EQ(destroy(viommu), -EBUSY);
+
+	/* Nothing to read; reads shorter than a header refused. */
+	CHECK_EQ(ioasid_self_read(fd, r, 0), -EINVAL);
+	CHECK_EQ(ioasid_self_read(fd, r, 7), -EINVAL);
+	CHECK_EQ(ioasid_self_read(fd, r, sizeof(r)), 0);
+	CHECK_EQ(poll_of(fd), POLLOUT);
+
+	/* Events come from a device attached through the vIOMMU. */
+	CHECK_EQ(trigger(idev), -ENOENT);
+	CHECK_EQ(vdevice_alloc(viommu, idev, 0x99, &vdev), 0);
+	CHECK_EQ(trigger(idev), -ENOENT); /* not attached through it yet */
+	CHECK_EQ(replace(stdev, nested), 0);
+	CHECK_EQ(trigger(idev), 0);
+	CHECK_EQ(poll_of(fd), POLLOUT | POLLIN | POLLRDNORM);
+	CHECK_EQ(ioasid_self_read(fd, r, sizeof(r[0].hdr)), -EINVAL);
+	CHECK_EQ(ioasid_self_read(fd, r, sizeof(r)), sizeof(r[0]));
+	CHECK_EQ(r[0].hdr.flags, 0);
+	CHECK_EQ(r[0].hdr.sequence, 0);
+	CHECK_EQ(r[0].ev.virt_id, 0x99);
+
+	/* Three into a queue of two: the third is a lost-events header,
+	 * 8 bytes with a number of its own. */
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(trigger(idev), 0);
+	memset(r, 0, sizeof(r));
+	CHECK_EQ(ioasid_self_read(fd, r, sizeof(r)),
+		 2 * sizeof(r[0]) + sizeof(r[0].hdr));
+	CHECK_EQ(r[0].hdr.sequence, 1);
+	CHECK_EQ(r[1].hdr.sequence, 2);
+	CHECK_EQ(r[2].hdr.flags, IOMMU_VEVENTQ_FLAG_LOST_EVENTS);
+	CHECK_EQ(r[2].hdr.sequence, 3);
+
+	/* Full again, one read out: a new event takes the lost-events
+	 * header's place at the end, the gap in numbers telling. */
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(trigger(idev), 0);
+	CHECK_EQ(ioasid_self_read(fd, r, sizeof(r[0])), sizeof(r[0]));
+	CHECK_EQ(r[0].hdr.sequence, 4);
+	CHECK_EQ(trigger(idev), 0);
+	CHECK_EQ(ioasid_self_read(fd, r, sizeof(r)), 2 * sizeof(r[0]));
+	CHECK_EQ(r[0].hdr.sequence, 5);
+	CHECK_EQ(r[1].hdr.flags, 0);
+	CHECK_EQ(r[1].hdr.sequence, 7);
+
+	/* Moved away, the device reports nothing. */
+	CHECK_EQ(replace(stdev, ioas), 0);
+	CHECK_EQ(trigger(idev), -ENOENT);
+	CHECK_EQ(ioasid_self_close(fd), 0);
+	CHECK_EQ(destroy(q), 0);
+	/* No queue of the type: the event has nowhere to go. */
+	CHECK_EQ(replace(stdev, nested), 0);
+	CHECK_EQ(trigger(idev), -EOPNOTSUPP);
+	/* A queue left open goes with the context. */
+	CHECK_EQ(veventq_alloc(viommu, 0, st, 4, 0, &q, &fd), 0);
+	CHECK_EQ(trigger(idev), 0);
+	ioasid_ctx_put(ctx);
+	ctx = NULL;
+	CHECK_EQ(ioasid_self_close(fd), 0);
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
 	vdevices();
+	invalidations();
+	veventqs();
 	return check_finish("viommu");
 }
