@@ -16,6 +16,7 @@ extern const struct ioasid_obj_ops ioasid_fault_obj_ops;
 extern const struct ioasid_obj_ops ioasid_viommu_obj_ops;
 extern const struct ioasid_obj_ops ioasid_vdevice_obj_ops;
 extern const struct ioasid_obj_ops ioasid_veventq_obj_ops;
+extern const struct ioasid_obj_ops ioasid_hw_queue_obj_ops;
 
 const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
 	[IOASID_OBJ_IOAS] = &ioasid_ioas_obj_ops,
@@ -28,6 +29,7 @@ const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
 	[IOASID_OBJ_VIOMMU] = &ioasid_viommu_obj_ops,
 	[IOASID_OBJ_VDEVICE] = &ioasid_vdevice_obj_ops,
 	[IOASID_OBJ_VEVENTQ] = &ioasid_veventq_obj_ops,
+	[IOASID_OBJ_HW_QUEUE] = &ioasid_hw_queue_obj_ops,
 };
 
 struct ioasid_ctx *ioasid_ctx_new(void)

@@ -37,6 +37,7 @@ static const struct handler_binding bindings[] = {
 	{ IOMMU_FAULT_QUEUE_ALLOC, ioasid_fault_alloc_ioctl },
 	{ IOMMU_GET_HW_INFO, ioasid_get_hw_info_ioctl },
 	{ IOMMU_HWPT_ALLOC, ioasid_hwpt_alloc_ioctl },
+	{ IOMMU_HW_QUEUE_ALLOC, ioasid_hw_queue_alloc_ioctl },
 	{ IOMMU_HWPT_GET_DIRTY_BITMAP, ioasid_hwpt_get_dirty_bitmap_ioctl },
 	{ IOMMU_HWPT_INVALIDATE, ioasid_hwpt_invalidate_ioctl },
 	{ IOMMU_HWPT_SET_DIRTY_TRACKING,

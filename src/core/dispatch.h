@@ -32,6 +32,7 @@ long ioasid_hwpt_invalidate_ioctl(struct ioasid_ucmd *u);
 long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u);   /* iommu/viommu.c */
 long ioasid_vdevice_alloc_ioctl(struct ioasid_ucmd *u);  /* iommu/vdevice.c */
 long ioasid_veventq_alloc_ioctl(struct ioasid_ucmd *u);  /* iommu/veventq.c */
+long ioasid_hw_queue_alloc_ioctl(struct ioasid_ucmd *u); /* iommu/hw_queue.c */
 /* iommu/dirty.c */
 long ioasid_hwpt_set_dirty_tracking_ioctl(struct ioasid_ucmd *u);
 long ioasid_hwpt_get_dirty_bitmap_ioctl(struct ioasid_ucmd *u);

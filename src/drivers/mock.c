@@ -10,6 +10,8 @@
 #include "iommu/device.h"
 #include "iommu/domain.h"
 #include "iommu/driver.h"
+#include "iommu/hw_queue.h"
+#include "iommu/hwpt.h"
 #include "iommu/viommu.h"
 #include "ioasid/uapi/iommufd.h"
 #include "mock.h"
@@ -261,6 +263,15 @@ static void mock_detach_dev(struct ioasid_device *dev, uint32_t pasid)
  */
 struct mock_viommu {
 	uint64_t mmap_offset; /* 0: no region */
+	/* Its HW queues by index; queue i > 0 needs queue i - 1, which it
+	 * holds (users) so that it goes first. */
+	pthread_mutex_t queue_lock;
+	struct ioasid_hw_queue *queues[IOMMU_TEST_HW_QUEUE_MAX];
+};
+
+struct mock_hw_queue {
+	uint32_t index;
+	struct ioasid_hw_queue *prev;
 };
 
 static int mock_viommu_init(struct ioasid_viommu *v, struct ioasid_device *dev,
@@ -305,6 +316,7 @@ static int mock_viommu_init(struct ioasid_viommu *v, struct ioasid_device *dev,
 			goto out_free;
 		}
 	}
+	pthread_mutex_init(&mv->queue_lock, NULL);
 	v->priv = mv;
 	return 0;
 
@@ -377,7 +389,67 @@ static void mock_viommu_destroy(struct ioasid_viommu *v)
 
 	if (mv->mmap_offset)
 		ioasid_mmap_destroy(v->ctx, mv->mmap_offset);
+	pthread_mutex_destroy(&mv->queue_lock);
 	free(mv);
+}
+
+static bool mock_hw_queue_supported(const struct ioasid_viommu *v,
+				    uint32_t type)
+{
+	return type == IOMMU_HW_QUEUE_TYPE_SELFTEST;
+}
+
+/*
+ * Queues come in index order.  The core's idea of where the queue is in
+ * physical memory is checked against the stage-2 table's own answer.
+ */
+static int mock_hw_queue_init(struct ioasid_hw_queue *q, uint32_t index,
+			      uint64_t base_pa)
+{
+	struct mock_viommu *mv = q->viommu->priv;
+	struct mock_hw_queue *mq;
+	uint64_t pa;
+	int rc = 0;
+
+	if (index >= IOMMU_TEST_HW_QUEUE_MAX)
+		return -EINVAL;
+	mq = calloc(1, sizeof(*mq));
+	if (!mq)
+		return -ENOMEM;
+	pthread_mutex_lock(&mv->queue_lock);
+	if (mv->queues[index])
+		rc = -EEXIST;
+	else if (index && !mv->queues[index - 1])
+		rc = -EIO;
+	else if (ioasid_domain_iova_to_phys(q->viommu->hwpt->domain,
+					    q->base_iova, &pa) ||
+		 pa != base_pa)
+		rc = -EFAULT;
+	if (!rc) {
+		mq->index = index;
+		mq->prev = index ? mv->queues[index - 1] : NULL;
+		if (mq->prev)
+			ioasid_obj_users_inc(&mq->prev->obj);
+		mv->queues[index] = q;
+		q->priv = mq;
+	}
+	pthread_mutex_unlock(&mv->queue_lock);
+	if (rc)
+		free(mq);
+	return rc;
+}
+
+static void mock_hw_queue_destroy(struct ioasid_hw_queue *q)
+{
+	struct mock_viommu *mv = q->viommu->priv;
+	struct mock_hw_queue *mq = q->priv;
+
+	pthread_mutex_lock(&mv->queue_lock);
+	mv->queues[mq->index] = NULL;
+	if (mq->prev)
+		ioasid_obj_users_dec(&mq->prev->obj);
+	pthread_mutex_unlock(&mv->queue_lock);
+	free(mq);
 }
 
 static int mock_hw_info(struct ioasid_device *dev, uint32_t *type, void *buf,
@@ -420,6 +492,9 @@ const struct ioasid_iommu_ops ioasid_mock_iommu_ops = {
 	.viommu_init = mock_viommu_init,
 	.viommu_destroy = mock_viommu_destroy,
 	.viommu_cache_invalidate = mock_viommu_cache_invalidate,
+	.hw_queue_supported = mock_hw_queue_supported,
+	.hw_queue_init = mock_hw_queue_init,
+	.hw_queue_destroy = mock_hw_queue_destroy,
 	.hw_info = mock_hw_info,
 	.capabilities = mock_capabilities,
 	.release_device = mock_release_device,

@@ -7,10 +7,12 @@
 #ifndef IOASID_IOMMU_DRIVER_H
 #define IOASID_IOMMU_DRIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct ioasid_device;
+struct ioasid_hw_queue;
 struct ioasid_domain;
 struct ioasid_ucmd;
 struct ioasid_viommu;
@@ -81,6 +83,16 @@ struct ioasid_iommu_ops {
 	 * entry; sets array->entry_num to the entries handled. */
 	int (*viommu_cache_invalidate)(struct ioasid_viommu *v,
 				       struct ioasid_user_data_array *array);
+	/*
+	 * Optional: HW queues of a type on v.  hw_queue_init makes q (its
+	 * pages pinned, base_pa where it starts) the queue at index and
+	 * sets q->priv; hw_queue_destroy undoes it.
+	 */
+	bool (*hw_queue_supported)(const struct ioasid_viommu *v,
+				   uint32_t type);
+	int (*hw_queue_init)(struct ioasid_hw_queue *q, uint32_t index,
+			     uint64_t base_pa);
+	void (*hw_queue_destroy)(struct ioasid_hw_queue *q);
 	/* Optional: dev's pasid no longer uses any domain (blocked). */
 	void (*detach_dev)(struct ioasid_device *dev, uint32_t pasid);
 	/* May dev use dom?  -EINVAL when it cannot, as hardware refuses. */

@@ -592,6 +592,12 @@ again:
 	itree_for_each(n, &iopt->area_itree, start, last) {
 		struct iopt_area *a = container_of(n, struct iopt_area, node);
 
+		/* Pinned by an object of the core's own, which will not
+		 * let go on request: only its destruction unpins. */
+		if (atomic_load(&a->num_locks)) {
+			rc = -EBUSY;
+			goto out_unlock;
+		}
 		if (n->start < start || n->last > last) {
 			rc = -ENOENT;
 			goto out_unlock;
@@ -707,8 +713,14 @@ static int check_access_area(const struct iopt_area *area, bool write)
 	return 0;
 }
 
+/* The count an area keeps of pins like who's. */
+static atomic_uint *pin_count(struct iopt_area *area, enum iopt_pinner who)
+{
+	return who == IOPT_PIN_LOCK ? &area->num_locks : &area->num_accesses;
+}
+
 static void unpin_contig_locked(struct io_pagetable *iopt, uint64_t iova,
-				uint64_t last)
+				uint64_t last, enum iopt_pinner who)
 {
 	struct contig_iter it;
 	struct iopt_area *area;
@@ -721,12 +733,13 @@ static void unpin_contig_locked(struct io_pagetable *iopt, uint64_t iova,
 					   IOASID_PAGE_SHIFT,
 				   iopt_area_start_byte(area, piece_last) >>
 					   IOASID_PAGE_SHIFT);
-		atomic_fetch_sub(&area->num_accesses, 1);
+		atomic_fetch_sub(pin_count(area, who), 1);
 	}
 }
 
-int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
-		    bool write, struct ioasid_page_id *ids)
+static int pin_contig(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+		      bool write, enum iopt_pinner who,
+		      struct ioasid_page_id *ids, uint64_t *pfns)
 {
 	struct contig_iter it;
 	struct iopt_area *area;
@@ -764,21 +777,45 @@ int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
 			}
 			ids += last_index - first_index + 1;
 		}
-		atomic_fetch_add(&area->num_accesses, 1);
+		if (pfns) {
+			ioasid_pages_pfns(area->pages, first_index,
+					  last_index - first_index + 1, pfns);
+			pfns += last_index - first_index + 1;
+		}
+		atomic_fetch_add(pin_count(area, who), 1);
 	}
 	if (!rc && !it.done)
 		rc = -ENOENT;
 	if (rc && it.cur != iova)
-		unpin_contig_locked(iopt, iova, it.cur - 1);
+		unpin_contig_locked(iopt, iova, it.cur - 1, who);
 	pthread_rwlock_unlock(&iopt->iova_lock);
 	return rc;
+}
+
+int iopt_access_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+		    bool write, struct ioasid_page_id *ids)
+{
+	return pin_contig(iopt, iova, last, write, IOPT_PIN_ACCESS, ids, NULL);
 }
 
 void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova,
 		       uint64_t last)
 {
 	pthread_rwlock_rdlock(&iopt->iova_lock);
-	unpin_contig_locked(iopt, iova, last);
+	unpin_contig_locked(iopt, iova, last, IOPT_PIN_ACCESS);
+	pthread_rwlock_unlock(&iopt->iova_lock);
+}
+
+int iopt_lock_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+		  uint64_t *pfns)
+{
+	return pin_contig(iopt, iova, last, false, IOPT_PIN_LOCK, NULL, pfns);
+}
+
+void iopt_lock_unpin(struct io_pagetable *iopt, uint64_t iova, uint64_t last)
+{
+	pthread_rwlock_rdlock(&iopt->iova_lock);
+	unpin_contig_locked(iopt, iova, last, IOPT_PIN_LOCK);
 	pthread_rwlock_unlock(&iopt->iova_lock);
 }
 
@@ -848,7 +885,7 @@ static int area_split_locked(struct io_pagetable *iopt, struct iopt_area *area,
 	if ((new_start & (align - 1)) ||
 	    (iopt_area_start_byte(area, new_start) & (align - 1)))
 		return -EINVAL;
-	if (area->num_accesses)
+	if (area->num_accesses || area->num_locks)
 		return -EINVAL;
 	/* A domain may map the area with leaves the cut would split. */
 	if (area->storage_pinned && !iopt->disable_large_pages)

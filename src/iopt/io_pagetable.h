@@ -36,6 +36,9 @@ struct iopt_area {
 	/* Access pins inside this area.  Changed under the read side of
 	 * iova_lock by concurrent pinners, read under the write side. */
 	atomic_uint num_accesses;
+	/* Pins by the core's own objects (HW queues), which answer no
+	 * unmap request: an unmap meeting one is EBUSY.  As num_accesses. */
+	atomic_uint num_locks;
 	bool prevent_access; /* being unmapped: no new pins or rw */
 	bool storage_pinned; /* pinned whole, for the domains */
 	struct iopt_area *unmap_next; /* out of the tree, awaiting release */
@@ -205,6 +208,22 @@ void iopt_access_unpin(struct io_pagetable *iopt, uint64_t iova,
 int iopt_access_rw(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
 		   void *buf, bool write);
 void iopt_enable_large_pages(struct io_pagetable *iopt);
+
+/* Who pins: an access, asked to let go when an unmap meets its pins, or
+ * an object of the core's own, which is not. */
+enum iopt_pinner {
+	IOPT_PIN_ACCESS,
+	IOPT_PIN_LOCK,
+};
+
+/*
+ * iopt_access_pin for the core's own objects: pfns[] (when not NULL)
+ * gets the frame of each page pinned, and until iopt_lock_unpin an unmap
+ * meeting the pins fails with -EBUSY.
+ */
+int iopt_lock_pin(struct io_pagetable *iopt, uint64_t iova, uint64_t last,
+		  uint64_t *pfns);
+void iopt_lock_unpin(struct io_pagetable *iopt, uint64_t iova, uint64_t last);
 
 /*
  * Add a domain: the IOVA outside its aperture becomes reserved, the

@@ -4,12 +4,15 @@
  * and per virtual ID, needed to attach through the vIOMMU, tombstoned
  * when their device goes); the guest's cache invalidations by virtual
  * ID (IOMMU_HWPT_INVALIDATE on a vIOMMU); vEVENTQs (IOMMU_VEVENTQ_ALLOC)
- * and their files: headers, sequence numbers, lost events, poll.
+ * and their files: headers, sequence numbers, lost events, poll; HW
+ * queues (IOMMU_HW_QUEUE_ALLOC): their pins, which no unmap takes, and
+ * the mock's index order.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ctx_harness.h"
 #include "core/util.h"
@@ -379,9 +382,106 @@ static void veventqs(void)
 	CHECK_EQ(ioasid_self_close(fd), 0);
 }
 
+static long hw_queue_alloc(uint32_t vi, uint32_t flags, uint32_t type,
+			   uint32_t index, uint64_t iova, uint64_t len,
+			   uint32_t *id)
+{
+	struct iommu_hw_queue_alloc cmd = {
+		.size = sizeof(cmd), .flags = flags, .viommu_id = vi,
+		.type = type, .index = index, .nesting_parent_iova = iova,
+		.length = len,
+	};
+	long rc = io(IOMMU_HW_QUEUE_ALLOC, &cmd);
+
+	if (id)
+		*id = cmd.out_hw_queue_id;
+	return rc;
+}
+
+static long unmap(uint64_t iova, uint64_t len)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd), .ioas_id = ioas, .iova = iova,
+		.length = len,
+	};
+
+	return io(IOMMU_IOAS_UNMAP, &cmd);
+}
+
+#define QBASE (32ull << 20)
+
+static void hw_queues(void)
+{
+	const uint32_t st = IOMMU_HW_QUEUE_TYPE_SELFTEST;
+	const struct {
+		const char *what;
+		uint32_t flags, type, index;
+		uint64_t iova, len;
+		long rc;
+	} cases[] = {
+		{ "a flag", 1, st, 0, QBASE, PG, -EOPNOTSUPP },
+		{ "the default type", 0, IOMMU_HW_QUEUE_TYPE_DEFAULT, 0, QBASE,
+		  PG, -EOPNOTSUPP },
+		{ "a type the mock has not", 0,
+		  IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV, 0, QBASE, PG,
+		  -EOPNOTSUPP },
+		{ "length 0", 0, st, 0, QBASE, 0, -EINVAL },
+		{ "wrapping", 0, st, 0, ~0ull, PG, -EOVERFLOW },
+		{ "nothing mapped", 0, st, 0, QBASE + 64 * PG, PG, -ENOENT },
+		{ "index 1 before 0", 0, st, 1, QBASE, PG, -EIO },
+		{ "index past the last", 0, st, IOMMU_TEST_HW_QUEUE_MAX, QBASE,
+		  PG, -EINVAL },
+		{ "pages not one run of frames", 0, st, 0, QBASE + 8 * PG,
+		  2 * PG, -EFAULT },
+	};
+	char *mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t q0, q1;
+
+	CHECK(mem != MAP_FAILED);
+	setup();
+	CHECK_EQ(map_at(ioas, RW, mem, PG, QBASE), 0);
+	CHECK_EQ(map_at(ioas, RW, mem + PG, PG, QBASE + PG), 0);
+	/* Two pages side by side in IOVA, apart in memory. */
+	CHECK_EQ(map_at(ioas, RW, mem + 3 * PG, PG, QBASE + 8 * PG), 0);
+	CHECK_EQ(map_at(ioas, RW, mem, PG, QBASE + 9 * PG), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		CHECK_CASE(cases[i].what,
+			   hw_queue_alloc(viommu, cases[i].flags,
+					  cases[i].type, cases[i].index,
+					  cases[i].iova, cases[i].len, NULL),
+			   cases[i].rc);
+	CHECK_EQ(hw_queue_alloc(ioas, 0, st, 0, QBASE, PG, NULL), -ENOENT);
+	/* The failures pinned nothing. */
+	CHECK_EQ(unmap(QBASE + 8 * PG, 2 * PG), 0);
+
+	CHECK_EQ(hw_queue_alloc(viommu, 0, st, 0, QBASE, PG, &q0), 0);
+	CHECK_EQ(hw_queue_alloc(viommu, 0, st, 0, QBASE, PG, NULL), -EEXIST);
+	CHECK_EQ(unmap(QBASE, PG), -EBUSY);
+	CHECK_EQ(unmap(0, UINT64_MAX), -EBUSY);
+	CHECK_EQ(unmap(QBASE + PG, PG), 0);
+	CHECK_EQ(hw_queue_alloc(viommu, 0, st, 1, QBASE + PG / 2, PG / 2, &q1),
+		 0);
+	CHECK_EQ(destroy(q0), -EBUSY); /* queue 1 needs it */
+	CHECK_EQ(destroy(viommu), -EBUSY);
+	CHECK_EQ(destroy(q1), 0);
+	CHECK_EQ(unmap(QBASE, PG), -EBUSY); /* queue 0 still pins it */
+	CHECK_EQ(destroy(q0), 0);
+	CHECK_EQ(unmap(QBASE, PG), 0);
+
+	/* Queues left standing go with the context. */
+	CHECK_EQ(map_at(ioas, RW, mem, 2 * PG, QBASE), 0);
+	CHECK_EQ(hw_queue_alloc(viommu, 0, st, 0, QBASE, 2 * PG, &q0), 0);
+	CHECK_EQ(hw_queue_alloc(viommu, 0, st, 1, QBASE, PG, &q1), 0);
+	ioasid_ctx_put(ctx);
+	ctx = NULL;
+	munmap(mem, 4 * PG);
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
+	hw_queues();
 	vdevices();
 	invalidations();
 	veventqs();
