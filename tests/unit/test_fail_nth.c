@@ -265,6 +265,81 @@ static void dirty_harvest(uint32_t hwpt)
 	CHECK_EQ(got, 0xff);
 }
 
+/* An ioctl that makes an object: made, or no object more than before. */
+static long make(unsigned int cmd, void *arg)
+{
+	unsigned int objs = ioasid_ctx_object_count(ctx);
+	long rc = io(cmd, arg);
+
+	if (rc < 0)
+		CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
+	return rc;
+}
+
+/*
+ * What lives on a vIOMMU: a vDEVICE, an event queue with one event in
+ * it, and a HW queue pinning a page of a's.  Left for the context's end.
+ */
+static void viommu_objects(uint32_t a, uint32_t stdev, uint32_t idev)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc parent = {
+		.size = sizeof(parent), .dev_id = idev, .pt_id = a,
+		.flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+	};
+	struct iommu_viommu_alloc viommu = {
+		.size = sizeof(viommu), .type = IOMMU_VIOMMU_TYPE_SELFTEST,
+		.dev_id = idev,
+	};
+	struct iommu_vdevice_alloc vdev = {
+		.size = sizeof(vdev), .dev_id = idev, .virt_id = 0x99,
+	};
+	struct iommu_veventq_alloc q = {
+		.size = sizeof(q), .type = IOMMU_VEVENTQ_TYPE_SELFTEST,
+		.veventq_depth = 2,
+	};
+	struct iommu_hwpt_alloc nested = {
+		.size = sizeof(nested), .dev_id = idev,
+		.data_type = IOMMU_HWPT_DATA_SELFTEST,
+		.data_len = sizeof(data), .data_uptr = (uintptr_t)&data,
+	};
+	struct iommu_hw_queue_alloc hwq = {
+		.size = sizeof(hwq), .type = IOMMU_HW_QUEUE_TYPE_SELFTEST,
+		.nesting_parent_iova = 0x1100000, .length = PG,
+	};
+
+	if (make(IOMMU_HWPT_ALLOC, &parent))
+		return;
+	viommu.hwpt_id = parent.out_hwpt_id;
+	if (make(IOMMU_VIOMMU_ALLOC, &viommu))
+		return;
+	vdev.viommu_id = q.viommu_id = nested.pt_id = hwq.viommu_id =
+		viommu.out_viommu_id;
+	make(IOMMU_HW_QUEUE_ALLOC, &hwq);
+	if (make(IOMMU_VDEVICE_ALLOC, &vdev) ||
+	    make(IOMMU_VEVENTQ_ALLOC, &q))
+		return;
+	if (!make(IOMMU_HWPT_ALLOC, &nested)) {
+		struct iommu_test_cmd rep = {
+			.size = sizeof(rep),
+			.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, .id = stdev,
+			.mock_domain_replace.pt_id = nested.out_hwpt_id,
+		};
+		struct iommu_test_cmd trigger = {
+			.size = sizeof(trigger),
+			.op = IOMMU_TEST_OP_TRIGGER_VEVENT,
+			.trigger_vevent.dev_id = idev,
+		};
+		unsigned char rec[12];
+
+		if (!io(IOMMU_TEST_CMD, &rep) && !io(IOMMU_TEST_CMD, &trigger))
+			CHECK_EQ(ioasid_self_read((int)q.out_veventq_fd, rec,
+						  sizeof(rec)),
+				 sizeof(rec));
+	}
+	CHECK_EQ(ioasid_self_close((int)q.out_veventq_fd), 0);
+}
+
 /* Each step either works or fails, and a failed one leaves no trace. */
 static void scenario(void)
 {
@@ -414,6 +489,7 @@ static void scenario(void)
 			io(IOMMU_TEST_CMD, &rep);
 			dirty_harvest(hwpt.out_hwpt_id);
 		}
+		viommu_objects(a, stdev, idev);
 	}
 	{
 		struct iommu_test_cmd cmd = {
