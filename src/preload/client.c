@@ -66,20 +66,42 @@ int client_open(int oflags)
 		errno = saved;
 		return -EIO;
 	}
+	client_fd_maybe_ours(fd);
 	errno = saved;
 	return fd;
 }
 
 /*
- * Recognition cache, by fd number: the socket inode we last saw there and
- * whether it is ours.  fstat revalidates it, so an fd number reused for
- * something else (closed behind our back, dup2'd over) is seen afresh.
+ * Recognition cache, by fd number.  What we saw there: not ours (most
+ * fds, which must cost nothing more than the call itself), ours with
+ * the socket inode we saw (fstat revalidates it, so an fd of ours closed
+ * behind our back and its number reused is seen afresh), or nothing yet.
+ *
+ * "Not ours" holds until a copy of one of ours could land on the number:
+ * by dup, dup2, dup3, fcntl(F_DUPFD*), or received with SCM_RIGHTS (all
+ * intercepted), or made by us (open of the device, descriptors the
+ * daemon hands over).  Those calls forget what we saw at the new number.
+ * Anything else that makes a descriptor makes one that is not ours.
  */
 #define FD_CACHE 4096
+enum fd_seen { FD_UNSEEN, FD_NOT_OURS, FD_OURS };
 static struct {
-	ino_t ino;
-	bool ours;
+	_Atomic ino_t ino;
+	_Atomic unsigned char seen;
 } fd_cache[FD_CACHE];
+
+static void fd_cache_set(int fd, enum fd_seen seen, ino_t ino)
+{
+	if (fd < 0 || fd >= FD_CACHE)
+		return;
+	atomic_store_explicit(&fd_cache[fd].ino, ino, memory_order_relaxed);
+	atomic_store_explicit(&fd_cache[fd].seen, seen, memory_order_relaxed);
+}
+
+void client_fd_maybe_ours(int fd)
+{
+	fd_cache_set(fd, FD_UNSEEN, 0);
+}
 
 static bool peer_is_daemon(int fd)
 {
@@ -128,27 +150,38 @@ bool client_fd_is_ours(int fd)
 	int saved = errno;
 	bool ours;
 
-	if (fd < 0 || real.fstat(fd, &st) || !S_ISSOCK(st.st_mode)) {
+	if (fd < 0)
+		return false;
+	if (fd < FD_CACHE && atomic_load_explicit(&fd_cache[fd].seen,
+						  memory_order_relaxed) ==
+				     FD_NOT_OURS)
+		return false;
+	if (real.fstat(fd, &st)) {
 		errno = saved;
 		return false;
 	}
-	if (fd < FD_CACHE && fd_cache[fd].ino == st.st_ino) {
+	if (!S_ISSOCK(st.st_mode)) {
+		fd_cache_set(fd, FD_NOT_OURS, 0);
 		errno = saved;
-		return fd_cache[fd].ours;
+		return false;
+	}
+	if (fd < FD_CACHE &&
+	    atomic_load_explicit(&fd_cache[fd].seen, memory_order_relaxed) ==
+		    FD_OURS &&
+	    atomic_load_explicit(&fd_cache[fd].ino, memory_order_relaxed) ==
+		    st.st_ino) {
+		errno = saved;
+		return true;
 	}
 	ours = peer_is_daemon(fd);
-	if (fd < FD_CACHE) {
-		fd_cache[fd].ino = st.st_ino;
-		fd_cache[fd].ours = ours;
-	}
+	fd_cache_set(fd, ours ? FD_OURS : FD_NOT_OURS, st.st_ino);
 	errno = saved;
 	return ours;
 }
 
 void client_fd_forget(int fd)
 {
-	if (fd >= 0 && fd < FD_CACHE)
-		fd_cache[fd].ino = 0;
+	fd_cache_set(fd, FD_UNSEEN, 0);
 }
 
 /* ---- fault-safe access to our own memory ---------------------------- */
@@ -427,6 +460,7 @@ static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
 			    cm->cmsg_type == SCM_RIGHTS &&
 			    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
 				memcpy(rfd, CMSG_DATA(cm), sizeof(int));
+		client_fd_maybe_ours(*rfd);
 		if (n < (ssize_t)sizeof(rep)) {
 			close_received(rfd);
 			return -EIO;

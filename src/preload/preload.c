@@ -41,6 +41,13 @@ void preload_resolve(void)
 	real.mmap = dlsym(RTLD_NEXT, "mmap");
 	real.munmap = dlsym(RTLD_NEXT, "munmap");
 	real.write = dlsym(RTLD_NEXT, "write");
+	real.dup = dlsym(RTLD_NEXT, "dup");
+	real.dup2 = dlsym(RTLD_NEXT, "dup2");
+	real.dup3 = dlsym(RTLD_NEXT, "dup3");
+	real.fcntl = dlsym(RTLD_NEXT, "fcntl");
+	real.fcntl64 = dlsym(RTLD_NEXT, "fcntl64");
+	real.recvmsg = dlsym(RTLD_NEXT, "recvmsg");
+	real.recvmmsg = dlsym(RTLD_NEXT, "recvmmsg");
 }
 
 __attribute__((constructor)) static void preload_init(void)
@@ -297,6 +304,121 @@ EXPORT int close(int fd)
 	preload_resolve();
 	client_fd_forget(fd);
 	return real.close(fd);
+}
+
+/*
+ * ---- calls that may copy one of our fds to a new number ----------------
+ * Whatever the new number was before, it must be looked at afresh (see
+ * the recognition cache in client.c).
+ */
+
+EXPORT int dup(int fd)
+{
+	int rc;
+
+	preload_resolve();
+	rc = real.dup(fd);
+	client_fd_maybe_ours(rc);
+	return rc;
+}
+
+EXPORT int dup2(int fd, int newfd)
+{
+	int rc;
+
+	preload_resolve();
+	rc = real.dup2(fd, newfd);
+	client_fd_maybe_ours(rc);
+	return rc;
+}
+
+EXPORT int dup3(int fd, int newfd, int flags)
+{
+	int rc;
+
+	preload_resolve();
+	rc = real.dup3(fd, newfd, flags);
+	client_fd_maybe_ours(rc);
+	return rc;
+}
+
+/* fcntl's third argument is an int or a pointer: a register either way,
+ * passed on as it came. */
+static int fcntl_common(int (*fn)(int, int, ...), int fd, int cmd, void *arg)
+{
+	int rc = fn(fd, cmd, arg);
+
+	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+		client_fd_maybe_ours(rc);
+	return rc;
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	preload_resolve();
+	return fcntl_common(real.fcntl, fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	preload_resolve();
+	return fcntl_common(real.fcntl64 ? real.fcntl64 : real.fcntl, fd, cmd,
+			    arg);
+}
+
+static void received_fds(const struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm;
+	     cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			client_fd_maybe_ours(fd);
+		}
+	}
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t rc;
+
+	preload_resolve();
+	rc = real.recvmsg(fd, msg, flags);
+	if (rc >= 0 && msg->msg_controllen)
+		received_fds(msg);
+	return rc;
+}
+
+EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
+		    struct timespec *timeout)
+{
+	int rc;
+
+	preload_resolve();
+	rc = real.recvmmsg(fd, vec, n, flags, timeout);
+	for (int i = 0; i < rc; i++)
+		if (vec[i].msg_hdr.msg_controllen)
+			received_fds(&vec[i].msg_hdr);
+	return rc;
 }
 
 /* ---- stat family: our node and fds look like a character device -------- */

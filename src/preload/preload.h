@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -25,6 +26,14 @@ struct real_libc {
 	int (*faccessat)(int, const char *, int, int);
 	FILE *(*fopen)(const char *, const char *);
 	FILE *(*fopen64)(const char *, const char *);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int,
+			struct timespec *);
 };
 
 extern struct real_libc real;
@@ -41,6 +50,8 @@ bool client_fd_is_ours(int fd);
 bool client_fd_is_file(int fd);
 /* Forget an fd about to be closed. */
 void client_fd_forget(int fd);
+/* fd was just made, maybe as a copy of one of ours: look at it afresh. */
+void client_fd_maybe_ours(int fd);
 /* Run one ioctl through the daemon; returns its result or -errno. */
 long client_ioctl(int fd, unsigned long cmd, unsigned long arg);
 /*

@@ -166,6 +166,77 @@ static void t_scm_rights(void)
 	close(sv[1]);
 }
 
+/*
+ * A number the shim has seen hold something else, closed where the shim
+ * cannot see it (as glibc's own fclose does), must not stay "not ours"
+ * once a copy of one of ours lands there.  Returns the number.
+ */
+static int used_and_closed_unseen(void)
+{
+	int n = open("/dev/null", O_RDONLY);
+	char c;
+
+	EXPECT(n >= 0);
+	EXPECT(read(n, &c, 1) == 0); /* the shim looks at it */
+	EXPECT(syscall(SYS_close, n) == 0);
+	return n;
+}
+
+static void t_numbers_reused(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), n, sv[2], st;
+	pid_t pid;
+
+	EXPECT(ioas_alloc(fd) == 1);
+	n = used_and_closed_unseen();
+	EXPECT(dup(fd) == n);
+	EXPECT(ioas_alloc(n) == 2);
+	close(n);
+	n = used_and_closed_unseen();
+	EXPECT(fcntl(fd, F_DUPFD_CLOEXEC, n) == n);
+	EXPECT(ioas_alloc(n) == 3);
+	close(n);
+	n = used_and_closed_unseen();
+	EXPECT(dup2(fd, n) == n);
+	EXPECT(ioas_alloc(n) == 4);
+	close(n);
+
+	EXPECT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	pid = fork();
+	if (pid == 0) {
+		char c;
+		char ctl[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &c, 1 };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+		int got, want = used_and_closed_unseen();
+
+		if (recvmsg(sv[1], &m, 0) != 1)
+			_exit(2);
+		memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(got));
+		_exit(got == want && ioas_alloc(got) == 5 ? 0 : 1);
+	}
+	{
+		char c = 'x';
+		char ctl[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &c, 1 };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+				    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+		EXPECT(sendmsg(sv[0], &m, 0) == 1);
+		EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		       WEXITSTATUS(st) == 0);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+}
+
 static void t_exec(const char *self)
 {
 	int fd = open("/dev/iommu", O_RDWR), st;
@@ -982,6 +1053,7 @@ static const struct {
 	{ "four processes share one fd concurrently", t_concurrent_processes },
 	{ "dup, F_DUPFD and dup2 copies", t_dup },
 	{ "fd passed with SCM_RIGHTS", t_scm_rights },
+	{ "copies landing on numbers that held other files", t_numbers_reused },
 	{ "stat, fstat and access", t_stat },
 	{ "errno contract through the wire", t_errors_through_the_wire },
 	{ "daemon unreachable gives EIO", t_unreachable },
