@@ -29,6 +29,10 @@ struct ioasid_frame {
 	struct holder *_Atomic holders;
 	struct ioasid_frame *hash_next;
 	struct rcu_head rcu;
+	/* Most frames only ever have one holder: the first is this one,
+	 * used once (readers may still be on it after it leaves). */
+	struct holder first;
+	bool first_spent;
 };
 
 /*
@@ -263,7 +267,8 @@ static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
 		return; /* not ours: a caller bug, and nothing to undo */
 	atomic_store_explicit(link, atomic_load(&h->next),
 			      memory_order_release);
-	pt_call_rcu(&h->rcu, holder_free_rcu);
+	if (h != &f->first)
+		pt_call_rcu(&h->rcu, holder_free_rcu);
 	if (--f->pins)
 		return;
 	hash_del(f);
@@ -276,10 +281,13 @@ static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
 static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
 			    uint64_t index)
 {
-	struct holder *h = malloc(sizeof(*h));
+	struct holder *h = &f->first;
 
+	if (f->first_spent)
+		h = malloc(sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	f->first_spent = true;
 	h->pages = p;
 	h->index = index;
 	/* Appended: DMA keeps going through the holder it used before. */

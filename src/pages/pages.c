@@ -257,11 +257,17 @@ static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 	struct ioasid_page_id backup[BACKUP], *ids = NULL;
 	uint64_t held = first; /* [first, held) have their frames */
 	size_t batch = atomic_load(&temp_memory_limit) / sizeof(*ids);
+	struct page_namer namer;
 	int rc;
 
 	rc = pfn_chunks_make(p, first, last);
 	if (rc)
 		return rc;
+	rc = page_namer_start(&namer, p, first);
+	if (rc) {
+		page_namer_end(&namer);
+		return rc;
+	}
 	/* A batch of names in scratch memory, or in a small backup so that
 	 * this never fails for want of it. */
 	batch = MIN(MAX(batch, (size_t)1), (size_t)(last - first + 1));
@@ -274,7 +280,7 @@ static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 	while (held <= last) {
 		uint64_t n = MIN(last - held + 1, (uint64_t)batch), k = 0;
 
-		rc = ioasid_pages_page_ids(p, held, held + n - 1, ids);
+		rc = page_namer_next(&namer, n, ids);
 		while (!rc && k < n) {
 			uint64_t m = MIN(n - k, PFN_CHUNK - held % PFN_CHUNK);
 
@@ -292,6 +298,7 @@ static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 		frames_drop(p, first, held - 1);
 	if (ids != backup)
 		free(ids);
+	page_namer_end(&namer);
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <urcu-bp.h>
@@ -152,6 +153,30 @@ struct ioasid_page_id {
 	uint64_t a, b;
 	uint64_t index; /* in pages */
 };
+
+/*
+ * Naming a run of pages batch by batch: page_namer_next names the next
+ * count of them (-EFAULT at a hole or an unreadable page), reading the
+ * process' mappings once for the whole run.
+ */
+struct page_namer {
+	pid_t pid;
+	bool file;   /* a file page set's: no mappings to read */
+	uint64_t next; /* the page (of the process, or of the file) */
+	FILE *maps;
+	char *line;
+	size_t cap;
+	/* The mapping met last, in pages. */
+	bool have;
+	uint64_t start, end, off, dev, ino;
+	char perms[8];
+};
+int page_namer_start(struct page_namer *n, struct ioasid_pages *p,
+		     uint64_t first);
+int page_namer_start_va(struct page_namer *n, pid_t pid, uint64_t va);
+int page_namer_next(struct page_namer *n, uint64_t count,
+		    struct ioasid_page_id *ids);
+void page_namer_end(struct page_namer *n);
 
 /* The pages [first, last] of a set: -EFAULT when they cannot be named. */
 int ioasid_pages_page_ids(struct ioasid_pages *p, uint64_t first,
