@@ -89,6 +89,7 @@ int file_end_serve_one(struct file_end *fe)
 	rc = request_recv(fe->ep.fd, &r, "file");
 	if (rc)
 		return rc > 0 ? 0 : rc;
+	request_serve_begin(&r);
 	switch (r.req.kind) {
 	case IOASID_WIRE_READ:
 		result = ioasid_file_read(fe->file, &r.caller, r.req.arg,
@@ -103,6 +104,7 @@ int file_end_serve_one(struct file_end *fe)
 		result = -ENOTTY;
 		break;
 	}
+	request_serve_end(&r);
 	if (r.w.reply_overflow && result >= 0)
 		result = -ENOMEM;
 	rc = request_reply(fe->ep.fd, &r, result, -1) ? -ECONNRESET : 0;

@@ -36,6 +36,7 @@ int request_reply(int sock, struct request *r, long result, int client_fd)
 		.seq = seq,
 		.nsegs = w->reply_nsegs,
 		.result = result,
+		.fail_nth_left = r->fail_nth_left,
 	};
 	struct iovec iov[2] = {
 		{ .iov_base = &rep, .iov_len = sizeof(rep) },
@@ -117,6 +118,7 @@ int request_recv(int sock, struct request *r, const char *who)
 		goto out_close_fd;
 	}
 	memcpy(&r->req, rxbuf, sizeof(r->req));
+	r->fail_nth_left = r->req.fail_nth;
 	if (r->req.magic != IOASID_WIRE_MAGIC ||
 	    r->req.version != IOASID_WIRE_VERSION ||
 	    r->req.nsegs > WIRE_UACCESS_MAX_SEGS) {

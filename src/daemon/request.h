@@ -8,6 +8,7 @@
 #ifndef IOASID_DAEMON_REQUEST_H
 #define IOASID_DAEMON_REQUEST_H
 
+#include "fail_nth.h"
 #include "ioasid/ioasid.h"
 #include "wire/wire.h"
 #include "wire_uaccess.h"
@@ -16,7 +17,24 @@ struct request {
 	struct ioasid_wire_req req;
 	struct wire_uaccess w;
 	struct ioasid_caller caller;
+	uint32_t fail_nth_left; /* answered back (fail_nth.h) */
 };
+
+/*
+ * The serving of r, as opposed to its transport: the part the calling
+ * thread's fault injection counts in.
+ */
+static inline void request_serve_begin(struct request *r)
+{
+	if (r->req.fail_nth)
+		fail_nth_arm(r->req.fail_nth);
+}
+
+static inline void request_serve_end(struct request *r)
+{
+	if (r->req.fail_nth)
+		r->fail_nth_left = fail_nth_disarm();
+}
 
 /*
  * Receive one request from sock into r: 0 when one came, 1 when none was

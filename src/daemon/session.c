@@ -94,8 +94,10 @@ int session_serve_one(struct session *s)
 		return rc > 0 ? 0 : rc;
 	switch (r.req.kind) {
 	case IOASID_WIRE_IOCTL:
+		request_serve_begin(&r);
 		result = ioasid_ctx_ioctl(s->ctx, &r.caller, r.req.cmd,
 					  r.req.arg);
+		request_serve_end(&r);
 		break;
 	case IOASID_WIRE_MMAP: {
 		int fd = ioasid_ctx_mmap(s->ctx, r.req.arg, r.req.cmd,

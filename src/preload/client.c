@@ -426,9 +426,11 @@ static void answer_for_memory(int fd, const unsigned char *msg, size_t len)
  * Receive our reply, and the descriptor it may carry (*rfd, else -1):
  * close-on-exec, as the kernel makes every file iommufd hands out.
  */
-static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
-		      size_t *len, int *rfd)
+static int recv_reply(int fd, const struct ioasid_wire_req *req,
+		      unsigned char *buf, size_t cap, size_t *len, int *rfd)
 {
+	const uint32_t seq = req->seq;
+
 	for (;;) {
 		/* SO_PASSCRED stamps the daemon's credentials on it too. */
 		union {
@@ -488,6 +490,7 @@ static int recv_reply(int fd, uint32_t seq, unsigned char *buf, size_t cap,
 			continue;
 		}
 		*len = (size_t)n;
+		fail_nth_put_back(req->fail_nth, rep.fail_nth_left);
 		return 0;
 	}
 }
@@ -560,6 +563,7 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
 	req.cap_effective = thread_caps();
 	req.tid = (uint32_t)gettid();
+	req.fail_nth = fail_nth_take();
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
@@ -569,7 +573,7 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 		goto out_unlock;
 	result = send_request(fd, b->buf, b->len, pass_fd);
 	if (!result)
-		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen,
+		result = recv_reply(fd, &req, b->buf, sizeof(b->buf), &rlen,
 				    &rfd);
 	if (!result)
 		result = apply_reply(b->buf, rlen, rfd);
@@ -621,6 +625,7 @@ long client_file_io(int fd, void *buf, size_t count, bool write)
 	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
 	req.cap_effective = thread_caps();
 	req.tid = (uint32_t)gettid();
+	req.fail_nth = fail_nth_take();
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
@@ -631,7 +636,7 @@ long client_file_io(int fd, void *buf, size_t count, bool write)
 	drain_doorbells(fd);
 	result = send_request(fd, b->buf, b->len, -1);
 	if (!result)
-		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen,
+		result = recv_reply(fd, &req, b->buf, sizeof(b->buf), &rlen,
 				    &rfd);
 	if (!result)
 		result = apply_reply(b->buf, rlen, rfd);
@@ -686,6 +691,7 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
 	req.cap_effective = thread_caps();
 	req.tid = (uint32_t)gettid();
+	req.fail_nth = fail_nth_take();
 	memcpy(b->buf, &req, sizeof(req));
 	b->len = sizeof(req);
 
@@ -695,7 +701,7 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 		goto out_unlock;
 	result = send_request(fd, b->buf, b->len, -1);
 	if (!result)
-		result = recv_reply(fd, req.seq, b->buf, sizeof(b->buf), &rlen,
+		result = recv_reply(fd, &req, b->buf, sizeof(b->buf), &rlen,
 				    &rfd);
 	if (!result)
 		result = apply_reply(b->buf, rlen, rfd);

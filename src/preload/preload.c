@@ -41,6 +41,8 @@ void preload_resolve(void)
 	real.mmap = dlsym(RTLD_NEXT, "mmap");
 	real.munmap = dlsym(RTLD_NEXT, "munmap");
 	real.write = dlsym(RTLD_NEXT, "write");
+	real.pread = dlsym(RTLD_NEXT, "pread");
+	real.pwrite = dlsym(RTLD_NEXT, "pwrite");
 	real.dup = dlsym(RTLD_NEXT, "dup");
 	real.dup2 = dlsym(RTLD_NEXT, "dup2");
 	real.dup3 = dlsym(RTLD_NEXT, "dup3");
@@ -118,9 +120,20 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 		return our_open(flags);
 	if ((fd = proc_status_open(path, flags)) >= 0)
 		return fd;
+	if ((fd = fail_nth_open(path, flags)) >= 0)
+		return fd;
 	if (dirfd == AT_FDCWD)
-		return real.open(path, flags, mode);
-	return real.openat(dirfd, path, flags, mode);
+		fd = real.open(path, flags, mode);
+	else
+		fd = real.openat(dirfd, path, flags, mode);
+	if (fd < 0 && errno == ENOENT) {
+		int sink = fail_nth_debugfs_open(dirfd, path, flags);
+
+		if (sink >= 0)
+			return sink;
+		errno = ENOENT;
+	}
+	return fd;
 }
 
 #define OPEN_MODE(flags, last, mode)           \
@@ -244,7 +257,37 @@ EXPORT ssize_t read(int fd, void *buf, size_t count)
 	preload_resolve();
 	if (client_fd_is_ours(fd))
 		return file_io(fd, buf, count, false);
+	if (fail_nth_is_fd(fd))
+		return fail_nth_read(fd, buf, count);
 	return real.read(fd, buf, count);
+}
+
+/* Only fail-nth files are ours to read at an offset (they have one
+ * answer, at 0); sockets, ours included, cannot be. */
+EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t off)
+{
+	preload_resolve();
+	if (fail_nth_is_fd(fd))
+		return off ? 0 : fail_nth_read(fd, buf, count);
+	return real.pread(fd, buf, count, off);
+}
+
+EXPORT ssize_t pread64(int fd, void *buf, size_t count, off_t off)
+{
+	return pread(fd, buf, count, off);
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
+{
+	preload_resolve();
+	if (fail_nth_is_fd(fd))
+		return fail_nth_write(fd, buf, count);
+	return real.pwrite(fd, buf, count, off);
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off_t off)
+{
+	return pwrite(fd, buf, count, off);
 }
 
 /* What read() becomes in programs built with _FORTIFY_SOURCE. */
@@ -260,6 +303,8 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
 	preload_resolve();
 	if (client_fd_is_ours(fd))
 		return file_io(fd, (void *)buf, count, true);
+	if (fail_nth_is_fd(fd))
+		return fail_nth_write(fd, buf, count);
 	return real.write(fd, buf, count);
 }
 
@@ -303,6 +348,7 @@ EXPORT int close(int fd)
 {
 	preload_resolve();
 	client_fd_forget(fd);
+	fail_nth_close(fd);
 	return real.close(fd);
 }
 

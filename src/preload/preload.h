@@ -4,6 +4,7 @@
 #define IOASID_PRELOAD_PRELOAD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,6 +13,8 @@
 struct real_libc {
 	ssize_t (*read)(int, void *, size_t);
 	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*pread)(int, void *, size_t, off_t);
+	ssize_t (*pwrite)(int, const void *, size_t, off_t);
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
 	int (*munmap)(void *, size_t);
 	int (*open)(const char *, int, ...);
@@ -62,6 +65,22 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg);
 void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t offset, int *err);
 void client_munmap(void *addr, size_t len);
+/*
+ * Fault injection (fail_nth.c).  fail_nth_open: a descriptor for a
+ * thread's fail-nth file, or -1 when path is not one.
+ * fail_nth_debugfs_open: a sink for a fault-injection knob the kernel
+ * does not have (call it after the real open failed), or -1.  Requests
+ * take the calling thread's count and put back what the daemon left.
+ */
+int fail_nth_open(const char *path, int flags);
+int fail_nth_debugfs_open(int dirfd, const char *path, int flags);
+bool fail_nth_is_fd(int fd);
+ssize_t fail_nth_read(int fd, void *buf, size_t count);
+ssize_t fail_nth_write(int fd, const void *buf, size_t count);
+void fail_nth_close(int fd);
+uint32_t fail_nth_take(void);
+void fail_nth_put_back(uint32_t sent, uint32_t left);
+
 /* read(2) or write(2) on one of our fds, through the daemon. */
 long client_file_io(int fd, void *buf, size_t count, bool write);
 

@@ -79,6 +79,10 @@ struct ioasid_wire_req {
 	 * (an fd field of the argument, per the table), or -1. */
 	int32_t fd;
 	uint32_t __reserved;
+	/* The calling thread's fault-injection count (fail-nth), 0: none;
+	 * what is left comes back in the reply. */
+	uint32_t fail_nth;
+	uint32_t __pad;
 	/* nsegs x (struct ioasid_wire_seg, then len bytes if it has data) */
 };
 
@@ -111,12 +115,12 @@ struct ioasid_wire_rep {
 	 * fd_uptr is 0.
 	 */
 	uint32_t has_fd;
-	uint32_t __reserved;
+	uint32_t fail_nth_left; /* the request's fail_nth, counted down */
 	uint64_t fd_uptr;
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 6
+#define IOASID_WIRE_VERSION 7
 
 /* The abstract socket name of the daemon's end of every file it hands
  * out begins so: "\0" IOASID_WIRE_FILE_PREFIX "<pid>:<serial>". */

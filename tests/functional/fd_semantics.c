@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/epoll.h>
 #include <poll.h>
+#include <pthread.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -234,6 +235,64 @@ static void t_numbers_reused(void)
 	}
 	close(sv[0]);
 	close(sv[1]);
+	close(fd);
+}
+
+static void *alloc_in_thread(void *arg)
+{
+	return (void *)(intptr_t)ioas_alloc(*(int *)arg);
+}
+
+/*
+ * The kernel's fault injection, for our kernel: a thread's fail-nth file
+ * makes the Nth allocation serving its next requests fail, and says how
+ * much of the count is left.  The sanitizer build's daemon cannot wrap
+ * its allocator: there nothing fails and the count comes back whole.
+ */
+static void t_fault_injection(void)
+{
+	bool can = !getenv("IOASID_DAEMON_SANITIZED");
+	int fd = open("/dev/iommu", O_RDWR), nth, knob;
+	char path[64], buf[16] = { 0 };
+	DIR *debugfs = opendir("/sys/kernel/debug/");
+	pthread_t other;
+	void *other_id;
+	ssize_t got;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/fail-nth", gettid());
+	nth = open(path, O_RDWR | O_CLOEXEC);
+	EXPECT(nth >= 0);
+	/* The selftest's test for fault injection: its knobs take writes. */
+	if (debugfs) {
+		knob = openat(dirfd(debugfs), "failslab/ignore-gfp-wait",
+			      O_WRONLY);
+		EXPECT(knob >= 0 && write(knob, "N", 1) == 1);
+		close(knob);
+		closedir(debugfs);
+	}
+	EXPECT(pwrite(nth, "x", 1, 0) == -1 && errno == EINVAL);
+	EXPECT(pread(nth, buf, sizeof(buf), 0) == 2 && !strcmp(buf, "0\n"));
+
+	/* The first allocation fails, and the count is spent. */
+	EXPECT(pwrite(nth, "1", 1, 0) == 1);
+	EXPECT(ioas_alloc(fd) == (can ? -ENOMEM : 1));
+	memset(buf, 0, sizeof(buf));
+	EXPECT(pread(nth, buf, sizeof(buf), 0) == 2);
+	EXPECT(!strcmp(buf, can ? "0\n" : "1\n"));
+
+	/* Armed, this thread's count; another thread's requests are not. */
+	EXPECT(pwrite(nth, "1", 1, 0) == 1);
+	EXPECT(pthread_create(&other, NULL, alloc_in_thread, &fd) == 0);
+	EXPECT(pthread_join(other, &other_id) == 0 && (intptr_t)other_id > 0);
+	/* A count too large to reach comes back counted down. */
+	EXPECT(write(nth, "1000\n", 5) == 5);
+	EXPECT(ioas_alloc(fd) > 0);
+	memset(buf, 0, sizeof(buf));
+	got = read(nth, buf, sizeof(buf));
+	EXPECT(got > 1 && got == (ssize_t)strlen(buf) && buf[got - 1] == '\n');
+	EXPECT(can ? atoi(buf) < 1000 && atoi(buf) > 0 : atoi(buf) == 1000);
+	EXPECT(pwrite(nth, "0", 1, 0) == 1);
+	close(nth);
 	close(fd);
 }
 
@@ -1054,6 +1113,7 @@ static const struct {
 	{ "dup, F_DUPFD and dup2 copies", t_dup },
 	{ "fd passed with SCM_RIGHTS", t_scm_rights },
 	{ "copies landing on numbers that held other files", t_numbers_reused },
+	{ "fault injection (fail-nth)", t_fault_injection },
 	{ "stat, fstat and access", t_stat },
 	{ "errno contract through the wire", t_errors_through_the_wire },
 	{ "daemon unreachable gives EIO", t_unreachable },
