@@ -54,9 +54,14 @@ int page_namer_start(struct page_namer *n, struct ioasid_pages *p,
 	struct stat st;
 
 	*n = (struct page_namer){ 0 };
-	if (p->type == IOASID_PAGES_USER)
-		return page_namer_start_va(
+	if (p->type == IOASID_PAGES_USER) {
+		int rc = page_namer_start_va(
 			n, p->source_pid, p->uptr + (first << IOASID_PAGE_SHIFT));
+
+		/* As a pin for writing: a device may write what it maps. */
+		n->write = p->writable;
+		return rc;
+	}
 	if (fstat(p->fd, &st))
 		return -EFAULT;
 	*n = (struct page_namer){
@@ -81,9 +86,11 @@ int page_namer_next(struct page_namer *n, uint64_t count,
 			continue;
 		}
 		/* Mappings come in address order: one pass names every page.
-		 * A hole, or memory that cannot be read, cannot be pinned. */
+		 * A hole, or memory that cannot be read (or written, for a
+		 * writable set), cannot be pinned. */
 		rc = namer_find(n, n->next);
-		if (rc || n->start > n->next || n->perms[0] != 'r')
+		if (rc || n->start > n->next || n->perms[0] != 'r' ||
+		    (n->write && n->perms[1] != 'w'))
 			return -EFAULT;
 		if (n->perms[3] == 's' && n->ino)
 			*id = (struct ioasid_page_id){

@@ -162,6 +162,7 @@ struct ioasid_page_id {
 struct page_namer {
 	pid_t pid;
 	bool file;   /* a file page set's: no mappings to read */
+	bool write;  /* the pages must be writable too */
 	uint64_t next; /* the page (of the process, or of the file) */
 	FILE *maps;
 	char *line;

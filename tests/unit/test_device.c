@@ -383,6 +383,26 @@ static void fill_and_unfill(void)
 	CHECK_EQ(check_refs(buf, 16 * PG, 1), 0);
 	/* 2 KiB granules: half a page is a mapping unit. */
 	CHECK_EQ(check_map(hw2, BASE + 2048, buf + 2048, 2048), 0);
+	/* Read-only memory: devices may read it, and no more. */
+	{
+		char *ro = anon(PG);
+
+		CHECK_EQ(mprotect(ro, PG, PROT_READ), 0);
+		CHECK_EQ(map_at(ioas, RW, ro, PG, BASE + 32 * PG), -EFAULT);
+		CHECK_EQ(map_at(ioas, IOMMU_IOAS_MAP_READABLE, ro, PG,
+				BASE + 32 * PG),
+			 0);
+		CHECK_EQ(check_refs(ro, PG, 1), 0);
+		{
+			struct iommu_ioas_unmap cmd = {
+				.size = sizeof(cmd), .ioas_id = ioas,
+				.iova = BASE + 32 * PG, .length = PG,
+			};
+
+			CHECK_EQ(io(IOMMU_IOAS_UNMAP, &cmd), 0);
+		}
+		munmap(ro, PG);
+	}
 	/* Unmapped: out of both domains, unpinned. */
 	{
 		struct iommu_ioas_unmap cmd = {
