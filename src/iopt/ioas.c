@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/context.h"
@@ -359,6 +360,7 @@ static int map_file_pages(struct ioasid_ucmd *u,
 {
 	bool writable = cmd->flags & IOMMU_IOAS_MAP_WRITEABLE;
 	struct ioasid_file *file;
+	struct stat st;
 	int rc, fd;
 
 	if (!ucmd_get_file(u, cmd->fd, &ioasid_dmabuf_file_ops, &file)) {
@@ -372,6 +374,14 @@ static int map_file_pages(struct ioasid_ucmd *u,
 	fd = ucmd_get_fd(u, cmd->fd);
 	if (fd < 0)
 		return fd;
+	/* Only a file's pages can be pinned (a memfd's, hugetlbfs'): the
+	 * kernel finds out at the first pin, with EINVAL.  Said at once, so
+	 * that no area holds a file such as this context's own descriptor,
+	 * which would keep the context alive for ever. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	rc = ioasid_pages_alloc_file(u->caller->pid, u->caller->uid, fd,
 				     cmd->start, cmd->length, writable,
 				     new_pages_account_mode(u), out);

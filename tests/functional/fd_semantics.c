@@ -672,6 +672,17 @@ static void t_map_file(void)
 	EXPECT(map_file(fd, ioas, mfd, 0, 0, &iova) == -EINVAL);
 	EXPECT(map_file(fd, ioas, mfd, UINT64_MAX, 2, &iova) == -EOVERFLOW);
 	EXPECT(map_file(fd, ioas + 1, mfd, 0, 4096, &iova) == -ENOENT);
+	/* Only files have pages: not a pipe, not /dev/iommu itself (whose
+	 * context an area holding it would keep alive for ever). */
+	{
+		int p[2];
+
+		EXPECT(pipe(p) == 0);
+		EXPECT(map_file(fd, ioas, p[0], 0, 4096, &iova) == -EINVAL);
+		EXPECT(map_file(fd, ioas, fd, 0, 4096, &iova) == -EINVAL);
+		close(p[0]);
+		close(p[1]);
+	}
 	EXPECT(settled_fds(dpid, fds_before + 1) == fds_before + 1);
 	um.ioas_id = ioas;
 	um.iova = file_iova;
