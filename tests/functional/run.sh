@@ -28,6 +28,9 @@ run() {
 }
 
 run "$BUILD/ioasid-run" -- "$BUILD/tests/fd-semantics"
+# Random sequences of every ioctl, through the shim and the wire.
+echo "-- random ioctl sequences:"
+run "$BUILD/ioasid-run" -- "$BUILD/tests/random-via-shim"
 # Capabilities once more with daemon and program in a user namespace of
 # their own, whose root holds all of them: the granted side of the check.
 if unshare --user --map-root-user true 2>/dev/null; then
