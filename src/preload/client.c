@@ -534,6 +534,46 @@ static long apply_reply(const unsigned char *buf, size_t len, int rfd)
 	return result;
 }
 
+/* Doorbells waiting in a file's socket: the daemon rings anew after our
+ * next reply if there is still something to read. */
+static void drain_doorbells(int fd)
+{
+	struct ioasid_wire_rep bell;
+
+	while (recv(fd, &bell, sizeof(bell), MSG_DONTWAIT) > 0)
+		;
+}
+
+/*
+ * One request and its reply on fd, one exchange at a time per process
+ * (and per open file, across processes): the result, or -errno.  A
+ * file's stale doorbells are dropped first when `drain`.
+ */
+static long exchange(int fd, struct req_builder *b,
+		     const struct ioasid_wire_req *req, int pass_fd, bool drain)
+{
+	size_t rlen;
+	long result;
+	int rfd = -1;
+
+	pthread_mutex_lock(&exchange_lock);
+	result = lock_fd(fd, F_WRLCK);
+	if (result)
+		goto out_unlock;
+	if (drain)
+		drain_doorbells(fd);
+	result = send_request(fd, b->buf, b->len, pass_fd);
+	if (!result)
+		result = recv_reply(fd, req, b->buf, sizeof(b->buf), &rlen,
+				    &rfd);
+	if (!result)
+		result = apply_reply(b->buf, rlen, rfd);
+	lock_fd(fd, F_UNLCK);
+out_unlock:
+	pthread_mutex_unlock(&exchange_lock);
+	return result;
+}
+
 long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 {
 	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find((unsigned int)cmd);
@@ -545,9 +585,8 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 		.cmd = (uint32_t)cmd,
 		.arg = arg,
 	};
-	size_t rlen;
 	long result;
-	int saved = errno, pass_fd = -1, rfd = -1;
+	int saved = errno, pass_fd = -1;
 
 	if (!d || cmd > UINT32_MAX)
 		return -ENOTTY;
@@ -567,32 +606,10 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
-	pthread_mutex_lock(&exchange_lock);
-	result = lock_fd(fd, F_WRLCK);
-	if (result)
-		goto out_unlock;
-	result = send_request(fd, b->buf, b->len, pass_fd);
-	if (!result)
-		result = recv_reply(fd, &req, b->buf, sizeof(b->buf), &rlen,
-				    &rfd);
-	if (!result)
-		result = apply_reply(b->buf, rlen, rfd);
-	lock_fd(fd, F_UNLCK);
-out_unlock:
-	pthread_mutex_unlock(&exchange_lock);
+	result = exchange(fd, b, &req, pass_fd, false);
 	free(b);
 	errno = saved;
 	return result;
-}
-
-/* Doorbells waiting in a file's socket: the daemon rings anew after our
- * next reply if there is still something to read. */
-static void drain_doorbells(int fd)
-{
-	struct ioasid_wire_rep bell;
-
-	while (recv(fd, &bell, sizeof(bell), MSG_DONTWAIT) > 0)
-		;
 }
 
 long client_file_io(int fd, void *buf, size_t count, bool write)
@@ -605,9 +622,8 @@ long client_file_io(int fd, void *buf, size_t count, bool write)
 		.arg = (uintptr_t)buf,
 		.fd = -1,
 	};
-	size_t rlen;
 	long result;
-	int saved = errno, rfd = -1;
+	int saved = errno;
 
 	/* One call moves at most what a count field can say, as read(2)
 	 * may return less than asked. */
@@ -629,20 +645,7 @@ long client_file_io(int fd, void *buf, size_t count, bool write)
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
-	pthread_mutex_lock(&exchange_lock);
-	result = lock_fd(fd, F_WRLCK);
-	if (result)
-		goto out_unlock;
-	drain_doorbells(fd);
-	result = send_request(fd, b->buf, b->len, -1);
-	if (!result)
-		result = recv_reply(fd, &req, b->buf, sizeof(b->buf), &rlen,
-				    &rfd);
-	if (!result)
-		result = apply_reply(b->buf, rlen, rfd);
-	lock_fd(fd, F_UNLCK);
-out_unlock:
-	pthread_mutex_unlock(&exchange_lock);
+	result = exchange(fd, b, &req, -1, true);
 	free(b);
 	errno = saved;
 	return result;
@@ -681,9 +684,8 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 		.fd = -1,
 		.__reserved = extra,
 	};
-	size_t rlen;
 	long result;
-	int saved = errno, rfd = -1;
+	int saved = errno;
 
 	b = malloc(sizeof(*b));
 	if (!b)
@@ -695,19 +697,7 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 	memcpy(b->buf, &req, sizeof(req));
 	b->len = sizeof(req);
 
-	pthread_mutex_lock(&exchange_lock);
-	result = lock_fd(fd, F_WRLCK);
-	if (result)
-		goto out_unlock;
-	result = send_request(fd, b->buf, b->len, -1);
-	if (!result)
-		result = recv_reply(fd, &req, b->buf, sizeof(b->buf), &rlen,
-				    &rfd);
-	if (!result)
-		result = apply_reply(b->buf, rlen, rfd);
-	lock_fd(fd, F_UNLCK);
-out_unlock:
-	pthread_mutex_unlock(&exchange_lock);
+	result = exchange(fd, b, &req, -1, false);
 	free(b);
 	errno = saved;
 	return result;
