@@ -18,59 +18,18 @@
 #include "ucmd.h"
 #include "util.h"
 
-struct handler_binding {
-	unsigned int cmd;
-	ioasid_handler_fn fn;
+/* Each entry's handler, at the entry's index in the table. */
+static const ioasid_handler_fn handlers[IOASID_NR_IOCTLS] = {
+#define IOASID_IOCTL(cmd, nr, argk, st, sz, last, handler, ...) \
+	[IOASID_IX_##cmd] = handler,
+#define IOASID_IOCTL_INT(cmd, nr, argk, handler, attrs) \
+	[IOASID_IX_##cmd] = handler,
+#define IOASID_STRUCT(...)
+#include "ioctls.def"
+#undef IOASID_IOCTL
+#undef IOASID_IOCTL_INT
+#undef IOASID_STRUCT
 };
-
-/*
- * Commands the table describes but this list does not bind answer ENOTTY
- * after their size checks: the ABI is known, the behaviour not yet served.
- */
-static const struct handler_binding bindings[] = {
-	{ IOASID_PROCESS_ACCOUNTING, ioasid_process_accounting_ioctl },
-	{ IOASID_DEVICE_ALLOC, ioasid_device_alloc_ioctl },
-	{ IOASID_DEVICE_ATTACH, ioasid_device_attach_ioctl },
-	{ IOASID_DEVICE_DETACH, ioasid_device_detach_ioctl },
-	{ IOASID_DEVICE_DMA, ioasid_device_dma_ioctl },
-	{ IOMMU_DESTROY, ioasid_destroy_ioctl },
-	{ IOMMU_FAULT_QUEUE_ALLOC, ioasid_fault_alloc_ioctl },
-	{ IOMMU_GET_HW_INFO, ioasid_get_hw_info_ioctl },
-	{ IOMMU_HWPT_ALLOC, ioasid_hwpt_alloc_ioctl },
-	{ IOMMU_HW_QUEUE_ALLOC, ioasid_hw_queue_alloc_ioctl },
-	{ IOMMU_HWPT_GET_DIRTY_BITMAP, ioasid_hwpt_get_dirty_bitmap_ioctl },
-	{ IOMMU_HWPT_INVALIDATE, ioasid_hwpt_invalidate_ioctl },
-	{ IOMMU_HWPT_SET_DIRTY_TRACKING,
-	  ioasid_hwpt_set_dirty_tracking_ioctl },
-	{ IOMMU_IOAS_ALLOC, ioasid_ioas_alloc_ioctl },
-	{ IOMMU_IOAS_ALLOW_IOVAS, ioasid_ioas_allow_iovas_ioctl },
-	{ IOMMU_IOAS_CHANGE_PROCESS, ioasid_ioas_change_process_ioctl },
-	{ IOMMU_IOAS_COPY, ioasid_ioas_copy_ioctl },
-	{ IOMMU_IOAS_MAP, ioasid_ioas_map_ioctl },
-	{ IOMMU_IOAS_MAP_FILE, ioasid_ioas_map_file_ioctl },
-	{ IOMMU_IOAS_UNMAP, ioasid_ioas_unmap_ioctl },
-	{ IOMMU_IOAS_IOVA_RANGES, ioasid_ioas_iova_ranges_ioctl },
-	{ IOMMU_OPTION, ioasid_option_ioctl },
-	{ IOMMU_TEST_CMD, ioasid_test_cmd_ioctl },
-	{ IOMMU_VDEVICE_ALLOC, ioasid_vdevice_alloc_ioctl },
-	{ IOMMU_VEVENTQ_ALLOC, ioasid_veventq_alloc_ioctl },
-	{ IOMMU_VFIO_IOAS, ioasid_vfio_ioas_ioctl },
-	{ IOMMU_VIOMMU_ALLOC, ioasid_viommu_alloc_ioctl },
-	{ VFIO_GET_API_VERSION, ioasid_vfio_get_api_version },
-	{ VFIO_CHECK_EXTENSION, ioasid_vfio_check_extension },
-	{ VFIO_SET_IOMMU, ioasid_vfio_set_iommu },
-	{ VFIO_IOMMU_GET_INFO, ioasid_vfio_iommu_get_info },
-	{ VFIO_IOMMU_MAP_DMA, ioasid_vfio_map_dma },
-	{ VFIO_IOMMU_UNMAP_DMA, ioasid_vfio_unmap_dma },
-};
-
-static ioasid_handler_fn handler_for(unsigned int cmd)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(bindings); i++)
-		if (bindings[i].cmd == cmd)
-			return bindings[i].fn;
-	return NULL;
-}
 
 _Static_assert(sizeof(struct iommu_test_cmd) <= IOASID_UCMD_MAX,
 	       "ucmd buffer too small");
@@ -82,23 +41,26 @@ int ucmd_respond(struct ioasid_ucmd *u, size_t len)
 	return ucmd_write(u, u->ubuffer, u->cmd, MIN((size_t)u->user_size, len));
 }
 
-static uint64_t field_read(const void *cmd, uint16_t off, uint8_t len)
-{
-	uint64_t v = 0;
-
-	memcpy(&v, (const char *)cmd + off, len);
-	return v;
-}
-
-/* Known fields with values we do not support. */
+/*
+ * Known fields with values we do not support: flags outside the entry's
+ * mask, reserved fields that are not 0.  (Per-op fields are the op's
+ * handler's to judge.)
+ */
 static int check_generic_fields(const struct ioasid_ioctl_desc *d,
 				const void *cmd)
 {
-	if (d->flags_off &&
-	    (field_read(cmd, d->flags_off, 4) & ~(uint64_t)d->flags_mask))
-		return -(int)d->bad_flags_errno;
-	if (d->reserved_len && field_read(cmd, d->reserved_off, d->reserved_len))
-		return -(int)d->bad_flags_errno;
+	for (unsigned int i = 0; i < d->nfields; i++) {
+		const struct ioasid_field *f = &d->fields[i];
+		uint64_t v;
+
+		if (f->op || (f->kind != IOASID_F_FLAGS && f->kind != IOASID_F_ZERO))
+			continue;
+		v = ioasid_field_get(f, cmd, d->size);
+		if (f->kind == IOASID_F_FLAGS)
+			v &= ~(uint64_t)d->flags_mask;
+		if (v)
+			return -(int)d->bad_flags_errno;
+	}
 	return 0;
 }
 
@@ -161,7 +123,7 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 		return -ENOTTY;
 	/* Its shared memory may be how pinned pages stay in reach. */
 	ioasid_reach_note(caller->pid);
-	fn = handler_for(cmd);
+	fn = handlers[ioasid_ioctl_desc_index(u.desc)];
 
 	switch (u.desc->arg) {
 	case IOASID_ARG_SIZED:

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The ioctl table, made from ioctls.def, and what reads a struct image
+ * through it.
+ */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -7,146 +12,121 @@
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "ioasid/uapi/vfio_compat.h"
+#include "ioctl_def.h"
 #include "ioctl_desc.h"
 #include "util.h"
 
-#define NOF IOASID_NO_FIELD
+/* ---- a field ------------------------------------------------------ */
 
-/* A pointer to `count` elements of a fixed size. */
-#define PTR_N(st, ptr, cnt, esz, d) \
-	{ offsetof(struct st, ptr), offsetof(struct st, cnt), NOF, esz, d, 0 }
-/* A pointer to count * (the __u32 esz_field) bytes. */
-#define PTR_NV(st, ptr, cnt, esz_field, d)                                  \
-	{ offsetof(struct st, ptr), offsetof(struct st, cnt),               \
-	  offsetof(struct st, esz_field), 0, d, 0 }
+#define IOASID_FIELD_INIT(st, t) \
+	IOASID_CALL(IOASID_FIELD_INIT_, (st, IOASID_UNPACK t, 0, 0))
+#define IOASID_FIELD_INIT_(st, fname, foff, fkind, farg, fop, ...)           \
+	{ .name = #fname, .off = offsetof(struct st, fname),                 \
+	  .size = sizeof(((struct st *)0)->fname), .kind = IOASID_F_##fkind, \
+	  .op = (fop), IOASID_FARG_##fkind(st, farg) },
 
-static const struct ioasid_ptr_desc iova_ranges_ptrs[] = {
-	PTR_N(iommu_ioas_iova_ranges, allowed_iovas, num_iovas,
-	      sizeof(struct iommu_iova_range), IOASID_PTR_OUT),
-};
-static const struct ioasid_ptr_desc allow_iovas_ptrs[] = {
-	PTR_N(iommu_ioas_allow_iovas, allowed_iovas, num_iovas,
-	      sizeof(struct iommu_iova_range), IOASID_PTR_IN),
-};
-static const struct ioasid_ptr_desc hwpt_alloc_ptrs[] = {
-	PTR_N(iommu_hwpt_alloc, data_uptr, data_len, 1, IOASID_PTR_IN),
-};
-static const struct ioasid_ptr_desc device_dma_ptrs[] = {
-	PTR_N(ioasid_device_dma, uptr, length, 1, IOASID_PTR_INOUT),
-};
-static const struct ioasid_ptr_desc hw_info_ptrs[] = {
-	PTR_N(iommu_hw_info, data_uptr, data_len, 1, IOASID_PTR_OUT),
-};
-static const struct ioasid_ptr_desc invalidate_ptrs[] = {
-	PTR_NV(iommu_hwpt_invalidate, data_uptr, entry_num, entry_len,
-	       IOASID_PTR_INOUT),
-};
-static const struct ioasid_ptr_desc viommu_alloc_ptrs[] = {
-	PTR_N(iommu_viommu_alloc, data_uptr, data_len, 1, IOASID_PTR_INOUT),
+/* What each kind makes of its argument. */
+#define IOASID_FARG_PLAIN(st, a) .arg = (a)
+#define IOASID_FARG_SIZE IOASID_FARG_PLAIN
+#define IOASID_FARG_FLAGS IOASID_FARG_PLAIN
+#define IOASID_FARG_BITS IOASID_FARG_PLAIN
+#define IOASID_FARG_ZERO IOASID_FARG_PLAIN
+#define IOASID_FARG_PAD IOASID_FARG_PLAIN
+#define IOASID_FARG_ID IOASID_FARG_PLAIN
+#define IOASID_FARG_OUT_ID IOASID_FARG_PLAIN
+#define IOASID_FARG_FD IOASID_FARG_PLAIN
+#define IOASID_FARG_OUT_FD IOASID_FARG_PLAIN
+#define IOASID_FARG_IOVA IOASID_FARG_PLAIN
+#define IOASID_FARG_LENGTH IOASID_FARG_PLAIN
+#define IOASID_FARG_VA IOASID_FARG_PLAIN
+#define IOASID_FARG_COUNT IOASID_FARG_PLAIN
+#define IOASID_FARG_VALUE IOASID_FARG_PLAIN
+#define IOASID_FARG_OUT IOASID_FARG_PLAIN
+#define IOASID_FARG_ENUM(st, a) \
+	.values = (const uint64_t[]){ IOASID_UNPACK a }, \
+	.nvalues = IOASID_CALL2(IOASID_NARGS, a)
+#define IOASID_FARG_PTR_IN(st, a) \
+	IOASID_CALL2(IOASID_PTR_INIT, (st, IOASID_PTR_IN, IOASID_UNPACK a))
+#define IOASID_FARG_PTR_OUT(st, a) \
+	IOASID_CALL2(IOASID_PTR_INIT, (st, IOASID_PTR_OUT, IOASID_UNPACK a))
+#define IOASID_FARG_PTR_INOUT(st, a) \
+	IOASID_CALL2(IOASID_PTR_INIT, (st, IOASID_PTR_INOUT, IOASID_UNPACK a))
+
+#define IOASID_PTR_INIT(st, d, ext, cnt, esz, elem_name)                    \
+	.ptr = { .dir = (d), .extent = IOASID_EXT_##ext,                     \
+		 .count_off = offsetof(struct st, cnt),                      \
+		 IOASID_ESZ_##ext(st, esz), .elem = &ioasid_elem_##elem_name }
+/* The element size is a number, or (NV, bitmaps) the field holding it. */
+#define IOASID_ESZ_FIXED(st, e) .elem_size = (e), .elem_size_off = IOASID_NO_FIELD
+#define IOASID_ESZ_FIELD(st, e) .elem_size_off = offsetof(struct st, e)
+#define IOASID_ESZ_N IOASID_ESZ_FIXED
+#define IOASID_ESZ_LEN IOASID_ESZ_FIXED
+#define IOASID_ESZ_NV IOASID_ESZ_FIELD
+#define IOASID_ESZ_BITMAP IOASID_ESZ_FIELD
+#define IOASID_ESZ_BITMAP_DIV IOASID_ESZ_FIELD
+
+/* ---- entry attributes -------------------------------------------- */
+
+#define IOASID_FLAG_BIT(prefix, n) | prefix##n
+#define IOASID_FLAG_NAME(prefix, n) { #prefix #n, prefix##n },
+#define FLAGS(prefix, ...)                                                  \
+	.flags_mask = 0 IOASID_FOR_EACH(IOASID_FLAG_BIT, prefix, __VA_ARGS__), \
+	.flag_names = (const struct ioasid_flag_name[]){                     \
+		IOASID_FOR_EACH(IOASID_FLAG_NAME, prefix, __VA_ARGS__) },    \
+	.nflag_names = IOASID_NARGS(__VA_ARGS__)
+#define TEST_ONLY_OPS .attrs = IOASID_IOCTL_TEST_ONLY | IOASID_IOCTL_OPS
+#define RET_FD(op) .ret_fd_op = (op)
+#define VALUES(...) \
+	.values = (const uint64_t[]){ __VA_ARGS__ }, \
+	.nvalues = IOASID_NARGS(__VA_ARGS__)
+
+/* iommufd says EOPNOTSUPP for what it does not know, VFIO EINVAL. */
+#define IOASID_BAD_FLAGS_SIZED EOPNOTSUPP
+#define IOASID_BAD_FLAGS_ARGSZ EINVAL
+
+/* ---- the element structs, then the table ------------------------- */
+
+/* Raw bytes: a pointer whose contents have no struct of their own. */
+static const struct ioasid_struct_desc ioasid_elem_bytes = {
+	.name = "bytes", .size = 1,
 };
 
-#define PTRS(a) .ptrs = a, .nptrs = ARRAY_SIZE(a)
-#define FDS(a) .fds = a, .nfds = ARRAY_SIZE(a)
+#define IOASID_IOCTL(...)
+#define IOASID_IOCTL_INT(...)
+#define IOASID_STRUCT(ename, st, sz, ...)                                   \
+	static const struct ioasid_struct_desc ioasid_elem_##ename = {       \
+		.name = #st, .size = sizeof(struct st),                      \
+		.nfields = IOASID_NARGS(__VA_ARGS__),                        \
+		.fields = (const struct ioasid_field[]){                     \
+			IOASID_FOR_EACH(IOASID_FIELD_INIT, st, __VA_ARGS__) }, \
+	};
+#include "ioctls.def"
+#undef IOASID_IOCTL
+#undef IOASID_IOCTL_INT
+#undef IOASID_STRUCT
 
-static const struct ioasid_fd_desc map_file_fds[] = {
-	{ offsetof(struct iommu_ioas_map_file, fd), 0 },
+static const struct ioasid_ioctl_desc table[IOASID_NR_IOCTLS] = {
+#define IOASID_IOCTL(_cmd, nr, argk, st, sz, last, handler, attrs, ...)     \
+	[IOASID_IX_##_cmd] = {                                               \
+		.name = #_cmd, .cmd = _cmd, .arg = IOASID_ARG_##argk,         \
+		.size = sizeof(struct st),                                   \
+		.min_size = offsetofend(struct st, last),                    \
+		.bad_flags_errno = IOASID_BAD_FLAGS_##argk,                  \
+		.nfields = IOASID_NARGS(__VA_ARGS__),                        \
+		.fields = (const struct ioasid_field[]){                     \
+			IOASID_FOR_EACH(IOASID_FIELD_INIT, st, __VA_ARGS__) }, \
+		IOASID_UNPACK attrs },
+#define IOASID_IOCTL_INT(_cmd, nr, argk, handler, attrs)                    \
+	[IOASID_IX_##_cmd] = { .name = #_cmd, .cmd = _cmd,                   \
+			       .arg = IOASID_ARG_##argk, IOASID_UNPACK attrs },
+#define IOASID_STRUCT(...)
+#include "ioctls.def"
+#undef IOASID_IOCTL
+#undef IOASID_IOCTL_INT
+#undef IOASID_STRUCT
 };
-/* The selftest names an access by its fd, in `id`, and a dma-buf in its
- * revoke op. */
-static const struct ioasid_fd_desc test_cmd_fds[] = {
-	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_REPLACE_IOAS },
-	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_PAGES },
-	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_DESTROY_ACCESS_PAGES },
-	{ offsetof(struct iommu_test_cmd, id), IOMMU_TEST_OP_ACCESS_RW },
-	{ offsetof(struct iommu_test_cmd, dmabuf_revoke.dmabuf_fd),
-	  IOMMU_TEST_OP_DMABUF_REVOKE },
-};
 
-/* An iommufd ioctl: size-first struct, unknown flags -> EOPNOTSUPP. */
-#define SIZED(_cmd, st, last, ...)                                          \
-	{ .name = #_cmd, .cmd = _cmd, .arg = IOASID_ARG_SIZED,               \
-	  .size = sizeof(struct st), .min_size = offsetofend(struct st, last), \
-	  .bad_flags_errno = EOPNOTSUPP, __VA_ARGS__ }
-#define FLAGS(st, mask) .flags_off = offsetof(struct st, flags), .flags_mask = (mask)
-#define RSVD(st, f) \
-	.reserved_off = offsetof(struct st, f), .reserved_len = sizeof(((struct st *)0)->f)
-
-/* A VFIO container ioctl: argsz-first struct, or a plain value. */
-#define ARGSZ(_cmd, st, last, ...)                                          \
-	{ .name = #_cmd, .cmd = _cmd, .arg = IOASID_ARG_ARGSZ,               \
-	  .size = sizeof(struct st), .min_size = offsetofend(struct st, last), \
-	  .bad_flags_errno = EINVAL, __VA_ARGS__ }
-#define VALUE(_cmd, kind)                                                   \
-	{ .name = #_cmd, .cmd = _cmd, .arg = kind }
-
-static const struct ioasid_ioctl_desc table[] = {
-	SIZED(IOMMU_DESTROY, iommu_destroy, id),
-	SIZED(IOMMU_IOAS_ALLOC, iommu_ioas_alloc, out_ioas_id,
-	      FLAGS(iommu_ioas_alloc, 0)),
-	SIZED(IOMMU_IOAS_ALLOW_IOVAS, iommu_ioas_allow_iovas, allowed_iovas,
-	      RSVD(iommu_ioas_allow_iovas, __reserved), PTRS(allow_iovas_ptrs)),
-	SIZED(IOMMU_IOAS_COPY, iommu_ioas_copy, src_iova,
-	      FLAGS(iommu_ioas_copy, IOMMU_IOAS_MAP_FIXED_IOVA |
-				      IOMMU_IOAS_MAP_WRITEABLE |
-				      IOMMU_IOAS_MAP_READABLE)),
-	SIZED(IOMMU_IOAS_IOVA_RANGES, iommu_ioas_iova_ranges, out_iova_alignment,
-	      RSVD(iommu_ioas_iova_ranges, __reserved), PTRS(iova_ranges_ptrs)),
-	SIZED(IOMMU_IOAS_MAP, iommu_ioas_map, iova,
-	      FLAGS(iommu_ioas_map, IOMMU_IOAS_MAP_FIXED_IOVA |
-				     IOMMU_IOAS_MAP_WRITEABLE |
-				     IOMMU_IOAS_MAP_READABLE),
-	      RSVD(iommu_ioas_map, __reserved)),
-	SIZED(IOMMU_IOAS_UNMAP, iommu_ioas_unmap, length),
-	SIZED(IOMMU_OPTION, iommu_option, val64, RSVD(iommu_option, __reserved)),
-	SIZED(IOMMU_VFIO_IOAS, iommu_vfio_ioas, __reserved,
-	      RSVD(iommu_vfio_ioas, __reserved)),
-	SIZED(IOMMU_HWPT_ALLOC, iommu_hwpt_alloc, __reserved,
-	      PTRS(hwpt_alloc_ptrs)),
-	SIZED(IOMMU_GET_HW_INFO, iommu_hw_info, __reserved, PTRS(hw_info_ptrs)),
-	SIZED(IOMMU_HWPT_SET_DIRTY_TRACKING, iommu_hwpt_set_dirty_tracking,
-	      __reserved),
-	SIZED(IOMMU_HWPT_GET_DIRTY_BITMAP, iommu_hwpt_get_dirty_bitmap, data),
-	SIZED(IOMMU_HWPT_INVALIDATE, iommu_hwpt_invalidate, __reserved,
-	      PTRS(invalidate_ptrs)),
-	SIZED(IOMMU_FAULT_QUEUE_ALLOC, iommu_fault_alloc, out_fault_fd,
-	      FLAGS(iommu_fault_alloc, 0)),
-	SIZED(IOMMU_IOAS_MAP_FILE, iommu_ioas_map_file, iova,
-	      FLAGS(iommu_ioas_map_file, IOMMU_IOAS_MAP_FIXED_IOVA |
-					  IOMMU_IOAS_MAP_WRITEABLE |
-					  IOMMU_IOAS_MAP_READABLE),
-	      FDS(map_file_fds)),
-	SIZED(IOMMU_VIOMMU_ALLOC, iommu_viommu_alloc, out_viommu_id,
-	      PTRS(viommu_alloc_ptrs)),
-	SIZED(IOMMU_VDEVICE_ALLOC, iommu_vdevice_alloc, virt_id),
-	SIZED(IOMMU_IOAS_CHANGE_PROCESS, iommu_ioas_change_process, __reserved,
-	      RSVD(iommu_ioas_change_process, __reserved)),
-	SIZED(IOMMU_VEVENTQ_ALLOC, iommu_veventq_alloc, out_veventq_fd),
-	SIZED(IOMMU_HW_QUEUE_ALLOC, iommu_hw_queue_alloc, length),
-	SIZED(IOMMU_TEST_CMD, iommu_test_cmd, last, FDS(test_cmd_fds)),
-
-	SIZED(IOASID_PROCESS_ACCOUNTING, ioasid_process_accounting, out_locked),
-	SIZED(IOASID_DEVICE_ALLOC, ioasid_device_alloc, out_dev_id,
-	      FLAGS(ioasid_device_alloc, IOASID_DEVICE_ALLOC_PASID)),
-	SIZED(IOASID_DEVICE_ATTACH, ioasid_device_attach, __reserved,
-	      FLAGS(ioasid_device_attach,
-		    IOASID_ATTACH_PASID | IOASID_ATTACH_REPLACE),
-	      RSVD(ioasid_device_attach, __reserved)),
-	SIZED(IOASID_DEVICE_DETACH, ioasid_device_detach, pasid,
-	      FLAGS(ioasid_device_detach, IOASID_ATTACH_PASID)),
-	SIZED(IOASID_DEVICE_DMA, ioasid_device_dma, uptr,
-	      FLAGS(ioasid_device_dma, IOASID_DMA_WRITE | IOASID_DMA_PASID),
-	      PTRS(device_dma_ptrs)),
-
-	VALUE(VFIO_GET_API_VERSION, IOASID_ARG_NONE),
-	VALUE(VFIO_CHECK_EXTENSION, IOASID_ARG_VALUE),
-	VALUE(VFIO_SET_IOMMU, IOASID_ARG_VALUE),
-	ARGSZ(VFIO_IOMMU_GET_INFO, vfio_iommu_type1_info, iova_pgsizes),
-	ARGSZ(VFIO_IOMMU_MAP_DMA, vfio_iommu_type1_dma_map, size,
-	      FLAGS(vfio_iommu_type1_dma_map,
-		    VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)),
-	ARGSZ(VFIO_IOMMU_UNMAP_DMA, vfio_iommu_type1_dma_unmap, size,
-	      FLAGS(vfio_iommu_type1_dma_unmap, VFIO_DMA_UNMAP_FLAG_ALL)),
-};
+/* ---- lookups ------------------------------------------------------ */
 
 const struct ioasid_ioctl_desc *ioasid_ioctl_desc_find(unsigned int cmd)
 {
@@ -171,41 +151,117 @@ const struct ioasid_ioctl_desc *ioasid_ioctl_desc_at(unsigned int i)
 	return i < ARRAY_SIZE(table) ? &table[i] : NULL;
 }
 
-static uint32_t field_u32(const void *cmd, uint16_t off)
-{
-	uint32_t v;
+static const char *const kind_names[] = {
+	[IOASID_F_SIZE] = "size",     [IOASID_F_FLAGS] = "flags",
+	[IOASID_F_BITS] = "bits",     [IOASID_F_ZERO] = "zero",
+	[IOASID_F_PAD] = "pad",       [IOASID_F_ID] = "id",
+	[IOASID_F_OUT_ID] = "out_id", [IOASID_F_FD] = "fd",
+	[IOASID_F_OUT_FD] = "out_fd", [IOASID_F_IOVA] = "iova",
+	[IOASID_F_LENGTH] = "length", [IOASID_F_VA] = "va",
+	[IOASID_F_COUNT] = "count",   [IOASID_F_ENUM] = "enum",
+	[IOASID_F_VALUE] = "value",   [IOASID_F_OUT] = "out",
+	[IOASID_F_PTR_IN] = "ptr_in", [IOASID_F_PTR_OUT] = "ptr_out",
+	[IOASID_F_PTR_INOUT] = "ptr_inout",
+};
 
-	memcpy(&v, (const char *)cmd + off, sizeof(v));
+const char *ioasid_field_kind_name(unsigned int kind)
+{
+	return kind < ARRAY_SIZE(kind_names) && kind_names[kind] ?
+		       kind_names[kind] : "?";
+}
+
+/* ---- reading a struct image -------------------------------------- */
+
+uint64_t ioasid_field_get(const struct ioasid_field *f, const void *image,
+			  size_t len)
+{
+	uint64_t v = 0;
+
+	/* Little-endian: the low bytes of v are the field's. */
+	if ((size_t)f->off + f->size <= len)
+		memcpy(&v, (const char *)image + f->off, MIN(f->size, 8));
 	return v;
+}
+
+void ioasid_field_set(const struct ioasid_field *f, void *image,
+		      uint64_t value)
+{
+	memcpy((char *)image + f->off, &value, MIN(f->size, 8));
+}
+
+uint32_t ioasid_ioctl_desc_op(const struct ioasid_ioctl_desc *d,
+			      const void *image, size_t len)
+{
+	uint32_t op = 0;
+
+	if ((d->attrs & IOASID_IOCTL_OPS) && len >= 8)
+		memcpy(&op, (const char *)image + 4, sizeof(op));
+	return op;
+}
+
+bool ioasid_field_active(const struct ioasid_ioctl_desc *d,
+			 const struct ioasid_field *f, uint32_t op)
+{
+	if (f->op)
+		return f->op == op;
+	for (unsigned int i = 0; i < d->nfields; i++)
+		if (d->fields[i].op == op && op && d->fields[i].off == f->off)
+			return false;
+	return true;
 }
 
 int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
 			 size_t len)
 {
-	/* Every struct with an op-dependent field leads with size, op. */
-	uint32_t op = len >= 8 ? field_u32(cmd, 4) : 0;
-	int32_t fd;
+	uint32_t op = ioasid_ioctl_desc_op(d, cmd, len);
 
-	for (unsigned int i = 0; i < d->nfds; i++) {
-		const struct ioasid_fd_desc *f = &d->fds[i];
+	for (unsigned int i = 0; i < d->nfields; i++) {
+		const struct ioasid_field *f = &d->fields[i];
+		int32_t fd;
 
-		if ((f->op && f->op != op) || len < f->off + sizeof(fd))
+		if (f->kind != IOASID_F_FD || !ioasid_field_active(d, f, op) ||
+		    len < (size_t)f->off + sizeof(fd))
 			continue;
-		memcpy(&fd, (const char *)cmd + f->off, sizeof(fd));
+		fd = (int32_t)ioasid_field_get(f, cmd, len);
 		return fd < 0 ? -1 : fd;
 	}
 	return -1;
 }
 
-int ioasid_ptr_desc_extent(const struct ioasid_ptr_desc *p, const void *cmd,
-			   uint64_t *uptr, uint64_t *len)
+static uint64_t field_at(const void *image, size_t len, uint16_t off,
+			 size_t size)
 {
-	uint64_t esz = p->elem_size_off != IOASID_NO_FIELD ?
-			       field_u32(cmd, p->elem_size_off) :
-			       p->elem_size;
+	uint64_t v = 0;
 
-	memcpy(uptr, (const char *)cmd + p->ptr_off, sizeof(*uptr));
-	/* u32 * u32 always fits in 64 bits. */
-	*len = (uint64_t)field_u32(cmd, p->count_off) * esz;
+	if (off != IOASID_NO_FIELD && off + size <= len)
+		memcpy(&v, (const char *)image + off, size);
+	return v;
+}
+
+uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
+			   size_t len)
+{
+	const struct ioasid_ptr_desc *p = &f->ptr;
+	uint64_t n, unit;
+
+	switch (p->extent) {
+	case IOASID_EXT_N:
+		/* u32 * u16 always fits in 64 bits. */
+		return field_at(image, len, p->count_off, 4) * p->elem_size;
+	case IOASID_EXT_NV:
+		return field_at(image, len, p->count_off, 4) *
+		       field_at(image, len, p->elem_size_off, 4);
+	case IOASID_EXT_LEN:
+		return field_at(image, len, p->count_off, 8);
+	case IOASID_EXT_BITMAP:
+	case IOASID_EXT_BITMAP_DIV:
+		unit = field_at(image, len, p->elem_size_off, 8);
+		if (!unit)
+			return 0;
+		if (p->extent == IOASID_EXT_BITMAP)
+			unit &= -unit; /* the kernel counts by the lowest bit */
+		n = field_at(image, len, p->count_off, 8) / unit;
+		return n / 8 + !!(n % 8);
+	}
 	return 0;
 }

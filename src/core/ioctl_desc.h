@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The declarative description of every ioctl we answer.  The dispatcher,
- * the shim<->daemon marshalling and anything that decodes traffic read this
- * one table; the behaviour behind each entry lives with its object.
+ * The declarative description of every ioctl we answer, as data.  It is
+ * made from one list, src/core/ioctls.def, which also pins the ABI
+ * (abi_check.c) and binds the handlers (dispatch.c).  Everything that
+ * has to understand an argument struct without running a handler reads
+ * it: the dispatcher's generic checks, the shim's marshalling, the
+ * random-sequence test, the fuzzers and the decoder (ioasid-trace).
+ * This half links into the shim; it names no handler.
  */
 #ifndef IOASID_CORE_IOCTL_DESC_H
 #define IOASID_CORE_IOCTL_DESC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,56 +22,135 @@ enum ioasid_arg_kind {
 	IOASID_ARG_NONE,  /* the argument is ignored */
 };
 
+/* What a field means, which is how it is checked, decoded and invented. */
+enum ioasid_field_kind {
+	IOASID_F_SIZE,      /* the leading size or argsz */
+	IOASID_F_FLAGS,     /* flags checked before the handler (entry mask) */
+	IOASID_F_BITS,      /* flags the handler judges; arg: the known bits */
+	IOASID_F_ZERO,      /* reserved, must be 0: checked before the handler */
+	IOASID_F_PAD,       /* reserved, the handler's to judge (or nobody's) */
+	IOASID_F_ID,        /* an object the caller names; arg: IOASID_ID_* */
+	IOASID_F_OUT_ID,    /* an object we made; arg: its IOASID_ID_* */
+	IOASID_F_FD,        /* a descriptor of the caller's */
+	IOASID_F_OUT_FD,    /* a descriptor we gave */
+	IOASID_F_IOVA,
+	IOASID_F_LENGTH,
+	IOASID_F_VA,        /* an address in the caller: pinned, not read */
+	IOASID_F_COUNT,     /* how many elements a pointer field names */
+	IOASID_F_ENUM,      /* one of `values` (others are tried too) */
+	IOASID_F_VALUE,     /* any other number the caller gives */
+	IOASID_F_OUT,       /* any other number we give back */
+	IOASID_F_PTR_IN,    /* memory the handler reads (see ptr) */
+	IOASID_F_PTR_OUT,   /* memory the handler writes */
+	IOASID_F_PTR_INOUT, /* memory the handler reads and writes */
+};
+
+/* The kinds of object an id field may name, a bit each. */
+enum ioasid_id_kind {
+	IOASID_ID_IOAS = 1 << 0,
+	IOASID_ID_HWPT = 1 << 1,
+	IOASID_ID_DEV = 1 << 2,     /* a bound device (idev) */
+	IOASID_ID_STDEV = 1 << 3,   /* the selftest's device object */
+	IOASID_ID_VIOMMU = 1 << 4,
+	IOASID_ID_VDEVICE = 1 << 5,
+	IOASID_ID_FAULT = 1 << 6,
+	IOASID_ID_VEVENTQ = 1 << 7,
+	IOASID_ID_HW_QUEUE = 1 << 8,
+	IOASID_ID_ACCESS_PAGES = 1 << 9, /* a pin of a selftest access */
+	IOASID_ID_ANY = (1 << 10) - 1,
+};
+
 enum ioasid_ptr_dir {
 	IOASID_PTR_IN = 1,
 	IOASID_PTR_OUT = 2,
 	IOASID_PTR_INOUT = 3,
 };
 
+/* How many bytes a pointer field names, from other fields of the struct. */
+enum ioasid_ptr_extent {
+	IOASID_EXT_N,          /* __u32 count * a fixed element size */
+	IOASID_EXT_NV,         /* __u32 count * a __u32 element-size field */
+	IOASID_EXT_LEN,        /* a __u64 byte length */
+	IOASID_EXT_BITMAP,     /* a bit per (1 << ctz(page_size)) of length */
+	IOASID_EXT_BITMAP_DIV, /* a bit per page_size of length */
+};
+
 #define IOASID_NO_FIELD 0xffff
 
-/*
- * A user pointer inside an argument struct and how much memory it names:
- * count * elem_size bytes, where count is the __u32 at count_off and
- * elem_size is either fixed or the __u32 at elem_size_off.  `op` limits the
- * entry to one IOMMU_TEST_CMD op (0: always).
- */
-struct ioasid_ptr_desc {
-	uint16_t ptr_off;
-	uint16_t count_off;
-	uint16_t elem_size_off;
-	uint16_t elem_size;
-	uint8_t dir;
-	uint32_t op;
+struct ioasid_field;
+
+/* A struct that a pointer field names elements of. */
+struct ioasid_struct_desc {
+	const char *name;
+	uint16_t size;
+	uint8_t nfields;
+	const struct ioasid_field *fields;
 };
 
-/*
- * A file descriptor field (__s32 or __u32): the shim sends the file itself
- * along, because the daemon needs the file, not the caller's number for
- * it.  `op` limits the entry to one IOMMU_TEST_CMD op (0: always).
- */
-struct ioasid_fd_desc {
-	uint16_t off;
-	uint32_t op;
+struct ioasid_ptr_desc {
+	uint8_t dir;
+	uint8_t extent;
+	uint16_t count_off;     /* the count, or the length of a bitmap */
+	uint16_t elem_size_off; /* the element size or page size field */
+	uint16_t elem_size;     /* a fixed element size */
+	const struct ioasid_struct_desc *elem; /* what it holds, if known */
 };
+
+struct ioasid_field {
+	const char *name;
+	uint16_t off;
+	uint8_t size;
+	uint8_t kind;   /* enum ioasid_field_kind */
+	uint32_t op;    /* the IOMMU_TEST_CMD op it belongs to; 0: every op */
+	uint64_t arg;   /* ID: IOASID_ID_* bits; BITS: the known bits */
+	const uint64_t *values; /* ENUM: the values that mean something */
+	uint8_t nvalues;
+	struct ioasid_ptr_desc ptr; /* PTR_*: what it points at */
+};
+
+struct ioasid_flag_name {
+	const char *name;
+	uint32_t bit;
+};
+
+/* Entry attributes. */
+#define IOASID_IOCTL_TEST_ONLY (1u << 0) /* served by a test-mode daemon only */
+/* The second __u32 is an op that chooses which union fields are there. */
+#define IOASID_IOCTL_OPS (1u << 1)
 
 struct ioasid_ioctl_desc {
 	const char *name;
 	uint32_t cmd;
-	uint8_t arg;
+	uint8_t arg;       /* enum ioasid_arg_kind */
+	uint8_t attrs;     /* IOASID_IOCTL_* */
+	uint8_t bad_flags_errno;
+	uint8_t nfields;
 	uint16_t size;     /* our struct */
 	uint16_t min_size; /* offsetofend of the last mandatory field */
-	/* Generic pre-checks, made before the handler runs.  Offset 0 is
-	 * always the size, so 0 here means "no such field". */
-	uint16_t flags_off;     /* __u32 flags */
-	uint32_t flags_mask;    /* the flags we understand */
-	uint16_t reserved_off;  /* a reserved field that must be 0 */
-	uint8_t reserved_len;   /* its size in bytes (0: none) */
-	uint8_t bad_flags_errno;
-	const struct ioasid_fd_desc *fds;
-	uint8_t nfds;
-	const struct ioasid_ptr_desc *ptrs;
-	uint8_t nptrs;
+	uint32_t flags_mask; /* the FLAGS field's known bits */
+	uint8_t nflag_names;
+	const struct ioasid_flag_name *flag_names;
+	const struct ioasid_field *fields;
+	/* The op (IOMMU_TEST_CMD) whose result is a new descriptor, or
+	 * IOASID_RET_FD_ANY_OP when every successful call returns one. */
+	uint32_t ret_fd_op;
+	/* Values the integer argument of a VALUE ioctl means something for. */
+	const uint64_t *values;
+	uint8_t nvalues;
+};
+#define IOASID_RET_FD_NONE 0
+#define IOASID_RET_FD_ANY_OP 0xffffffffu
+
+/* Each entry's index in the table: IOASID_IX_<cmd>. */
+enum ioasid_ioctl_index {
+#define IOASID_IOCTL(cmd, ...) IOASID_IX_##cmd,
+#define IOASID_IOCTL_INT(cmd, ...) IOASID_IX_##cmd,
+#define IOASID_STRUCT(...)
+#include "ioctls.def"
+#undef IOASID_IOCTL
+#undef IOASID_IOCTL_INT
+#undef IOASID_STRUCT
+	IOASID_NR_IOCTLS
 };
 
 /* The entry for `cmd`, or NULL when we do not answer it (ENOTTY). */
@@ -77,6 +161,29 @@ unsigned int ioasid_ioctl_desc_index(const struct ioasid_ioctl_desc *d);
 unsigned int ioasid_ioctl_desc_count(void);
 const struct ioasid_ioctl_desc *ioasid_ioctl_desc_at(unsigned int i);
 
+/* The op of a struct image whose second __u32 is an op (TEST_CMD), or 0. */
+uint32_t ioasid_ioctl_desc_op(const struct ioasid_ioctl_desc *d,
+			      const void *image, size_t len);
+
+/*
+ * Whether field `f` is part of a struct image whose op is `op`: fields of
+ * another op are not, and a field of every op is not when a field of this
+ * op overlays it (IOMMU_TEST_CMD's `id` is an fd for the access ops).
+ */
+bool ioasid_field_active(const struct ioasid_ioctl_desc *d,
+			 const struct ioasid_field *f, uint32_t op);
+
+static inline bool ioasid_field_is_ptr(const struct ioasid_field *f)
+{
+	return f->kind >= IOASID_F_PTR_IN && f->kind <= IOASID_F_PTR_INOUT;
+}
+
+/* A field's value in a struct image (zero-extended), 0 past `len`. */
+uint64_t ioasid_field_get(const struct ioasid_field *f, const void *image,
+			  size_t len);
+void ioasid_field_set(const struct ioasid_field *f, void *image,
+		      uint64_t value);
+
 /*
  * The descriptor number a struct image of `len` bytes names in its fd
  * field, or -1 when it has none.
@@ -84,8 +191,11 @@ const struct ioasid_ioctl_desc *ioasid_ioctl_desc_at(unsigned int i);
 int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
 			 size_t len);
 
-/* Where a pointer field points and how many bytes, for a struct image. */
-int ioasid_ptr_desc_extent(const struct ioasid_ptr_desc *p,
-			   const void *cmd, uint64_t *uptr, uint64_t *len);
+/* How many bytes pointer field `f` names in a struct image. */
+uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
+			   size_t len);
+
+/* A field kind's name, for decoders. */
+const char *ioasid_field_kind_name(unsigned int kind);
 
 #endif

@@ -266,21 +266,30 @@ static int add_struct_segs(struct req_builder *b,
 			z ? IOASID_SEG_ZEROED : IOASID_SEG_NONZERO, false);
 	}
 
-	/* The buffers its pointer fields name, per the table. */
-	for (unsigned int i = 0; i < d->nptrs; i++) {
-		const struct ioasid_ptr_desc *p = &d->ptrs[i];
-		uint64_t uptr, plen;
-		uint32_t op;
+	/* The buffers its pointer fields name, per the table.  What the
+	 * daemon writes comes back in the reply, which holds less than a
+	 * request: a large output buffer it writes directly instead. */
+	uint32_t op = ioasid_ioctl_desc_op(d, image, len);
 
-		memcpy(&op, image + 4, sizeof(op));
-		if (p->op && p->op != op)
+	for (unsigned int i = 0; i < d->nfields; i++) {
+		const struct ioasid_field *f = &d->fields[i];
+		uint64_t uptr, plen;
+
+		if (!ioasid_field_is_ptr(f) || !ioasid_field_active(d, f, op))
 			continue;
-		ioasid_ptr_desc_extent(p, image, &uptr, &plen);
-		if (!plen)
+		uptr = ioasid_field_get(f, image, len);
+		plen = ioasid_ptr_extent(f, image, len);
+		if (!plen || ((f->ptr.dir & IOASID_PTR_OUT) &&
+			      plen > IOASID_WIRE_MAX_MSG / 8))
 			continue;
-		add_seg(b, uptr, plen,
-			(p->dir & IOASID_PTR_OUT) ? IOASID_SEG_WRITABLE : 0,
-			p->dir & IOASID_PTR_IN);
+		s = add_seg(b, uptr, plen,
+			    (f->ptr.dir & IOASID_PTR_OUT) ? IOASID_SEG_WRITABLE : 0,
+			    f->ptr.dir & IOASID_PTR_IN);
+		/* Memory we can read but not write must fail the handler's
+		 * write, before it acts, as the kernel's copy_to_user would. */
+		if (s && f->ptr.dir == IOASID_PTR_INOUT &&
+		    (s->flags & IOASID_SEG_DATA))
+			s->flags |= probe_writable(uptr, s + 1, plen);
 	}
 	return fd;
 }
