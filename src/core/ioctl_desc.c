@@ -189,6 +189,17 @@ void ioasid_field_set(const struct ioasid_field *f, void *image,
 	memcpy((char *)image + f->off, &value, MIN(f->size, 8));
 }
 
+const struct ioasid_field *ioasid_ioctl_desc_op_field(
+	const struct ioasid_ioctl_desc *d)
+{
+	if (!(d->attrs & IOASID_IOCTL_OPS))
+		return NULL;
+	for (unsigned int i = 0; i < d->nfields; i++)
+		if (d->fields[i].off == 4 && !d->fields[i].op)
+			return &d->fields[i];
+	return NULL;
+}
+
 uint32_t ioasid_ioctl_desc_op(const struct ioasid_ioctl_desc *d,
 			      const void *image, size_t len)
 {

@@ -161,6 +161,10 @@ unsigned int ioasid_ioctl_desc_index(const struct ioasid_ioctl_desc *d);
 unsigned int ioasid_ioctl_desc_count(void);
 const struct ioasid_ioctl_desc *ioasid_ioctl_desc_at(unsigned int i);
 
+/* The field that picks the union's fields (IOASID_IOCTL_OPS), or NULL. */
+const struct ioasid_field *ioasid_ioctl_desc_op_field(
+	const struct ioasid_ioctl_desc *d);
+
 /* The op of a struct image whose second __u32 is an op (TEST_CMD), or 0. */
 uint32_t ioasid_ioctl_desc_op(const struct ioasid_ioctl_desc *d,
 			      const void *image, size_t len);

@@ -49,6 +49,8 @@ const struct ioasid_obj_ops ioasid_hw_queue_obj_ops = {
 	.destroy = hw_queue_destroy,
 };
 
+#define HW_QUEUE_MAX_PAGES ((4u << 20) / sizeof(uint64_t))
+
 /*
  * Pin the queue's pages and find where the queue starts in physical
  * memory: -EFAULT when the pages are not one run of frames.
@@ -60,6 +62,9 @@ static int pin_phys(struct ioasid_hw_queue *q, uint64_t *base_pa)
 
 	pin_range(q, &first, &last);
 	npages = (last - first) / IOASID_PAGE_SIZE + 1;
+	/* The kernel's array of pages is one kmalloc, at most 4 MiB. */
+	if (npages > HW_QUEUE_MAX_PAGES)
+		return -ENOMEM;
 	pfns = calloc(npages, sizeof(*pfns));
 	if (!pfns)
 		return -ENOMEM;

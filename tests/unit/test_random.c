@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/ioctl_desc.h"
 #include "core/util.h"
 #include "ioasid/uapi/ioasid.h"
 
@@ -150,17 +151,25 @@ static uint64_t below(uint64_t n)
 	return n ? rnd() % n : 0;
 }
 
-/* What earlier calls returned, by kind, the oldest dropped when full. */
-enum kind { K_IOAS, K_HWPT, K_DEV, K_STDEV, K_VIOMMU, K_OTHER, NKINDS };
+/* What earlier calls returned, by kind (IOASID_ID_* bit), the oldest
+ * dropped when full. */
+#define NKINDS 10
 #define POOL 16
 static uint32_t ids[NKINDS][POOL];
 static size_t nids[NKINDS];
 static int fds[POOL];
 static size_t nfds;
 
-static void keep_id(enum kind k, uint32_t id)
+static unsigned int kind_index(uint32_t kind_bit)
 {
-	if (id)
+	return (unsigned int)__builtin_ctz(kind_bit);
+}
+
+static void keep_id(uint32_t kind_bit, uint32_t id)
+{
+	unsigned int k = kind_index(kind_bit);
+
+	if (id && k < NKINDS)
 		ids[k][nids[k]++ % POOL] = id;
 }
 
@@ -175,35 +184,41 @@ static void keep_fd(int fd)
 	fds[nfds++ % POOL] = fd;
 }
 
-/* Mostly an id of the kind asked for, sometimes another's, or anything. */
-static uint32_t an_id_of(enum kind k)
+/* Mostly an id of one of the kinds asked for, sometimes another's, or
+ * anything. */
+static uint32_t an_id_of(uint64_t kinds)
 {
+	unsigned int k, pick;
+
 	switch (below(10)) {
 	case 0:
 		return (uint32_t)(below(2) ? below(8) : rnd());
 	case 1:
-		k = (enum kind)below(NKINDS);
+		kinds = IOASID_ID_ANY;
 		break;
 	}
+	pick = (unsigned int)below((uint64_t)__builtin_popcountll(kinds));
+	for (k = 0; k < NKINDS; k++)
+		if (((kinds >> k) & 1) && !pick--)
+			break;
+	if (k >= NKINDS)
+		return 1;
 	return nids[k] ? ids[k][below(MIN(nids[k], (size_t)POOL))] : 1;
-}
-
-static uint32_t an_id(void)
-{
-	return an_id_of((enum kind)below(NKINDS));
-}
-
-static int an_fd(void)
-{
-	if (!below(8) || !nfds)
-		return (int)below(4) - 1;
-	return fds[below(MIN(nfds, (size_t)POOL))];
 }
 
 #define SCRATCH (64 * PG)
 static unsigned char *scratch;
 static int memfd;
 #define BASE (16ull << 20)
+
+static int an_fd(void)
+{
+	if (!below(4))
+		return memfd;
+	if (!below(8) || !nfds)
+		return (int)below(4) - 1;
+	return fds[below(MIN(nfds, (size_t)POOL))];
+}
 
 /* An IOVA or length: page-ish, near the mock's aperture, or an edge. */
 static uint64_t an_iova(void)
@@ -250,7 +265,7 @@ static uint64_t a_uptr(void)
 	}
 }
 
-static uint32_t some_flags(uint32_t known)
+static uint32_t some_flags(uint64_t known)
 {
 	switch (below(6)) {
 	case 0:
@@ -258,8 +273,102 @@ static uint32_t some_flags(uint32_t known)
 	case 1:
 		return 0;
 	default:
-		return (uint32_t)rnd() & known;
+		return (uint32_t)(rnd() & known);
 	}
+}
+
+static uint64_t a_value_of(const uint64_t *values, unsigned int n)
+{
+	if (n && below(16))
+		return values[below(n)];
+	return below(2) ? below(8) : rnd();
+}
+
+/*
+ * A value for one field, made from what its table entry says it is.
+ * Pointer fields are filled in afterwards, once the counts they depend
+ * on are known.
+ */
+static uint64_t invent(const struct ioasid_ioctl_desc *d,
+		       const struct ioasid_field *f)
+{
+	switch (f->kind) {
+	case IOASID_F_SIZE:
+		return below(16) ? d->size : d->min_size + below(16) - 1;
+	case IOASID_F_FLAGS:
+		return some_flags(d->flags_mask);
+	case IOASID_F_BITS:
+		return some_flags(f->arg);
+	case IOASID_F_ID:
+		return an_id_of(f->arg);
+	case IOASID_F_FD:
+		return (uint32_t)an_fd();
+	case IOASID_F_IOVA:
+		return an_iova();
+	case IOASID_F_LENGTH:
+		return a_length();
+	case IOASID_F_VA:
+		return a_uptr();
+	case IOASID_F_COUNT:
+		return below(8) ? below(3) : rnd();
+	case IOASID_F_ENUM:
+		return a_value_of(f->values, f->nvalues);
+	case IOASID_F_VALUE:
+		return below(4) ? below(4) : rnd();
+	default: /* reserved and output fields: mostly 0 */
+		return below(32) ? 0 : rnd();
+	}
+}
+
+/* Buffers pointer fields name, made of elements their entry describes. */
+#define ARENA 4096
+static unsigned char arena[ARENA];
+
+static void invent_elements(const struct ioasid_struct_desc *elem,
+			    unsigned char *buf, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)rnd();
+	if (!elem->nfields)
+		return;
+	for (uint64_t at = 0; at + elem->size <= len; at += elem->size)
+		for (unsigned int i = 0; i < elem->nfields; i++)
+			ioasid_field_set(&elem->fields[i], buf + at,
+					 invent(NULL, &elem->fields[i]));
+}
+
+static uint64_t invent_ptr(const struct ioasid_field *f, const void *image,
+			   size_t len, size_t *arena_used)
+{
+	uint64_t need = ioasid_ptr_extent(f, image, len);
+	unsigned char *buf = arena + *arena_used;
+
+	if (!below(8) || need > ARENA - *arena_used)
+		return a_uptr();
+	if (f->ptr.dir & IOASID_PTR_IN)
+		invent_elements(f->ptr.elem, buf, need);
+	*arena_used += need;
+	return (uintptr_t)buf;
+}
+
+/* Keep what a call that worked made: ids and descriptors, per the table. */
+static void harvest(const struct ioasid_ioctl_desc *d, const void *image,
+		    uint32_t op, long rc)
+{
+	for (unsigned int i = 0; i < d->nfields; i++) {
+		const struct ioasid_field *f = &d->fields[i];
+
+		if (!ioasid_field_active(d, f, op))
+			continue;
+		if (f->kind == IOASID_F_OUT_ID)
+			keep_id((uint32_t)f->arg,
+				(uint32_t)ioasid_field_get(f, image, d->size));
+		else if (f->kind == IOASID_F_OUT_FD)
+			keep_fd((int)ioasid_field_get(f, image, d->size));
+	}
+	if (rc > 0 && d->ret_fd_op &&
+	    (d->ret_fd_op == IOASID_RET_FD_ANY_OP || d->ret_fd_op == op))
+		keep_fd((int)rc);
 }
 
 static const long allowed[] = {
@@ -283,371 +392,49 @@ static void check_rc(const char *what, long rc)
 	CHECK_CASE(what, rc, 0);
 }
 
-static void one_test_cmd(void)
-{
-	static const uint32_t ops[] = {
-		IOMMU_TEST_OP_ADD_RESERVED, IOMMU_TEST_OP_MOCK_DOMAIN,
-		IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-		IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, IOMMU_TEST_OP_MD_CHECK_MAP,
-		IOMMU_TEST_OP_CREATE_ACCESS, IOMMU_TEST_OP_ACCESS_PAGES,
-		IOMMU_TEST_OP_DESTROY_ACCESS_PAGES, IOMMU_TEST_OP_ACCESS_RW,
-		IOMMU_TEST_OP_DIRTY, IOMMU_TEST_OP_TRIGGER_IOPF,
-		IOMMU_TEST_OP_TRIGGER_VEVENT, IOMMU_TEST_OP_PASID_ATTACH,
-		IOMMU_TEST_OP_PASID_REPLACE, IOMMU_TEST_OP_PASID_DETACH,
-		IOMMU_TEST_OP_DMABUF_GET, IOMMU_TEST_OP_DMABUF_REVOKE,
-		IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
-	};
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd), .op = ops[below(ARRAY_SIZE(ops))],
-		.id = an_id_of(below(2) ? K_IOAS : K_STDEV),
-	};
-	long rc;
-
-	switch (cmd.op) {
-	case IOMMU_TEST_OP_ADD_RESERVED:
-		cmd.add_reserved.start = an_iova();
-		cmd.add_reserved.length = a_length();
-		break;
-	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
-		cmd.mock_domain_flags.dev_flags = some_flags(
-			MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID);
-		break;
-	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
-		cmd.mock_domain_replace.pt_id = an_id_of(below(2) ? K_HWPT : K_IOAS);
-		break;
-	case IOMMU_TEST_OP_MD_CHECK_MAP:
-		cmd.check_map.iova = an_iova();
-		cmd.check_map.length = a_length() % (8 * PG);
-		cmd.check_map.uptr = a_uptr();
-		break;
-	case IOMMU_TEST_OP_CREATE_ACCESS:
-		cmd.create_access.flags = some_flags(
-			MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
-		break;
-	case IOMMU_TEST_OP_ACCESS_PAGES:
-		cmd.id = (uint32_t)an_fd();
-		cmd.access_pages.flags = some_flags(MOCK_FLAGS_ACCESS_WRITE);
-		cmd.access_pages.iova = an_iova();
-		cmd.access_pages.length = a_length() % (16 * PG);
-		cmd.access_pages.uptr = a_uptr();
-		break;
-	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
-		cmd.id = (uint32_t)an_fd();
-		cmd.destroy_access_pages.access_pages_id = (uint32_t)below(4);
-		break;
-	case IOMMU_TEST_OP_ACCESS_RW:
-		cmd.id = (uint32_t)an_fd();
-		cmd.access_rw.flags = some_flags(MOCK_ACCESS_RW_WRITE |
-						  MOCK_ACCESS_RW_SLOW_PATH);
-		cmd.access_rw.iova = an_iova();
-		cmd.access_rw.length = a_length() % (4 * PG);
-		cmd.access_rw.uptr = a_uptr();
-		break;
-	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
-		cmd.id = (uint32_t)an_fd();
-		cmd.access_replace_ioas.ioas_id = an_id_of(K_IOAS);
-		break;
-	case IOMMU_TEST_OP_DIRTY:
-		cmd.dirty.iova = an_iova();
-		cmd.dirty.length = a_length() % (64 * PG);
-		cmd.dirty.page_size = below(2) ? PG : 2048;
-		cmd.dirty.uptr = a_uptr();
-		break;
-	case IOMMU_TEST_OP_TRIGGER_IOPF:
-		cmd.trigger_iopf.dev_id = an_id_of(K_DEV);
-		cmd.trigger_iopf.pasid = (uint32_t)below(3);
-		cmd.trigger_iopf.grpid = (uint32_t)below(4);
-		cmd.trigger_iopf.addr = an_iova();
-		break;
-	case IOMMU_TEST_OP_TRIGGER_VEVENT:
-		cmd.trigger_vevent.dev_id = an_id_of(K_DEV);
-		break;
-	case IOMMU_TEST_OP_PASID_ATTACH:
-	case IOMMU_TEST_OP_PASID_REPLACE:
-		cmd.pasid_attach.pasid = (uint32_t)below(3) * 100;
-		cmd.pasid_attach.pt_id = an_id_of(below(2) ? K_HWPT : K_IOAS);
-		break;
-	case IOMMU_TEST_OP_PASID_DETACH:
-		cmd.pasid_detach.pasid = (uint32_t)below(3) * 100;
-		break;
-	case IOMMU_TEST_OP_DMABUF_GET:
-		cmd.dmabuf_get.length = (uint32_t)a_length() % (8 * PG);
-		break;
-	case IOMMU_TEST_OP_DMABUF_REVOKE:
-		cmd.dmabuf_revoke.dmabuf_fd = an_fd();
-		cmd.dmabuf_revoke.revoked = (uint32_t)below(2);
-		break;
-	}
-	rc = io(IOMMU_TEST_CMD, &cmd);
-	check_rc("IOMMU_TEST_CMD", rc);
-	if (rc < 0)
-		return;
-	switch (cmd.op) {
-	case IOMMU_TEST_OP_MOCK_DOMAIN:
-	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
-		keep_id(K_STDEV, cmd.mock_domain.out_stdev_id);
-		keep_id(K_HWPT, cmd.mock_domain.out_hwpt_id);
-		keep_id(K_DEV, cmd.mock_domain.out_idev_id);
-		break;
-	case IOMMU_TEST_OP_CREATE_ACCESS:
-		keep_fd((int)cmd.create_access.out_access_fd);
-		break;
-	case IOMMU_TEST_OP_DMABUF_GET:
-		keep_fd((int)rc);
-		break;
-	}
-}
-
-/* One ioctl of any kind, made of what came before. */
+/* One ioctl of any kind the table lists, made of what came before. */
 static void one_ioctl(void)
 {
+	const struct ioasid_ioctl_desc *d =
+		ioasid_ioctl_desc_at((unsigned int)below(ioasid_ioctl_desc_count()));
+	_Alignas(8) unsigned char image[256] = { 0 };
+	const struct ioasid_field *op_field;
+	size_t arena_used = 0;
+	uint32_t op = 0;
 	long rc;
 
-	switch (below(24)) {
-	case 0: {
-		struct iommu_ioas_alloc c = { .size = sizeof(c) };
-
-		if (!(rc = io(IOMMU_IOAS_ALLOC, &c)))
-			keep_id(K_IOAS, c.out_ioas_id);
-		break;
-	}
-	case 1:
-	case 2: {
-		struct iommu_ioas_map c = {
-			.size = sizeof(c), .ioas_id = an_id_of(K_IOAS),
-			.flags = some_flags(IOMMU_IOAS_MAP_FIXED_IOVA |
-					    IOMMU_IOAS_MAP_READABLE |
-					    IOMMU_IOAS_MAP_WRITEABLE),
-			.user_va = a_uptr(), .length = a_length() % SCRATCH,
-			.iova = an_iova(),
-		};
-
-		rc = io(IOMMU_IOAS_MAP, &c);
-		break;
-	}
-	case 3: {
-		struct iommu_ioas_map_file c = {
-			.size = sizeof(c), .ioas_id = an_id_of(K_IOAS),
-			.flags = some_flags(IOMMU_IOAS_MAP_FIXED_IOVA |
-					    IOMMU_IOAS_MAP_READABLE |
-					    IOMMU_IOAS_MAP_WRITEABLE),
-			.fd = below(2) ? memfd : an_fd(),
-			.start = below(4) * PG, .length = a_length() % SCRATCH,
-			.iova = an_iova(),
-		};
-
-		rc = io(IOMMU_IOAS_MAP_FILE, &c);
-		break;
-	}
-	case 4:
-	case 5: {
-		struct iommu_ioas_unmap c = {
-			.size = sizeof(c), .ioas_id = an_id_of(K_IOAS),
-			.iova = below(4) ? an_iova() : 0,
-			.length = below(4) ? a_length() : ~0ull,
-		};
-
-		rc = io(IOMMU_IOAS_UNMAP, &c);
-		break;
-	}
-	case 6: {
-		struct iommu_ioas_copy c = {
-			.size = sizeof(c), .dst_ioas_id = an_id_of(K_IOAS),
-			.src_ioas_id = an_id_of(K_IOAS),
-			.flags = some_flags(IOMMU_IOAS_MAP_FIXED_IOVA |
-					    IOMMU_IOAS_MAP_READABLE |
-					    IOMMU_IOAS_MAP_WRITEABLE),
-			.length = a_length(), .src_iova = an_iova(),
-			.dst_iova = an_iova(),
-		};
-
-		rc = io(IOMMU_IOAS_COPY, &c);
-		break;
-	}
-	case 7: {
-		struct iommu_iova_range r[4] = {
-			{ an_iova(), an_iova() }, { an_iova(), an_iova() },
-		};
-		struct iommu_ioas_allow_iovas c = {
-			.size = sizeof(c), .ioas_id = an_id_of(K_IOAS),
-			.num_iovas = (uint32_t)below(3),
-			.allowed_iovas = (uintptr_t)r,
-		};
-
-		rc = io(below(2) ? IOMMU_IOAS_ALLOW_IOVAS :
-				   IOMMU_IOAS_IOVA_RANGES,
-			&c);
-		break;
-	}
-	case 8: {
-		struct iommu_destroy c = { .size = sizeof(c), .id = an_id() };
-
-		rc = io(IOMMU_DESTROY, &c);
-		break;
-	}
-	case 9: {
-		struct iommu_hwpt_selftest data = {
-			.iotlb = IOMMU_TEST_IOTLB_DEFAULT,
-			.pagetable_type = (uint32_t)below(3),
-		};
-		struct iommu_hwpt_alloc c = {
-			.size = sizeof(c), .dev_id = an_id_of(K_DEV),
-			.pt_id = an_id_of(below(3) ? K_IOAS :
-					  below(2) ? K_HWPT : K_VIOMMU),
-			.flags = some_flags(IOMMU_HWPT_ALLOC_NEST_PARENT |
-					    IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
-					    IOMMU_HWPT_ALLOC_PASID),
-		};
-
-		if (below(2)) {
-			c.data_type = IOMMU_HWPT_DATA_SELFTEST;
-			c.data_len = sizeof(data);
-			c.data_uptr = (uintptr_t)&data;
-		}
-		if (!(rc = io(IOMMU_HWPT_ALLOC, &c)))
-			keep_id(K_HWPT, c.out_hwpt_id);
-		break;
-	}
-	case 10: {
-		struct iommu_hwpt_invalidate_selftest inv[2] = {
-			{ .flags = some_flags(IOMMU_TEST_INVALIDATE_FLAG_ALL),
-			  .iotlb_id = (uint32_t)below(5) },
-		};
-		struct iommu_hwpt_invalidate c = {
-			.size = sizeof(c),
-			.hwpt_id = an_id_of(below(2) ? K_HWPT : K_VIOMMU),
-			.data_uptr = (uintptr_t)inv,
-			.data_type = below(2) ? IOMMU_HWPT_INVALIDATE_DATA_SELFTEST :
-						(uint32_t)rnd(),
-			.entry_len = (uint32_t)(below(4) ? sizeof(inv[0]) :
-							   below(32)),
-			.entry_num = (uint32_t)below(3),
-		};
-
-		rc = io(IOMMU_HWPT_INVALIDATE, &c);
-		break;
-	}
-	case 11: {
-		struct iommu_hwpt_set_dirty_tracking c = {
-			.size = sizeof(c), .hwpt_id = an_id_of(K_HWPT),
-			.flags = some_flags(IOMMU_HWPT_DIRTY_TRACKING_ENABLE),
-		};
-
-		rc = io(IOMMU_HWPT_SET_DIRTY_TRACKING, &c);
-		break;
-	}
-	case 12: {
-		struct iommu_hwpt_get_dirty_bitmap c = {
-			.size = sizeof(c), .hwpt_id = an_id_of(K_HWPT),
-			.flags = some_flags(IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR),
-			.iova = an_iova(), .length = a_length() % (64 * PG),
-			.page_size = below(4) ? PG : below(3) * 2048,
-			.data = a_uptr(),
-		};
-
-		rc = io(IOMMU_HWPT_GET_DIRTY_BITMAP, &c);
-		break;
-	}
-	case 13: {
-		unsigned char info[64];
-		struct iommu_hw_info c = {
-			.size = sizeof(c), .dev_id = an_id_of(K_DEV),
-			.data_len = (uint32_t)below(sizeof(info) + 1),
-			.data_uptr = (uintptr_t)info,
-		};
-
-		rc = io(IOMMU_GET_HW_INFO, &c);
-		break;
-	}
-	case 14: {
-		struct iommu_fault_alloc c = {
-			.size = sizeof(c), .flags = some_flags(0),
-		};
-
-		if (!(rc = io(IOMMU_FAULT_QUEUE_ALLOC, &c))) {
-			keep_id(K_OTHER, c.out_fault_id);
-			keep_fd((int)c.out_fault_fd);
-		}
-		break;
-	}
-	case 15: {
-		struct iommu_viommu_alloc c = {
-			.size = sizeof(c), .dev_id = an_id_of(K_DEV),
-			.hwpt_id = an_id_of(K_HWPT),
-			.type = below(4) ? IOMMU_VIOMMU_TYPE_SELFTEST :
-					   (uint32_t)below(3),
-		};
-
-		if (!(rc = io(IOMMU_VIOMMU_ALLOC, &c)))
-			keep_id(K_VIOMMU, c.out_viommu_id);
-		break;
-	}
-	case 16: {
-		struct iommu_vdevice_alloc c = {
-			.size = sizeof(c), .viommu_id = an_id_of(K_VIOMMU),
-			.dev_id = an_id_of(K_DEV), .virt_id = below(4),
-		};
-
-		if (!(rc = io(IOMMU_VDEVICE_ALLOC, &c)))
-			keep_id(K_OTHER, c.out_vdevice_id);
-		break;
-	}
-	case 17: {
-		struct iommu_veventq_alloc c = {
-			.size = sizeof(c), .viommu_id = an_id_of(K_VIOMMU),
-			.type = below(4) ? IOMMU_VEVENTQ_TYPE_SELFTEST :
-					   (uint32_t)below(3),
-			.veventq_depth = (uint32_t)below(4),
-		};
-
-		if (!(rc = io(IOMMU_VEVENTQ_ALLOC, &c))) {
-			keep_id(K_OTHER, c.out_veventq_id);
-			keep_fd((int)c.out_veventq_fd);
-		}
-		break;
-	}
-	case 18: {
-		struct iommu_hw_queue_alloc c = {
-			.size = sizeof(c), .viommu_id = an_id_of(K_VIOMMU),
-			.type = below(4) ? IOMMU_HW_QUEUE_TYPE_SELFTEST :
-					   (uint32_t)below(3),
-			.index = (uint32_t)below(3),
-			.nesting_parent_iova = an_iova(),
-			.length = a_length() % (4 * PG),
-		};
-
-		if (!(rc = io(IOMMU_HW_QUEUE_ALLOC, &c)))
-			keep_id(K_OTHER, c.out_hw_queue_id);
-		break;
-	}
-	case 19:
-	case 20: {
-		struct ioasid_device_attach c = {
-			.size = sizeof(c), .dev_id = an_id_of(K_DEV),
-			.pasid = below(3) ? 0 : (uint32_t)below(3) * 100,
-			.pt_id = an_id_of(below(2) ? K_IOAS : K_HWPT),
-		};
-
-		rc = io(below(3) ? IOASID_DEVICE_ATTACH : IOASID_DEVICE_DETACH,
-			&c);
-		break;
-	}
-	case 21: {
-		struct ioasid_device_dma c = {
-			.size = sizeof(c), .dev_id = an_id_of(K_DEV),
-			.flags = some_flags(IOASID_DMA_WRITE),
-			.iova = an_iova(), .length = a_length() % (8 * PG),
-			.uptr = a_uptr(),
-		};
-
-		rc = io(IOASID_DEVICE_DMA, &c);
-		break;
-	}
-	default:
-		one_test_cmd();
+	if (d->arg == IOASID_ARG_VALUE || d->arg == IOASID_ARG_NONE) {
+		rc = io(d->cmd, (void *)(uintptr_t)a_value_of(d->values,
+							       d->nvalues));
+		check_rc(d->name, rc);
 		return;
 	}
-	check_rc("an ioctl", rc);
+	/* The op first (the __u32 after size): it decides which of the
+	 * union's fields are there. */
+	op_field = ioasid_ioctl_desc_op_field(d);
+	if (op_field) {
+		op = (uint32_t)invent(d, op_field);
+		ioasid_field_set(op_field, image, op);
+	}
+	for (unsigned int i = 0; i < d->nfields; i++) {
+		const struct ioasid_field *f = &d->fields[i];
+
+		if (f == op_field || ioasid_field_is_ptr(f) ||
+		    !ioasid_field_active(d, f, op))
+			continue;
+		ioasid_field_set(f, image, invent(d, f));
+	}
+	for (unsigned int i = 0; i < d->nfields; i++) {
+		const struct ioasid_field *f = &d->fields[i];
+
+		if (ioasid_field_is_ptr(f) && ioasid_field_active(d, f, op))
+			ioasid_field_set(f, image, invent_ptr(f, image, d->size,
+							       &arena_used));
+	}
+	rc = io(d->cmd, image);
+	check_rc(d->name, rc);
+	if (rc >= 0)
+		harvest(d, image, op, rc);
 }
 
 /* Reads of the files we were given, as a program polling them would. */
@@ -686,12 +473,12 @@ int main(void)
 		memset(nids, 0, sizeof(nids));
 		/* Material to start from: an IOAS with a mock device on it,
 		 * and an emulated VT-d device. */
-		keep_id(K_IOAS, ioas_alloc());
+		keep_id(IOASID_ID_IOAS, ioas_alloc());
 		{
 			struct iommu_test_cmd md = {
 				.size = sizeof(md),
 				.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-				.id = ids[K_IOAS][0],
+				.id = ids[kind_index(IOASID_ID_IOAS)][0],
 				.mock_domain_flags.dev_flags =
 					MOCK_FLAGS_DEVICE_PASID,
 			};
@@ -701,11 +488,11 @@ int main(void)
 			};
 
 			CHECK_EQ(io(IOMMU_TEST_CMD, &md), 0);
-			keep_id(K_STDEV, md.mock_domain.out_stdev_id);
-			keep_id(K_HWPT, md.mock_domain.out_hwpt_id);
-			keep_id(K_DEV, md.mock_domain.out_idev_id);
+			keep_id(IOASID_ID_STDEV, md.mock_domain.out_stdev_id);
+			keep_id(IOASID_ID_HWPT, md.mock_domain.out_hwpt_id);
+			keep_id(IOASID_ID_DEV, md.mock_domain.out_idev_id);
 			CHECK_EQ(io(IOASID_DEVICE_ALLOC, &vtd), 0);
-			keep_id(K_DEV, vtd.out_dev_id);
+			keep_id(IOASID_ID_DEV, vtd.out_dev_id);
 		}
 		for (unsigned long i = 0; i < ops; i++) {
 			if (below(16))

@@ -433,6 +433,10 @@ static void hw_queues(void)
 		  PG, -EINVAL },
 		{ "pages not one run of frames", 0, st, 0, QBASE + 8 * PG,
 		  2 * PG, -EFAULT },
+		/* The kernel's page array is one kmalloc: past 4 MiB of it,
+		 * ENOMEM, not an allocation of the caller's size. */
+		{ "a length no page array holds", 0, st, 0, QBASE,
+		  1ull << 62, -ENOMEM },
 	};
 	char *mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
