@@ -76,21 +76,44 @@ static int make_listener(const char *path)
 	return fd;
 }
 
-/* Start ioasidd on an already-listening socket, so PROG can never race it. */
+/*
+ * Start ioasidd on an already-listening socket, so PROG can never race it,
+ * and wait until it says it serves (a byte on `ready`) or fails (the pipe
+ * closes with no byte): -1 then, the daemon reaped and its end reported.
+ */
 static pid_t start_daemon(const char *daemon, int lfd)
 {
-	pid_t pid = fork();
+	int ready[2];
+	pid_t pid;
+	char byte;
+	ssize_t n;
 
+	if (pipe2(ready, O_CLOEXEC)) {
+		perror("ioasid-run: pipe");
+		return -1;
+	}
+	pid = fork();
 	if (pid == 0) {
-		char pidbuf[32];
+		char buf[32];
 
+		close(ready[0]);
 		if (lfd != 3) {
 			dup2(lfd, 3);
 			close(lfd);
 		}
 		fcntl(3, F_SETFD, 0);
-		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)getpid());
-		setenv("LISTEN_PID", pidbuf, 1);
+		/* The write end stays open across exec, above fd 3. */
+		if (ready[1] <= 3) {
+			int moved = fcntl(ready[1], F_DUPFD, 4);
+
+			ready[1] = moved;
+		} else {
+			fcntl(ready[1], F_SETFD, 0);
+		}
+		snprintf(buf, sizeof(buf), "%d", ready[1]);
+		setenv("IOASID_READY_FD", buf, 1);
+		snprintf(buf, sizeof(buf), "%d", (int)getpid());
+		setenv("LISTEN_PID", buf, 1);
 		setenv("LISTEN_FDS", "1", 1);
 		unsetenv("LD_PRELOAD");
 		execl(daemon, "ioasidd", (char *)NULL);
@@ -98,7 +121,50 @@ static pid_t start_daemon(const char *daemon, int lfd)
 			strerror(errno));
 		_exit(127);
 	}
+	close(ready[1]);
+	if (pid < 0) {
+		perror("ioasid-run: fork");
+		close(ready[0]);
+		return -1;
+	}
+	do
+		n = read(ready[0], &byte, 1);
+	while (n < 0 && errno == EINTR);
+	close(ready[0]);
+	if (n != 1) {
+		int status;
+
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (WIFSIGNALED(status))
+			fprintf(stderr, "ioasid-run: the daemon died of signal "
+					"%d before serving\n", WTERMSIG(status));
+		else
+			fprintf(stderr, "ioasid-run: the daemon exited with "
+					"status %d before serving\n",
+				WEXITSTATUS(status));
+		return -1;
+	}
 	return pid;
+}
+
+/* Whether a daemon answers on `path`: connecting is how a program would. */
+static int reachable(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	close(fd);
+	return rc;
 }
 
 static void usage(FILE *f)
@@ -143,6 +209,11 @@ int main(int argc, char **argv)
 	}
 
 	if (socket_arg) {
+		if (reachable(socket_arg)) {
+			fprintf(stderr, "ioasid-run: no daemon at %s: %s\n",
+				socket_arg, strerror(errno));
+			return 127;
+		}
 		snprintf(sock, sizeof(sock), "%s", socket_arg);
 	} else {
 		if (locate("ioasidd", IOASID_LIBEXECDIR, daemon, sizeof(daemon))) {
@@ -162,6 +233,11 @@ int main(int argc, char **argv)
 		}
 		daemon_pid = start_daemon(daemon, lfd);
 		close(lfd);
+		if (daemon_pid < 0) {
+			unlink(sock);
+			rmdir(dir);
+			return 127;
+		}
 	}
 
 	old = getenv("LD_PRELOAD");

@@ -11,6 +11,7 @@
  * began.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stddef.h>
@@ -121,6 +122,27 @@ static void endpoint_close(int ep, struct endpoint *e)
 	}
 }
 
+/*
+ * IOASID_READY_FD=N: a pipe our launcher (ioasid-run) reads, told once we
+ * serve.  A daemon that fails before then closes it by exiting, so the
+ * launcher learns of the failure without guessing how long to wait.
+ */
+static void tell_ready(void)
+{
+	const char *v = getenv("IOASID_READY_FD");
+	char *end;
+	long fd;
+
+	if (!v)
+		return;
+	fd = strtol(v, &end, 10);
+	unsetenv("IOASID_READY_FD");
+	if (*v && !*end && fd > 2 && fd < INT_MAX) {
+		(void)!write((int)fd, "1", 1);
+		close((int)fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -207,6 +229,7 @@ int main(int argc, char **argv)
 		epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	}
 	log_debug("serving on %s", path ? path : "inherited socket");
+	tell_ready();
 
 	while (!stopping) {
 		size_t nready = 0;

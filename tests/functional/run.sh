@@ -57,6 +57,34 @@ else
 	failed=$((failed + 1))
 fi
 
+# ioasid-run refuses to run PROG without a daemon that serves: exit 127,
+# PROG never started, the reason said.
+launcher_case() {
+	local what=$1 want=$2
+	shift 2
+	local out status
+	out=$("$@" 2>&1)
+	status=$?
+	if [ "$status" -eq 127 ] && ! echo "$out" | grep -q PROG-RAN &&
+		echo "$out" | grep -q "$want"; then
+		echo "ok: ioasid-run: $what"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: ioasid-run: $what (status $status): $out"
+		failed=$((failed + 1))
+	fi
+}
+echo "-- the launcher:"
+launcher_case "--socket PATH with no daemon there" "no daemon at" \
+	"$BUILD/ioasid-run" --socket "$logdir/none.sock" -- echo PROG-RAN
+fake=$(mktemp -d)
+cp "$BUILD/ioasid-run" "$BUILD/libioasid-preload.so" "$fake/"
+printf '#!/bin/sh\nexit 3\n' >"$fake/ioasidd"
+chmod +x "$fake/ioasidd"
+launcher_case "a daemon that exits before serving" "status 3 before serving" \
+	"$fake/ioasid-run" -- echo PROG-RAN
+rm -rf "$fake"
+
 if ls "$logdir"/* >/dev/null 2>&1; then
 	echo "sanitizer reports from the daemon:"
 	cat "$logdir"/*
