@@ -97,19 +97,17 @@ static pid_t start_daemon(const char *daemon, int lfd)
 		char buf[32];
 
 		close(ready[0]);
+		/* The write end stays open across exec, above fd 3, where
+		 * the listener goes next (F_DUPFD's copy is not CLOEXEC). */
+		if (ready[1] <= 3)
+			ready[1] = fcntl(ready[1], F_DUPFD, 4);
+		else
+			fcntl(ready[1], F_SETFD, 0);
 		if (lfd != 3) {
 			dup2(lfd, 3);
 			close(lfd);
 		}
 		fcntl(3, F_SETFD, 0);
-		/* The write end stays open across exec, above fd 3. */
-		if (ready[1] <= 3) {
-			int moved = fcntl(ready[1], F_DUPFD, 4);
-
-			ready[1] = moved;
-		} else {
-			fcntl(ready[1], F_SETFD, 0);
-		}
 		snprintf(buf, sizeof(buf), "%d", ready[1]);
 		setenv("IOASID_READY_FD", buf, 1);
 		snprintf(buf, sizeof(buf), "%d", (int)getpid());

@@ -151,36 +151,23 @@ const struct ioasid_ioctl_desc *ioasid_ioctl_desc_at(unsigned int i)
 	return i < ARRAY_SIZE(table) ? &table[i] : NULL;
 }
 
-static const char *const kind_names[] = {
-	[IOASID_F_SIZE] = "size",     [IOASID_F_FLAGS] = "flags",
-	[IOASID_F_BITS] = "bits",     [IOASID_F_ZERO] = "zero",
-	[IOASID_F_PAD] = "pad",       [IOASID_F_ID] = "id",
-	[IOASID_F_OUT_ID] = "out_id", [IOASID_F_FD] = "fd",
-	[IOASID_F_OUT_FD] = "out_fd", [IOASID_F_IOVA] = "iova",
-	[IOASID_F_LENGTH] = "length", [IOASID_F_VA] = "va",
-	[IOASID_F_COUNT] = "count",   [IOASID_F_ENUM] = "enum",
-	[IOASID_F_VALUE] = "value",   [IOASID_F_OUT] = "out",
-	[IOASID_F_PTR_IN] = "ptr_in", [IOASID_F_PTR_OUT] = "ptr_out",
-	[IOASID_F_PTR_INOUT] = "ptr_inout",
-};
-
-const char *ioasid_field_kind_name(unsigned int kind)
-{
-	return kind < ARRAY_SIZE(kind_names) && kind_names[kind] ?
-		       kind_names[kind] : "?";
-}
-
 /* ---- reading a struct image -------------------------------------- */
+
+/* The `size` bytes at `off` (little-endian, zero-extended), 0 past len. */
+static uint64_t field_at(const void *image, size_t len, uint16_t off,
+			 size_t size)
+{
+	uint64_t v = 0;
+
+	if (off != IOASID_NO_FIELD && off + size <= len)
+		memcpy(&v, (const char *)image + off, MIN(size, sizeof(v)));
+	return v;
+}
 
 uint64_t ioasid_field_get(const struct ioasid_field *f, const void *image,
 			  size_t len)
 {
-	uint64_t v = 0;
-
-	/* Little-endian: the low bytes of v are the field's. */
-	if ((size_t)f->off + f->size <= len)
-		memcpy(&v, (const char *)image + f->off, MIN(f->size, 8));
-	return v;
+	return field_at(image, len, f->off, f->size);
 }
 
 void ioasid_field_set(const struct ioasid_field *f, void *image,
@@ -203,11 +190,9 @@ const struct ioasid_field *ioasid_ioctl_desc_op_field(
 uint32_t ioasid_ioctl_desc_op(const struct ioasid_ioctl_desc *d,
 			      const void *image, size_t len)
 {
-	uint32_t op = 0;
+	const struct ioasid_field *f = ioasid_ioctl_desc_op_field(d);
 
-	if ((d->attrs & IOASID_IOCTL_OPS) && len >= 8)
-		memcpy(&op, (const char *)image + 4, sizeof(op));
-	return op;
+	return f ? (uint32_t)ioasid_field_get(f, image, len) : 0;
 }
 
 bool ioasid_field_active(const struct ioasid_ioctl_desc *d,
@@ -215,8 +200,10 @@ bool ioasid_field_active(const struct ioasid_ioctl_desc *d,
 {
 	if (f->op)
 		return f->op == op;
+	if (!op)
+		return true;
 	for (unsigned int i = 0; i < d->nfields; i++)
-		if (d->fields[i].op == op && op && d->fields[i].off == f->off)
+		if (d->fields[i].op == op && d->fields[i].off == f->off)
 			return false;
 	return true;
 }
@@ -237,16 +224,6 @@ int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
 		return fd < 0 ? -1 : fd;
 	}
 	return -1;
-}
-
-static uint64_t field_at(const void *image, size_t len, uint16_t off,
-			 size_t size)
-{
-	uint64_t v = 0;
-
-	if (off != IOASID_NO_FIELD && off + size <= len)
-		memcpy(&v, (const char *)image + off, size);
-	return v;
 }
 
 uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,

@@ -131,15 +131,12 @@ struct ioasid_ioctl_desc {
 	uint8_t nflag_names;
 	const struct ioasid_flag_name *flag_names;
 	const struct ioasid_field *fields;
-	/* The op (IOMMU_TEST_CMD) whose result is a new descriptor, or
-	 * IOASID_RET_FD_ANY_OP when every successful call returns one. */
+	/* The op (IOMMU_TEST_CMD) whose result is a new descriptor, or 0. */
 	uint32_t ret_fd_op;
 	/* Values the integer argument of a VALUE ioctl means something for. */
 	const uint64_t *values;
 	uint8_t nvalues;
 };
-#define IOASID_RET_FD_NONE 0
-#define IOASID_RET_FD_ANY_OP 0xffffffffu
 
 /* Each entry's index in the table: IOASID_IX_<cmd>. */
 enum ioasid_ioctl_index {
@@ -198,8 +195,5 @@ int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
 /* How many bytes pointer field `f` names in a struct image. */
 uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 			   size_t len);
-
-/* A field kind's name, for decoders. */
-const char *ioasid_field_kind_name(unsigned int kind);
 
 #endif

@@ -11,9 +11,9 @@
  * began.
  */
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>

@@ -153,7 +153,7 @@ static uint64_t below(uint64_t n)
 
 /* What earlier calls returned, by kind (IOASID_ID_* bit), the oldest
  * dropped when full. */
-#define NKINDS 10
+#define NKINDS __builtin_popcount(IOASID_ID_ANY)
 #define POOL 16
 static uint32_t ids[NKINDS][POOL];
 static size_t nids[NKINDS];
@@ -366,8 +366,7 @@ static void harvest(const struct ioasid_ioctl_desc *d, const void *image,
 		else if (f->kind == IOASID_F_OUT_FD)
 			keep_fd((int)ioasid_field_get(f, image, d->size));
 	}
-	if (rc > 0 && d->ret_fd_op &&
-	    (d->ret_fd_op == IOASID_RET_FD_ANY_OP || d->ret_fd_op == op))
+	if (rc > 0 && d->ret_fd_op && d->ret_fd_op == op)
 		keep_fd((int)rc);
 }
 
