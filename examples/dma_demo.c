@@ -2,9 +2,11 @@
 /*
  * DMA through a software IOMMU, end to end, with nothing but /dev/iommu
  * ioctls and ioasid's extension: an I/O address space, an emulated device
- * attached to it (the driver picks its domain), memory mapped in, the
- * device reading and writing it by IOVA, and then the same DMA failing
- * once the memory is unmapped.
+ * behind our model of an Intel VT-d IOMMU attached to it (its driver picks
+ * the domain), memory mapped in, the device reading and writing it by
+ * IOVA, and then the same DMA failing once the memory is unmapped.  What
+ * the model decides (its registers, its aperture, its reserved interrupt
+ * window) is said to be the model's where it is printed.
  *
  * Run it under ioasid-run (make run does):
  *     ioasid-run -- dma-demo
@@ -20,7 +22,6 @@
 
 #include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
-#include "ioasid/uapi/iommufd_test.h"
 
 #define BUF_SIZE (64 * 1024)
 
@@ -50,11 +51,12 @@ static int device_dma(uint32_t dev_id, uint32_t flags, uint64_t iova,
 int main(void)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
-	struct iommu_test_cmd mock = {
-		.size = sizeof(mock),
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	struct ioasid_device_alloc dev = {
+		.size = sizeof(dev),
+		.model = IOASID_DEVICE_VTD,
 	};
-	struct iommu_test_hw_info info;
+	struct ioasid_device_attach attach = { .size = sizeof(attach) };
+	struct iommu_hw_info_vtd info;
 	struct iommu_hw_info hw = { .size = sizeof(hw) };
 	struct iommu_iova_range ranges[4];
 	struct iommu_ioas_iova_ranges iova_ranges = {
@@ -81,29 +83,34 @@ int main(void)
 	printf("2. IOMMU_IOAS_ALLOC: I/O address space %u\n",
 	       alloc.out_ioas_id);
 
-	/* An emulated device, attached to the IOAS: its driver makes the
-	 * domain it needs (here the selftest's mock IOMMU). */
-	mock.id = alloc.out_ioas_id;
-	if (ioctl(fd, IOMMU_TEST_CMD, &mock))
-		return fail("IOMMU_TEST_OP_MOCK_DOMAIN");
-	printf("3. attached emulated device %u; its driver made domain "
-	       "(HWPT) %u\n",
-	       mock.mock_domain.out_idev_id, mock.mock_domain.out_hwpt_id);
+	/* An emulated device, plugged in and attached to the IOAS: its
+	 * driver makes the domain it needs. */
+	if (ioctl(fd, IOASID_DEVICE_ALLOC, &dev))
+		return fail("IOASID_DEVICE_ALLOC");
+	attach.dev_id = dev.out_dev_id;
+	attach.pt_id = alloc.out_ioas_id;
+	if (ioctl(fd, IOASID_DEVICE_ATTACH, &attach))
+		return fail("IOASID_DEVICE_ATTACH");
+	printf("3. emulated device %u, behind the VT-d model, attached; its "
+	       "driver made domain (HWPT) %u\n",
+	       dev.out_dev_id, attach.pt_id);
 
-	hw.dev_id = mock.mock_domain.out_idev_id;
+	hw.dev_id = dev.out_dev_id;
 	hw.data_len = sizeof(info);
 	hw.data_uptr = (uintptr_t)&info;
 	if (ioctl(fd, IOMMU_GET_HW_INFO, &hw))
 		return fail("IOMMU_GET_HW_INFO");
-	printf("4. IOMMU_GET_HW_INFO: type %#x, register %#x, "
-	       "capabilities %#llx\n",
-	       hw.out_data_type, info.test_reg,
+	printf("4. IOMMU_GET_HW_INFO: type %u (Intel VT-d); the model's "
+	       "CAP_REG %#llx, ECAP_REG %#llx; capabilities %#llx\n",
+	       hw.out_data_type, (unsigned long long)info.cap_reg,
+	       (unsigned long long)info.ecap_reg,
 	       (unsigned long long)hw.out_capabilities);
 
 	iova_ranges.ioas_id = alloc.out_ioas_id;
 	if (ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &iova_ranges))
 		return fail("IOMMU_IOAS_IOVA_RANGES");
-	printf("5. usable IOVA now that the domain's aperture applies:");
+	printf("5. usable IOVA, now that the model's 48-bit aperture and "
+	       "its reserved interrupt window apply:");
 	for (uint32_t i = 0; i < iova_ranges.num_iovas && i < 4; i++)
 		printf(" [%#llx, %#llx]", (unsigned long long)ranges[i].start,
 		       (unsigned long long)ranges[i].last);

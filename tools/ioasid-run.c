@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ioasid-run [--socket PATH] -- PROG [ARGS...]
+ * ioasid-run [--socket PATH] [--selftest] -- PROG [ARGS...]
  *
  * Run PROG with a working /dev/iommu.  Without --socket, a private ioasidd
- * is started on a fresh socket for PROG alone and stopped afterwards.  The
+ * is started on a fresh socket for PROG alone and stopped afterwards
+ * (with --selftest, in test mode, and PROG's fail-nth files are the
+ * daemon's: IOASID_SELFTEST=1 tells the shim).  The
  * shim is prepended to LD_PRELOAD, never replacing what was there.  The
  * exit status is PROG's; if PROG died of a signal, so do we.
  */
@@ -26,6 +28,9 @@
 #endif
 #ifndef IOASID_LIBDIR
 #define IOASID_LIBDIR "/usr/local/lib"
+#endif
+#ifndef IOASID_VERSION
+#define IOASID_VERSION "unknown"
 #endif
 
 static pid_t child = -1;
@@ -81,7 +86,7 @@ static int make_listener(const char *path)
  * and wait until it says it serves (a byte on `ready`) or fails (the pipe
  * closes with no byte): -1 then, the daemon reaped and its end reported.
  */
-static pid_t start_daemon(const char *daemon, int lfd)
+static pid_t start_daemon(const char *daemon, int lfd, int selftest)
 {
 	int ready[2];
 	pid_t pid;
@@ -114,7 +119,8 @@ static pid_t start_daemon(const char *daemon, int lfd)
 		setenv("LISTEN_PID", buf, 1);
 		setenv("LISTEN_FDS", "1", 1);
 		unsetenv("LD_PRELOAD");
-		execl(daemon, "ioasidd", (char *)NULL);
+		execl(daemon, "ioasidd", selftest ? "--selftest" : (char *)NULL,
+		      (char *)NULL);
 		fprintf(stderr, "ioasid-run: cannot run %s: %s\n", daemon,
 			strerror(errno));
 		_exit(127);
@@ -167,16 +173,20 @@ static int reachable(const char *path)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ioasid-run [--socket PATH] -- PROG [ARGS...]\n");
+	fprintf(f, "usage: ioasid-run [--socket PATH] [--selftest] -- PROG [ARGS...]\n"
+		   "       ioasid-run --version\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "selftest", no_argument, NULL, 'T' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	int selftest = 0;
 	char daemon[PATH_MAX], shim[PATH_MAX], dir[] = "/tmp/ioasid-XXXXXX";
 	char sock[PATH_MAX];
 	const char *socket_arg = NULL, *old;
@@ -189,6 +199,12 @@ int main(int argc, char **argv)
 		case 's':
 			socket_arg = optarg;
 			break;
+		case 'T':
+			selftest = 1;
+			break;
+		case 'V':
+			printf("ioasid-run %s\n", IOASID_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -229,7 +245,7 @@ int main(int argc, char **argv)
 			rmdir(dir);
 			return 127;
 		}
-		daemon_pid = start_daemon(daemon, lfd);
+		daemon_pid = start_daemon(daemon, lfd, selftest);
 		close(lfd);
 		if (daemon_pid < 0) {
 			unlink(sock);
@@ -248,6 +264,10 @@ int main(int argc, char **argv)
 	setenv("LD_PRELOAD", preload, 1);
 	setenv("IOASID_SOCKET", sock, 1);
 	free(preload);
+	if (selftest)
+		setenv("IOASID_SELFTEST", "1", 1);
+	else
+		unsetenv("IOASID_SELFTEST");
 	/* For tools and tests that watch the daemon (fds, memory). */
 	if (daemon_pid > 0) {
 		char pidbuf[16];

@@ -89,6 +89,16 @@ struct ioasid_caller {
 struct ioasid_ctx *ioasid_ctx_new(void);
 
 /*
+ * Serve the test hooks from now on, in every context of this process:
+ * IOMMU_TEST_CMD (the kernel's CONFIG_IOMMUFD_TEST), which otherwise is
+ * -ENOTTY as in a kernel built without it.  The selftest's ops reach
+ * process-wide state (the temporary memory limit, say), so a daemon that
+ * serves mutually untrusting clients never turns this on.  There is no
+ * way back.
+ */
+void ioasid_enable_test_mode(void);
+
+/*
  * The opener's close.  When no file the context handed out is open any
  * more either, this is the last close: every object is destroyed, every
  * pin released, the context freed.  It cannot fail.

@@ -4,6 +4,7 @@
  * way to every command before its handler sees it.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "context.h"
@@ -35,6 +36,14 @@ _Static_assert(sizeof(struct iommu_test_cmd) <= IOASID_UCMD_MAX,
 	       "ucmd buffer too small");
 _Static_assert(sizeof(struct iommu_hwpt_alloc) <= IOASID_UCMD_MAX,
 	       "ucmd buffer too small");
+
+/* Written once, before any context serves (ioasid.h), then only read. */
+static bool test_mode;
+
+void ioasid_enable_test_mode(void)
+{
+	test_mode = true;
+}
 
 int ucmd_respond(struct ioasid_ucmd *u, size_t len)
 {
@@ -119,7 +128,9 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 	long rc;
 
 	u.desc = ioasid_ioctl_desc_find(cmd);
-	if (!u.desc)
+	/* Without test mode the hooks are not there at all, as without
+	 * CONFIG_IOMMUFD_TEST: the argument is not even read. */
+	if (!u.desc || ((u.desc->attrs & IOASID_IOCTL_TEST_ONLY) && !test_mode))
 		return -ENOTTY;
 	/* Its shared memory may be how pinned pages stay in reach. */
 	ioasid_reach_note(caller->pid);

@@ -1,62 +1,107 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdbool.h>
-#include <stddef.h>
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "fail_nth.h"
+#include "log.h"
 #include "pt/pt.h"
 
-/* Only the thread serving requests counts (not liburcu's, say). */
-static __thread uint32_t countdown;
+#ifndef IOASID_LIBDIR
+#define IOASID_LIBDIR "/usr/local/lib"
+#endif
+#define FAULTINJECT_LIB "libioasid-faultinject.so"
+/* Set across our own re-exec, so a library that fails to load is
+ * reported rather than retried forever. */
+#define REEXEC_MARK "IOASID_FAULTINJECT_REEXEC"
+
+static void (*arm_fn)(uint32_t);
+static uint32_t (*disarm_fn)(void);
+/* Without the counting allocator, the count goes back as it came. */
+static uint32_t uncounted;
+
+/* Next to our executable (the build tree), else where it is installed. */
+static int locate_lib(char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			if (snprintf(out, len, "%s/%s", self, FAULTINJECT_LIB) <
+				    (int)len &&
+			    !access(out, R_OK))
+				return 0;
+		}
+	}
+	if (snprintf(out, len, "%s/%s", IOASID_LIBDIR, FAULTINJECT_LIB) >=
+	    (int)len)
+		return -1;
+	return access(out, R_OK) ? -1 : 0;
+}
+
+int fail_nth_enable(char **argv)
+{
+#ifdef __SANITIZE_ADDRESS__
+	(void)argv;
+	return 0;
+#else
+	char lib[PATH_MAX], *preload;
+	const char *old;
+
+	arm_fn = (void (*)(uint32_t))dlsym(RTLD_DEFAULT, "ioasid_fault_arm");
+	disarm_fn = (uint32_t (*)(void))dlsym(RTLD_DEFAULT,
+					      "ioasid_fault_disarm");
+	if (arm_fn && disarm_fn) {
+		unsetenv(REEXEC_MARK);
+		return 0;
+	}
+	arm_fn = NULL;
+	if (getenv(REEXEC_MARK)) {
+		log_msg("--selftest: %s did not load", FAULTINJECT_LIB);
+		return -1;
+	}
+	if (locate_lib(lib, sizeof(lib))) {
+		log_msg("--selftest: %s not found", FAULTINJECT_LIB);
+		return -1;
+	}
+	old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		if (asprintf(&preload, "%s:%s", lib, old) < 0)
+			return -1;
+	} else if (!(preload = strdup(lib))) {
+		return -1;
+	}
+	setenv("LD_PRELOAD", preload, 1);
+	setenv(REEXEC_MARK, "1", 1);
+	free(preload);
+	execv("/proc/self/exe", argv);
+	log_msg("--selftest: cannot run again with %s: %m", FAULTINJECT_LIB);
+	return -1;
+#endif
+}
 
 void fail_nth_arm(uint32_t count)
 {
+	if (!arm_fn) {
+		uncounted = count;
+		return;
+	}
 	/* liburcu allocates when a thread first reads under RCU, and
 	 * aborts if it cannot: that happens here, before anything counts. */
 	pt_read_lock();
 	pt_read_unlock();
-	countdown = count;
+	arm_fn(count);
 }
 
 uint32_t fail_nth_disarm(void)
 {
-	uint32_t left = countdown;
-
-	countdown = 0;
-	return left;
+	return arm_fn ? disarm_fn() : uncounted;
 }
-
-#ifndef __SANITIZE_ADDRESS__
-static bool fail_now(void)
-{
-	return countdown && --countdown == 0;
-}
-
-/* glibc's allocator under its other names: these wrap it. */
-void *__libc_malloc(size_t size);
-void *__libc_calloc(size_t n, size_t size);
-void *__libc_realloc(void *p, size_t size);
-void *__libc_memalign(size_t align, size_t size);
-
-void *malloc(size_t size)
-{
-	return fail_now() ? NULL : __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	return fail_now() ? NULL : __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-	/* A free in disguise cannot fail. */
-	if (p && !size)
-		return __libc_realloc(p, size);
-	return fail_now() ? NULL : __libc_realloc(p, size);
-}
-
-void *aligned_alloc(size_t align, size_t size)
-{
-	return fail_now() ? NULL : __libc_memalign(align, size);
-}
-#endif

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "fail_nth.h"
 #include "file_end.h"
 #include "log.h"
 #include "session.h"
@@ -85,9 +86,12 @@ static int inherited_listener(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ioasidd [--socket PATH] [--verbose]\n"
+		"usage: ioasidd [--socket PATH] [--selftest] [--verbose]\n"
+		"       ioasidd --version\n"
 		"  Serve /dev/iommu contexts on a UNIX socket (default\n"
-		"  /run/ioasid/ioasid.sock, or the socket-activated fd 3).\n");
+		"  /run/ioasid/ioasid.sock, or the socket-activated fd 3).\n"
+		"  --selftest serves the test hooks (IOMMU_TEST_CMD, fail-nth):\n"
+		"  never on a daemon shared by users who do not trust each other.\n");
 }
 
 struct ready {
@@ -148,9 +152,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "selftest", no_argument, NULL, 'T' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	int selftest = 0;
 	const char *path = NULL;
 	struct epoll_event evs[MAX_EVENTS];
 	struct ready *ready = NULL;
@@ -170,6 +177,12 @@ int main(int argc, char **argv)
 		case 'v':
 			log_verbose = 1;
 			break;
+		case 'T':
+			selftest = 1;
+			break;
+		case 'V':
+			printf("ioasidd %s\n", IOASID_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -177,6 +190,13 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+
+	if (selftest) {
+		/* Before anything is opened: this may run us again. */
+		if (fail_nth_enable(argv))
+			return 1;
+		ioasid_enable_test_mode();
 	}
 
 	/* For tests of the memory callback: pretend to reach no client. */

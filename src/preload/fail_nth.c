@@ -12,6 +12,9 @@
  * The selftest checks that fault injection is there by writing to knobs
  * under /sys/kernel/debug/ (failslab/ and the like); where the kernel has
  * none, those writes go nowhere and succeed.
+ *
+ * All of this only under a test-mode daemon (IOASID_SELFTEST=1, which
+ * ioasid-run --selftest sets): otherwise these paths are the kernel's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,12 +44,21 @@ static struct {
 } files[MAX_FILES] = { [0 ... MAX_FILES - 1] = { .fd = -1 } };
 static _Atomic int nfiles;
 
+static bool test_mode;
+
+void fail_nth_init(void)
+{
+	const char *v = getenv("IOASID_SELFTEST");
+
+	test_mode = v && !strcmp(v, "1");
+}
+
 /* The thread a fail-nth path names, or 0 when it names none. */
 static pid_t path_task(const char *path)
 {
 	int pid, tid, end = 0;
 
-	if (!path)
+	if (!path || !test_mode)
 		return 0;
 	if (sscanf(path, "/proc/self/task/%d/fail-nth%n", &tid, &end) == 1 &&
 	    !path[end])
@@ -95,7 +107,7 @@ int fail_nth_debugfs_open(int dirfd, const char *path, int flags)
 	const char *prefix = dirfd == AT_FDCWD ? "/sys/kernel/debug/fail" :
 						 "fail";
 
-	if (!path || strncmp(path, prefix, strlen(prefix)))
+	if (!test_mode || !path || strncmp(path, prefix, strlen(prefix)))
 		return -1;
 	if (dirfd != AT_FDCWD) {
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);

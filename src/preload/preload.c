@@ -55,6 +55,7 @@ void preload_resolve(void)
 __attribute__((constructor)) static void preload_init(void)
 {
 	preload_resolve();
+	fail_nth_init();
 }
 
 bool preload_is_device_path(const char *path)

@@ -72,6 +72,8 @@ void client_munmap(void *addr, size_t len);
  * does not have (call it after the real open failed), or -1.  Requests
  * take the calling thread's count and put back what the daemon left.
  */
+/* Whether to serve them at all: only under a test-mode daemon. */
+void fail_nth_init(void);
 int fail_nth_open(const char *path, int flags);
 int fail_nth_debugfs_open(int dirfd, const char *path, int flags);
 bool fail_nth_is_fd(int fd);

@@ -132,7 +132,7 @@ fi
 
 results=$(mktemp -d)
 for t in iommufd iommufd_fail_nth; do
-	(cd "$results" && timeout 3000 "${wrap[@]}" "$BUILD/ioasid-run" -- "$bin/$t" >"$results/$t.tap" 2>"$results/$t.err")
+	(cd "$results" && timeout 3000 "${wrap[@]}" "$BUILD/ioasid-run" --selftest -- "$bin/$t" >"$results/$t.tap" 2>"$results/$t.err")
 done
 
 # ok / not ok lines -> name status

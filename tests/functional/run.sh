@@ -27,15 +27,21 @@ run() {
 	passed=$((passed + $1)) failed=$((failed + $3)) skipped=$((skipped + $5))
 }
 
-run "$BUILD/ioasid-run" -- "$BUILD/tests/fd-semantics"
+run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/fd-semantics"
 # Random sequences of every ioctl, through the shim and the wire.
 echo "-- random ioctl sequences:"
-run "$BUILD/ioasid-run" -- "$BUILD/tests/random-via-shim"
+run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/random-via-shim"
+# The test hooks: served in test mode only, by the daemon and the shim.
+echo "-- test mode and normal mode:"
+run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/mode-check" selftest
+run "$BUILD/ioasid-run" -- "$BUILD/tests/mode-check" normal
+run "$BUILD/ioasid-run" -- env IOASID_SELFTEST=1 \
+	"$BUILD/tests/mode-check" normal-daemon
 # Capabilities once more with daemon and program in a user namespace of
 # their own, whose root holds all of them: the granted side of the check.
 if unshare --user --map-root-user true 2>/dev/null; then
 	echo "-- in a user namespace of their own:"
-	run unshare --user --map-root-user "$BUILD/ioasid-run" -- \
+	run unshare --user --map-root-user "$BUILD/ioasid-run" --selftest -- \
 		"$BUILD/tests/fd-semantics" capabilities
 else
 	echo "-- no user namespaces here: the granted side is not checked"
@@ -45,7 +51,7 @@ fi
 # Once more with a daemon that reaches no client memory itself (as when
 # clients belong to users it may not ptrace): it must ask the clients.
 echo "-- with the memory callback for every byte outside a request:"
-run env IOASID_MEMORY_CALLBACK=always "$BUILD/ioasid-run" -- \
+run env IOASID_MEMORY_CALLBACK=always "$BUILD/ioasid-run" --selftest -- \
 	"$BUILD/tests/fd-semantics" DMA "first request" "errno contract" \
 	"fault queue" "access fds"
 

@@ -30,6 +30,7 @@ static void fresh(void)
 {
 	if (ctx)
 		ioasid_ctx_put(ctx);
+	ioasid_enable_test_mode();
 	ctx = ioasid_ctx_new();
 }
 

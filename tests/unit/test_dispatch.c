@@ -301,6 +301,24 @@ static void option_cases(struct ioasid_ctx *fresh)
 	ctx = saved;
 }
 
+/* Outside test mode the command is not there, whatever it holds: not
+ * even a bad size or pointer is noticed.  Then test mode goes on, for
+ * good. */
+static void test_mode_cases(void)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+	};
+
+	CHECK_EQ(io(IOMMU_TEST_CMD, &cmd), -ENOTTY);
+	cmd.size = 1;
+	CHECK_EQ(io(IOMMU_TEST_CMD, &cmd), -ENOTTY);
+	CHECK_EQ(io(IOMMU_TEST_CMD, NULL), -ENOTTY);
+	ioasid_enable_test_mode();
+	CHECK_EQ(io(IOMMU_TEST_CMD, &cmd), -EINVAL);
+}
+
 static void test_cmd_cases(void)
 {
 	struct iommu_test_cmd cmd = {
@@ -363,6 +381,7 @@ int main(void)
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
 	ctx = ioasid_ctx_new();
 	fresh = ioasid_ctx_new();
+	test_mode_cases();
 	size_rules();
 	unknown_commands();
 	ioas_alloc_cases();

@@ -577,6 +577,7 @@ int main(void)
 	unsigned long runs = 0, failed_runs = 0;
 
 	disarm();
+	ioasid_enable_test_mode();
 	sem_init(&rcu_done, 0, 0);
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
 	buf = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE,

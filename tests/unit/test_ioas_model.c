@@ -795,6 +795,7 @@ int main(int argc, char **argv)
 	unsigned long ops = argc > 1 ? strtoul(argv[1], NULL, 0) : 100000;
 	unsigned long op;
 
+	ioasid_enable_test_mode();
 	rng = argc > 2 ? strtoull(argv[2], NULL, 0) : 0x2545f4914f6cdd1dull;
 	if (!rng)
 		rng = 1;
