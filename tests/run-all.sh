@@ -87,6 +87,7 @@ meson_suite "the DMA stress test under TSan" -C "$BUILD" --suite tsan
 
 script_suite "functional tests (shim + daemon)" tests/functional/run.sh "$BUILD"
 script_suite "functional tests, daemon under ASan+UBSan" tests/functional/run.sh "$BUILD_ASAN"
+script_suite "make install into a fresh prefix" tests/install/run.sh "$BUILD"
 script_suite "upstream conformance" tests/conformance/run.sh "$BUILD"
 
 echo

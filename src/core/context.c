@@ -5,6 +5,7 @@
 #include "ioasid/ioasid.h"
 #include "mmap.h"
 #include "object.h"
+#include "pt/pt.h"
 
 extern const struct ioasid_obj_ops ioasid_ioas_obj_ops;
 extern const struct ioasid_obj_ops ioasid_access_obj_ops;
@@ -57,6 +58,8 @@ void ioasid_ctx_put(struct ioasid_ctx *ctx)
 	pthread_cond_destroy(&ctx->shortterm_done);
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
+	/* The last close has let go of every file and process it held. */
+	pt_wait_releases();
 }
 
 unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx)

@@ -16,6 +16,7 @@
 #include "ioctl_desc.h"
 #include "object.h"
 #include "pages/reach.h"
+#include "pt/pt.h"
 #include "ucmd.h"
 #include "util.h"
 
@@ -162,6 +163,8 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 	if (u.new_file)
 		caller->uaccess->commit_fd(caller->uaccess_priv, u.new_file,
 					   rc >= 0);
+	/* What the call let go of is gone when it returns. */
+	pt_wait_releases();
 	return rc;
 }
 

@@ -23,6 +23,7 @@ static uint32_t (*disarm_fn)(void);
 /* Without the counting allocator, the count goes back as it came. */
 static uint32_t uncounted;
 
+#ifndef __SANITIZE_ADDRESS__
 /* Next to our executable (the build tree), else where it is installed. */
 static int locate_lib(char *out, size_t len)
 {
@@ -46,6 +47,7 @@ static int locate_lib(char *out, size_t len)
 		return -1;
 	return access(out, R_OK) ? -1 : 0;
 }
+#endif
 
 int fail_nth_enable(char **argv)
 {

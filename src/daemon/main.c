@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	int selftest = 0;
-	const char *path = NULL;
+	const char *path = NULL, *made = NULL;
 	struct epoll_event evs[MAX_EVENTS];
 	struct ready *ready = NULL;
 	size_t ready_cap = 0;
@@ -231,6 +231,8 @@ int main(int argc, char **argv)
 		lfd = listen_on(path);
 		if (lfd < 0)
 			return 1;
+		/* Ours to remove when we stop; an inherited one is not. */
+		made = path;
 	}
 
 	/* Accepted sockets inherit SO_PASSCRED from the listener. */
@@ -357,5 +359,7 @@ int main(int argc, char **argv)
 	while (endpoints)
 		endpoint_close(ep, endpoints);
 	free(ready);
+	if (made)
+		unlink(made);
 	return 0;
 }

@@ -70,6 +70,17 @@ static struct source *source_get(pid_t pid)
 	return src;
 }
 
+/* Whether dropping this reference closes the process' pidfd. */
+static bool source_last_ref(struct source *src)
+{
+	bool last;
+
+	pthread_mutex_lock(&sources_lock);
+	last = src->refs == 1 && src->pidfd >= 0;
+	pthread_mutex_unlock(&sources_lock);
+	return last;
+}
+
 static void source_put(struct source *src)
 {
 	struct source **link;
@@ -440,17 +451,24 @@ int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 	return n == (ssize_t)len ? 0 : -EFAULT;
 }
 
-static void pages_free_rcu(struct rcu_head *head)
+static void pages_free(struct ioasid_pages *p)
 {
-	struct ioasid_pages *p = caa_container_of(head, struct ioasid_pages,
-						  rcu);
-
 	pt_after_grace_period();
 	if (p->fd >= 0)
 		close(p->fd);
 	source_put(p->source);
 	pthread_mutex_destroy(&p->mutex);
 	free(p);
+}
+
+static void pages_free_rcu(struct rcu_head *head)
+{
+	pages_free(caa_container_of(head, struct ioasid_pages, rcu));
+}
+
+static void pages_release(struct pt_release *r)
+{
+	pages_free(caa_container_of(r, struct ioasid_pages, release));
 }
 
 void ioasid_pages_put(struct ioasid_pages *p)
@@ -483,7 +501,10 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	}
 	/* A device's DMA may still be reading through the set (frame.c):
 	 * its descriptor and process stay until no reader can be. */
-	pt_call_rcu(&p->rcu, pages_free_rcu);
+	if (p->fd >= 0 || source_last_ref(p->source))
+		pt_defer_release(&p->release, pages_release);
+	else
+		pt_call_rcu(&p->rcu, pages_free_rcu);
 }
 
 /* Does handing the set to (pid, uid) move what it charged? */

@@ -27,6 +27,7 @@
 
 #include "core/context.h"
 #include "core/util.h"
+#include "pt/pt.h"
 #include "iopt/interval_tree.h"
 
 struct source;
@@ -74,6 +75,7 @@ struct ioasid_pages {
 	uint64_t **pfn_chunks;
 
 	struct rcu_head rcu;
+	struct pt_release release; /* instead of rcu when it holds a descriptor */
 };
 
 /*

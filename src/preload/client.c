@@ -83,7 +83,7 @@ int client_open(int oflags)
  * daemon hands over).  Those calls forget what we saw at the new number.
  * Anything else that makes a descriptor makes one that is not ours.
  */
-#define FD_CACHE 4096
+#define FD_CACHE CLIENT_FD_CACHE
 enum fd_seen { FD_UNSEEN, FD_NOT_OURS, FD_OURS };
 static struct {
 	_Atomic ino_t ino;
@@ -341,7 +341,7 @@ static int lock_fd(int fd, short type)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_len = 1 };
 
-	while (fcntl(fd, F_SETLKW, &fl)) {
+	while (real.fcntl(fd, F_SETLKW, &fl)) {
 		if (errno != EINTR)
 			return -errno;
 	}
@@ -371,7 +371,7 @@ static ssize_t recv_spinning(int fd, struct msghdr *msg)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		n = recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		n = real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (n >= 0 || errno != EAGAIN)
 			return n;
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -379,7 +379,7 @@ static ssize_t recv_spinning(int fd, struct msghdr *msg)
 			    (t.tv_nsec - t0.tv_nsec) > SPIN_NS)
 			break;
 	}
-	return recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
+	return real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
 }
 
 /*
@@ -734,7 +734,8 @@ void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		*err = (int)-memfd;
 		return MAP_FAILED;
 	}
-	conn = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	conn = real.fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	client_fd_maybe_ours(conn);
 	pthread_mutex_lock(&mappings_lock);
 	for (int i = 0; i < MAX_MAPPINGS && conn >= 0; i++) {
 		if (mappings[i].conn < 0) {

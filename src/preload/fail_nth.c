@@ -72,6 +72,11 @@ static pid_t path_task(const char *path)
 	return 0;
 }
 
+bool fail_nth_names(const char *path)
+{
+	return path_task(path) != 0;
+}
+
 int fail_nth_open(const char *path, int flags)
 {
 	pid_t tid = path_task(path);

@@ -8,11 +8,14 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "preload.h"
@@ -36,6 +39,15 @@ void preload_resolve(void)
 	real.faccessat = dlsym(RTLD_NEXT, "faccessat");
 	real.fopen = dlsym(RTLD_NEXT, "fopen");
 	real.fopen64 = dlsym(RTLD_NEXT, "fopen64");
+	real.freopen = dlsym(RTLD_NEXT, "freopen");
+	real.statx = dlsym(RTLD_NEXT, "statx");
+	real.close_range = dlsym(RTLD_NEXT, "close_range");
+	real.readv = dlsym(RTLD_NEXT, "readv");
+	real.getxattr = dlsym(RTLD_NEXT, "getxattr");
+	real.lgetxattr = dlsym(RTLD_NEXT, "lgetxattr");
+	real.listxattr = dlsym(RTLD_NEXT, "listxattr");
+	real.llistxattr = dlsym(RTLD_NEXT, "llistxattr");
+	real.writev = dlsym(RTLD_NEXT, "writev");
 	real.open = dlsym(RTLD_NEXT, "open");
 	real.read = dlsym(RTLD_NEXT, "read");
 	real.mmap = dlsym(RTLD_NEXT, "mmap");
@@ -137,6 +149,23 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 	return fd;
 }
 
+/* close(2) and dup3(2) as the wrappers below do them, for the shim's
+ * own use (it never calls a wrapped symbol: tests/unit/shim_calls.py). */
+static int do_close(int fd)
+{
+	client_fd_forget(fd);
+	fail_nth_close(fd);
+	return real.close(fd);
+}
+
+static int do_dup3(int fd, int newfd, int flags)
+{
+	int rc = real.dup3(fd, newfd, flags);
+
+	client_fd_maybe_ours(rc);
+	return rc;
+}
+
 #define OPEN_MODE(flags, last, mode)           \
 	do {                                   \
 		va_list ap;                    \
@@ -198,23 +227,121 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 	return do_openat(dirfd, path, flags, 0);
 }
 
-/* stdio opens files without going through open(): catch it here too. */
-EXPORT FILE *fopen(const char *path, const char *mode)
+/*
+ * stdio opens files without going through open(): catch it here too.  A
+ * stream of our device (or of a fail-nth file) is a stream over the
+ * descriptor our open() gives.
+ */
+static int stdio_flags(const char *mode)
+{
+	int flags;
+
+	switch (mode[0]) {
+	case 'r':
+		flags = O_RDONLY;
+		break;
+	case 'w':
+		flags = O_WRONLY | O_CREAT | O_TRUNC;
+		break;
+	case 'a':
+		flags = O_WRONLY | O_CREAT | O_APPEND;
+		break;
+	default:
+		return -1;
+	}
+	for (const char *m = mode + 1; *m && *m != ','; m++) {
+		if (*m == '+')
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		else if (*m == 'e')
+			flags |= O_CLOEXEC;
+		else if (*m == 'x')
+			flags |= O_EXCL;
+	}
+	return flags;
+}
+
+/* Our file behind path opened for a stream: its fd, -1 with errno, or -2
+ * when path is not ours at all. */
+static int stdio_open_ours(const char *path, const char *mode)
+{
+	int flags, fd;
+
+	if (!mode || (!preload_is_device_path(path) && !fail_nth_names(path)))
+		return -2;
+	flags = stdio_flags(mode);
+	if (flags < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = do_openat(AT_FDCWD, path, flags, 0666);
+	return fd;
+}
+
+static FILE *do_fopen(const char *path, const char *mode,
+		      FILE *(*next)(const char *, const char *))
 {
 	FILE *f;
+	int fd;
 
 	preload_resolve();
 	f = proc_status_fopen(path, mode);
-	return f ? f : real.fopen(path, mode);
+	if (f)
+		return f;
+	fd = stdio_open_ours(path, mode);
+	if (fd == -2)
+		return next(path, mode);
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, mode);
+	if (!f) {
+		int saved = errno;
+
+		do_close(fd);
+		errno = saved;
+	}
+	return f;
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+	preload_resolve();
+	return do_fopen(path, mode, real.fopen);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	FILE *f;
+	preload_resolve();
+	return do_fopen(path, mode, real.fopen64);
+}
+
+/* The stream stays; its descriptor becomes a new one of ours. */
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
+{
+	int fd, old;
 
 	preload_resolve();
-	f = proc_status_fopen(path, mode);
-	return f ? f : real.fopen64(path, mode);
+	fd = path ? stdio_open_ours(path, mode) : -2;
+	if (fd == -2)
+		return real.freopen(path, mode, stream);
+	if (fd < 0)
+		return NULL;
+	fflush(stream);
+	old = fileno(stream);
+	if (old < 0 || do_dup3(fd, old, (stdio_flags(mode) & O_CLOEXEC)) < 0) {
+		int saved = old < 0 ? EBADF : errno;
+
+		do_close(fd);
+		errno = saved;
+		return NULL;
+	}
+	do_close(fd);
+	clearerr(stream);
+	return stream;
+}
+
+EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
+{
+	return freopen(path, mode, stream);
 }
 
 /* ---- ioctl, close ------------------------------------------------------- */
@@ -309,6 +436,84 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
 	return real.write(fd, buf, count);
 }
 
+/*
+ * readv/writev on our files: one read or write of the daemon's, through
+ * a bounce buffer (our files' messages are small: fault records, event
+ * records).  Other descriptors go straight to libc.
+ */
+static ssize_t iov_total(const struct iovec *iov, int n)
+{
+	size_t total = 0;
+
+	if (n < 0 || n > IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - total) {
+			errno = EINVAL;
+			return -1;
+		}
+		total += iov[i].iov_len;
+	}
+	return (ssize_t)total;
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+	ssize_t total, got, done = 0;
+	char *buf;
+
+	preload_resolve();
+	if (!client_fd_is_ours(fd) && !fail_nth_is_fd(fd))
+		return real.readv(fd, iov, n);
+	total = iov_total(iov, n);
+	if (total < 0)
+		return -1;
+	buf = malloc(total ? (size_t)total : 1);
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	got = client_fd_is_ours(fd) ? file_io(fd, buf, (size_t)total, false) :
+				      fail_nth_read(fd, buf, (size_t)total);
+	for (int i = 0; got > 0 && i < n && done < got; i++) {
+		size_t left = (size_t)(got - done);
+		size_t part = iov[i].iov_len < left ? iov[i].iov_len : left;
+
+		memcpy(iov[i].iov_base, buf + done, part);
+		done += (ssize_t)part;
+	}
+	free(buf);
+	return got;
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+	ssize_t total, rc, done = 0;
+	char *buf;
+
+	preload_resolve();
+	if (!client_fd_is_ours(fd) && !fail_nth_is_fd(fd))
+		return real.writev(fd, iov, n);
+	total = iov_total(iov, n);
+	if (total < 0)
+		return -1;
+	buf = malloc(total ? (size_t)total : 1);
+	if (!buf) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		memcpy(buf + done, iov[i].iov_base, iov[i].iov_len);
+		done += (ssize_t)iov[i].iov_len;
+	}
+	rc = client_fd_is_ours(fd) ? file_io(fd, buf, (size_t)total, true) :
+				     fail_nth_write(fd, buf, (size_t)total);
+	free(buf);
+	return rc;
+}
+
 /* ---- mmap, munmap: a context's regions (a vIOMMU's registers) --------- */
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
@@ -348,9 +553,21 @@ EXPORT int munmap(void *addr, size_t len)
 EXPORT int close(int fd)
 {
 	preload_resolve();
-	client_fd_forget(fd);
-	fail_nth_close(fd);
-	return real.close(fd);
+	return do_close(fd);
+}
+
+/* Every number in the range is forgotten as close() forgets one (only
+ * numbers below the recognition cache's end are remembered at all). */
+EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	preload_resolve();
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		for (unsigned int fd = first;
+		     fd <= last && fd < (unsigned int)CLIENT_FD_CACHE; fd++) {
+			client_fd_forget((int)fd);
+			fail_nth_close((int)fd);
+		}
+	return real.close_range(first, last, flags);
 }
 
 /*
@@ -381,12 +598,8 @@ EXPORT int dup2(int fd, int newfd)
 
 EXPORT int dup3(int fd, int newfd, int flags)
 {
-	int rc;
-
 	preload_resolve();
-	rc = real.dup3(fd, newfd, flags);
-	client_fd_maybe_ours(rc);
-	return rc;
+	return do_dup3(fd, newfd, flags);
 }
 
 /* fcntl's third argument is an int or a pointer: a register either way,
@@ -470,9 +683,8 @@ EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
 
 /* ---- stat family: our node and fds look like a character device -------- */
 
-EXPORT int fstat(int fd, struct stat *st)
+static int do_fstat(int fd, struct stat *st)
 {
-	preload_resolve();
 	if (client_fd_is_ours(fd)) {
 		struct stat sock;
 
@@ -485,6 +697,12 @@ EXPORT int fstat(int fd, struct stat *st)
 		return 0;
 	}
 	return real.fstat(fd, st);
+}
+
+EXPORT int fstat(int fd, struct stat *st)
+{
+	preload_resolve();
+	return do_fstat(fd, st);
 }
 
 /* On 64-bit targets struct stat64 and struct stat are the same layout. */
@@ -537,13 +755,153 @@ EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	}
 	if (maybe_null && !*path && (flags & AT_EMPTY_PATH) &&
 	    client_fd_is_ours(dirfd))
-		return fstat(dirfd, st);
+		return do_fstat(dirfd, st);
 	return real.fstatat(dirfd, path, st, flags);
 }
 
 EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
 {
 	return fstatat(dirfd, path, (struct stat *)st, flags);
+}
+
+/* What statx(2) reports of a struct stat we made up. */
+static void statx_from_stat(struct statx *stx, const struct stat *st,
+			    unsigned int mask)
+{
+	memset(stx, 0, sizeof(*stx));
+	stx->stx_mask = STATX_BASIC_STATS & (mask | STATX_BASIC_STATS);
+	stx->stx_blksize = (uint32_t)st->st_blksize;
+	stx->stx_nlink = (uint32_t)st->st_nlink;
+	stx->stx_uid = st->st_uid;
+	stx->stx_gid = st->st_gid;
+	stx->stx_mode = (uint16_t)st->st_mode;
+	stx->stx_ino = st->st_ino;
+	stx->stx_size = (uint64_t)st->st_size;
+	stx->stx_blocks = (uint64_t)st->st_blocks;
+	stx->stx_rdev_major = major(st->st_rdev);
+	stx->stx_rdev_minor = minor(st->st_rdev);
+	stx->stx_dev_major = major(st->st_dev);
+	stx->stx_dev_minor = minor(st->st_dev);
+}
+
+EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
+		 struct statx *stx)
+{
+	const char *volatile maybe_null = path;
+	struct stat st;
+
+	preload_resolve();
+	if (preload_is_device_path(path)) {
+		preload_fill_chardev_stat(&st, 1);
+		statx_from_stat(stx, &st, mask);
+		return 0;
+	}
+	if (maybe_null && !*path && (flags & AT_EMPTY_PATH) &&
+	    client_fd_is_ours(dirfd)) {
+		if (do_fstat(dirfd, &st))
+			return -1;
+		statx_from_stat(stx, &st, mask);
+		return 0;
+	}
+	return real.statx(dirfd, path, flags, mask, stx);
+}
+
+/*
+ * The stat entry points of binaries linked against glibc before 2.33,
+ * which glibc still serves them.  On x86-64 every version of the
+ * structure is struct stat.
+ */
+EXPORT int __xstat(int ver, const char *path, struct stat *st)
+{
+	(void)ver;
+	return stat(path, st);
+}
+
+EXPORT int __xstat64(int ver, const char *path, struct stat64 *st)
+{
+	(void)ver;
+	return stat(path, (struct stat *)st);
+}
+
+EXPORT int __lxstat(int ver, const char *path, struct stat *st)
+{
+	(void)ver;
+	return lstat(path, st);
+}
+
+EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
+{
+	(void)ver;
+	return lstat(path, (struct stat *)st);
+}
+
+EXPORT int __fxstat(int ver, int fd, struct stat *st)
+{
+	(void)ver;
+	return fstat(fd, st);
+}
+
+EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
+{
+	(void)ver;
+	return fstat(fd, (struct stat *)st);
+}
+
+EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st,
+		      int flags)
+{
+	(void)ver;
+	return fstatat(dirfd, path, st, flags);
+}
+
+EXPORT int __fxstatat64(int ver, int dirfd, const char *path,
+			struct stat64 *st, int flags)
+{
+	(void)ver;
+	return fstatat(dirfd, path, (struct stat *)st, flags);
+}
+
+/*
+ * Extended attributes of the device node (ls -l asks for ACLs): it has
+ * none, as a devtmpfs node without a security module has none.
+ */
+static ssize_t no_xattr(const char *path, const char *name, void *value,
+			size_t size, bool list,
+			ssize_t (*next_get)(const char *, const char *, void *,
+					    size_t),
+			ssize_t (*next_list)(const char *, char *, size_t))
+{
+	preload_resolve();
+	if (preload_is_device_path(path)) {
+		if (list)
+			return 0;
+		errno = ENODATA;
+		return -1;
+	}
+	return list ? next_list(path, value, size) :
+		      next_get(path, name, value, size);
+}
+
+EXPORT ssize_t getxattr(const char *path, const char *name, void *value,
+			size_t size)
+{
+	return no_xattr(path, name, value, size, false, real.getxattr, NULL);
+}
+
+EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value,
+			 size_t size)
+{
+	return no_xattr(path, name, value, size, false, real.lgetxattr, NULL);
+}
+
+EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
+{
+	return no_xattr(path, NULL, list, size, true, NULL, real.listxattr);
+}
+
+EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
+{
+	return no_xattr(path, NULL, list, size, true, NULL, real.llistxattr);
 }
 
 EXPORT int access(const char *path, int mode)

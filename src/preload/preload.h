@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 struct real_libc {
 	ssize_t (*read)(int, void *, size_t);
@@ -29,6 +30,15 @@ struct real_libc {
 	int (*faccessat)(int, const char *, int, int);
 	FILE *(*fopen)(const char *, const char *);
 	FILE *(*fopen64)(const char *, const char *);
+	FILE *(*freopen)(const char *, const char *, FILE *);
+	int (*statx)(int, const char *, int, unsigned int, struct statx *);
+	int (*close_range)(unsigned int, unsigned int, int);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*getxattr)(const char *, const char *, void *, size_t);
+	ssize_t (*lgetxattr)(const char *, const char *, void *, size_t);
+	ssize_t (*listxattr)(const char *, char *, size_t);
+	ssize_t (*llistxattr)(const char *, char *, size_t);
 	int (*dup)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
@@ -51,6 +61,8 @@ int client_open(int oflags);
 bool client_fd_is_ours(int fd);
 /* Is fd one of the files the daemon hands out (not /dev/iommu itself)? */
 bool client_fd_is_file(int fd);
+/* Numbers from here up are not remembered (client_fd_forget needs none). */
+#define CLIENT_FD_CACHE 4096
 /* Forget an fd about to be closed. */
 void client_fd_forget(int fd);
 /* fd was just made, maybe as a copy of one of ours: look at it afresh. */
@@ -75,6 +87,8 @@ void client_munmap(void *addr, size_t len);
 /* Whether to serve them at all: only under a test-mode daemon. */
 void fail_nth_init(void);
 int fail_nth_open(const char *path, int flags);
+/* Does path name a thread's fail-nth file we serve? */
+bool fail_nth_names(const char *path);
 int fail_nth_debugfs_open(int dirfd, const char *path, int flags);
 bool fail_nth_is_fd(int fd);
 ssize_t fail_nth_read(int fd, void *buf, size_t count);

@@ -91,7 +91,7 @@ static int patched_fd(const char *path, pid_t pid)
 	src = real.open(path, O_RDONLY | O_CLOEXEC, 0);
 	if (!in || !out || src < 0)
 		goto out;
-	while (n < STATUS_MAX && (r = read(src, in + n, STATUS_MAX - n)) > 0)
+	while (n < STATUS_MAX && (r = real.read(src, in + n, STATUS_MAX - n)) > 0)
 		n += (size_t)r;
 	for (size_t i = 0; i < n;) {
 		char *nl = memchr(in + i, '\n', n - i);
@@ -110,13 +110,14 @@ static int patched_fd(const char *path, pid_t pid)
 		i += len;
 	}
 	fd = memfd_create("status", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd >= 0 && (write(fd, out, o) != (ssize_t)o ||
+	if (fd >= 0 && (real.write(fd, out, o) != (ssize_t)o ||
 			lseek(fd, 0, SEEK_SET) != 0)) {
 		real.close(fd);
 		fd = -1;
 	}
 	if (fd >= 0)
-		fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK);
+		real.fcntl(fd, F_ADD_SEALS,
+			   F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK);
 out:
 	if (src >= 0)
 		real.close(src);
@@ -135,7 +136,7 @@ int proc_status_open(const char *path, int flags)
 	fd = patched_fd(path, pid);
 	errno = saved;
 	if (fd >= 0 && !(flags & O_CLOEXEC))
-		fcntl(fd, F_SETFD, 0);
+		real.fcntl(fd, F_SETFD, 0);
 	return fd;
 }
 

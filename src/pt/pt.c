@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 /*
@@ -12,6 +13,8 @@
 #ifndef __SANITIZE_ADDRESS__
 #define _LGPL_SOURCE
 #endif
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <urcu-bp.h>
 
 #include "core/util.h"
@@ -78,6 +81,47 @@ void pt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head))
 {
 	ended_read_section();
 	urcu_bp_call_rcu(head, fn);
+}
+
+/*
+ * Releases the caller must see done when its call returns: kept here
+ * until pt_wait_releases(), which waits one grace period itself and runs
+ * them.  (Through call_rcu they would wait for liburcu's callback thread,
+ * which takes its callbacks in batches milliseconds apart.)
+ */
+static pthread_mutex_t releases_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pt_release *releases; /* under releases_lock */
+static atomic_bool releases_pending;
+
+void pt_defer_release(struct pt_release *r, void (*fn)(struct pt_release *r))
+{
+	ended_read_section();
+	r->fn = fn;
+	pthread_mutex_lock(&releases_lock);
+	r->next = releases;
+	releases = r;
+	atomic_store_explicit(&releases_pending, true, memory_order_relaxed);
+	pthread_mutex_unlock(&releases_lock);
+}
+
+void pt_wait_releases(void)
+{
+	struct pt_release *r, *next;
+
+	if (!atomic_load_explicit(&releases_pending, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&releases_lock);
+	r = releases;
+	releases = NULL;
+	atomic_store_explicit(&releases_pending, false, memory_order_relaxed);
+	pthread_mutex_unlock(&releases_lock);
+	if (!r)
+		return;
+	pt_synchronize();
+	for (; r; r = next) {
+		next = r->next;
+		r->fn(r);
+	}
 }
 
 /*

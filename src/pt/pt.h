@@ -165,4 +165,20 @@ struct rcu_head;
  * happening before fn runs. */
 void pt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head));
 
+/*
+ * For a release that lets go of something outside this process' memory (a
+ * descriptor of a file a client gave us, or of a client process): the
+ * kernel has let go of such things by the time the call that dropped them
+ * returns.  pt_defer_release() keeps fn(r) for after a grace period, and
+ * pt_wait_releases(), at the end of that call (where no read-side section
+ * and no lock a release takes is held), waits for one and runs every
+ * release kept so far.
+ */
+struct pt_release {
+	struct pt_release *next;
+	void (*fn)(struct pt_release *r);
+};
+void pt_defer_release(struct pt_release *r, void (*fn)(struct pt_release *r));
+void pt_wait_releases(void);
+
 #endif

@@ -37,6 +37,25 @@ run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/mode-check" selftest
 run "$BUILD/ioasid-run" -- "$BUILD/tests/mode-check" normal
 run "$BUILD/ioasid-run" -- env IOASID_SELFTEST=1 \
 	"$BUILD/tests/mode-check" normal-daemon
+# Every way to reach /dev/iommu, from our program and from coreutils.
+echo "-- the shim's coverage:"
+run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/shim-coverage"
+tool_case() {
+	local what=$1
+	shift
+	if out=$("$BUILD/ioasid-run" -- "$@" 2>&1); then
+		echo "ok: coreutils: $what"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: coreutils: $what: $out"
+		failed=$((failed + 1))
+	fi
+}
+tool_case "ls -l /dev/iommu" sh -c 'ls -l /dev/iommu | grep -q "^crw-rw---- .* 10, *126 "'
+tool_case "stat /dev/iommu" sh -c '[ "$(stat -c "%F %t:%T" /dev/iommu)" = "character special file a:7e" ]'
+tool_case "test -c /dev/iommu" test -c /dev/iommu
+tool_case "ls /dev/ioasid" ls /dev/ioasid
+
 # Capabilities once more with daemon and program in a user namespace of
 # their own, whose root holds all of them: the granted side of the check.
 if unshare --user --map-root-user true 2>/dev/null; then

@@ -84,7 +84,6 @@ static void totals(uint64_t *pinned, uint64_t *locked)
 {
 	struct ioasid_process_accounting acc = { .size = sizeof(acc) };
 
-	usleep(200000);
 	fresh();
 	CHECK_EQ(io(IOASID_PROCESS_ACCOUNTING, &acc), 0);
 	finish_context();
@@ -514,9 +513,10 @@ int main(void)
 					0x2545f4914f6cdd1dull),
 	       ops, succeeded);
 #ifdef RANDOM_VIA_SHIM
-	/* One case, for the functional suite's count. */
-	printf("%d passed, %d failed, 0 skipped\n", !check_failures,
-	       !!check_failures);
+	/* One case, for the functional suite's count; it cannot be
+	 * skipped. */
+	printf("%d passed, %d failed, %d skipped\n", !check_failures,
+	       !!check_failures, 0);
 #endif
 	return check_finish("random");
 }
