@@ -23,6 +23,13 @@
 extern "C" {
 #endif
 
+/* What libioasid exports (everything else in it is hidden). */
+#if defined(__GNUC__)
+#define IOASID_API __attribute__((visibility("default")))
+#else
+#define IOASID_API
+#endif
+
 struct ioasid_ctx;
 
 struct ioasid_file;
@@ -86,7 +93,7 @@ struct ioasid_caller {
 };
 
 /* Create a context; NULL when out of memory. */
-struct ioasid_ctx *ioasid_ctx_new(void);
+IOASID_API struct ioasid_ctx *ioasid_ctx_new(void);
 
 /*
  * Serve the test hooks from now on, in every context of this process:
@@ -96,20 +103,20 @@ struct ioasid_ctx *ioasid_ctx_new(void);
  * serves mutually untrusting clients never turns this on.  There is no
  * way back.
  */
-void ioasid_enable_test_mode(void);
+IOASID_API void ioasid_enable_test_mode(void);
 
 /*
  * The opener's close.  When no file the context handed out is open any
  * more either, this is the last close: every object is destroyed, every
  * pin released, the context freed.  It cannot fail.
  */
-void ioasid_ctx_put(struct ioasid_ctx *ctx);
+IOASID_API void ioasid_ctx_put(struct ioasid_ctx *ctx);
 
 /*
  * Drop a reference to a file the core handed out; the last one releases
  * whatever the file stands for (an access fd's access, with its pins).
  */
-void ioasid_file_put(struct ioasid_file *file);
+IOASID_API void ioasid_file_put(struct ioasid_file *file);
 
 /*
  * Which descriptor stands for which file, for transports that make a real
@@ -118,7 +125,7 @@ void ioasid_file_put(struct ioasid_file *file);
  * ioasid_file_register() records `fd`'s identity (0 or -errno);
  * ioasid_file_lookup() returns the file with a reference, or -EBADF.
  */
-int ioasid_file_register(struct ioasid_file *file, int fd);
+IOASID_API int ioasid_file_register(struct ioasid_file *file, int fd);
 
 /*
  * read(2), write(2) and poll(2) on a file of ours (a fault queue, say):
@@ -127,34 +134,34 @@ int ioasid_file_register(struct ioasid_file *file, int fd);
  * mask.  A transport watching the file is told, through notify (which
  * may run on any thread), whenever what poll says may have changed.
  */
-long ioasid_file_read(struct ioasid_file *file,
+IOASID_API long ioasid_file_read(struct ioasid_file *file,
 		      const struct ioasid_caller *caller, uint64_t uptr,
 		      size_t count);
-long ioasid_file_write(struct ioasid_file *file,
+IOASID_API long ioasid_file_write(struct ioasid_file *file,
 		       const struct ioasid_caller *caller, uint64_t uptr,
 		       size_t count);
-unsigned int ioasid_file_poll(struct ioasid_file *file);
-void ioasid_file_set_notify(struct ioasid_file *file, void (*notify)(void *priv),
+IOASID_API unsigned int ioasid_file_poll(struct ioasid_file *file);
+IOASID_API void ioasid_file_set_notify(struct ioasid_file *file, void (*notify)(void *priv),
 			    void *priv);
-void ioasid_file_unregister(struct ioasid_file *file);
-int ioasid_file_lookup(int fd, struct ioasid_file **out);
+IOASID_API void ioasid_file_unregister(struct ioasid_file *file);
+IOASID_API int ioasid_file_lookup(int fd, struct ioasid_file **out);
 
 /*
  * Close a descriptor that a caller made by ioasid_caller_self() received
  * from an ioctl (an access fd, say): the in-process form of close(2).
  * Returns 0, or -EBADF when fd is not such a descriptor.
  */
-int ioasid_self_close(int fd);
+IOASID_API int ioasid_self_close(int fd);
 /* read(2)/write(2) on such a descriptor: bytes, or -errno. */
-long ioasid_self_read(int fd, void *buf, size_t count);
-long ioasid_self_write(int fd, const void *buf, size_t count);
+IOASID_API long ioasid_self_read(int fd, void *buf, size_t count);
+IOASID_API long ioasid_self_write(int fd, const void *buf, size_t count);
 
 /*
  * Run one ioctl.  `arg` is the raw argument: a user pointer for struct
  * ioctls, a plain value for the VFIO value ioctls.  Returns the ioctl's
  * non-negative result or -errno (-ENOTTY for a command we do not serve).
  */
-long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller,
+IOASID_API long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller,
 		      unsigned int cmd, unsigned long arg);
 
 /*
@@ -162,7 +169,7 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
  * this address space, read and written fault-safely (a bad pointer gives
  * -EFAULT, never a crash).  Returns 0 or -errno.
  */
-int ioasid_caller_self(struct ioasid_caller *caller);
+IOASID_API int ioasid_caller_self(struct ioasid_caller *caller);
 
 /*
  * DMA by device dev_id of ctx at iova, translated by the domain attached
@@ -172,9 +179,9 @@ int ioasid_caller_self(struct ioasid_caller *caller);
  * direction), -EFAULT (its memory cannot be reached), -ENOENT for no such
  * device.  The DMA stops at the first byte it cannot do.
  */
-int ioasid_dma_read(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+IOASID_API int ioasid_dma_read(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
 		    uint64_t iova, void *buf, size_t len);
-int ioasid_dma_write(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
+IOASID_API int ioasid_dma_write(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
 		     uint64_t iova, const void *buf, size_t len);
 
 /*
@@ -186,9 +193,9 @@ int ioasid_dma_write(struct ioasid_ctx *ctx, uint32_t dev_id, uint32_t pasid,
  * region's owner until ioasid_ctx_munmap(ctx, offset), or the context's
  * release.
  */
-int ioasid_ctx_mmap(struct ioasid_ctx *ctx, uint64_t offset, uint64_t length,
+IOASID_API int ioasid_ctx_mmap(struct ioasid_ctx *ctx, uint64_t offset, uint64_t length,
 		    int prot, int flags);
-int ioasid_ctx_munmap(struct ioasid_ctx *ctx, uint64_t offset);
+IOASID_API int ioasid_ctx_munmap(struct ioasid_ctx *ctx, uint64_t offset);
 
 /*
  * The fast path for a device emulator linking the core.  A handle on an
@@ -203,19 +210,19 @@ int ioasid_ctx_munmap(struct ioasid_ctx *ctx, uint64_t offset);
  * write there (the page table's dirty bit is set).
  */
 struct ioasid_dev;
-int ioasid_dev_get(struct ioasid_ctx *ctx, uint32_t dev_id,
+IOASID_API int ioasid_dev_get(struct ioasid_ctx *ctx, uint32_t dev_id,
 		   struct ioasid_dev **out);
-void ioasid_dev_put(struct ioasid_dev *dev);
-void ioasid_dma_begin(void);
-void ioasid_dma_end(void);
-int ioasid_dma_translate(struct ioasid_dev *dev, uint32_t pasid, uint64_t iova,
+IOASID_API void ioasid_dev_put(struct ioasid_dev *dev);
+IOASID_API void ioasid_dma_begin(void);
+IOASID_API void ioasid_dma_end(void);
+IOASID_API int ioasid_dma_translate(struct ioasid_dev *dev, uint32_t pasid, uint64_t iova,
 			 int write, void **host);
 /* ioasid_dma_read/write by handle: no lookup of the device. */
-int ioasid_dev_dma(struct ioasid_dev *dev, uint32_t pasid, uint64_t iova,
+IOASID_API int ioasid_dev_dma(struct ioasid_dev *dev, uint32_t pasid, uint64_t iova,
 		   void *buf, size_t len, int write);
 
 /* How many objects the context holds (published or being built). */
-unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
+IOASID_API unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
 
 #ifdef __cplusplus
 }

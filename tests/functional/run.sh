@@ -82,6 +82,24 @@ else
 	failed=$((failed + 1))
 fi
 
+# The worked example of ioasid(7), compiled from the page's own text
+# against our <linux/iommufd.h>, run on a daemon in normal mode.
+echo "-- the example of ioasid(7):"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$logdir/ex/linux"
+cp "$src/include/ioasid/uapi/iommufd.h" "$logdir/ex/linux/"
+sed -n '/^\.EX/,/^\.EE/p' "$src/man/ioasid.7" | sed '1d;$d' |
+	sed 's/\\-/-/g; s/\\e/\\/g' >"$logdir/ex/basic.c"
+if cc -Wall -Wextra -Werror -I"$logdir/ex" -o "$logdir/ex/basic" \
+	"$logdir/ex/basic.c" && "$BUILD/ioasid-run" -- "$logdir/ex/basic"; then
+	echo "ok: the example of ioasid(7)"
+	passed=$((passed + 1))
+else
+	echo "FAIL: the example of ioasid(7)"
+	failed=$((failed + 1))
+fi
+rm -rf "$logdir/ex"
+
 # ioasid-run refuses to run PROG without a daemon that serves: exit 127,
 # PROG never started, the reason said.
 launcher_case() {

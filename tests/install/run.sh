@@ -42,6 +42,33 @@ check "ioasid-run --selftest with the installed daemon" \
 	env -i PATH=/usr/bin:/bin "$prefix/bin/ioasid-run" --selftest -- \
 	"$BUILD/tests/mode-check" selftest
 
+# A program linking the installed library, found by pkg-config.
+links_libioasid() {
+	local pc
+	pc=$(dirname "$(find "$prefix" -name ioasid.pc | head -1)")
+	cat >"$tmp/inproc.c" <<'PROG'
+#include <ioasid/ioasid.h>
+#include <ioasid/uapi/iommufd.h>
+int main(void)
+{
+	struct ioasid_caller caller;
+	struct ioasid_ctx *ctx = ioasid_ctx_new();
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	long rc = ioasid_caller_self(&caller) ? -1 :
+		  ioasid_ctx_ioctl(ctx, &caller, IOMMU_IOAS_ALLOC,
+				   (unsigned long)&a);
+
+	ioasid_ctx_put(ctx);
+	return rc == 0 && a.out_ioas_id == 1 ? 0 : 1;
+}
+PROG
+	cc -o "$tmp/inproc" "$tmp/inproc.c" \
+		$(PKG_CONFIG_PATH=$pc pkg-config --cflags --libs ioasid) &&
+		LD_LIBRARY_PATH=$(PKG_CONFIG_PATH=$pc pkg-config \
+			--variable=libdir ioasid) "$tmp/inproc"
+}
+check "a program built with pkg-config ioasid links and runs" links_libioasid
+
 # A daemon stopped by SIGTERM removes the socket it made.
 stop_removes_socket() {
 	local sock=$tmp/stop.sock pid ready
