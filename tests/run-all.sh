@@ -75,6 +75,9 @@ script_suite() {
 }
 
 meson_suite "unit tests" -C "$BUILD" --suite unit
+# Checks of the tree and the built files (exports, the shim's calls,
+# manual pages): once, not under each sanitizer.
+meson_suite "static checks" -C "$BUILD" --suite static
 # Undefined behaviour fails a test, as a leak or a bad access does.
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 meson_suite "unit tests under ASan+UBSan" -C "$BUILD_ASAN" --suite unit

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ioasid-run [--socket PATH] [--selftest] -- PROG [ARGS...]
+ * ioasid-run [--socket PATH] [--selftest] [--trace FILE] -- PROG [ARGS...]
  *
  * Run PROG with a working /dev/iommu.  Without --socket, a private ioasidd
  * is started on a fresh socket for PROG alone and stopped afterwards
@@ -86,7 +86,8 @@ static int make_listener(const char *path)
  * and wait until it says it serves (a byte on `ready`) or fails (the pipe
  * closes with no byte): -1 then, the daemon reaped and its end reported.
  */
-static pid_t start_daemon(const char *daemon, int lfd, int selftest)
+static pid_t start_daemon(const char *daemon, int lfd, int selftest,
+			  const char *trace)
 {
 	int ready[2];
 	pid_t pid;
@@ -119,8 +120,18 @@ static pid_t start_daemon(const char *daemon, int lfd, int selftest)
 		setenv("LISTEN_PID", buf, 1);
 		setenv("LISTEN_FDS", "1", 1);
 		unsetenv("LD_PRELOAD");
-		execl(daemon, "ioasidd", selftest ? "--selftest" : (char *)NULL,
-		      (char *)NULL);
+		{
+			const char *args[6] = { "ioasidd" };
+			int n = 1;
+
+			if (selftest)
+				args[n++] = "--selftest";
+			if (trace) {
+				args[n++] = "--trace";
+				args[n++] = trace;
+			}
+			execv(daemon, (char *const *)args);
+		}
 		fprintf(stderr, "ioasid-run: cannot run %s: %s\n", daemon,
 			strerror(errno));
 		_exit(127);
@@ -173,7 +184,7 @@ static int reachable(const char *path)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ioasid-run [--socket PATH] [--selftest] -- PROG [ARGS...]\n"
+	fprintf(f, "usage: ioasid-run [--socket PATH] [--selftest] [--trace FILE] -- PROG [ARGS...]\n"
 		   "       ioasid-run --version\n");
 }
 
@@ -182,11 +193,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "selftest", no_argument, NULL, 'T' },
+		{ "trace", required_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int selftest = 0;
+	const char *trace = NULL;
 	char daemon[PATH_MAX], shim[PATH_MAX], dir[] = "/tmp/ioasid-XXXXXX";
 	char sock[PATH_MAX];
 	const char *socket_arg = NULL, *old;
@@ -201,6 +214,9 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			selftest = 1;
+			break;
+		case 't':
+			trace = optarg;
 			break;
 		case 'V':
 			printf("ioasid-run %s\n", IOASID_VERSION);
@@ -245,7 +261,7 @@ int main(int argc, char **argv)
 			rmdir(dir);
 			return 127;
 		}
-		daemon_pid = start_daemon(daemon, lfd, selftest);
+		daemon_pid = start_daemon(daemon, lfd, selftest, trace);
 		close(lfd);
 		if (daemon_pid < 0) {
 			unlink(sock);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum ioasid_arg_kind {
 	IOASID_ARG_SIZED, /* iommufd: struct led by __u32 size */
@@ -195,5 +196,18 @@ int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
 /* How many bytes pointer field `f` names in a struct image. */
 uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 			   size_t len);
+
+/*
+ * The decoder (ioasid-trace): one line on f for ioctl cmd with argument
+ * arg, its struct image before the call and after it (len bytes each;
+ * before NULL when it could not be read, after NULL when it did not
+ * change), and its result.  Pointer fields are followed with read
+ * (0 or -errno), which may be NULL.
+ */
+typedef int (*ioasid_decode_read_fn)(void *priv, uint64_t uptr, void *dst,
+				     size_t len);
+void ioasid_ioctl_decode(FILE *f, unsigned int cmd, unsigned long arg,
+			 const void *before, const void *after, size_t len,
+			 long result, ioasid_decode_read_fn read, void *priv);
 
 #endif

@@ -31,6 +31,7 @@
 #include "file_end.h"
 #include "log.h"
 #include "session.h"
+#include "trace.h"
 #include "wire_uaccess.h"
 
 int log_verbose;
@@ -86,12 +87,13 @@ static int inherited_listener(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ioasidd [--socket PATH] [--selftest] [--verbose]\n"
+		"usage: ioasidd [--socket PATH] [--selftest] [--trace FILE] [--verbose]\n"
 		"       ioasidd --version\n"
 		"  Serve /dev/iommu contexts on a UNIX socket (default\n"
 		"  /run/ioasid/ioasid.sock, or the socket-activated fd 3).\n"
 		"  --selftest serves the test hooks (IOMMU_TEST_CMD, fail-nth):\n"
-		"  never on a daemon shared by users who do not trust each other.\n");
+		"  never on a daemon shared by users who do not trust each other.\n"
+		"  --trace FILE appends every ioctl, decoded, to FILE.\n");
 }
 
 struct ready {
@@ -153,11 +155,13 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "selftest", no_argument, NULL, 'T' },
+		{ "trace", required_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int selftest = 0;
+	const char *trace_path = NULL;
 	const char *path = NULL, *made = NULL;
 	struct epoll_event evs[MAX_EVENTS];
 	struct ready *ready = NULL;
@@ -180,6 +184,9 @@ int main(int argc, char **argv)
 		case 'T':
 			selftest = 1;
 			break;
+		case 't':
+			trace_path = optarg;
+			break;
 		case 'V':
 			printf("ioasidd %s\n", IOASID_VERSION);
 			return 0;
@@ -197,6 +204,12 @@ int main(int argc, char **argv)
 		if (fail_nth_enable(argv))
 			return 1;
 		ioasid_enable_test_mode();
+	}
+
+	if (trace_path && trace_open(trace_path)) {
+		fprintf(stderr, "ioasidd: cannot write %s: %s\n", trace_path,
+			strerror(errno));
+		return 1;
 	}
 
 	/* For tests of the memory callback: pretend to reach no client. */

@@ -60,6 +60,60 @@ int request_reply(int sock, struct request *r, long result, int client_fd)
 static unsigned char rxbuf[IOASID_WIRE_MAX_MSG + 1];
 static unsigned char txbuf[IOASID_WIRE_MAX_MSG];
 
+int request_parse(struct request *r, const unsigned char *buf, size_t n,
+		  const struct ucred *cred, int sock, const char *who)
+{
+	struct wire_uaccess *w = &r->w;
+	struct ioasid_wire_cursor cur;
+	int rc;
+
+	/* pid 0: the message came without credentials (sent before
+	 * SO_PASSCRED took effect on either end); we cannot tell whose
+	 * memory it names. */
+	if (n < sizeof(r->req) || !cred || cred->pid <= 0) {
+		log_msg("%s: malformed message (%zu bytes), dropping it", who, n);
+		return -EPROTO;
+	}
+	memcpy(&r->req, buf, sizeof(r->req));
+	r->fail_nth_left = r->req.fail_nth;
+	if (r->req.magic != IOASID_WIRE_MAGIC ||
+	    r->req.version != IOASID_WIRE_VERSION ||
+	    r->req.nsegs > WIRE_UACCESS_MAX_SEGS) {
+		log_msg("%s: malformed request header, dropping it", who);
+		return -EPROTO;
+	}
+	cur = (struct ioasid_wire_cursor){
+		.p = buf + sizeof(r->req), .end = buf + n,
+		.left = r->req.nsegs,
+	};
+	while ((rc = ioasid_wire_next_seg(&cur, &w->segs[w->nsegs].seg,
+					  (const void **)&w->segs[w->nsegs].data)) == 0)
+		w->nsegs++;
+	if (rc < 0) {
+		log_msg("%s: malformed request segments, dropping it", who);
+		return -EPROTO;
+	}
+
+	w->pid = cred->pid;
+	w->tid = (pid_t)r->req.tid;
+	w->cb_sock = sock;
+	w->cb_seq = r->req.seq;
+	w->fd_num = r->req.fd;
+	w->reply = txbuf;
+	w->reply_cap = sizeof(txbuf) - sizeof(struct ioasid_wire_rep);
+	r->caller = (struct ioasid_caller){
+		.pid = cred->pid,
+		.tid = (pid_t)r->req.tid,
+		.uid = cred->uid,
+		.gid = cred->gid,
+		.cap_effective = r->req.cap_effective,
+		.verify_cap = request_verify_cap,
+		.uaccess = &wire_uaccess_ops,
+		.uaccess_priv = w,
+	};
+	return 0;
+}
+
 int request_recv(int sock, struct request *r, const char *who)
 {
 	union {
@@ -73,7 +127,6 @@ int request_recv(int sock, struct request *r, const char *who)
 		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
 	};
 	struct wire_uaccess *w = &r->w;
-	struct ioasid_wire_cursor cur;
 	struct ucred *cred = NULL;
 	struct cmsghdr *cm;
 	ssize_t n;
@@ -109,53 +162,9 @@ int request_recv(int sock, struct request *r, const char *who)
 			}
 		}
 	}
-	/* pid 0: the message came without credentials (sent before
-	 * SO_PASSCRED took effect on either end); we cannot tell whose
-	 * memory it names. */
-	if ((size_t)n < sizeof(r->req) || !cred || cred->pid <= 0) {
-		log_msg("%s: malformed message (%zd bytes), dropping it", who, n);
-		rc = -EPROTO;
+	rc = request_parse(r, rxbuf, (size_t)n, cred, sock, who);
+	if (rc)
 		goto out_close_fd;
-	}
-	memcpy(&r->req, rxbuf, sizeof(r->req));
-	r->fail_nth_left = r->req.fail_nth;
-	if (r->req.magic != IOASID_WIRE_MAGIC ||
-	    r->req.version != IOASID_WIRE_VERSION ||
-	    r->req.nsegs > WIRE_UACCESS_MAX_SEGS) {
-		log_msg("%s: malformed request header, dropping it", who);
-		rc = -EPROTO;
-		goto out_close_fd;
-	}
-	cur = (struct ioasid_wire_cursor){
-		.p = rxbuf + sizeof(r->req), .end = rxbuf + n,
-		.left = r->req.nsegs,
-	};
-	while ((rc = ioasid_wire_next_seg(&cur, &w->segs[w->nsegs].seg,
-					  (const void **)&w->segs[w->nsegs].data)) == 0)
-		w->nsegs++;
-	if (rc < 0) {
-		log_msg("%s: malformed request segments, dropping it", who);
-		rc = -EPROTO;
-		goto out_close_fd;
-	}
-
-	w->pid = cred->pid;
-	w->tid = (pid_t)r->req.tid;
-	w->cb_sock = sock;
-	w->cb_seq = r->req.seq;
-	w->fd_num = r->req.fd;
-	w->reply = txbuf;
-	w->reply_cap = sizeof(txbuf) - sizeof(struct ioasid_wire_rep);
-	r->caller = (struct ioasid_caller){
-		.pid = cred->pid,
-		.tid = (pid_t)r->req.tid,
-		.uid = cred->uid,
-		.gid = cred->gid,
-		.cap_effective = r->req.cap_effective,
-		.verify_cap = request_verify_cap,
-		.uaccess = &wire_uaccess_ops,
-		.uaccess_priv = w,
-	};
 	return 0;
 
 out_close_fd:

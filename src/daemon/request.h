@@ -43,6 +43,16 @@ static inline void request_serve_end(struct request *r)
  */
 int request_recv(int sock, struct request *r, const char *who);
 
+/*
+ * The decoding half of request_recv: the n bytes of one message at buf,
+ * from the peer cred names, into r, which the caller has zeroed (with
+ * r->w.fd and r->w.cb_sock -1, or a descriptor that came with it).  The
+ * segments point into buf, which must outlive r.  0, or -EPROTO for a
+ * message to drop (logged under `who`).
+ */
+int request_parse(struct request *r, const unsigned char *buf, size_t n,
+		  const struct ucred *cred, int sock, const char *who);
+
 /* Answer r with result (and the descriptor client_fd, if >= 0). */
 int request_reply(int sock, struct request *r, long result, int client_fd);
 

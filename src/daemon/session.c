@@ -14,6 +14,7 @@
 #include "log.h"
 #include "request.h"
 #include "session.h"
+#include "trace.h"
 #include "wire/wire.h"
 #include "wire_uaccess.h"
 
@@ -93,12 +94,17 @@ int session_serve_one(struct session *s)
 	if (rc)
 		return rc > 0 ? 0 : rc;
 	switch (r.req.kind) {
-	case IOASID_WIRE_IOCTL:
+	case IOASID_WIRE_IOCTL: {
+		struct trace_ioctl t;
+
+		trace_ioctl_begin(&t, &r.caller, r.req.cmd, r.req.arg);
 		request_serve_begin(&r);
 		result = ioasid_ctx_ioctl(s->ctx, &r.caller, r.req.cmd,
 					  r.req.arg);
 		request_serve_end(&r);
+		trace_ioctl_end(&t, &r.caller, r.req.cmd, r.req.arg, result);
 		break;
+	}
 	case IOASID_WIRE_MMAP: {
 		int fd = ioasid_ctx_mmap(s->ctx, r.req.arg, r.req.cmd,
 					 (int)(r.req.__reserved & 0xff),

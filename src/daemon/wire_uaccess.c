@@ -169,6 +169,31 @@ static int reply_append(struct wire_uaccess *w, uint64_t uptr, const void *src,
 	return 0;
 }
 
+int wire_uaccess_read_after(struct wire_uaccess *w, uint64_t uptr, void *dst,
+			    size_t len)
+{
+	const unsigned char *found = NULL;
+	size_t at = 0;
+
+	while (at + sizeof(struct ioasid_wire_seg) <= w->reply_len) {
+		struct ioasid_wire_seg seg;
+
+		memcpy(&seg, w->reply + at, sizeof(seg));
+		at += sizeof(seg);
+		if (seg.len > w->reply_len - at)
+			break;
+		if (uptr >= seg.uptr && len <= seg.len &&
+		    uptr - seg.uptr <= seg.len - len)
+			found = w->reply + at + (uptr - seg.uptr);
+		at += seg.len;
+	}
+	if (found) {
+		memcpy(dst, found, len);
+		return 0;
+	}
+	return wu_read(w, uptr, dst, len);
+}
+
 static int wu_write(void *priv, uint64_t uptr, const void *src, size_t len)
 {
 	struct wire_uaccess *w = priv;

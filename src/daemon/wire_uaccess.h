@@ -50,6 +50,14 @@ struct wire_uaccess {
 
 extern const struct ioasid_uaccess_ops wire_uaccess_ops;
 
+/*
+ * Read [uptr, uptr+len) as the client will see it once the reply is
+ * delivered: the last write of this request covering it, else what the
+ * request carries or the client holds.  0 or -errno (for the tracer).
+ */
+int wire_uaccess_read_after(struct wire_uaccess *w, uint64_t uptr, void *dst,
+			    size_t len);
+
 /* Ask clients for every byte outside their requests' segments, even
  * when we could reach it: IOASID_MEMORY_CALLBACK=always, for tests. */
 extern int wire_uaccess_always_callback;

@@ -82,6 +82,31 @@ else
 	failed=$((failed + 1))
 fi
 
+# The decoder, on a recorded run of the example: each line as it must read.
+echo "-- ioasid-run --trace:"
+trace_case() {
+	if grep -qE "$1" "$logdir/trace"; then
+		echo "ok: trace: $2"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: trace: $2"
+		cat "$logdir/trace"
+		failed=$((failed + 1))
+	fi
+}
+"$BUILD/ioasid-run" --trace "$logdir/trace" -- "$BUILD/examples/dma-demo" >/dev/null
+trace_case '^pid [0-9]+ tid [0-9]+: IOMMU_IOAS_ALLOC \{size=12, flags=0, out_ioas_id=0=>1\} = 0$' \
+	"an out field, before and after"
+trace_case 'IOMMU_IOAS_MAP \{size=40, flags=IOMMU_IOAS_MAP_WRITEABLE\|IOMMU_IOAS_MAP_READABLE, ioas_id=1, user_va=0x[0-9a-f]+, length=0x10000, iova=0=>0x[0-9a-f]+\} = 0$' \
+	"flags by name"
+trace_case 'IOMMU_IOAS_IOVA_RANGES \{.*num_iovas=4=>2, allowed_iovas=0x[0-9a-f]+=\[\{start=0, last=0xfedfffff\}, \{start=0xfef00000, last=0xffffffffffff\}\], out_iova_alignment=0=>0x1000\} = 0$' \
+	"a pointer followed to the elements it returned"
+trace_case 'IOASID_DEVICE_DMA \{.*flags=IOASID_DMA_WRITE.*uptr=0x[0-9a-f]+\[22 bytes: 77 72 69 74 ' \
+	"a byte buffer"
+trace_case 'IOASID_DEVICE_DMA \{.*length=0x8, .*\} = -1 ENOENT \(No such file or directory\)$' \
+	"an error by name"
+rm -f "$logdir/trace"
+
 # The worked example of ioasid(7), compiled from the page's own text
 # against our <linux/iommufd.h>, run on a daemon in normal mode.
 echo "-- the example of ioasid(7):"
