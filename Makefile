@@ -3,8 +3,11 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+# How long `make fuzz` runs each fuzzer (make test runs each for 60 s).
+FUZZ_SECONDS ?= 3600
 
-.PHONY: all deps build build-asan run test bench install clean
+.PHONY: all deps build build-asan build-fuzz run test fuzz bench install clean
 
 all: build
 
@@ -19,6 +22,14 @@ $(BUILD_ASAN)/build.ninja:
 	meson setup $(BUILD_ASAN) -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbuildtype=debug
 
+# The fuzzers: clang, libFuzzer, ASan+UBSan; only their targets are built.
+$(BUILD_FUZZ)/build.ninja:
+	CC=clang-14 meson setup $(BUILD_FUZZ) -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dbuildtype=debugoptimized
+
+build-fuzz: deps $(BUILD_FUZZ)/build.ninja
+	ninja -C $(BUILD_FUZZ) fuzz/fuzz-dispatch fuzz/fuzz-wire
+
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
@@ -28,8 +39,12 @@ build-asan: deps $(BUILD_ASAN)/build.ninja
 run: build
 	$(BUILD)/ioasid-run -- $(BUILD)/examples/dma-demo
 
-test: build build-asan
-	tests/run-all.sh $(BUILD) $(BUILD_ASAN)
+test: build build-asan build-fuzz
+	tests/run-all.sh $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+
+# The longer fuzzing run: FUZZ_SECONDS per fuzzer.
+fuzz: build build-fuzz
+	IOASID_FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(BUILD_FUZZ) $(BUILD)
 
 # Benchmarks: ratios against baselines measured in the same run.
 bench: build
@@ -47,4 +62,4 @@ install: build
 	DESTDIR=$(DESTDIR) meson install -C $(BUILD) --no-rebuild
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -5,6 +5,7 @@
 set -u
 BUILD=${1:-build}
 BUILD_ASAN=${2:-build-asan}
+BUILD_FUZZ=${3:-build-fuzz}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cd "$top"
@@ -90,6 +91,7 @@ meson_suite "the DMA stress test under TSan" -C "$BUILD" --suite tsan
 
 script_suite "functional tests (shim + daemon)" tests/functional/run.sh "$BUILD"
 script_suite "functional tests, daemon under ASan+UBSan" tests/functional/run.sh "$BUILD_ASAN"
+script_suite "fuzzers (60 s each)" tests/fuzz/run.sh "$BUILD_FUZZ" "$BUILD"
 script_suite "make install into a fresh prefix" tests/install/run.sh "$BUILD"
 script_suite "upstream conformance" tests/conformance/run.sh "$BUILD"
 

@@ -86,9 +86,18 @@ int request_parse(struct request *r, const unsigned char *buf, size_t n,
 		.p = buf + sizeof(r->req), .end = buf + n,
 		.left = r->req.nsegs,
 	};
-	while ((rc = ioasid_wire_next_seg(&cur, &w->segs[w->nsegs].seg,
-					  (const void **)&w->segs[w->nsegs].data)) == 0)
+	/* At most req.nsegs (checked above) come out of the cursor. */
+	for (;;) {
+		struct ioasid_wire_seg seg;
+		const void *data;
+
+		rc = ioasid_wire_next_seg(&cur, &seg, &data);
+		if (rc)
+			break;
+		w->segs[w->nsegs].seg = seg;
+		w->segs[w->nsegs].data = (unsigned char *)data;
 		w->nsegs++;
+	}
 	if (rc < 0) {
 		log_msg("%s: malformed request segments, dropping it", who);
 		return -EPROTO;
