@@ -34,7 +34,7 @@ static int table_find_free(struct ioasid_obj_table *t, uint32_t *slot)
 	return 0;
 }
 
-int ioasid_obj_reserve(struct ioasid_ctx *ctx, struct ioasid_object *obj,
+static int obj_reserve(struct ioasid_ctx *ctx, struct ioasid_object *obj,
 		       enum ioasid_obj_type type)
 {
 	uint32_t slot;
@@ -56,10 +56,28 @@ int ioasid_obj_reserve(struct ioasid_ctx *ctx, struct ioasid_object *obj,
 	return rc;
 }
 
+int ioasid_obj_alloc(struct ioasid_ctx *ctx, size_t size,
+		     enum ioasid_obj_type type, void **out)
+{
+	struct ioasid_object *obj = calloc(1, size);
+	int rc;
+
+	if (!obj)
+		return -ENOMEM;
+	rc = obj_reserve(ctx, obj, type);
+	if (rc) {
+		free(obj);
+		return rc;
+	}
+	*out = obj;
+	return 0;
+}
+
 void ioasid_obj_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
 	pthread_mutex_lock(&ctx->lock);
 	ctx->objects.slots[obj->id - 1] = obj;
+	obj->published = true;
 	pthread_mutex_unlock(&ctx->lock);
 }
 
@@ -205,6 +223,16 @@ int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id)
 
 void ioasid_obj_destroy_owned(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
+	bool published;
+
+	pthread_mutex_lock(&ctx->lock);
+	published = obj->published;
+	pthread_mutex_unlock(&ctx->lock);
+	if (!published) {
+		/* Its creator failed before publishing it. */
+		ioasid_obj_abort(ctx, obj);
+		return;
+	}
 	ioasid_obj_users_dec(obj);
 	pthread_mutex_lock(&ctx->lock);
 	slot_free_locked(&ctx->objects, obj->id);

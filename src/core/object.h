@@ -3,7 +3,7 @@
  * Objects and the per-context object table.
  *
  * Every object embeds struct ioasid_object first.  Creation is two-phase:
- * ioasid_obj_reserve() takes the lowest free id (1..INT_MAX) and leaves the
+ * ioasid_obj_alloc() takes the lowest free id (1..INT_MAX) and leaves the
  * slot visibly occupied but unusable; the creator builds the object and then
  * either publishes it (cannot fail) or aborts it (the id is free again).
  *
@@ -51,6 +51,7 @@ struct ioasid_object {
 	uint32_t id;
 	atomic_uint users;
 	atomic_uint shortterm;
+	bool published; /* under the context's lock */
 };
 
 /* What the table needs to know about each type. */
@@ -76,12 +77,29 @@ struct ioasid_obj_table {
 
 #define IOASID_SLOT_RESERVED ((void *)1)
 
-/* Phase one: assign `obj` the lowest free id; -ENOSPC when none is left. */
-int ioasid_obj_reserve(struct ioasid_ctx *ctx, struct ioasid_object *obj,
-		       enum ioasid_obj_type type);
+/*
+ * The one way to make an object.  Phase one: `size` zeroed bytes that
+ * start with a struct ioasid_object of `type`, under the lowest free id,
+ * reserved (no lookup finds it).  0 and *out, or -ENOMEM, -ENOSPC.  Use
+ * it as ioasid_obj_new(ctx, TYPE, &ptr) to size it from ptr's type.
+ * Then build the object and end with exactly one of:
+ *   ioasid_obj_publish()  it is found from now on; cannot fail, so it
+ *                         comes after the last step that can (an ioctl
+ *                         handler leaves it to the dispatcher: u->new_obj)
+ *   ioasid_obj_abort()    the id is free again and the half-built object
+ *                         is destroyed (its ops' destroy copes with that)
+ */
+int ioasid_obj_alloc(struct ioasid_ctx *ctx, size_t size,
+		     enum ioasid_obj_type type, void **out);
+#define ioasid_obj_new(ctx, type, out)                                       \
+	({                                                                   \
+		_Static_assert(offsetof(__typeof__(**(out)), obj) == 0,      \
+			       "struct ioasid_object comes first");          \
+		ioasid_obj_alloc(ctx, sizeof(**(out)), type, (void **)(out)); \
+	})
 /* Phase two: make a reserved object visible.  Cannot fail. */
 void ioasid_obj_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj);
-/* Undo ioasid_obj_reserve() and destroy the half-built object. */
+/* Undo ioasid_obj_alloc() and destroy the half-built object. */
 void ioasid_obj_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 
 /*
@@ -134,10 +152,11 @@ int ioasid_obj_collect(struct ioasid_ctx *ctx, enum ioasid_obj_type type,
 int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id);
 
 /*
- * Destroy a published object whose creator holds one extra `users`
- * reference for its whole life (an access belongs to its driver, not to
- * IOMMU_DESTROY, which answers EBUSY for it).  Drops that reference,
- * unpublishes, waits for lookups in flight, destroys.  Cannot fail.
+ * Destroy an object whose creator holds one extra `users` reference for
+ * its whole life (an access belongs to its driver, not to IOMMU_DESTROY,
+ * which answers EBUSY for it).  Drops that reference, unpublishes, waits
+ * for lookups in flight, destroys; one never published is aborted.
+ * Cannot fail.
  */
 void ioasid_obj_destroy_owned(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 

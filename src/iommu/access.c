@@ -28,16 +28,12 @@ int ioasid_access_create(struct ioasid_ctx *ctx,
 			 const struct ioasid_access_ops *ops, void *data,
 			 struct ioasid_access **out)
 {
-	struct ioasid_access *access = calloc(1, sizeof(*access));
+	struct ioasid_access *access;
 	int rc;
 
-	if (!access)
-		return -ENOMEM;
-	rc = ioasid_obj_reserve(ctx, &access->obj, IOASID_OBJ_ACCESS);
-	if (rc) {
-		free(access);
+	rc = ioasid_obj_new(ctx, IOASID_OBJ_ACCESS, &access);
+	if (rc)
 		return rc;
-	}
 	access->ctx = ctx;
 	access->ops = ops;
 	access->data = data;
@@ -50,7 +46,6 @@ int ioasid_access_create(struct ioasid_ctx *ctx,
 	}
 	/* The driver is a user until it destroys the access. */
 	ioasid_obj_users_inc(&access->obj);
-	ioasid_obj_publish(ctx, &access->obj);
 	*out = access;
 	return 0;
 }

@@ -54,8 +54,9 @@ struct ioasid_access {
 };
 
 /*
- * Create an access in ctx, published with an id that IOMMU_DESTROY
- * refuses (EBUSY): only ioasid_access_destroy() ends it.
+ * Create an access in ctx, under a reserved id that IOMMU_DESTROY will
+ * refuse (EBUSY): only ioasid_access_destroy() ends it.  The creator
+ * publishes it once nothing it does can fail any more.
  */
 int ioasid_access_create(struct ioasid_ctx *ctx,
 			 const struct ioasid_access_ops *ops, void *data,

@@ -41,16 +41,12 @@ int ioasid_device_bind(struct ioasid_ctx *ctx,
 		       uint32_t max_pasid_log2, bool owned,
 		       struct ioasid_device **out)
 {
-	struct ioasid_device *dev = calloc(1, sizeof(*dev));
+	struct ioasid_device *dev;
 	int rc;
 
-	if (!dev)
-		return -ENOMEM;
-	rc = ioasid_obj_reserve(ctx, &dev->obj, IOASID_OBJ_DEVICE);
-	if (rc) {
-		free(dev);
+	rc = ioasid_obj_new(ctx, IOASID_OBJ_DEVICE, &dev);
+	if (rc)
 		return rc;
-	}
 	dev->ctx = ctx;
 	dev->ops = ops;
 	dev->drv = drv;
@@ -61,7 +57,6 @@ int ioasid_device_bind(struct ioasid_ctx *ctx,
 	dev->owned = owned;
 	if (owned)
 		ioasid_obj_users_inc(&dev->obj);
-	ioasid_obj_publish(ctx, &dev->obj);
 	*out = dev;
 	return 0;
 }

@@ -57,10 +57,11 @@ struct ioasid_device {
 };
 
 /*
- * Bind a device of driver ops to ctx: published, with an id.  An owned
- * device belongs to the code that bound it, which unbinds it
- * (IOMMU_DESTROY answers EBUSY); any other goes with IOMMU_DESTROY, which
- * detaches it first, like a device unplugged.
+ * Bind a device of driver ops to ctx, under a reserved id: the binder
+ * publishes it (ioasid_obj_publish, or u->new_obj) once nothing it does
+ * can fail any more.  An owned device belongs to the code that bound it,
+ * which unbinds it (IOMMU_DESTROY answers EBUSY); any other goes with
+ * IOMMU_DESTROY, which detaches it first, like a device unplugged.
  */
 int ioasid_device_bind(struct ioasid_ctx *ctx,
 		       const struct ioasid_iommu_ops *ops, void *drv,

@@ -34,12 +34,11 @@ long ioasid_device_alloc_ioctl(struct ioasid_ucmd *u)
 	}
 	if (rc)
 		return rc;
+	/* Published by the dispatcher once the answer is out; unanswered,
+	 * it was never there. */
+	u->new_obj = &dev->obj;
 	cmd->out_dev_id = dev->obj.id;
-	rc = ucmd_respond(u, sizeof(*cmd));
-	/* Unanswered, the device was never there. */
-	if (rc)
-		ioasid_obj_destroy_id(u->ctx, dev->obj.id);
-	return rc;
+	return ucmd_respond(u, sizeof(*cmd));
 }
 
 static int pasid_of(uint32_t flags, uint32_t pasid, uint32_t *out)

@@ -290,14 +290,9 @@ long ioasid_fault_alloc_ioctl(struct ioasid_ucmd *u)
 	struct fault_file *ff;
 	int fd, rc;
 
-	fault = calloc(1, sizeof(*fault));
-	if (!fault)
-		return -ENOMEM;
-	rc = ioasid_obj_reserve(u->ctx, &fault->obj, IOASID_OBJ_FAULT);
-	if (rc) {
-		free(fault);
+	rc = ioasid_obj_new(u->ctx, IOASID_OBJ_FAULT, &fault);
+	if (rc)
 		return rc;
-	}
 	pthread_mutex_init(&fault->lock, NULL);
 	fault->deliver_tail = &fault->deliver;
 	ff = calloc(1, sizeof(*ff));
@@ -322,7 +317,7 @@ long ioasid_fault_alloc_ioctl(struct ioasid_ucmd *u)
 	ff->fault = fault;
 	fault->file = &ff->file;
 	ioasid_obj_users_inc(&fault->obj);
-	ioasid_obj_publish(u->ctx, &fault->obj);
+	u->new_obj = &fault->obj;
 	return 0;
 
 out_put_file:

@@ -110,16 +110,9 @@ long ioasid_hw_queue_alloc_ioctl(struct ioasid_ucmd *u)
 		rc = -EOPNOTSUPP;
 		goto out_put;
 	}
-	q = calloc(1, sizeof(*q));
-	if (!q) {
-		rc = -ENOMEM;
+	rc = ioasid_obj_new(u->ctx, IOASID_OBJ_HW_QUEUE, &q);
+	if (rc)
 		goto out_put;
-	}
-	rc = ioasid_obj_reserve(u->ctx, &q->obj, IOASID_OBJ_HW_QUEUE);
-	if (rc) {
-		free(q);
-		goto out_put;
-	}
 	/* Published by the dispatcher, or aborted: the destroy undoes
 	 * whatever of the below was done. */
 	u->new_obj = &q->obj;

@@ -96,14 +96,9 @@ static int hwpt_nested_alloc(struct ioasid_ctx *ctx, struct ioasid_hwpt *parent,
 	if (parent->auto_domain || !parent->nest_parent ||
 	    parent->domain->iommu != dev->ops)
 		return -EINVAL;
-	hwpt = calloc(1, sizeof(*hwpt));
-	if (!hwpt)
-		return -ENOMEM;
-	rc = ioasid_obj_reserve(ctx, &hwpt->obj, IOASID_OBJ_HWPT_NESTED);
-	if (rc) {
-		free(hwpt);
+	rc = ioasid_obj_new(ctx, IOASID_OBJ_HWPT_NESTED, &hwpt);
+	if (rc)
 		return rc;
-	}
 	hwpt->ctx = ctx;
 	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
 	if (!ioasid_obj_users_tryinc(&parent->obj)) {
@@ -138,14 +133,9 @@ int ioasid_hwpt_paging_alloc(struct ioasid_ctx *ctx, struct ioasid_ioas *ioas,
 	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) &&
 	    (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
 		return -EOPNOTSUPP;
-	hwpt = calloc(1, sizeof(*hwpt));
-	if (!hwpt)
-		return -ENOMEM;
-	rc = ioasid_obj_reserve(ctx, &hwpt->obj, IOASID_OBJ_HWPT_PAGING);
-	if (rc) {
-		free(hwpt);
+	rc = ioasid_obj_new(ctx, IOASID_OBJ_HWPT_PAGING, &hwpt);
+	if (rc)
 		return rc;
-	}
 	hwpt->ctx = ctx;
 	hwpt->auto_domain = auto_domain;
 	hwpt->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
@@ -193,14 +183,9 @@ static int hwpt_viommu_nested_alloc(struct ioasid_ctx *ctx,
 	if ((flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) ||
 	    !data || !data->len || !dev->ops->domain_alloc_nested)
 		return -EOPNOTSUPP;
-	hwpt = calloc(1, sizeof(*hwpt));
-	if (!hwpt)
-		return -ENOMEM;
-	rc = ioasid_obj_reserve(ctx, &hwpt->obj, IOASID_OBJ_HWPT_NESTED);
-	if (rc) {
-		free(hwpt);
+	rc = ioasid_obj_new(ctx, IOASID_OBJ_HWPT_NESTED, &hwpt);
+	if (rc)
 		return rc;
-	}
 	hwpt->ctx = ctx;
 	hwpt->pasid_compat = flags & IOMMU_HWPT_ALLOC_PASID;
 	if (!ioasid_obj_users_tryinc(&viommu->obj)) {

@@ -137,7 +137,9 @@ int test_create_access(struct ioasid_ucmd *u, uint32_t ioas_id,
 	rc = ucmd_respond(u, sizeof(*cmd));
 	if (rc)
 		goto out_destroy;
-	/* The file now stands for the access; success hands it over. */
+	/* Nothing can fail any more: the access is found from now on, and
+	 * the file stands for it. */
+	ioasid_obj_publish(u->ctx, &access->obj);
 	sa->access = access;
 	return 0;
 

@@ -58,14 +58,9 @@ int test_mock_domain(struct ioasid_ucmd *u, uint32_t pt_id, uint32_t dev_flags,
 	struct selftest_obj *st;
 	int rc;
 
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	rc = ioasid_obj_reserve(u->ctx, &st->obj, IOASID_OBJ_SELFTEST);
-	if (rc) {
-		free(st);
+	rc = ioasid_obj_new(u->ctx, IOASID_OBJ_SELFTEST, &st);
+	if (rc)
 		return rc;
-	}
 	/* From here an abort of st undoes everything below. */
 	u->new_obj = &st->obj;
 	rc = ioasid_mock_dev_create(u->ctx, dev_flags, true, &st->idev);
@@ -83,7 +78,12 @@ int test_mock_domain(struct ioasid_ucmd *u, uint32_t pt_id, uint32_t dev_flags,
 		cmd->mock_domain.out_hwpt_id = pt_id;
 		cmd->mock_domain.out_idev_id = st->idev->obj.id;
 	}
-	return ucmd_respond(u, sizeof(*cmd));
+	rc = ucmd_respond(u, sizeof(*cmd));
+	/* Nothing can fail any more: the device is found from now on, as
+	 * the stdev is once the dispatcher publishes it. */
+	if (!rc)
+		ioasid_obj_publish(u->ctx, &st->idev->obj);
+	return rc;
 }
 
 int test_mock_domain_replace(struct ioasid_ucmd *u, uint32_t stdev_id,

@@ -111,16 +111,9 @@ long ioasid_vdevice_alloc_ioctl(struct ioasid_ucmd *u)
 		rc = -EINVAL;
 		goto out_put_dev;
 	}
-	vd = calloc(1, sizeof(*vd));
-	if (!vd) {
-		rc = -ENOMEM;
+	rc = ioasid_obj_new(u->ctx, IOASID_OBJ_VDEVICE, &vd);
+	if (rc)
 		goto out_put_dev;
-	}
-	rc = ioasid_obj_reserve(u->ctx, &vd->obj, IOASID_OBJ_VDEVICE);
-	if (rc) {
-		free(vd);
-		goto out_put_dev;
-	}
 	/* Published by the dispatcher, or aborted: the destroy undoes
 	 * whatever of the below was done. */
 	u->new_obj = &vd->obj;

@@ -218,22 +218,14 @@ long ioasid_veventq_alloc_ioctl(struct ioasid_ucmd *u)
 	if (rc)
 		return rc;
 	v = container_of(obj, struct ioasid_viommu, obj);
-	q = calloc(1, sizeof(*q));
-	if (!q) {
-		rc = -ENOMEM;
+	rc = ioasid_obj_new(u->ctx, IOASID_OBJ_VEVENTQ, &q);
+	if (rc)
 		goto out_put;
-	}
 	pthread_mutex_init(&q->lock, NULL);
 	CDS_INIT_LIST_HEAD(&q->deliver);
 	q->lost.hdr.flags = IOMMU_VEVENTQ_FLAG_LOST_EVENTS;
 	q->type = cmd->type;
 	q->depth = cmd->veventq_depth;
-	rc = ioasid_obj_reserve(u->ctx, &q->obj, IOASID_OBJ_VEVENTQ);
-	if (rc) {
-		pthread_mutex_destroy(&q->lock);
-		free(q);
-		goto out_put;
-	}
 	/* Published by the dispatcher, or aborted: the destroy undoes
 	 * whatever of the below was done. */
 	u->new_obj = &q->obj;

@@ -62,18 +62,10 @@ long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u)
 		rc = -EINVAL;
 		goto out_put_hwpt;
 	}
-	v = calloc(1, sizeof(*v));
-	if (!v) {
-		rc = -ENOMEM;
+	rc = ioasid_obj_new(u->ctx, IOASID_OBJ_VIOMMU, &v);
+	if (rc)
 		goto out_put_hwpt;
-	}
 	pthread_mutex_init(&v->lock, NULL);
-	rc = ioasid_obj_reserve(u->ctx, &v->obj, IOASID_OBJ_VIOMMU);
-	if (rc) {
-		pthread_mutex_destroy(&v->lock);
-		free(v);
-		goto out_put_hwpt;
-	}
 	v->ctx = u->ctx;
 	v->iommu = dev->ops;
 	v->type = cmd->type;

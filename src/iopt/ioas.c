@@ -52,12 +52,9 @@ long ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *u)
 	struct ioasid_ioas *ioas;
 	int rc;
 
-	ioas = calloc(1, sizeof(*ioas));
-	if (!ioas)
-		return -ENOMEM;
-	rc = ioasid_obj_reserve(u->ctx, &ioas->obj, IOASID_OBJ_IOAS);
+	rc = ioasid_obj_new(u->ctx, IOASID_OBJ_IOAS, &ioas);
 	if (rc)
-		goto out_free;
+		return rc;
 	iopt_init(&ioas->iopt);
 	pthread_mutex_init(&ioas->mutex, NULL);
 	pthread_mutex_init(&ioas->hwpts_lock, NULL);
@@ -66,10 +63,6 @@ long ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *u)
 
 	cmd->out_ioas_id = ioas->obj.id;
 	return ucmd_respond(u, sizeof(*cmd));
-
-out_free:
-	free(ioas);
-	return rc;
 }
 
 long ioasid_ioas_iova_ranges_ioctl(struct ioasid_ucmd *u)

@@ -397,6 +397,7 @@ static void stubborn_driver(void)
 	ioas = ioas_alloc();
 	CHECK_EQ(map_at(ioas, RW, buf, 2 * PG, 0x10000), 0);
 	CHECK_EQ(ioasid_access_create(ctx, &driver_ops, &d, &d.access), 0);
+	ioasid_obj_publish(ctx, &d.access->obj);
 	CHECK_EQ(ioasid_access_attach(d.access, ioas), 0);
 	CHECK_EQ(ioasid_access_attach(d.access, ioas), -EINVAL);
 	CHECK_EQ(ioasid_access_pin_pages(d.access, 0x10000, 2 * PG, 0, NULL), 0);
@@ -450,6 +451,7 @@ static void page_identity(void)
 		CHECK_EQ(io(IOMMU_IOAS_MAP_FILE, &cmd), 0);
 	}
 	CHECK_EQ(ioasid_access_create(ctx, &driver_ops, &d, &d.access), 0);
+	ioasid_obj_publish(ctx, &d.access->obj);
 	CHECK_EQ(ioasid_access_attach(d.access, ioas), 0);
 	CHECK_EQ(ioasid_access_pin_pages(d.access, 0x10000, 2 * PG, 0, ids), 0);
 	CHECK_EQ(ioasid_va_page_ids(getpid(), (uintptr_t)shared + PG, 2, seen), 0);

@@ -70,16 +70,30 @@ int main(void)
 
 	/* Two-phase: a reserved id is taken but invisible; abort frees it. */
 	{
-		struct ioasid_ioas *ioas = calloc(1, sizeof(*ioas));
+		struct ioasid_ioas *ioas;
 
-		CHECK_EQ(ioasid_obj_reserve(ctx, &ioas->obj, IOASID_OBJ_IOAS), 0);
+		CHECK_EQ(ioasid_obj_new(ctx, IOASID_OBJ_IOAS, &ioas), 0);
 		CHECK_EQ(ioas->obj.id, 3);
+		CHECK_EQ(ioas->obj.type, IOASID_OBJ_IOAS);
 		iopt_init(&ioas->iopt);
 		CHECK_EQ(ioasid_obj_get(ctx, 3, IOASID_OBJ_ANY, &obj), -ENOENT);
 		CHECK_EQ(destroy(ctx, 3), -ENOENT);
 		CHECK_EQ(ioas_alloc(ctx), 4);
 		ioasid_obj_abort(ctx, &ioas->obj);
 		CHECK_EQ(ioas_alloc(ctx), 3);
+	}
+	/* An owned object its creator gives up before publishing it is
+	 * aborted by the owner's destroy: its id is free again. */
+	{
+		struct ioasid_ioas *ioas;
+
+		CHECK_EQ(ioasid_obj_new(ctx, IOASID_OBJ_IOAS, &ioas), 0);
+		CHECK_EQ(ioas->obj.id, 5);
+		iopt_init(&ioas->iopt);
+		ioasid_obj_users_inc(&ioas->obj);
+		ioasid_obj_destroy_owned(ctx, &ioas->obj);
+		CHECK_EQ(ioas_alloc(ctx), 5);
+		CHECK_EQ(destroy(ctx, 5), 0);
 	}
 
 	/* Many ids: the table grows and stays dense. */
