@@ -47,7 +47,7 @@ int main(void)
 		return 1;
 
 	bench_begin("dirty");
-	pt_read_lock();
+	ioasid_rcu_read_lock();
 	rd = BENCH_BEST(5, npages, {
 		pt_translate(&small, _i * PG, false, &t);
 		bench_sink += t.pa;
@@ -57,9 +57,9 @@ int main(void)
 	for (int r = 0; r < 5; r++) {
 		double t0, dt;
 
-		pt_read_unlock();
+		ioasid_rcu_read_unlock();
 		pt_clear_all_dirty(&small);
-		pt_read_lock();
+		ioasid_rcu_read_lock();
 		t0 = bench_now_ns();
 		for (uint64_t i = 0; i < npages; i++) {
 			pt_translate(&small, i * PG, true, &t);
@@ -68,7 +68,7 @@ int main(void)
 		dt = (bench_now_ns() - t0) / npages;
 		wr = dt < wr ? dt : wr;
 	}
-	pt_read_unlock();
+	ioasid_rcu_read_unlock();
 	bench_row("t6_mark_ns", "T6 first write per page (sets dirty)", wr, rd,
 		  "ns");
 	bench_fact("t6_mark_extra_ns", "T6 dirty marking overhead per page",
@@ -94,7 +94,7 @@ int main(void)
 	bench_fact("t6_harvest_clean_us", "T6 harvest 1 GiB, all clean", clean,
 		   "us");
 	bench_end();
-	pt_synchronize();
+	ioasid_synchronize_rcu();
 	pt_destroy(&small);
 	pt_destroy(&big);
 	return 0;

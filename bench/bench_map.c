@@ -63,7 +63,7 @@ int main(void)
 	bench_fact("t4_leaves_per_2m", "T4 leaves per aligned 2 MiB",
 		   (double)leaves, "");
 	bench_end();
-	pt_synchronize();
+	ioasid_synchronize_rcu();
 	pt_destroy(&pt);
 	return 0;
 }

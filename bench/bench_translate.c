@@ -78,14 +78,14 @@ int main(void)
 		for (size_t i = 0; i < SEQ; i++)
 			seq[i] = iovas[fx_rand(&seed) % n];
 		pt = ioasid_dev_pt(dev);
-		pt_read_lock();
+		ioasid_rcu_read_lock();
 		walk[k] = BENCH_BEST(5, 4000000, {
 			struct pt_translation t;
 
 			pt_translate(pt, seq[_i & (SEQ - 1)], false, &t);
 			bench_sink += t.pa;
 		});
-		pt_read_unlock();
+		ioasid_rcu_read_unlock();
 		free(seq);
 		free(iovas);
 	}

@@ -5,33 +5,7 @@
 #include "ioasid/ioasid.h"
 #include "mmap.h"
 #include "object.h"
-#include "pt/pt.h"
-
-extern const struct ioasid_obj_ops ioasid_ioas_obj_ops;
-extern const struct ioasid_obj_ops ioasid_access_obj_ops;
-extern const struct ioasid_obj_ops ioasid_device_obj_ops;
-extern const struct ioasid_obj_ops ioasid_hwpt_paging_obj_ops;
-extern const struct ioasid_obj_ops ioasid_hwpt_nested_obj_ops;
-extern const struct ioasid_obj_ops ioasid_selftest_obj_ops;
-extern const struct ioasid_obj_ops ioasid_fault_obj_ops;
-extern const struct ioasid_obj_ops ioasid_viommu_obj_ops;
-extern const struct ioasid_obj_ops ioasid_vdevice_obj_ops;
-extern const struct ioasid_obj_ops ioasid_veventq_obj_ops;
-extern const struct ioasid_obj_ops ioasid_hw_queue_obj_ops;
-
-const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES] = {
-	[IOASID_OBJ_IOAS] = &ioasid_ioas_obj_ops,
-	[IOASID_OBJ_ACCESS] = &ioasid_access_obj_ops,
-	[IOASID_OBJ_DEVICE] = &ioasid_device_obj_ops,
-	[IOASID_OBJ_HWPT_PAGING] = &ioasid_hwpt_paging_obj_ops,
-	[IOASID_OBJ_HWPT_NESTED] = &ioasid_hwpt_nested_obj_ops,
-	[IOASID_OBJ_SELFTEST] = &ioasid_selftest_obj_ops,
-	[IOASID_OBJ_FAULT] = &ioasid_fault_obj_ops,
-	[IOASID_OBJ_VIOMMU] = &ioasid_viommu_obj_ops,
-	[IOASID_OBJ_VDEVICE] = &ioasid_vdevice_obj_ops,
-	[IOASID_OBJ_VEVENTQ] = &ioasid_veventq_obj_ops,
-	[IOASID_OBJ_HW_QUEUE] = &ioasid_hw_queue_obj_ops,
-};
+#include "rcu.h"
 
 struct ioasid_ctx *ioasid_ctx_new(void)
 {
@@ -59,7 +33,7 @@ void ioasid_ctx_put(struct ioasid_ctx *ctx)
 	pthread_mutex_destroy(&ctx->lock);
 	free(ctx);
 	/* The last close has let go of every file and process it held. */
-	pt_wait_releases();
+	ioasid_wait_releases();
 }
 
 unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx)

@@ -15,8 +15,7 @@
 #include "ioasid/uapi/vfio_compat.h"
 #include "ioctl_desc.h"
 #include "object.h"
-#include "pages/reach.h"
-#include "pt/pt.h"
+#include "rcu.h"
 #include "ucmd.h"
 #include "util.h"
 
@@ -37,6 +36,14 @@ _Static_assert(sizeof(struct iommu_test_cmd) <= IOASID_UCMD_MAX,
 	       "ucmd buffer too small");
 _Static_assert(sizeof(struct iommu_hwpt_alloc) <= IOASID_UCMD_MAX,
 	       "ucmd buffer too small");
+
+static struct ioasid_call_observer *observers;
+
+void ioasid_observe_calls(struct ioasid_call_observer *o)
+{
+	o->next = observers;
+	observers = o;
+}
 
 /* Written once, before any context serves (ioasid.h), then only read. */
 static bool test_mode;
@@ -133,8 +140,8 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 	 * CONFIG_IOMMUFD_TEST: the argument is not even read. */
 	if (!u.desc || ((u.desc->attrs & IOASID_IOCTL_TEST_ONLY) && !test_mode))
 		return -ENOTTY;
-	/* Its shared memory may be how pinned pages stay in reach. */
-	ioasid_reach_note(caller->pid);
+	for (const struct ioasid_call_observer *o = observers; o; o = o->next)
+		o->fn(caller);
 	fn = handlers[ioasid_ioctl_desc_index(u.desc)];
 
 	switch (u.desc->arg) {
@@ -164,7 +171,7 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 		caller->uaccess->commit_fd(caller->uaccess_priv, u.new_file,
 					   rc >= 0);
 	/* What the call let go of is gone when it returns. */
-	pt_wait_releases();
+	ioasid_wait_releases();
 	return rc;
 }
 

@@ -6,7 +6,7 @@
 
 #include "context.h"
 #include "file.h"
-#include "pt/pt.h"
+#include "rcu.h"
 #include "ucmd.h"
 
 void ioasid_file_init(struct ioasid_file *file,
@@ -71,7 +71,7 @@ void ioasid_file_put(struct ioasid_file *file)
 	file->ops->release(file);
 	/* Last: the release may still need the context's objects. */
 	ioasid_ctx_put(ctx);
-	pt_wait_releases();
+	ioasid_wait_releases();
 }
 
 int ucmd_get_file(struct ioasid_ucmd *u, int fd,

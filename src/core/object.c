@@ -6,6 +6,18 @@
 #include "context.h"
 #include "object.h"
 
+const struct ioasid_obj_ops *ioasid_obj_ops[IOASID_OBJ_NR_TYPES];
+
+void ioasid_obj_register_type(enum ioasid_obj_type type,
+			      const struct ioasid_obj_ops *ops)
+{
+	/* Two files claiming one type is a build mistake, found at once. */
+	if (type <= IOASID_OBJ_NONE || type >= IOASID_OBJ_NR_TYPES ||
+	    ioasid_obj_ops[type])
+		abort();
+	ioasid_obj_ops[type] = ops;
+}
+
 /* The lowest free slot at or after the hint, growing the array if needed. */
 static int table_find_free(struct ioasid_obj_table *t, uint32_t *slot)
 {

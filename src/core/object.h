@@ -61,7 +61,18 @@ struct ioasid_obj_ops {
 	void (*destroy)(struct ioasid_ctx *ctx, struct ioasid_object *obj);
 };
 
-extern const struct ioasid_obj_ops *const ioasid_obj_ops[IOASID_OBJ_NR_TYPES];
+/*
+ * Each object type's ops, registered by the file that implements the type
+ * (IOASID_OBJ_TYPE) when the library is loaded, before any context.
+ */
+extern const struct ioasid_obj_ops *ioasid_obj_ops[IOASID_OBJ_NR_TYPES];
+void ioasid_obj_register_type(enum ioasid_obj_type type,
+			      const struct ioasid_obj_ops *ops);
+#define IOASID_OBJ_TYPE(type, ops)                                      \
+	__attribute__((constructor)) static void register_##ops(void)   \
+	{                                                               \
+		ioasid_obj_register_type(type, &ops);                   \
+	}
 
 /*
  * The table.  Slots are indexed by id - 1.  A slot holds NULL (free),

@@ -8,7 +8,7 @@
 
 #include "fail_nth.h"
 #include "log.h"
-#include "pt/pt.h"
+#include "core/rcu.h"
 
 #ifndef IOASID_LIBDIR
 #define IOASID_LIBDIR "/usr/local/lib"
@@ -98,8 +98,8 @@ void fail_nth_arm(uint32_t count)
 	}
 	/* liburcu allocates when a thread first reads under RCU, and
 	 * aborts if it cannot: that happens here, before anything counts. */
-	pt_read_lock();
-	pt_read_unlock();
+	ioasid_rcu_read_lock();
+	ioasid_rcu_read_unlock();
 	arm_fn(count);
 }
 

@@ -13,6 +13,7 @@
 #include "iommu/hw_queue.h"
 #include "iommu/hwpt.h"
 #include "iommu/viommu.h"
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "mock.h"
 
@@ -523,3 +524,13 @@ int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags, bool owned,
 		free(mdev);
 	return rc;
 }
+
+/* IOASID_DEVICE_ALLOC's mock devices: the driver's own, not the
+ * selftest's (those belong to their stdev). */
+static int mock_model_create(struct ioasid_ctx *ctx, bool pasid,
+			     struct ioasid_device **out)
+{
+	return ioasid_mock_dev_create(ctx, pasid ? MOCK_FLAGS_DEVICE_PASID : 0,
+				      false, out);
+}
+IOASID_DEVICE_FACTORY(mock_model, IOASID_DEVICE_MOCK, mock_model_create)

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "iommu/device.h"
 #include "iommu/domain.h"
 #include "iommu/driver.h"
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "vtd.h"
 
@@ -142,7 +142,7 @@ static size_t vtd_resv_regions(struct ioasid_device *dev,
 
 static void vtd_release_device(struct ioasid_device *dev)
 {
-	free(dev->drv);
+	free(ioasid_device_drv(dev));
 }
 
 const struct ioasid_iommu_ops ioasid_vtd_iommu_ops = {
@@ -155,7 +155,7 @@ const struct ioasid_iommu_ops ioasid_vtd_iommu_ops = {
 	.release_device = vtd_release_device,
 };
 
-int ioasid_vtd_dev_create(struct ioasid_ctx *ctx, bool pasid,
+static int vtd_dev_create(struct ioasid_ctx *ctx, bool pasid,
 			  struct ioasid_device **out)
 {
 	struct vtd_dev *vdev = calloc(1, sizeof(*vdev));
@@ -170,3 +170,4 @@ int ioasid_vtd_dev_create(struct ioasid_ctx *ctx, bool pasid,
 		free(vdev);
 	return rc;
 }
+IOASID_DEVICE_FACTORY(vtd_model, IOASID_DEVICE_VTD, vtd_dev_create)

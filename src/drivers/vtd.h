@@ -24,7 +24,5 @@ extern const struct ioasid_iommu_ops ioasid_vtd_iommu_ops;
 #define VTD_MSI_LAST 0xfeefffffULL
 
 /* A VT-d device bound to ctx; destroyed with its object. */
-int ioasid_vtd_dev_create(struct ioasid_ctx *ctx, bool pasid,
-			  struct ioasid_device **out);
 
 #endif

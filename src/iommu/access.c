@@ -19,10 +19,11 @@ static void access_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(access);
 }
 
-const struct ioasid_obj_ops ioasid_access_obj_ops = {
+static const struct ioasid_obj_ops ioasid_access_obj_ops = {
 	.name = "access",
 	.destroy = access_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_ACCESS, ioasid_access_obj_ops)
 
 int ioasid_access_create(struct ioasid_ctx *ctx,
 			 const struct ioasid_access_ops *ops, void *data,

@@ -31,10 +31,11 @@ static void device_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(dev);
 }
 
-const struct ioasid_obj_ops ioasid_device_obj_ops = {
+static const struct ioasid_obj_ops ioasid_device_obj_ops = {
 	.name = "device",
 	.destroy = device_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_DEVICE, ioasid_device_obj_ops)
 
 int ioasid_device_bind(struct ioasid_ctx *ctx,
 		       const struct ioasid_iommu_ops *ops, void *drv,
@@ -59,6 +60,11 @@ int ioasid_device_bind(struct ioasid_ctx *ctx,
 		ioasid_obj_users_inc(&dev->obj);
 	*out = dev;
 	return 0;
+}
+
+void *ioasid_device_drv(const struct ioasid_device *dev)
+{
+	return dev->drv;
 }
 
 int ioasid_device_get(struct ioasid_ctx *ctx, uint32_t id,
@@ -238,7 +244,7 @@ static void release_old(struct ioasid_device *dev, uint32_t pasid,
 	/* Faults the device raised there are answered: it has moved on. */
 	if (old->fault)
 		ioasid_fault_auto_respond(old->fault, dev, pasid);
-	pt_synchronize();
+	ioasid_synchronize_rcu();
 	ioasid_domain_remove_iotlb(ioasid_domain_s2(old->domain), &dev->iotlb);
 	hwpt_release(old);
 }

@@ -15,6 +15,7 @@
 #include <urcu/rculfhash.h>
 
 #include "core/object.h"
+#include "driver.h"
 #include "pt/iotlb.h"
 
 struct ioasid_ctx;
@@ -56,17 +57,6 @@ struct ioasid_device {
 	struct iotlb iotlb;
 };
 
-/*
- * Bind a device of driver ops to ctx, under a reserved id: the binder
- * publishes it (ioasid_obj_publish, or u->new_obj) once nothing it does
- * can fail any more.  An owned device belongs to the code that bound it,
- * which unbinds it (IOMMU_DESTROY answers EBUSY); any other goes with
- * IOMMU_DESTROY, which detaches it first, like a device unplugged.
- */
-int ioasid_device_bind(struct ioasid_ctx *ctx,
-		       const struct ioasid_iommu_ops *ops, void *drv,
-		       uint32_t max_pasid_log2, bool owned,
-		       struct ioasid_device **out);
 /* Detach everything and destroy the object (ops->release_device too). */
 void ioasid_device_unbind(struct ioasid_device *dev);
 

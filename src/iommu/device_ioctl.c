@@ -9,29 +9,30 @@
 #include "core/dispatch.h"
 #include "core/ucmd.h"
 #include "device.h"
-#include "drivers/mock.h"
-#include "drivers/vtd.h"
+#include "driver.h"
 #include "ioasid/uapi/ioasid.h"
+
+/* Registered at load, before any call: never changed while read. */
+static struct ioasid_device_factory *factories;
+
+void ioasid_register_device_factory(struct ioasid_device_factory *m)
+{
+	m->next = factories;
+	factories = m;
+}
 
 long ioasid_device_alloc_ioctl(struct ioasid_ucmd *u)
 {
 	struct ioasid_device_alloc *cmd = u->cmd;
-	bool pasid = cmd->flags & IOASID_DEVICE_ALLOC_PASID;
+	const struct ioasid_device_factory *m;
 	struct ioasid_device *dev;
 	int rc;
 
-	switch (cmd->model) {
-	case IOASID_DEVICE_MOCK:
-		rc = ioasid_mock_dev_create(
-			u->ctx, pasid ? MOCK_FLAGS_DEVICE_PASID : 0, false,
-			&dev);
-		break;
-	case IOASID_DEVICE_VTD:
-		rc = ioasid_vtd_dev_create(u->ctx, pasid, &dev);
-		break;
-	default:
+	for (m = factories; m && m->model != cmd->model; m = m->next)
+		;
+	if (!m)
 		return -EOPNOTSUPP;
-	}
+	rc = m->create(u->ctx, cmd->flags & IOASID_DEVICE_ALLOC_PASID, &dev);
 	if (rc)
 		return rc;
 	/* Published by the dispatcher once the answer is out; unanswered,

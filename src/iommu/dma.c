@@ -198,7 +198,7 @@ int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 	char *done = buf;  /* buf up to here is copied */
 	int rc = 0;
 
-	pt_read_lock();
+	ioasid_rcu_read_lock();
 	dom = dma_domain(dev, pasid);
 	if (!dom)
 		rc = -ENXIO;
@@ -245,7 +245,7 @@ int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 		else
 			memcpy(done, run, run_len);
 	}
-	pt_read_unlock();
+	ioasid_rcu_read_unlock();
 	return rc;
 }
 
@@ -329,12 +329,12 @@ void ioasid_dev_put(struct ioasid_dev *handle)
 
 void ioasid_dma_begin(void)
 {
-	pt_read_lock();
+	ioasid_rcu_read_lock();
 }
 
 void ioasid_dma_end(void)
 {
-	pt_read_unlock();
+	ioasid_rcu_read_unlock();
 }
 
 int ioasid_dma_translate(struct ioasid_dev *handle, uint32_t pasid,

@@ -140,7 +140,7 @@ uint64_t ioasid_domain_unmap(struct ioasid_domain *dom, uint64_t iova,
 	invalidate_iotlbs(dom, iova, iova + len - 1);
 	/* A device may be mid-DMA through the old entries: the memory stays
 	 * pinned until it cannot be. */
-	pt_synchronize();
+	ioasid_synchronize_rcu();
 	return done;
 }
 
@@ -152,9 +152,9 @@ int ioasid_domain_iova_to_phys(struct ioasid_domain *dom, uint64_t iova,
 
 	if (dom->type != IOASID_DOMAIN_PAGING)
 		return -EINVAL;
-	pt_read_lock();
+	ioasid_rcu_read_lock();
 	rc = pt_iova_to_phys(&dom->pt, iova, &t);
-	pt_read_unlock();
+	ioasid_rcu_read_unlock();
 	if (!rc)
 		*pa = t.pa;
 	return rc;

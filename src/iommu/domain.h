@@ -86,7 +86,7 @@ void ioasid_domain_fini(struct ioasid_domain *dom);
 /*
  * The IOTLBs that unmaps of dom must invalidate: one more reference for
  * iotlb (-ENOMEM), one less.  Removing the last reference forgets dom's
- * entries in iotlb; no translation may be in flight (pt_synchronize).
+ * entries in iotlb; no translation may be in flight (ioasid_synchronize_rcu).
  */
 int ioasid_domain_add_iotlb(struct ioasid_domain *dom, struct iotlb *iotlb);
 void ioasid_domain_remove_iotlb(struct ioasid_domain *dom,

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ioasid_ctx;
 struct ioasid_device;
 struct ioasid_hw_queue;
 struct ioasid_domain;
@@ -113,5 +114,41 @@ struct ioasid_iommu_ops {
 	/* Destroy the driver's part of a device being unbound. */
 	void (*release_device)(struct ioasid_device *dev);
 };
+
+/*
+ * Bind a device of driver ops to ctx, under a reserved id: the binder
+ * publishes it (ioasid_obj_publish, or u->new_obj) once nothing it does
+ * can fail any more.  An owned device belongs to the code that bound it,
+ * which unbinds it (IOMMU_DESTROY answers EBUSY); any other goes with
+ * IOMMU_DESTROY, which detaches it first, like a device unplugged.
+ */
+int ioasid_device_bind(struct ioasid_ctx *ctx,
+		       const struct ioasid_iommu_ops *ops, void *drv,
+		       uint32_t max_pasid_log2, bool owned,
+		       struct ioasid_device **out);
+/* The driver's part of dev, as given to ioasid_device_bind(). */
+void *ioasid_device_drv(const struct ioasid_device *dev);
+
+/*
+ * How IOASID_DEVICE_ALLOC makes a device of a model (enum
+ * ioasid_device_model): create binds one to ctx, under a reserved id
+ * (ioasid_device_bind), with PASID support or not.  Each driver registers its own when the library
+ * is loaded (IOASID_DEVICE_FACTORY); nothing lists them.
+ */
+struct ioasid_device_factory {
+	uint32_t model;
+	int (*create)(struct ioasid_ctx *ctx, bool pasid,
+		      struct ioasid_device **out);
+	struct ioasid_device_factory *next;
+};
+void ioasid_register_device_factory(struct ioasid_device_factory *m);
+#define IOASID_DEVICE_FACTORY(name, model_, create_)                    \
+	static struct ioasid_device_factory name = {                    \
+		.model = model_, .create = create_,                     \
+	};                                                              \
+	__attribute__((constructor)) static void register_##name(void)  \
+	{                                                               \
+		ioasid_register_device_factory(&name);                  \
+	}
 
 #endif

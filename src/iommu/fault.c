@@ -46,10 +46,11 @@ static void fault_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(fault);
 }
 
-const struct ioasid_obj_ops ioasid_fault_obj_ops = {
+static const struct ioasid_obj_ops ioasid_fault_obj_ops = {
 	.name = "fault",
 	.destroy = fault_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_FAULT, ioasid_fault_obj_ops)
 
 int ioasid_fault_get(struct ioasid_ctx *ctx, uint32_t id,
 		     struct ioasid_fault **out)

@@ -44,10 +44,11 @@ static void hw_queue_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(q);
 }
 
-const struct ioasid_obj_ops ioasid_hw_queue_obj_ops = {
+static const struct ioasid_obj_ops ioasid_hw_queue_obj_ops = {
 	.name = "hw_queue",
 	.destroy = hw_queue_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_HW_QUEUE, ioasid_hw_queue_obj_ops)
 
 #define HW_QUEUE_MAX_PAGES ((4u << 20) / sizeof(uint64_t))
 

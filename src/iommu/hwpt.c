@@ -53,10 +53,11 @@ static void hwpt_paging_destroy(struct ioasid_ctx *ctx,
 	free(hwpt);
 }
 
-const struct ioasid_obj_ops ioasid_hwpt_paging_obj_ops = {
+static const struct ioasid_obj_ops ioasid_hwpt_paging_obj_ops = {
 	.name = "hwpt_paging",
 	.destroy = hwpt_paging_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_HWPT_PAGING, ioasid_hwpt_paging_obj_ops)
 
 static void hwpt_nested_destroy(struct ioasid_ctx *ctx,
 				struct ioasid_object *obj)
@@ -73,10 +74,11 @@ static void hwpt_nested_destroy(struct ioasid_ctx *ctx,
 	free(hwpt);
 }
 
-const struct ioasid_obj_ops ioasid_hwpt_nested_obj_ops = {
+static const struct ioasid_obj_ops ioasid_hwpt_nested_obj_ops = {
 	.name = "hwpt_nested",
 	.destroy = hwpt_nested_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_HWPT_NESTED, ioasid_hwpt_nested_obj_ops)
 
 /*
  * A nested HWPT over parent, a paging HWPT made as a nest parent for

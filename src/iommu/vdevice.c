@@ -42,10 +42,11 @@ static void vdevice_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(vd);
 }
 
-const struct ioasid_obj_ops ioasid_vdevice_obj_ops = {
+static const struct ioasid_obj_ops ioasid_vdevice_obj_ops = {
 	.name = "vdevice",
 	.destroy = vdevice_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_VDEVICE, ioasid_vdevice_obj_ops)
 
 struct ioasid_device *ioasid_viommu_find_dev_locked(struct ioasid_viommu *v,
 						    uint64_t virt_id)

@@ -46,10 +46,11 @@ static void veventq_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(q);
 }
 
-const struct ioasid_obj_ops ioasid_veventq_obj_ops = {
+static const struct ioasid_obj_ops ioasid_veventq_obj_ops = {
 	.name = "veventq",
 	.destroy = veventq_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_VEVENTQ, ioasid_veventq_obj_ops)
 
 /* Tell the file's watcher, outside our lock: it may ask poll at once. */
 static void veventq_notify(struct ioasid_veventq *q)

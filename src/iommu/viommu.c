@@ -25,10 +25,11 @@ static void viommu_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(v);
 }
 
-const struct ioasid_obj_ops ioasid_viommu_obj_ops = {
+static const struct ioasid_obj_ops ioasid_viommu_obj_ops = {
 	.name = "viommu",
 	.destroy = viommu_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_VIOMMU, ioasid_viommu_obj_ops)
 
 long ioasid_viommu_alloc_ioctl(struct ioasid_ucmd *u)
 {

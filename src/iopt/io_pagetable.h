@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "core/util.h"
-#include "interval_tree.h"
+#include "core/interval_tree.h"
 
 struct ioasid_pages;
 struct ioasid_page_id;

@@ -29,10 +29,11 @@ static void ioas_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(ioas);
 }
 
-const struct ioasid_obj_ops ioasid_ioas_obj_ops = {
+static const struct ioasid_obj_ops ioasid_ioas_obj_ops = {
 	.name = "ioas",
 	.destroy = ioas_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_IOAS, ioasid_ioas_obj_ops)
 
 int ioasid_ioas_get(struct ioasid_ctx *ctx, uint32_t id,
 		    struct ioasid_ioas **out)

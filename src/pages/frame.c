@@ -8,7 +8,7 @@
 
 #include "core/util.h"
 #include "frame.h"
-#include "iopt/interval_tree.h"
+#include "core/interval_tree.h"
 #include "pt/pt.h"
 
 /*
@@ -246,13 +246,13 @@ static uint64_t pfns_alloc(uint64_t n, uint64_t colour)
 
 static void frame_free_rcu(struct rcu_head *head)
 {
-	pt_after_grace_period();
+	ioasid_after_grace_period();
 	free(caa_container_of(head, struct ioasid_frame, rcu));
 }
 
 static void holder_free_rcu(struct rcu_head *head)
 {
-	pt_after_grace_period();
+	ioasid_after_grace_period();
 	free(caa_container_of(head, struct holder, rcu));
 }
 
@@ -268,14 +268,14 @@ static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
 	atomic_store_explicit(link, atomic_load(&h->next),
 			      memory_order_release);
 	if (h != &f->first)
-		pt_call_rcu(&h->rcu, holder_free_rcu);
+		ioasid_call_rcu(&h->rcu, holder_free_rcu);
 	if (--f->pins)
 		return;
 	hash_del(f);
 	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
 			      memory_order_release);
 	pfns_free(f->pfn);
-	pt_call_rcu(&f->rcu, frame_free_rcu);
+	ioasid_call_rcu(&f->rcu, frame_free_rcu);
 }
 
 static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
@@ -331,7 +331,7 @@ static void frame_unwind_new(struct ioasid_frame *f)
 	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
 			      memory_order_release);
 	pfns_free(f->pfn);
-	pt_call_rcu(&f->rcu, frame_free_rcu);
+	ioasid_call_rcu(&f->rcu, frame_free_rcu);
 }
 
 int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,

@@ -45,7 +45,7 @@ unsigned int ioasid_frame_pins(const struct ioasid_page_id *id,
 
 /*
  * Where the memory of frame pfn is in this process, or NULL (it is
- * another process' memory, or a file's).  Inside pt_read_lock().
+ * another process' memory, or a file's).  Inside ioasid_rcu_read_lock().
  */
 void *ioasid_frame_host(uint64_t pfn);
 
@@ -61,7 +61,7 @@ int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id);
 /*
  * Copy to or from the memory at physical address pa, within one frame,
  * as a device's DMA does: -EFAULT when no frame is there or its memory
- * cannot be reached.  The caller is inside pt_read_lock().
+ * cannot be reached.  The caller is inside ioasid_rcu_read_lock().
  */
 int ioasid_frame_rw(uint64_t pa, void *buf, size_t len, bool write);
 

@@ -453,7 +453,7 @@ int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 
 static void pages_free(struct ioasid_pages *p)
 {
-	pt_after_grace_period();
+	ioasid_after_grace_period();
 	if (p->fd >= 0)
 		close(p->fd);
 	source_put(p->source);
@@ -466,7 +466,7 @@ static void pages_free_rcu(struct rcu_head *head)
 	pages_free(caa_container_of(head, struct ioasid_pages, rcu));
 }
 
-static void pages_release(struct pt_release *r)
+static void pages_release(struct ioasid_release *r)
 {
 	pages_free(caa_container_of(r, struct ioasid_pages, release));
 }
@@ -502,9 +502,9 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	/* A device's DMA may still be reading through the set (frame.c):
 	 * its descriptor and process stay until no reader can be. */
 	if (p->fd >= 0 || source_last_ref(p->source))
-		pt_defer_release(&p->release, pages_release);
+		ioasid_defer_release(&p->release, pages_release);
 	else
-		pt_call_rcu(&p->rcu, pages_free_rcu);
+		ioasid_call_rcu(&p->rcu, pages_free_rcu);
 }
 
 /* Does handing the set to (pid, uid) move what it charged? */

@@ -27,8 +27,8 @@
 
 #include "core/context.h"
 #include "core/util.h"
-#include "pt/pt.h"
-#include "iopt/interval_tree.h"
+#include "core/rcu.h"
+#include "core/interval_tree.h"
 
 struct source;
 struct ioasid_dmabuf;
@@ -75,7 +75,7 @@ struct ioasid_pages {
 	uint64_t **pfn_chunks;
 
 	struct rcu_head rcu;
-	struct pt_release release; /* instead of rcu when it holds a descriptor */
+	struct ioasid_release release; /* instead of rcu when it holds a descriptor */
 };
 
 /*

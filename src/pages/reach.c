@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <sys/sysmacros.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 #include "core/vm_access.h"
+#include "ioasid/ioasid.h"
 #include "reach.h"
 
 /*
@@ -48,6 +50,13 @@ void ioasid_reach_note(pid_t pid)
 out_unlock:
 	pthread_mutex_unlock(&reach_lock);
 }
+
+/* Any caller's shared memory may be how pinned pages stay in reach. */
+static void note_caller(const struct ioasid_caller *caller)
+{
+	ioasid_reach_note(caller->pid);
+}
+IOASID_CALL_OBSERVER(reach_observer, note_caller)
 
 /* Where process pid maps page id: its address, or 0. */
 static uint64_t find_mapping(pid_t pid, const struct ioasid_page_id *id)

@@ -45,85 +45,6 @@ static inline pte_t *table_at(const struct pt_format *fmt, uint64_t pte,
 	return (pte_t *)(uintptr_t)fmt->addr(pte, level);
 }
 
-#ifdef __SANITIZE_THREAD__
-#include <sanitizer/tsan_interface.h>
-static char grace_period_order; /* a token for the annotations */
-#define ended_read_section() __tsan_release(&grace_period_order)
-#define after_grace_period() __tsan_acquire(&grace_period_order)
-#else
-#define ended_read_section() ((void)0)
-#define after_grace_period() ((void)0)
-#endif
-
-void pt_read_lock(void)
-{
-	urcu_bp_read_lock();
-}
-
-void pt_read_unlock(void)
-{
-	ended_read_section();
-	urcu_bp_read_unlock();
-}
-
-void pt_synchronize(void)
-{
-	urcu_bp_synchronize_rcu();
-	after_grace_period();
-}
-
-void pt_after_grace_period(void)
-{
-	after_grace_period();
-}
-
-void pt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head))
-{
-	ended_read_section();
-	urcu_bp_call_rcu(head, fn);
-}
-
-/*
- * Releases the caller must see done when its call returns: kept here
- * until pt_wait_releases(), which waits one grace period itself and runs
- * them.  (Through call_rcu they would wait for liburcu's callback thread,
- * which takes its callbacks in batches milliseconds apart.)
- */
-static pthread_mutex_t releases_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pt_release *releases; /* under releases_lock */
-static atomic_bool releases_pending;
-
-void pt_defer_release(struct pt_release *r, void (*fn)(struct pt_release *r))
-{
-	ended_read_section();
-	r->fn = fn;
-	pthread_mutex_lock(&releases_lock);
-	r->next = releases;
-	releases = r;
-	atomic_store_explicit(&releases_pending, true, memory_order_relaxed);
-	pthread_mutex_unlock(&releases_lock);
-}
-
-void pt_wait_releases(void)
-{
-	struct pt_release *r, *next;
-
-	if (!atomic_load_explicit(&releases_pending, memory_order_relaxed))
-		return;
-	pthread_mutex_lock(&releases_lock);
-	r = releases;
-	releases = NULL;
-	atomic_store_explicit(&releases_pending, false, memory_order_relaxed);
-	pthread_mutex_unlock(&releases_lock);
-	if (!r)
-		return;
-	pt_synchronize();
-	for (; r; r = next) {
-		next = r->next;
-		r->fn(r);
-	}
-}
-
 /*
  * Table pages taken out of a live table, freed together once no reader
  * can still be walking them.
@@ -138,7 +59,7 @@ static void gather_free_rcu(struct rcu_head *head)
 {
 	struct pt_gather *g = caa_container_of(head, struct pt_gather, rcu);
 
-	pt_after_grace_period();
+	ioasid_after_grace_period();
 	for (size_t i = 0; i < g->n; i++)
 		free(g->pages[i]);
 	free(g);
@@ -155,7 +76,7 @@ static void gather_page(struct pt_gather **gp, void *page)
 			realloc(g, sizeof(*g) + cap * sizeof(void *));
 
 		if (!ng) {
-			pt_synchronize();
+			ioasid_synchronize_rcu();
 			free(page);
 			return;
 		}
@@ -184,7 +105,7 @@ static void gather_table(const struct pt_format *fmt, struct pt_gather **gp,
 static void gather_flush(struct pt_gather *g)
 {
 	if (g)
-		pt_call_rcu(&g->rcu, gather_free_rcu);
+		ioasid_call_rcu(&g->rcu, gather_free_rcu);
 }
 
 static pte_t *alloc_table(void)

@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/rcu.h"
+
 #define PT_TABLE_BITS 9
 #define PT_TABLE_ENTRIES (1u << PT_TABLE_BITS)
 #define PT_TABLE_BYTES (PT_TABLE_ENTRIES * sizeof(uint64_t))
@@ -112,7 +114,7 @@ uint64_t pt_unmap(struct pt *pt, uint64_t iova, uint64_t len);
 
 /*
  * Translate iova.  The caller is inside an RCU read-side critical section
- * (pt_read_lock) for as long as it uses the result.  -ENOENT when nothing
+ * (ioasid_rcu_read_lock) for as long as it uses the result.  -ENOENT when nothing
  * is mapped there.
  */
 struct pt_translation {
@@ -147,38 +149,5 @@ int pt_read_and_clear_dirty(struct pt *pt, uint64_t iova, uint64_t len,
 /* Clear every dirty bit (as enabling dirty tracking does). */
 void pt_clear_all_dirty(struct pt *pt);
 
-void pt_read_lock(void);
-void pt_read_unlock(void);
-/* Wait until every read-side critical section begun before has ended. */
-void pt_synchronize(void);
-
-/*
- * Called first by whatever runs after a grace period (an RCU callback
- * that frees): ThreadSanitizer cannot see liburcu's own ordering, so the
- * read-side sections that ended before are declared to happen before.
- * Nothing in other builds.
- */
-void pt_after_grace_period(void);
-
-struct rcu_head;
-/* call_rcu(), with the caller's writes declared to ThreadSanitizer as
- * happening before fn runs. */
-void pt_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head));
-
-/*
- * For a release that lets go of something outside this process' memory (a
- * descriptor of a file a client gave us, or of a client process): the
- * kernel has let go of such things by the time the call that dropped them
- * returns.  pt_defer_release() keeps fn(r) for after a grace period, and
- * pt_wait_releases(), at the end of that call (where no read-side section
- * and no lock a release takes is held), waits for one and runs every
- * release kept so far.
- */
-struct pt_release {
-	struct pt_release *next;
-	void (*fn)(struct pt_release *r);
-};
-void pt_defer_release(struct pt_release *r, void (*fn)(struct pt_release *r));
-void pt_wait_releases(void);
 
 #endif

@@ -453,12 +453,12 @@ static void large_leaves(void)
 	CHECK_EQ(ioasid_obj_get(ctx, hwpt, IOASID_OBJ_HWPT_PAGING, &obj), 0);
 	struct ioasid_hwpt *h = (struct ioasid_hwpt *)obj;
 
-	pt_read_lock();
+	ioasid_rcu_read_lock();
 	CHECK_EQ(pt_iova_to_phys(&h->domain->pt, BASE + 5 * MiB + 3, &t), 0);
 	CHECK_EQ(t.leaf_size, MOCK_HUGE_PAGE_SIZE); /* the mock's 1 MiB */
 	CHECK_EQ(pt_iova_to_phys(&h->domain->pt, BASE + 100, &t), 0);
 	CHECK_EQ(t.leaf_size, MOCK_PAGE_SIZE);
-	pt_read_unlock();
+	ioasid_rcu_read_unlock();
 	ioasid_obj_put(ctx, obj);
 	fresh();
 	munmap(raw, 3 * huge);
@@ -876,12 +876,12 @@ static void vtd_devices(void)
 
 		CHECK_EQ(ioasid_obj_get(ctx, hw, IOASID_OBJ_HWPT_PAGING, &obj),
 			 0);
-		pt_read_lock();
+		ioasid_rcu_read_lock();
 		CHECK_EQ(pt_iova_to_phys(
 				 &((struct ioasid_hwpt *)obj)->domain->pt,
 				 DMA_AT + 5, &t),
 			 0);
-		pt_read_unlock();
+		ioasid_rcu_read_unlock();
 		CHECK_EQ(t.leaf_size, huge);
 		ioasid_obj_put(ctx, obj);
 	}
@@ -1073,6 +1073,6 @@ int main(void)
 	vtd_devices();
 	viommus();
 	ioasid_ctx_put(ctx);
-	pt_synchronize();
+	ioasid_synchronize_rcu();
 	return check_finish("device");
 }

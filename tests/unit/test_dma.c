@@ -466,6 +466,6 @@ int main(void)
 	fast_path();
 	stress();
 	ioasid_ctx_put(ctx);
-	pt_synchronize();
+	ioasid_synchronize_rcu();
 	return check_finish("dma");
 }

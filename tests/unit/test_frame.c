@@ -75,19 +75,19 @@ static void shared(void)
 	memcpy(buf + 2 * PG + 10, "frame", 5);
 	char got[5];
 
-	pt_read_lock();
+	ioasid_rcu_read_lock();
 	CHECK_EQ(ioasid_frame_rw((pb << 12) + 10, got, 5, false), 0);
 	CHECK_EQ(ioasid_frame_rw((pb << 12) + 20, "dma", 3, true), 0);
 	CHECK_EQ(ioasid_frame_rw((pb << 12) + PG - 2, got, 5, false), -EFAULT);
-	pt_read_unlock();
+	ioasid_rcu_read_unlock();
 	CHECK(!memcmp(got, "frame", 5));
 	CHECK(!memcmp(buf + 2 * PG + 20, "dma", 3));
 
 	ioasid_pages_put(b);
 	CHECK_EQ(ioasid_frame_pins(&id, NULL), 0);
-	pt_read_lock();
+	ioasid_rcu_read_lock();
 	CHECK_EQ(ioasid_frame_rw(pb << 12, got, 1, false), -EFAULT);
-	pt_read_unlock();
+	ioasid_rcu_read_unlock();
 	munmap(buf, 4 * PG);
 }
 
@@ -166,6 +166,6 @@ int main(void)
 	shared();
 	partial();
 	source_gone();
-	pt_synchronize();
+	ioasid_synchronize_rcu();
 	return check_finish("frame");
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "iopt/interval_tree.h"
+#include "core/interval_tree.h"
 
 #define NODES 600
 #define ROUNDS 40000

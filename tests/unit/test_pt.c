@@ -139,7 +139,7 @@ static void ad_bits(const struct pt_format *f)
 	CHECK_EQ(pt_map(&pt, 8 * gran, 0x200000, 4 * gran,
 			PT_PROT_READ | PT_PROT_WRITE),
 		 0);
-	pt_read_lock();
+	ioasid_rcu_read_lock();
 	CHECK_EQ(pt_translate(&pt, gran + 5, false, &t), 0);
 	CHECK_EQ(t.pa, 0x100000 + gran + 5);
 	CHECK_EQ(pt_translate(&pt, 0, true, &t), -EPERM);
@@ -147,7 +147,7 @@ static void ad_bits(const struct pt_format *f)
 	CHECK_EQ(pt_translate(&pt, 9 * gran, true, &t), 0);
 	CHECK_EQ(pt_translate(&pt, 11 * gran + 1, true, &t), 0);
 	CHECK_EQ(pt_translate(&pt, 10 * gran, false, &t), 0); /* reads: clean */
-	pt_read_unlock();
+	ioasid_rcu_read_unlock();
 
 	/* Kept, then read and cleared, then gone. */
 	CHECK_EQ(pt_read_and_clear_dirty(&pt, 0, 16 * gran, true, log_dirty,
@@ -277,13 +277,13 @@ static void *reader(void *arg)
 		local ^= local >> 7;
 		local ^= local << 17;
 		iova = local % (64 * 2 * M);
-		pt_read_lock();
+		ioasid_rcu_read_lock();
 		if (!pt_translate(r->pt, iova, true, &t)) {
 			if (t.pa != iova + 64 * G)
 				atomic_fetch_add(&r->wrong, 1);
 			atomic_fetch_add(&r->seen, 1);
 		}
-		pt_read_unlock();
+		ioasid_rcu_read_unlock();
 	}
 	return NULL;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "access.h"
+#include "iommu/access.h"
 #include "core/file.h"
 #include "core/ucmd.h"
 #include "core/util.h"

@@ -3,11 +3,11 @@
 #include <errno.h>
 #include <linux/capability.h>
 
-#include "context.h"
-#include "dispatch.h"
+#include "core/context.h"
+#include "core/dispatch.h"
 #include "ioasid/uapi/iommufd.h"
-#include "iopt/ioas.h"
-#include "ucmd.h"
+#include "ioas.h"
+#include "core/ucmd.h"
 
 static int option_rlimit_mode(struct ioasid_ucmd *u, struct iommu_option *cmd)
 {

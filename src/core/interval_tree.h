@@ -6,8 +6,8 @@
  * Nodes are embedded in their owners; the tree never allocates.
  * Intervals may overlap each other; equal starts are allowed.
  */
-#ifndef IOASID_IOPT_INTERVAL_TREE_H
-#define IOASID_IOPT_INTERVAL_TREE_H
+#ifndef IOASID_CORE_INTERVAL_TREE_H
+#define IOASID_CORE_INTERVAL_TREE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -9,16 +9,16 @@
 #include "core/context.h"
 #include "core/ucmd.h"
 #include "core/util.h"
-#include "device.h"
-#include "domain.h"
-#include "drivers/mock.h"
-#include "fault.h"
-#include "hwpt.h"
+#include "iommu/device.h"
+#include "iommu/domain.h"
+#include "mock.h"
+#include "iommu/fault.h"
+#include "iommu/hwpt.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "pages/frame.h"
 #include "pages/pages.h"
 #include "selftest.h"
-#include "viommu.h"
+#include "iommu/viommu.h"
 
 struct selftest_obj {
 	struct ioasid_object obj;
@@ -34,10 +34,11 @@ static void selftest_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	free(st);
 }
 
-const struct ioasid_obj_ops ioasid_selftest_obj_ops = {
+static const struct ioasid_obj_ops ioasid_selftest_obj_ops = {
 	.name = "selftest",
 	.destroy = selftest_destroy,
 };
+IOASID_OBJ_TYPE(IOASID_OBJ_SELFTEST, ioasid_selftest_obj_ops)
 
 static int selftest_get(struct ioasid_ucmd *u, uint32_t id,
 			struct selftest_obj **out)
