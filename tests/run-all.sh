@@ -34,9 +34,16 @@ meson_suite() {
 		failed=$((failed + 1))
 		failures+=("$label")
 	else
-		passed=$((passed + ok))
+		# A TAP test counts its cases: "N subtests passed" each, and a
+		# case it skipped ("# SKIP" in its output) as skipped.
+		local sub plain subskip dir
+		sub=$(grep -oE '[0-9]+ subtests passed' "$log" | awk '{ n += $1 } END { print n + 0 }')
+		plain=$(grep -E '^ *[0-9]+/[0-9]+ .* OK ' "$log" | grep -vc 'subtests passed')
+		dir=$(echo "$*" | sed -n 's/.*-C \([^ ]*\).*/\1/p')
+		subskip=$(grep -cE '^ok [0-9]+ .*# SKIP' "$dir/meson-logs/testlog.txt" 2>/dev/null)
+		passed=$((passed + sub + plain))
 		failed=$((failed + fail + to + xpass))
-		skipped=$((skipped + skip))
+		skipped=$((skipped + skip + ${subskip:-0}))
 		if [ $((fail + to + xpass)) -ne 0 ]; then
 			failures+=("$label")
 			grep -A40 -E 'stderr|Summary of Failures' "$log" | head -80

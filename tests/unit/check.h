@@ -1,5 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* A minimal harness for standalone test programs: count, report, exit. */
+/*
+ * A minimal harness for standalone test programs: count, report, exit.
+ * The program speaks TAP on stdout: each case it runs with RUN() (or
+ * RUN_AS() for a call with arguments) is a named "ok" or "not ok" line,
+ * a case that cannot run here says check_skip() and is "# SKIP", and
+ * check_finish() ends the stream with its plan.  A program that runs no
+ * named case is one case, under its own name.  Failed checks say where
+ * and what on stderr.
+ */
 #ifndef IOASID_TEST_CHECK_H
 #define IOASID_TEST_CHECK_H
 
@@ -8,6 +16,8 @@
 
 static int check_failures;
 static int check_count;
+static int check_cases;
+static const char *check_skipped; /* the running case's reason, if any */
 
 #define CHECK(cond)                                                        \
 	do {                                                               \
@@ -42,10 +52,43 @@ static int check_count;
 		}                                                          \
 	} while (0)
 
+/* The running case cannot run here: it is reported skipped, for why. */
+static inline void check_skip(const char *why)
+{
+	check_skipped = why;
+}
+
+#define RUN_AS(name, call)                                                 \
+	do {                                                               \
+		int _before = check_failures;                              \
+		check_skipped = NULL;                                      \
+		call;                                                      \
+		check_cases++;                                             \
+		printf("%s %d - %s", check_failures == _before ? "ok" : "not ok", \
+		       check_cases, (name));                               \
+		if (check_skipped)                                         \
+			printf(" # SKIP %s", check_skipped);               \
+		printf("\n");                                             \
+		fflush(stdout);                                            \
+	} while (0)
+#define RUN(fn) RUN_AS(#fn, fn())
+
 static inline int check_finish(const char *name)
 {
-	printf("%s: %d checks, %d failed\n", name, check_count, check_failures);
+	if (!check_cases) {
+		check_cases = 1;
+		printf("%s 1 - %s\n", check_failures ? "not ok" : "ok", name);
+	}
+	printf("1..%d\n# %s: %d checks, %d failed\n", check_cases, name,
+	       check_count, check_failures);
 	return check_failures ? 1 : 0;
+}
+
+/* The whole program cannot run here. */
+static inline int check_skip_all(const char *why)
+{
+	printf("1..0 # SKIP %s\n", why);
+	return 0;
 }
 
 #endif

@@ -21,6 +21,7 @@
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "iopt/ioas.h"
+#include "iopt/io_pagetable.h"
 #include "pages/account.h"
 #include "pages/pages.h"
 
@@ -361,8 +362,41 @@ struct driver {
 	bool cooperate; /* unpin when told */
 	bool pin_inside; /* try a pin and an rw from inside the notifier */
 	int pin_inside_rc, rw_inside_rc;
+	uint32_t cut_ioas; /* try to cut the area from inside, 0: no */
+	int cut_inside_rc;
 	uint64_t iova, len; /* the one pin it holds, len 0: none */
 };
+
+static int count_area(struct iopt_area *area, void *arg)
+{
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+static unsigned int areas_in(uint32_t ioas_id)
+{
+	struct ioasid_ioas *ioas;
+	unsigned int n = 0;
+
+	CHECK_EQ(ioasid_ioas_get(ctx, ioas_id, &ioas), 0);
+	iopt_for_each_area(&ioas->iopt, count_area, &n);
+	ioasid_ioas_put(ctx, ioas);
+	return n;
+}
+
+/* Split the area at iova, as VFIO type1 v1's unmap does. */
+static int cut_at(uint32_t ioas_id, uint64_t iova)
+{
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	rc = ioasid_ioas_get(ctx, ioas_id, &ioas);
+	if (rc)
+		return rc;
+	rc = iopt_cut_iova(&ioas->iopt, &iova, 1);
+	ioasid_ioas_put(ctx, ioas);
+	return rc;
+}
 
 static void driver_unmap(void *data, uint64_t iova, uint64_t length)
 {
@@ -370,6 +404,8 @@ static void driver_unmap(void *data, uint64_t iova, uint64_t length)
 	char b;
 
 	d->unmap_calls++;
+	if (d->cut_ioas)
+		d->cut_inside_rc = cut_at(d->cut_ioas, iova + PG - 1);
 	if (d->pin_inside) {
 		d->pin_inside_rc = ioasid_access_pin_pages(d->access, iova, PG,
 							   0, NULL);
@@ -426,6 +462,60 @@ static void stubborn_driver(void)
 	ioasid_access_destroy(d.access);
 	CHECK_EQ(destroy(ioas), 0);
 	munmap(buf, 2 * PG);
+}
+
+/*
+ * An area is split only when nothing holds it whole: an access's pin
+ * keeps it (EINVAL), an unmap under way keeps it (EBUSY), and a cut off
+ * the IOAS's alignment is EINVAL; each refusal leaves the areas as they
+ * were, and a cut of an area nobody holds makes two.
+ */
+static void area_split_refusals(void)
+{
+	char *buf = anon(4 * PG);
+	struct driver d = { .cooperate = false };
+	uint32_t ioas;
+
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(map_at(ioas, RW, buf, 4 * PG, 0x10000), 0);
+	CHECK_EQ(ioasid_access_create(ctx, &driver_ops, &d, &d.access), 0);
+	ioasid_obj_publish(ctx, &d.access->obj);
+	CHECK_EQ(ioasid_access_attach(d.access, ioas), 0);
+	CHECK_EQ(ioasid_access_pin_pages(d.access, 0x10000, PG, 0, NULL), 0);
+	d.iova = 0x10000;
+	d.len = PG;
+
+	CHECK_CASE("a cut while an access pins the area",
+		   cut_at(ioas, 0x10000 + 2 * PG - 1), -EINVAL);
+	CHECK_EQ(areas_in(ioas), 1);
+	CHECK_CASE("a cut off the IOAS's alignment (4 KiB with the access)",
+		   cut_at(ioas, 0x10000 + 2 * PG), -EINVAL);
+	CHECK_EQ(areas_in(ioas), 1);
+
+	/* The driver, asked to let go, tries to cut the area instead. */
+	d.cut_ioas = ioas;
+	d.cut_inside_rc = 1;
+	CHECK_EQ(unmap(ioas, 0x10000, 4 * PG), -EDEADLOCK);
+	CHECK_CASE("a cut while an unmap of the area is under way",
+		   d.cut_inside_rc, -EBUSY);
+	CHECK_EQ(areas_in(ioas), 1);
+	d.cut_ioas = 0;
+	d.cooperate = true;
+	CHECK_EQ(unmap(ioas, 0x10000, 4 * PG), 0);
+	CHECK_EQ(areas_in(ioas), 0);
+
+	/* Nobody holds it: the cut makes two areas of one. */
+	CHECK_EQ(map_at(ioas, RW, buf, 4 * PG, 0x10000), 0);
+	CHECK_CASE("a cut of an area nobody holds",
+		   cut_at(ioas, 0x10000 + 2 * PG - 1), 0);
+	CHECK_EQ(areas_in(ioas), 2);
+	CHECK_EQ(unmap(ioas, 0x10000, 2 * PG), 0);
+	CHECK_EQ(areas_in(ioas), 1);
+	ioasid_access_detach(d.access);
+	ioasid_access_destroy(d.access);
+	CHECK_EQ(destroy(ioas), 0);
+	munmap(buf, 4 * PG);
 }
 
 /* Page identities: the same page seen through a memfd and a mapping. */
@@ -536,7 +626,7 @@ static void pin_over_rlimit_by_ioctl(void)
 	CHECK_EQ(getrlimit(RLIMIT_MEMLOCK, &saved), 0);
 	lim = saved;
 	if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < limit_bytes) {
-		printf("pin_over_rlimit_by_ioctl: RLIMIT_MEMLOCK below 8 MiB, skipped\n");
+		check_skip("the hard RLIMIT_MEMLOCK is below 8 MiB");
 		return;
 	}
 	/* Only the soft limit counts, and lowering it needs no privilege. */
@@ -703,15 +793,16 @@ static void charges_change_process(void)
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
-	errno_tables();
-	rw_by_iova();
-	unmap_notifies();
-	fd_holds_context();
-	stubborn_driver();
-	page_identity();
-	pin_one_gib_by_ioctl();
-	pin_over_rlimit_by_ioctl();
-	charges_change_process();
+	RUN(errno_tables);
+	RUN(rw_by_iova);
+	RUN(unmap_notifies);
+	RUN(fd_holds_context);
+	RUN(stubborn_driver);
+	RUN(area_split_refusals);
+	RUN(page_identity);
+	RUN(pin_one_gib_by_ioctl);
+	RUN(pin_over_rlimit_by_ioctl);
+	RUN(charges_change_process);
 	ioasid_ctx_put(ctx);
 	return check_finish("access");
 }

@@ -479,7 +479,7 @@ static void map_over_rlimit(void)
 
 	CHECK_EQ(getrlimit(RLIMIT_MEMLOCK, &saved), 0);
 	if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < limit_bytes) {
-		printf("map_over_rlimit: RLIMIT_MEMLOCK below 8 MiB, skipped\n");
+		check_skip("the hard RLIMIT_MEMLOCK is below 8 MiB");
 		return;
 	}
 	lim = saved;
@@ -1063,15 +1063,15 @@ static void viommus(void)
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
-	hwpt_alloc_errnos();
-	hw_info();
-	auto_domains();
-	fill_and_unfill();
-	large_leaves();
-	map_over_rlimit();
-	nested();
-	vtd_devices();
-	viommus();
+	RUN(hwpt_alloc_errnos);
+	RUN(hw_info);
+	RUN(auto_domains);
+	RUN(fill_and_unfill);
+	RUN(large_leaves);
+	RUN(map_over_rlimit);
+	RUN(nested);
+	RUN(vtd_devices);
+	RUN(viommus);
 	ioasid_ctx_put(ctx);
 	ioasid_synchronize_rcu();
 	return check_finish("device");

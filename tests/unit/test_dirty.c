@@ -296,9 +296,9 @@ int main(void)
 	CHECK(mem != MAP_FAILED);
 	CHECK_EQ(map_at(ioas, RW, mem, NPAGES * PG, BASE), 0);
 
-	errno_tables();
-	harvest_mock();
-	harvest_dma(mem);
+	RUN(errno_tables);
+	RUN(harvest_mock);
+	RUN_AS("harvest_dma", harvest_dma(mem));
 
 	CHECK_EQ(destroy(hwpt), 0);
 	ioasid_ctx_put(ctx);

@@ -448,7 +448,7 @@ static void stress(void)
 	atomic_store(&s.stop, true);
 	for (int t = 0; t < 2; t++)
 		pthread_join(th[t], NULL);
-	printf("dma stress: %lu DMAs saw a mapping, %lu faulted, %lu wrong\n",
+	printf("# dma stress: %lu DMAs saw a mapping, %lu faulted, %lu wrong\n",
 	       atomic_load(&s.seen), atomic_load(&s.faulted),
 	       atomic_load(&s.wrong));
 	CHECK(atomic_load(&s.seen) > 0);
@@ -461,10 +461,10 @@ static void stress(void)
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
-	basics();
-	huge_blocks();
-	fast_path();
-	stress();
+	RUN(basics);
+	RUN(huge_blocks);
+	RUN(fast_path);
+	RUN(stress);
 	ioasid_ctx_put(ctx);
 	ioasid_synchronize_rcu();
 	return check_finish("dma");

@@ -218,8 +218,8 @@ int main(void)
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
 	fresh();
 	ioas = ioas_alloc();
-	errno_tables();
-	dma_and_revoke();
+	RUN(errno_tables);
+	RUN(dma_and_revoke);
 
 	/* Imported into the context that exported it, descriptor still
 	 * open: the context's end frees everything (leak checkers watch). */

@@ -39,8 +39,7 @@
 /* ASan's allocator comes before any other: nothing to inject into. */
 int main(void)
 {
-	printf("fail_nth: needs the plain allocator, skipped under ASan\n");
-	return 77;
+	return check_skip_all("needs the plain allocator: ASan's comes first");
 }
 #else
 
@@ -631,7 +630,7 @@ int main(void)
 			break;
 		}
 	}
-	printf("fail-nth: %lu runs, a failure injected in %lu; a whole run "
+	printf("# fail-nth: %lu runs, a failure injected in %lu; a whole run "
 	       "allocates %lu times\n", runs, failed_runs, seen);
 	/* Under valgrind our allocator is replaced: nothing gets injected,
 	 * which is no failure of the code under test. */

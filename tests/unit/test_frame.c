@@ -162,10 +162,10 @@ static void source_gone(void)
 
 int main(void)
 {
-	colour();
-	shared();
-	partial();
-	source_gone();
+	RUN(colour);
+	RUN(shared);
+	RUN(partial);
+	RUN(source_gone);
 	ioasid_synchronize_rcu();
 	return check_finish("frame");
 }

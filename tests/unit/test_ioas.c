@@ -378,12 +378,12 @@ static void pin_one_gib(void)
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
-	map_errors();
-	unmap_rules();
-	copy_rules();
-	vfio_compat();
-	accounting();
-	pin_one_gib();
+	RUN(map_errors);
+	RUN(unmap_rules);
+	RUN(copy_rules);
+	RUN(vfio_compat);
+	RUN(accounting);
+	RUN(pin_one_gib);
 	ioasid_ctx_put(ctx);
 	return check_finish("ioas");
 }

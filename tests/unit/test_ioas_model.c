@@ -808,7 +808,7 @@ int main(int argc, char **argv)
 		compare_state(op);
 	}
 	ioasid_ctx_put(ctx);
-	printf("%lu operations:", op);
+	printf("# %lu operations:", op);
 	for (int k = 0; k < K_NR; k++)
 		printf(" %s %lu/%lu", kind_name[k], succeeded[k], ran[k]);
 	printf(" succeeded\n");

@@ -315,13 +315,132 @@ static void race(const struct pt_format *f)
 	pt_destroy(&pt);
 }
 
+/*
+ * Raw entries against the specifications' bit positions, not the
+ * formats' own macros: a wrong bit in a format must fail here.  The walk
+ * reads table addresses from bits 12-51, as both vendors lay them out.
+ */
+#define SPEC_ADDR 0x000ffffffffff000ULL
+
+static uint64_t raw_entry(const struct pt *pt, uint64_t iova,
+			  unsigned int level, bool (*table_ok)(uint64_t, unsigned int))
+{
+	_Atomic uint64_t *t = pt->root;
+
+	for (unsigned int l = pt->levels - 1;; l--) {
+		uint64_t e = atomic_load(&t[(iova >> (12 + 9 * l)) & 511]);
+
+		if (l == level)
+			return e;
+		CHECK(table_ok(e, l));
+		if (!table_ok(e, l))
+			return 0;
+		t = (_Atomic uint64_t *)(uintptr_t)(e & SPEC_ADDR);
+	}
+}
+
+/* VT-d 9.8: second-level entries, R 0, W 1, PS 7; a table entry that
+ * passes both directions on. */
+static bool vtd_sl_table(uint64_t e, unsigned int level)
+{
+	return (e & 0x3) == 0x3 && !(e & (1ULL << 7));
+}
+
+/* x86-64 paging (VT-d first level): P 0, R/W 1, U/S 2, PS 7. */
+static bool vtd_fl_table(uint64_t e, unsigned int level)
+{
+	return (e & 0x7) == 0x7 && !(e & (1ULL << 7));
+}
+
+/* AMD v1: PR 0, Next Level 9-11 naming the level below (1: 4 KiB). */
+static bool amd_table(uint64_t e, unsigned int level)
+{
+	return (e & 1) && ((e >> 9) & 7) == level;
+}
+
+struct raw_case {
+	const char *what;
+	const struct pt_format *f;
+	bool (*table_ok)(uint64_t e, unsigned int level);
+	uint64_t iova, pa, len;
+	int prot;
+	bool dma_write; /* a device writes there first */
+	unsigned int level;
+	uint64_t want;
+};
+
+static void raw_encodings(void)
+{
+	const uint64_t pa4k = 0x123456000ULL, pa2m = 0x40200000ULL;
+	const uint64_t amd_rw = (1ULL << 61) | (1ULL << 62);
+	const struct raw_case cases[] = {
+		{ "vt-d sl: 4 KiB read-write", &pt_fmt_vtd_sl, vtd_sl_table,
+		  0x5000, pa4k, 4 * K, 3, false, 0, pa4k | 0x3 },
+		{ "vt-d sl: 4 KiB read-only", &pt_fmt_vtd_sl, vtd_sl_table,
+		  0x5000, pa4k, 4 * K, PT_PROT_READ, false, 0, pa4k | 0x1 },
+		{ "vt-d sl: 4 KiB write-only", &pt_fmt_vtd_sl, vtd_sl_table,
+		  0x5000, pa4k, 4 * K, PT_PROT_WRITE, false, 0, pa4k | 0x2 },
+		{ "vt-d sl: 2 MiB leaf has PS", &pt_fmt_vtd_sl, vtd_sl_table,
+		  2 * M, pa2m, 2 * M, 3, false, 1, pa2m | 0x80 | 0x3 },
+		{ "vt-d sl: a device write sets A (8) and D (9)", &pt_fmt_vtd_sl,
+		  vtd_sl_table, 0x5000, pa4k, 4 * K, 3, true, 0,
+		  pa4k | 0x3 | 0x300 },
+		{ "vt-d fl: 4 KiB read-write", &pt_fmt_vtd_fl, vtd_fl_table,
+		  0x5000, pa4k, 4 * K, 3, false, 0, pa4k | 0x7 },
+		{ "vt-d fl: 4 KiB read-only has no R/W", &pt_fmt_vtd_fl,
+		  vtd_fl_table, 0x5000, pa4k, 4 * K, PT_PROT_READ, false, 0,
+		  pa4k | 0x5 },
+		{ "vt-d fl: 2 MiB leaf has PS", &pt_fmt_vtd_fl, vtd_fl_table,
+		  2 * M, pa2m, 2 * M, 3, false, 1, pa2m | 0x80 | 0x7 },
+		{ "vt-d fl: a device write sets A (5) and D (6)", &pt_fmt_vtd_fl,
+		  vtd_fl_table, 0x5000, pa4k, 4 * K, 3, true, 0,
+		  pa4k | 0x7 | 0x60 },
+		{ "amd v1: 4 KiB read-write", &pt_fmt_amdv1, amd_table, 0x5000,
+		  pa4k, 4 * K, 3, false, 0, pa4k | 1 | amd_rw },
+		{ "amd v1: 4 KiB read-only", &pt_fmt_amdv1, amd_table, 0x5000,
+		  pa4k, 4 * K, PT_PROT_READ, false, 0, pa4k | 1 | (1ULL << 61) },
+		{ "amd v1: 2 MiB leaf, Next Level 0", &pt_fmt_amdv1, amd_table,
+		  2 * M, pa2m, 2 * M, 3, false, 1, pa2m | 1 | amd_rw },
+		{ "amd v1: a device write sets A (5) and D (6)", &pt_fmt_amdv1,
+		  amd_table, 0x5000, pa4k, 4 * K, 3, true, 0,
+		  pa4k | 1 | amd_rw | 0x60 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct raw_case *c = &cases[i];
+		struct pt_translation t;
+		struct pt pt;
+
+		CHECK_EQ(pt_init(&pt, c->f, 48, pt_native_sizes(c->f, 48)), 0);
+		CHECK_CASE(c->what, pt_map(&pt, c->iova, c->pa, c->len, c->prot),
+			   0);
+		if (c->dma_write) {
+			ioasid_rcu_read_lock();
+			CHECK_CASE(c->what, pt_translate(&pt, c->iova, true, &t),
+				   0);
+			ioasid_rcu_read_unlock();
+		}
+		CHECK_CASE(c->what, raw_entry(&pt, c->iova, c->level, c->table_ok),
+			   c->want);
+		pt_destroy(&pt);
+	}
+}
+
 int main(void)
 {
+	RUN(raw_encodings);
 	for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
-		map_cases(formats[i]);
-		ad_bits(formats[i]);
-		model(formats[i]);
-		race(formats[i]);
+		const struct pt_format *f = formats[i];
+		char name[64];
+
+		snprintf(name, sizeof(name), "map_cases %s", f->name);
+		RUN_AS(name, map_cases(f));
+		snprintf(name, sizeof(name), "ad_bits %s", f->name);
+		RUN_AS(name, ad_bits(f));
+		snprintf(name, sizeof(name), "model %s", f->name);
+		RUN_AS(name, model(f));
+		snprintf(name, sizeof(name), "race %s", f->name);
+		RUN_AS(name, race(f));
 	}
 	/* The 2 KiB format takes 4 KiB runs; sizes no level expresses
 	 * are refused. */

@@ -508,7 +508,7 @@ int main(void)
 	}
 	munmap(scratch, 2 * SCRATCH);
 	close(memfd);
-	printf("random: seed %#llx, %lu ops per context, %lu succeeded\n",
+	printf("# random: seed %#llx, %lu ops per context, %lu succeeded\n",
 	       (unsigned long long)(s ? strtoull(s, NULL, 0) :
 					0x2545f4914f6cdd1dull),
 	       ops, succeeded);
