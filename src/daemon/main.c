@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "session.h"
 #include "trace.h"
+#include "wire/wire.h"
 #include "wire_uaccess.h"
 
 int log_verbose;
@@ -82,6 +84,52 @@ static int inherited_listener(void)
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
 	return 3;
+}
+
+/*
+ * Descriptors.  Every connection, file and pinned file costs one, so the
+ * daemon takes all its hard limit allows, and keeps one in reserve: when
+ * accept() fails for want of descriptors, the reserve makes room to take
+ * the connection and tell the client why it is not served, rather than
+ * leave it connected to a listener that never answers (and the listener
+ * ready for ever, so the loop would spin on it).
+ */
+static int reserve_fd = -1;
+
+static void raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of descriptors: take one waiting client with the reserve's room,
+ * refuse it with EMFILE, and put the reserve back.  0, or -1 when no
+ * client was waiting. */
+static int refuse_one(int lfd)
+{
+	struct ioasid_wire_rep rep = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_REFUSED,
+		.version = IOASID_WIRE_VERSION,
+		.result = -EMFILE,
+	};
+	int fd;
+
+	if (reserve_fd < 0)
+		return -1;
+	close(reserve_fd);
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd >= 0) {
+		(void)!send(fd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+	}
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? 0 : -1;
 }
 
 static void usage(FILE *f)
@@ -221,6 +269,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ioasidd: cannot read /proc/self/ns/user\n");
 		return 1;
 	}
+	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
@@ -291,6 +340,8 @@ int main(int argc, char **argv)
 				n = wait_events(ep, evs, MAX_EVENTS, -1);
 		}
 		while (n > 0) {
+			size_t added = 0;
+
 			if (nready + (size_t)n > ready_cap) {
 				size_t cap = (nready + n) * 2;
 				struct ready *r = realloc(ready, cap * sizeof(*r));
@@ -309,8 +360,15 @@ int main(int argc, char **argv)
 					continue;
 				e->round = round;
 				ready[nready++] = (struct ready){ e, evs[i].events };
+				added++;
 			}
-			if (n < MAX_EVENTS)
+			/*
+			 * epoll hands level-triggered endpoints back at the
+			 * tail of its ready list, so a full batch of ones we
+			 * already have means we have gone all the way round:
+			 * more calls would only return them again.
+			 */
+			if (n < MAX_EVENTS || !added)
 				break;
 			n = wait_events(ep, evs, MAX_EVENTS, 0);
 		}
@@ -338,14 +396,25 @@ int main(int argc, char **argv)
 			if (e->kind == ENDPOINT_LISTENER) {
 				int fd;
 
-				while ((fd = accept4(lfd, NULL, NULL,
-						     SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+				for (;;) {
 					struct epoll_event ev = {
 						.events = EPOLLIN | EPOLLRDHUP,
 					};
-					struct session *s =
-						session_new(ep, fd, next_id++);
+					struct session *s;
 
+					fd = accept4(lfd, NULL, NULL,
+						     SOCK_CLOEXEC | SOCK_NONBLOCK);
+					if (fd < 0 && (errno == EMFILE ||
+						       errno == ENFILE)) {
+						if (refuse_one(lfd))
+							break;
+						log_msg("out of descriptors: "
+							"refused a client (EMFILE)");
+						continue;
+					}
+					if (fd < 0)
+						break;
+					s = session_new(ep, fd, next_id++);
 					if (!s) {
 						log_msg("out of memory: refusing a client");
 						close(fd);

@@ -320,6 +320,20 @@ static int send_request(int sock, unsigned char *buf, size_t len, int fd)
 	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -EIO;
 }
 
+/* Whether the daemon's refusal of this connection is waiting to be read. */
+static bool refused_waiting(int fd)
+{
+	struct ioasid_wire_rep rep;
+	ssize_t n = recv(fd, &rep, sizeof(rep), MSG_PEEK | MSG_DONTWAIT);
+
+	/* A hang-up with our request unread reports a reset once, before
+	 * what was queued for us. */
+	if (n < 0 && errno == ECONNRESET)
+		n = recv(fd, &rep, sizeof(rep), MSG_PEEK | MSG_DONTWAIT);
+	return n == (ssize_t)sizeof(rep) && rep.magic == IOASID_WIRE_MAGIC &&
+	       rep.kind == IOASID_WIRE_REFUSED;
+}
+
 /* ---- the exchange ----------------------------------------------------- */
 
 static pthread_mutex_t exchange_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -439,6 +453,7 @@ static int recv_reply(int fd, const struct ioasid_wire_req *req,
 		      unsigned char *buf, size_t cap, size_t *len, int *rfd)
 {
 	const uint32_t seq = req->seq;
+	bool reset_seen = false;
 
 	for (;;) {
 		/* SO_PASSCRED stamps the daemon's credentials on it too. */
@@ -459,6 +474,11 @@ static int recv_reply(int fd, const struct ioasid_wire_req *req,
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* Reported once, before a refusal that may be queued. */
+		if (n < 0 && errno == ECONNRESET && !reset_seen) {
+			reset_seen = true;
+			continue;
+		}
 		if (n < 0 && errno == EAGAIN) {
 			struct pollfd p = { .fd = fd, .events = POLLIN };
 
@@ -488,6 +508,14 @@ static int recv_reply(int fd, const struct ioasid_wire_req *req,
 			close_received(rfd);
 			answer_for_memory(fd, buf, (size_t)n);
 			continue;
+		}
+		/* The daemon could not take this connection on. */
+		if (rep.magic == IOASID_WIRE_MAGIC &&
+		    rep.kind == IOASID_WIRE_REFUSED) {
+			close_received(rfd);
+			return rep.result < 0 && rep.result >= -4095 ?
+				       (int)rep.result :
+				       -EIO;
 		}
 		if (rep.magic != IOASID_WIRE_MAGIC || rep.kind != IOASID_WIRE_REPLY) {
 			close_received(rfd);
@@ -572,7 +600,9 @@ static long exchange(int fd, struct req_builder *b,
 	if (drain)
 		drain_doorbells(fd);
 	result = send_request(fd, b->buf, b->len, pass_fd);
-	if (!result)
+	/* A daemon that refused the connection said why before it hung
+	 * up, maybe before we sent: the reply reads that first. */
+	if (!result || refused_waiting(fd))
 		result = recv_reply(fd, req, b->buf, sizeof(b->buf), &rlen,
 				    &rfd);
 	if (!result)

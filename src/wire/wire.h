@@ -42,6 +42,9 @@ enum ioasid_wire_kind {
 	IOASID_WIRE_MEM_REPLY = 8, /* client -> daemon */
 	IOASID_WIRE_MMAP = 9,
 	IOASID_WIRE_MUNMAP = 10,
+	/* daemon -> client, instead of serving the connection at all: the
+	 * daemon is out of descriptors (result -EMFILE), then it hangs up */
+	IOASID_WIRE_REFUSED = 11,
 };
 
 /*

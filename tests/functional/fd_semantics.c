@@ -15,6 +15,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -89,6 +90,35 @@ static void t_fork_shares_context(void)
 	close(to_parent[1]);
 	close(to_child[0]);
 	close(to_child[1]);
+}
+
+/*
+ * Hundreds of connections hanging up at once (a client with 300 of them
+ * exits): more endpoints are ready than one wait returns, and the daemon
+ * must still get round to each and to the next client.  A daemon that
+ * never does leaves the request below hanging until the alarm ends us.
+ */
+static void t_many_hang_ups(void)
+{
+	pid_t pid = fork();
+	int st, fd;
+
+	if (pid == 0) {
+		for (int i = 0; i < 300; i++) {
+			int f = open("/dev/iommu", O_RDWR);
+
+			if (f < 0 || ioas_alloc(f) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0);
+	alarm(60);
+	fd = open("/dev/iommu", O_RDWR);
+	EXPECT(ioas_alloc(fd) == 1);
+	alarm(0);
+	close(fd);
 }
 
 static void t_concurrent_processes(void)
@@ -516,6 +546,50 @@ static void t_daemon_survives(void)
 	 * memory for itself, so there LeakSanitizer at exit is the check. */
 	if (!getenv("IOASID_DAEMON_SANITIZED"))
 		EXPECT(rss1 - rss0 < 1024);
+}
+
+/*
+ * A daemon out of descriptors refuses new clients with EMFILE (their
+ * first request says so) instead of leaving them connected to nobody,
+ * and serves again once descriptors are free.  Its limit is lowered from
+ * here (we are root, as the suite is).
+ */
+static void t_daemon_out_of_fds(void)
+{
+	int pid = daemon_pid(), fds[64], n = 0, refused = 0, served = 0, fd;
+	struct rlimit old, low;
+	long now = daemon_fds(pid); /* with "." and ".." */
+
+	EXPECT(now > 0 && prlimit(pid, RLIMIT_NOFILE, NULL, &old) == 0);
+	/* The soft limit only: putting it back needs no privilege. */
+	low = old;
+	low.rlim_cur = (rlim_t)now + 6;
+	if (prlimit(pid, RLIMIT_NOFILE, &low, NULL)) {
+		EXPECT(!"lowering the daemon's RLIMIT_NOFILE");
+		return;
+	}
+	alarm(60);
+	for (n = 0; n < 64; n++) {
+		int rc;
+
+		fds[n] = open("/dev/iommu", O_RDWR);
+		EXPECT(fds[n] >= 0);
+		rc = ioas_alloc(fds[n]);
+		if (rc == 1)
+			served++;
+		else if (rc == -EMFILE)
+			refused++;
+		else
+			fprintf(stderr, "  connection %d: %s\n", n, strerror(-rc));
+	}
+	EXPECT(served > 0 && refused > 0);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	EXPECT(prlimit(pid, RLIMIT_NOFILE, &old, NULL) == 0);
+	fd = open("/dev/iommu", O_RDWR);
+	EXPECT(ioas_alloc(fd) == 1);
+	alarm(0);
+	close(fd);
 }
 
 static void t_unreachable(void)
@@ -1128,6 +1202,7 @@ static const struct {
 } cases[] = {
 	{ "fork shares one context until the last close", t_fork_shares_context },
 	{ "four processes share one fd concurrently", t_concurrent_processes },
+	{ "300 connections hang up at once", t_many_hang_ups },
 	{ "dup, F_DUPFD and dup2 copies", t_dup },
 	{ "fd passed with SCM_RIGHTS", t_scm_rights },
 	{ "copies landing on numbers that held other files", t_numbers_reused },
@@ -1135,6 +1210,8 @@ static const struct {
 	{ "stat, fstat and access", t_stat },
 	{ "errno contract through the wire", t_errors_through_the_wire },
 	{ "daemon unreachable gives EIO", t_unreachable },
+	{ "a daemon out of descriptors refuses with EMFILE",
+	  t_daemon_out_of_fds },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
