@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -348,13 +349,38 @@ long ioasid_ioas_unmap_ioctl(struct ioasid_ucmd *u)
 }
 
 /* The page set behind MAP_FILE's descriptor: a dma-buf's or a file's. */
+/*
+ * What the caller's open file lets it do, judged as the kernel judges it:
+ * an O_PATH descriptor names no open file (fget() refuses it: EBADF), and
+ * as for mmap(2) of a shared mapping, pages are read only through a file
+ * open for reading and written only through one open for writing
+ * (EACCES).  The daemon may open anything; the caller may not.
+ */
+static int file_grants(int fd, bool writable)
+{
+	int fl = fcntl(fd, F_GETFL);
+	struct stat st;
+
+	if (fl < 0 || (fl & O_PATH))
+		return -EBADF;
+	/* Only a file's pages can be pinned (a memfd's, hugetlbfs'): the
+	 * kernel finds out at the first pin, with EINVAL.  Said at once, so
+	 * that no area holds a file such as this context's own descriptor,
+	 * which would keep the context alive for ever. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((fl & O_ACCMODE) == O_WRONLY ||
+	    (writable && (fl & O_ACCMODE) != O_RDWR))
+		return -EACCES;
+	return 0;
+}
+
 static int map_file_pages(struct ioasid_ucmd *u,
 			  const struct iommu_ioas_map_file *cmd,
 			  struct ioasid_pages **out)
 {
 	bool writable = cmd->flags & IOMMU_IOAS_MAP_WRITEABLE;
 	struct ioasid_file *file;
-	struct stat st;
 	int rc, fd;
 
 	if (!ucmd_get_file(u, cmd->fd, &ioasid_dmabuf_file_ops, &file)) {
@@ -368,13 +394,10 @@ static int map_file_pages(struct ioasid_ucmd *u,
 	fd = ucmd_get_fd(u, cmd->fd);
 	if (fd < 0)
 		return fd;
-	/* Only a file's pages can be pinned (a memfd's, hugetlbfs'): the
-	 * kernel finds out at the first pin, with EINVAL.  Said at once, so
-	 * that no area holds a file such as this context's own descriptor,
-	 * which would keep the context alive for ever. */
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	rc = file_grants(fd, writable);
+	if (rc) {
 		close(fd);
-		return -EINVAL;
+		return rc;
 	}
 	rc = ioasid_pages_alloc_file(u->caller->pid, u->caller->uid, fd,
 				     cmd->start, cmd->length, writable,

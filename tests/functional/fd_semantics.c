@@ -716,6 +716,44 @@ static int map_file(int fd, uint32_t ioas, int mfd, uint64_t start,
 }
 
 /*
+ * A descriptor lends the daemon what it grants, no more: an O_PATH one
+ * (which a user may hold for a file it cannot open) names no open file
+ * (EBADF), and as for mmap(2) a mapping needs the file open for reading
+ * and, to be writeable, for writing (EACCES).
+ */
+static void t_map_file_modes(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), mfd = memfd_create("modes", 0);
+	int ioas = ioas_alloc(fd), path_fd, ro, wo;
+	char proc[64];
+	uint64_t iova;
+
+	EXPECT(mfd >= 0 && ftruncate(mfd, 4096) == 0);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", mfd);
+	path_fd = open(proc, O_PATH);
+	ro = open(proc, O_RDONLY);
+	wo = open(proc, O_WRONLY);
+	EXPECT(path_fd >= 0 && ro >= 0 && wo >= 0);
+	EXPECT(map_file(fd, ioas, path_fd, 0, 4096, &iova) == -EBADF);
+	EXPECT(map_file(fd, ioas, ro, 0, 4096, &iova) == -EACCES);
+	EXPECT(map_file(fd, ioas, wo, 0, 4096, &iova) == -EACCES);
+	{
+		struct iommu_ioas_map_file cmd = {
+			.size = sizeof(cmd), .flags = IOMMU_IOAS_MAP_READABLE,
+			.ioas_id = (uint32_t)ioas, .fd = ro, .length = 4096,
+		};
+
+		EXPECT(ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd) == 0);
+	}
+	EXPECT(map_file(fd, ioas, mfd, 0, 4096, &iova) == 0);
+	close(path_fd);
+	close(ro);
+	close(wo);
+	close(mfd);
+	close(fd);
+}
+
+/*
  * IOAS_MAP_FILE names a file by the caller's descriptor number: the shim
  * hands the file itself to the daemon, which keeps it for exactly as long
  * as the mapping lives.
@@ -1215,6 +1253,8 @@ static const struct {
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
+	{ "IOAS_MAP_FILE takes only what the descriptor grants",
+	  t_map_file_modes },
 	{ "capabilities are the calling thread's, in the daemon's namespace",
 	  t_capabilities },
 	{ "access fds: numbers, copies, the context they hold, last close",
