@@ -336,7 +336,24 @@ static bool refused_waiting(int fd)
 
 /* ---- the exchange ----------------------------------------------------- */
 
+/*
+ * One exchange at a time in this process; between processes sharing a
+ * connection, a POSIX record lock on it (lock_fd).  That lock belongs to
+ * the process and goes with any close of a descriptor of the connection,
+ * so closes of ours wait for the exchange in flight (client_quiesce);
+ * and fork() waits for it too, so a child starts with none half done.
+ */
 static pthread_mutex_t exchange_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void client_quiesce_begin(void)
+{
+	pthread_mutex_lock(&exchange_lock);
+}
+
+void client_quiesce_end(void)
+{
+	pthread_mutex_unlock(&exchange_lock);
+}
 static atomic_uint next_seq;
 
 static uint64_t thread_caps(void)
@@ -708,6 +725,26 @@ static struct mapping {
 	pid_t pid;
 } mappings[MAX_MAPPINGS] = { [0 ... MAX_MAPPINGS - 1] = { .conn = -1 } };
 static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Every lock of the shim, in its order, held across fork(). */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&exchange_lock);
+	pthread_mutex_lock(&mappings_lock);
+	fail_nth_lock();
+}
+
+static void atfork_release(void)
+{
+	fail_nth_unlock();
+	pthread_mutex_unlock(&mappings_lock);
+	pthread_mutex_unlock(&exchange_lock);
+}
+
+void client_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
 
 /* A request without segments on fd: the result, or -errno. */
 static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,

@@ -72,6 +72,16 @@ static pid_t path_task(const char *path)
 	return 0;
 }
 
+void fail_nth_lock(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+void fail_nth_unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
 bool fail_nth_names(const char *path)
 {
 	return path_task(path) != 0;

@@ -68,6 +68,7 @@ __attribute__((constructor)) static void preload_init(void)
 {
 	preload_resolve();
 	fail_nth_init();
+	client_init();
 }
 
 bool preload_is_device_path(const char *path)
@@ -153,16 +154,31 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
  * own use (it never calls a wrapped symbol: tests/unit/shim_calls.py). */
 static int do_close(int fd)
 {
-	client_fd_forget(fd);
+	bool ours = client_fd_is_ours(fd);
+	int rc;
+
 	fail_nth_close(fd);
-	return real.close(fd);
+	if (ours)
+		client_quiesce_begin();
+	client_fd_forget(fd);
+	rc = real.close(fd);
+	if (ours)
+		client_quiesce_end();
+	return rc;
 }
 
+/* dup2/dup3 close newfd first: the same care as close(). */
 static int do_dup3(int fd, int newfd, int flags)
 {
-	int rc = real.dup3(fd, newfd, flags);
+	bool ours = client_fd_is_ours(newfd);
+	int rc;
 
+	if (ours)
+		client_quiesce_begin();
+	rc = flags >= 0 ? real.dup3(fd, newfd, flags) : real.dup2(fd, newfd);
 	client_fd_maybe_ours(rc);
+	if (ours)
+		client_quiesce_end();
 	return rc;
 }
 
@@ -560,14 +576,20 @@ EXPORT int close(int fd)
  * numbers below the recognition cache's end are remembered at all). */
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
+	int rc;
+
 	preload_resolve();
-	if (!(flags & CLOSE_RANGE_CLOEXEC))
-		for (unsigned int fd = first;
-		     fd <= last && fd < (unsigned int)CLIENT_FD_CACHE; fd++) {
-			client_fd_forget((int)fd);
-			fail_nth_close((int)fd);
-		}
-	return real.close_range(first, last, flags);
+	if (flags & CLOSE_RANGE_CLOEXEC)
+		return real.close_range(first, last, flags);
+	client_quiesce_begin();
+	for (unsigned int fd = first;
+	     fd <= last && fd < (unsigned int)CLIENT_FD_CACHE; fd++) {
+		client_fd_forget((int)fd);
+		fail_nth_close((int)fd);
+	}
+	rc = real.close_range(first, last, flags);
+	client_quiesce_end();
+	return rc;
 }
 
 /*
@@ -588,12 +610,8 @@ EXPORT int dup(int fd)
 
 EXPORT int dup2(int fd, int newfd)
 {
-	int rc;
-
 	preload_resolve();
-	rc = real.dup2(fd, newfd);
-	client_fd_maybe_ours(rc);
-	return rc;
+	return do_dup3(fd, newfd, -1);
 }
 
 EXPORT int dup3(int fd, int newfd, int flags)

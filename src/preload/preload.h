@@ -55,6 +55,15 @@ void preload_resolve(void);
 /* The paths that name our device. */
 bool preload_is_device_path(const char *path);
 
+/* Make fork() safe for the shim's locks; once, at load. */
+void client_init(void);
+/*
+ * Around a close of one of our descriptors (or a dup onto one): no
+ * exchange of this process is in flight meanwhile, so the record lock an
+ * exchange holds on the connection cannot go with the close.
+ */
+void client_quiesce_begin(void);
+void client_quiesce_end(void);
 /* Connect a new context; returns the fd or -errno (-EIO: no daemon). */
 int client_open(int oflags);
 /* Is fd a connection to an ioasid daemon?  Cheap when it is not a socket. */
@@ -86,6 +95,9 @@ void client_munmap(void *addr, size_t len);
  */
 /* Whether to serve them at all: only under a test-mode daemon. */
 void fail_nth_init(void);
+/* Its lock, for fork() (client_init). */
+void fail_nth_lock(void);
+void fail_nth_unlock(void);
 int fail_nth_open(const char *path, int flags);
 /* Does path name a thread's fail-nth file we serve? */
 bool fail_nth_names(const char *path);

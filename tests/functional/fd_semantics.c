@@ -6,6 +6,7 @@
  * Run under ioasid-run.  Prints "N passed, N failed, N skipped".
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -119,6 +120,100 @@ static void t_many_hang_ups(void)
 	EXPECT(ioas_alloc(fd) == 1);
 	alarm(0);
 	close(fd);
+}
+
+/* Requests, one after the other, until told to stop. */
+struct busy {
+	int fd;
+	atomic_bool stop;
+	atomic_long done;
+};
+
+static void *keep_busy(void *arg)
+{
+	struct busy *b = arg;
+
+	while (!atomic_load(&b->stop)) {
+		struct iommu_ioas_iova_ranges r = { .size = sizeof(r), .ioas_id = 1 };
+
+		ioctl(b->fd, IOMMU_IOAS_IOVA_RANGES, &r);
+		atomic_fetch_add(&b->done, 1);
+	}
+	return NULL;
+}
+
+/*
+ * fork() while another thread is in the middle of an ioctl: the child's
+ * copy of the descriptor works at once (the kernel's does), its first
+ * request is not left waiting for an exchange only the parent's thread
+ * could finish.
+ */
+static void t_fork_mid_ioctl(void)
+{
+	struct busy b = { .fd = open("/dev/iommu", O_RDWR) };
+	pthread_t th;
+	int ok = 0;
+
+	EXPECT(ioas_alloc(b.fd) == 1);
+	EXPECT(pthread_create(&th, NULL, keep_busy, &b) == 0);
+	for (int i = 0; i < 20; i++) {
+		pid_t pid;
+		int st;
+
+		while (atomic_load(&b.done) < (long)(i + 1) * 50)
+			;
+		pid = fork();
+		if (pid == 0) {
+			alarm(10);
+			_exit(ioas_alloc(b.fd) > 1 ? 0 : 1);
+		}
+		if (waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		    WEXITSTATUS(st) == 0)
+			ok++;
+	}
+	atomic_store(&b.stop, true);
+	pthread_join(th, NULL);
+	EXPECT(ok == 20);
+	close(b.fd);
+}
+
+/*
+ * close(dup(fd)) in one thread while another is in an ioctl, and a second
+ * process sharing the descriptor: closing a copy must not let the other
+ * process in between a request and its reply.
+ */
+static void t_close_dup_mid_ioctl(void)
+{
+	struct busy b = { .fd = open("/dev/iommu", O_RDWR) };
+	pthread_t th;
+	pid_t pid;
+	int st;
+
+	EXPECT(ioas_alloc(b.fd) == 1);
+	pid = fork();
+	if (pid == 0) {
+		alarm(30);
+		for (int i = 0; i < 3000; i++) {
+			struct iommu_ioas_iova_ranges r = {
+				.size = sizeof(r), .ioas_id = 1,
+			};
+
+			if (ioctl(b.fd, IOMMU_IOAS_IOVA_RANGES, &r) &&
+			    errno != EMSGSIZE)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	alarm(30);
+	EXPECT(pthread_create(&th, NULL, keep_busy, &b) == 0);
+	while (waitpid(pid, &st, WNOHANG) == 0)
+		close(dup(b.fd));
+	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	EXPECT(atomic_load(&b.done) > 0);
+	atomic_store(&b.stop, true);
+	pthread_join(th, NULL);
+	alarm(0);
+	close(b.fd);
 }
 
 static void t_concurrent_processes(void)
@@ -1241,6 +1336,9 @@ static const struct {
 	{ "fork shares one context until the last close", t_fork_shares_context },
 	{ "four processes share one fd concurrently", t_concurrent_processes },
 	{ "300 connections hang up at once", t_many_hang_ups },
+	{ "fork while another thread is in an ioctl", t_fork_mid_ioctl },
+	{ "close(dup(fd)) while another process shares it",
+	  t_close_dup_mid_ioctl },
 	{ "dup, F_DUPFD and dup2 copies", t_dup },
 	{ "fd passed with SCM_RIGHTS", t_scm_rights },
 	{ "copies landing on numbers that held other files", t_numbers_reused },
