@@ -457,48 +457,49 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
  * a bounce buffer (our files' messages are small: fault records, event
  * records).  Other descriptors go straight to libc.
  */
-static ssize_t iov_total(const struct iovec *iov, int n)
+/* A buffer for the bytes of iov (at least one), or NULL with errno. */
+static char *bounce_buffer(const struct iovec *iov, int n, size_t *total)
 {
-	size_t total = 0;
+	char *buf;
 
+	*total = 0;
 	if (n < 0 || n > IOV_MAX) {
 		errno = EINVAL;
-		return -1;
+		return NULL;
 	}
 	for (int i = 0; i < n; i++) {
-		if (iov[i].iov_len > (size_t)SSIZE_MAX - total) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - *total) {
 			errno = EINVAL;
-			return -1;
+			return NULL;
 		}
-		total += iov[i].iov_len;
+		*total += iov[i].iov_len;
 	}
-	return (ssize_t)total;
+	buf = malloc(*total ? *total : 1);
+	if (!buf)
+		errno = ENOMEM;
+	return buf;
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 {
-	ssize_t total, got, done = 0;
+	size_t total, done = 0;
+	ssize_t got;
 	char *buf;
 
 	preload_resolve();
 	if (!client_fd_is_ours(fd) && !fail_nth_is_fd(fd))
 		return real.readv(fd, iov, n);
-	total = iov_total(iov, n);
-	if (total < 0)
+	buf = bounce_buffer(iov, n, &total);
+	if (!buf)
 		return -1;
-	buf = malloc(total ? (size_t)total : 1);
-	if (!buf) {
-		errno = ENOMEM;
-		return -1;
-	}
-	got = client_fd_is_ours(fd) ? file_io(fd, buf, (size_t)total, false) :
-				      fail_nth_read(fd, buf, (size_t)total);
-	for (int i = 0; got > 0 && i < n && done < got; i++) {
-		size_t left = (size_t)(got - done);
+	got = client_fd_is_ours(fd) ? file_io(fd, buf, total, false) :
+				      fail_nth_read(fd, buf, total);
+	for (int i = 0; got > 0 && i < n && done < (size_t)got; i++) {
+		size_t left = (size_t)got - done;
 		size_t part = iov[i].iov_len < left ? iov[i].iov_len : left;
 
 		memcpy(iov[i].iov_base, buf + done, part);
-		done += (ssize_t)part;
+		done += part;
 	}
 	free(buf);
 	return got;
@@ -506,26 +507,22 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
 {
-	ssize_t total, rc, done = 0;
+	size_t total, done = 0;
+	ssize_t rc;
 	char *buf;
 
 	preload_resolve();
 	if (!client_fd_is_ours(fd) && !fail_nth_is_fd(fd))
 		return real.writev(fd, iov, n);
-	total = iov_total(iov, n);
-	if (total < 0)
+	buf = bounce_buffer(iov, n, &total);
+	if (!buf)
 		return -1;
-	buf = malloc(total ? (size_t)total : 1);
-	if (!buf) {
-		errno = ENOMEM;
-		return -1;
-	}
 	for (int i = 0; i < n; i++) {
 		memcpy(buf + done, iov[i].iov_base, iov[i].iov_len);
-		done += (ssize_t)iov[i].iov_len;
+		done += iov[i].iov_len;
 	}
-	rc = client_fd_is_ours(fd) ? file_io(fd, buf, (size_t)total, true) :
-				     fail_nth_write(fd, buf, (size_t)total);
+	rc = client_fd_is_ours(fd) ? file_io(fd, buf, total, true) :
+				     fail_nth_write(fd, buf, total);
 	free(buf);
 	return rc;
 }

@@ -423,22 +423,32 @@ static const struct ioasid_access_ops driver_ops = {
 	.unmap = driver_unmap,
 };
 
-static void stubborn_driver(void)
+/* A fresh IOAS with len bytes of buf at 0x10000, d's access on it
+ * pinning the first pin bytes. */
+static uint32_t driver_on_area(struct driver *d, char *buf, uint64_t len,
+			       uint64_t pin)
 {
-	char *buf = anon(2 * PG);
-	struct driver d = { .cooperate = false, .pin_inside = true };
 	uint32_t ioas;
 
 	fresh();
 	ioas = ioas_alloc();
-	CHECK_EQ(map_at(ioas, RW, buf, 2 * PG, 0x10000), 0);
-	CHECK_EQ(ioasid_access_create(ctx, &driver_ops, &d, &d.access), 0);
-	ioasid_obj_publish(ctx, &d.access->obj);
-	CHECK_EQ(ioasid_access_attach(d.access, ioas), 0);
+	CHECK_EQ(map_at(ioas, RW, buf, len, 0x10000), 0);
+	CHECK_EQ(ioasid_access_create(ctx, &driver_ops, d, &d->access), 0);
+	ioasid_obj_publish(ctx, &d->access->obj);
+	CHECK_EQ(ioasid_access_attach(d->access, ioas), 0);
+	CHECK_EQ(ioasid_access_pin_pages(d->access, 0x10000, pin, 0, NULL), 0);
+	d->iova = 0x10000;
+	d->len = pin;
+	return ioas;
+}
+
+static void stubborn_driver(void)
+{
+	char *buf = anon(2 * PG);
+	struct driver d = { .cooperate = false, .pin_inside = true };
+	uint32_t ioas = driver_on_area(&d, buf, 2 * PG, 2 * PG);
+
 	CHECK_EQ(ioasid_access_attach(d.access, ioas), -EINVAL);
-	CHECK_EQ(ioasid_access_pin_pages(d.access, 0x10000, 2 * PG, 0, NULL), 0);
-	d.iova = 0x10000;
-	d.len = 2 * PG;
 
 	/* It never unpins: after 100 asks the unmap gives up. */
 	CHECK_EQ(unmap(ioas, 0x10000, 2 * PG), -EDEADLOCK);
@@ -474,17 +484,7 @@ static void area_split_refusals(void)
 {
 	char *buf = anon(4 * PG);
 	struct driver d = { .cooperate = false };
-	uint32_t ioas;
-
-	fresh();
-	ioas = ioas_alloc();
-	CHECK_EQ(map_at(ioas, RW, buf, 4 * PG, 0x10000), 0);
-	CHECK_EQ(ioasid_access_create(ctx, &driver_ops, &d, &d.access), 0);
-	ioasid_obj_publish(ctx, &d.access->obj);
-	CHECK_EQ(ioasid_access_attach(d.access, ioas), 0);
-	CHECK_EQ(ioasid_access_pin_pages(d.access, 0x10000, PG, 0, NULL), 0);
-	d.iova = 0x10000;
-	d.len = PG;
+	uint32_t ioas = driver_on_area(&d, buf, 4 * PG, PG);
 
 	CHECK_CASE("a cut while an access pins the area",
 		   cut_at(ioas, 0x10000 + 2 * PG - 1), -EINVAL);
