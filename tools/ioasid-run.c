@@ -121,8 +121,9 @@ static pid_t start_daemon(const char *daemon, int lfd, int selftest,
 		setenv("LISTEN_FDS", "1", 1);
 		unsetenv("LD_PRELOAD");
 		{
-			const char *args[6] = { "ioasidd" };
-			int n = 1;
+			/* One user's daemon: that user may have all of it. */
+			const char *args[8] = { "ioasidd", "--max-user-files", "0" };
+			int n = 3;
 
 			if (selftest)
 				args[n++] = "--selftest";

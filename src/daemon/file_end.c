@@ -8,6 +8,7 @@
 
 #include "file_end.h"
 #include "ioasid/ioasid.h"
+#include "quota.h"
 #include "request.h"
 #include "wire/wire.h"
 
@@ -36,14 +37,22 @@ static void on_notify(void *priv)
 	ring(priv);
 }
 
-int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file)
+int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file,
+		  uid_t uid)
 {
-	struct file_end *fe = calloc(1, sizeof(*fe));
 	struct epoll_event ev = { .events = EPOLLRDHUP };
+	struct file_end *fe;
 	int rc;
 
-	if (!fe)
+	rc = quota_take(uid);
+	if (rc)
+		return rc;
+	fe = calloc(1, sizeof(*fe));
+	if (!fe) {
+		quota_give(uid);
 		return -ENOMEM;
+	}
+	fe->uid = uid;
 	fe->ep.kind = ENDPOINT_FILE;
 	fe->ep.fd = ours;
 	fe->file = file;
@@ -66,6 +75,7 @@ out_unregister:
 	ioasid_file_unregister(file);
 out_free:
 	free(fe);
+	quota_give(uid);
 	return rc;
 }
 
@@ -77,6 +87,7 @@ void file_end_close(int epfd, struct file_end *fe)
 	ioasid_file_unregister(fe->file);
 	close(fe->ep.fd);
 	ioasid_file_put(fe->file);
+	quota_give(fe->uid);
 	free(fe);
 }
 

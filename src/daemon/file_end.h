@@ -15,15 +15,17 @@ struct file_end {
 	struct endpoint ep;
 	struct ioasid_file *file;
 	int rung; /* a doorbell waits in the client's end */
+	uid_t uid; /* whose share of descriptors it takes (quota.h) */
 };
 
 /*
  * Watch `ours` for the client's last close of `theirs`, and make `theirs`
- * find `file` when the client passes it back.  Takes over `ours` and the
- * caller's reference to file on success; -errno and nothing taken on
- * failure.
+ * find `file` when the client passes it back, charged to user uid
+ * (-EMFILE at its share).  Takes over `ours` and the caller's reference
+ * to file on success; -errno and nothing taken on failure.
  */
-int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file);
+int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file,
+		  uid_t uid);
 
 /* The last close: release the file. */
 void file_end_close(int epfd, struct file_end *fe);

@@ -31,6 +31,7 @@
 #include "fail_nth.h"
 #include "file_end.h"
 #include "log.h"
+#include "quota.h"
 #include "session.h"
 #include "trace.h"
 #include "wire/wire.h"
@@ -107,27 +108,34 @@ static void raise_nofile(void)
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-/* Out of descriptors: take one waiting client with the reserve's room,
- * refuse it with EMFILE, and put the reserve back.  0, or -1 when no
- * client was waiting. */
-static int refuse_one(int lfd)
+/* Tell a connection we will not serve why (its first request reads
+ * it), and hang up. */
+static void refuse(int fd, int err)
 {
 	struct ioasid_wire_rep rep = {
 		.magic = IOASID_WIRE_MAGIC,
 		.kind = IOASID_WIRE_REFUSED,
 		.version = IOASID_WIRE_VERSION,
-		.result = -EMFILE,
+		.result = err,
 	};
+
+	(void)!send(fd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+/* Out of descriptors: take one waiting client with the reserve's room,
+ * refuse it with EMFILE, and put the reserve back.  0, or -1 when no
+ * client was waiting. */
+static int refuse_one(int lfd)
+{
 	int fd;
 
 	if (reserve_fd < 0)
 		return -1;
 	close(reserve_fd);
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd >= 0) {
-		(void)!send(fd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT);
-		close(fd);
-	}
+	if (fd >= 0)
+		refuse(fd, -EMFILE);
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return fd >= 0 ? 0 : -1;
 }
@@ -135,13 +143,17 @@ static int refuse_one(int lfd)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ioasidd [--socket PATH] [--selftest] [--trace FILE] [--verbose]\n"
+		"usage: ioasidd [--socket PATH] [--selftest] [--trace FILE]\n"
+		"               [--max-user-files N] [--verbose]\n"
 		"       ioasidd --version\n"
 		"  Serve /dev/iommu contexts on a UNIX socket (default\n"
 		"  /run/ioasid/ioasid.sock, or the socket-activated fd 3).\n"
 		"  --selftest serves the test hooks (IOMMU_TEST_CMD, fail-nth):\n"
 		"  never on a daemon shared by users who do not trust each other.\n"
-		"  --trace FILE appends every ioctl, decoded, to FILE.\n");
+		"  --trace FILE appends every ioctl, decoded, to FILE.\n"
+		"  --max-user-files N: descriptors held for one user (connections\n"
+		"  and files), EMFILE past it; 0 is no limit, the default a\n"
+		"  quarter of the daemon's RLIMIT_NOFILE.\n");
 }
 
 struct ready {
@@ -204,18 +216,21 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "selftest", no_argument, NULL, 'T' },
 		{ "trace", required_argument, NULL, 't' },
+		{ "max-user-files", required_argument, NULL, 'F' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int selftest = 0;
 	const char *trace_path = NULL;
+	unsigned long max_user_files = 0;
+	int user_files_set = 0;
 	const char *path = NULL, *made = NULL;
 	struct epoll_event evs[MAX_EVENTS];
 	struct ready *ready = NULL;
 	size_t ready_cap = 0;
 	uint64_t next_id = 1, round = 0;
-	int lfd, ep, c;
+	int lfd, ep, c, rc;
 
 	_Static_assert(offsetof(struct session, ep) == 0 &&
 			       offsetof(struct file_end, ep) == 0,
@@ -235,6 +250,18 @@ int main(int argc, char **argv)
 		case 't':
 			trace_path = optarg;
 			break;
+		case 'F': {
+			char *end;
+
+			errno = 0;
+			max_user_files = strtoul(optarg, &end, 10);
+			if (errno || !*optarg || *end) {
+				usage(stderr);
+				return 2;
+			}
+			user_files_set = 1;
+			break;
+		}
 		case 'V':
 			printf("ioasidd %s\n", IOASID_VERSION);
 			return 0;
@@ -270,6 +297,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	raise_nofile();
+	/* By default a user may hold a quarter of what the daemon can. */
+	if (!user_files_set) {
+		struct rlimit r;
+
+		if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur != RLIM_INFINITY)
+			max_user_files = r.rlim_cur / 4;
+	}
+	quota_set_files(max_user_files);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
@@ -414,10 +449,11 @@ int main(int argc, char **argv)
 					}
 					if (fd < 0)
 						break;
-					s = session_new(ep, fd, next_id++);
-					if (!s) {
-						log_msg("out of memory: refusing a client");
-						close(fd);
+					rc = session_new(ep, fd, next_id++, &s);
+					if (rc) {
+						log_debug("refusing a client: %s",
+							  strerror(-rc));
+						refuse(fd, rc);
 						continue;
 					}
 					ev.data.ptr = &s->ep;

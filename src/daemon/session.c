@@ -12,38 +12,48 @@
 #include "caps.h"
 #include "file_end.h"
 #include "log.h"
+#include "quota.h"
 #include "request.h"
 #include "session.h"
 #include "trace.h"
 #include "wire/wire.h"
 #include "wire_uaccess.h"
 
-struct session *session_new(int epfd, int fd, uint64_t id)
+int session_new(int epfd, int fd, uint64_t id, struct session **out)
 {
-	struct session *s = calloc(1, sizeof(*s));
-	struct ucred cred;
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1 };
 	socklen_t len = sizeof(cred);
-	int one = 1;
+	struct session *s;
+	int one = 1, rc;
 
+	/* The connection is the opener's: its share pays for it. */
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	rc = quota_take(cred.uid);
+	if (rc)
+		return rc;
+	s = calloc(1, sizeof(*s));
 	if (!s)
-		return NULL;
+		goto out_give;
 	s->ctx = ioasid_ctx_new();
-	if (!s->ctx) {
-		free(s);
-		return NULL;
-	}
+	if (!s->ctx)
+		goto out_free;
 	s->ep.kind = ENDPOINT_SESSION;
 	s->ep.fd = fd;
 	s->epfd = epfd;
 	s->id = id;
-	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
-		s->opener_pid = cred.pid;
-		s->opener_uid = cred.uid;
-	}
+	s->opener_pid = cred.pid;
+	s->opener_uid = cred.uid;
 	/* Every message then carries the sender's verified credentials. */
 	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 	endpoint_track(&s->ep);
-	return s;
+	*out = s;
+	return 0;
+
+out_free:
+	free(s);
+out_give:
+	quota_give(cred.uid);
+	return -ENOMEM;
 }
 
 void session_free(struct session *s)
@@ -51,6 +61,7 @@ void session_free(struct session *s)
 	endpoint_untrack(&s->ep);
 	ioasid_ctx_put(s->ctx);
 	close(s->ep.fd);
+	quota_give(s->opener_uid);
 	free(s);
 }
 
@@ -67,7 +78,8 @@ static int send_reply_with_file(struct session *s, struct request *r,
 	int rc = 0;
 
 	if (result >= 0) {
-		rc = file_end_open(s->epfd, ours, theirs, w->new_file);
+		rc = file_end_open(s->epfd, ours, theirs, w->new_file,
+				   r->caller.uid);
 		if (rc)
 			result = rc;
 	}

@@ -15,11 +15,13 @@ struct session {
 	int epfd; /* the event loop, for the files it hands out */
 	struct ioasid_ctx *ctx;
 	pid_t opener_pid; /* SO_PEERCRED at accept, for log lines */
-	uid_t opener_uid;
+	uid_t opener_uid; /* whose share of descriptors it takes */
 	uint64_t id;
 };
 
-struct session *session_new(int epfd, int fd, uint64_t id);
+/* A session for accepted connection fd: 0, -EMFILE (the opener's share
+ * is used up, quota.h) or -ENOMEM. */
+int session_new(int epfd, int fd, uint64_t id, struct session **out);
 /*
  * The connection's last close: the context and everything in it go,
  * synchronously, unless files it handed out are still open; the last of

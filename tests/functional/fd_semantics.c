@@ -687,6 +687,59 @@ static void t_daemon_out_of_fds(void)
 	close(fd);
 }
 
+static int fault_queue(int fd, int *qfd)
+{
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+
+	if (ioctl(fd, IOMMU_FAULT_QUEUE_ALLOC, &fa))
+		return -errno;
+	*qfd = (int)fa.out_fault_fd;
+	return 0;
+}
+
+/*
+ * Under a daemon started with --max-user-files N (IOASID_TEST_USER_FILES
+ * says N): a user's connections and the files handed to it share N
+ * descriptors of the daemon's; past them it gets EMFILE, and what it
+ * closes it gets back.
+ */
+static void t_user_share(void)
+{
+	const char *v = getenv("IOASID_TEST_USER_FILES");
+	int max = v ? atoi(v) : 0, fds[64], served = 0, refused = 0, n, fd;
+
+	EXPECT(max > 1 && max < 32);
+	if (max <= 1 || max >= 32)
+		return;
+	for (n = 0; n < max + 4; n++) {
+		int rc;
+
+		fds[n] = open("/dev/iommu", O_RDWR);
+		rc = ioas_alloc(fds[n]);
+		served += rc == 1;
+		refused += rc == -EMFILE;
+	}
+	EXPECT(served == max && refused == 4);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	/* One connection, then files until the share is used up. */
+	fd = open("/dev/iommu", O_RDWR);
+	for (n = 0; n < max + 4; n++) {
+		int rc = fault_queue(fd, &fds[n]);
+
+		if (rc) {
+			EXPECT(rc == -EMFILE);
+			break;
+		}
+	}
+	EXPECT(n == max - 1);
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	EXPECT(fault_queue(fd, &fds[0]) == 0);
+	close(fds[0]);
+	close(fd);
+}
+
 static void t_unreachable(void)
 {
 	char *saved = strdup(getenv("IOASID_SOCKET"));
@@ -1348,6 +1401,7 @@ static const struct {
 	{ "daemon unreachable gives EIO", t_unreachable },
 	{ "a daemon out of descriptors refuses with EMFILE",
 	  t_daemon_out_of_fds },
+	{ "a user's share of the daemon's descriptors", t_user_share },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
@@ -1381,6 +1435,10 @@ int main(int argc, char **argv)
 		int before = failures;
 
 		/* Arguments pick the cases whose names contain one. */
+		/* Cases that need a daemon started for them run when named. */
+		if (argc == 1 && i < sizeof(cases) / sizeof(cases[0]) &&
+		    cases[i].fn == t_user_share)
+			continue;
 		if (argc > 1) {
 			bool picked = false;
 
