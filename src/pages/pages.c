@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -26,10 +27,19 @@ struct pin_range {
  * Page sets of one process share one pidfd, so that thousands of mappings
  * cost the daemon one descriptor, not thousands.  An entry whose process
  * has died is never handed to a newcomer with a recycled pid.
+ *
+ * A process' memory is reached through its /proc/PID/mem opened when the
+ * entry was made: that file stays with the address space it was opened
+ * on, so once the process execs (or exits) it reads nothing, and a page
+ * set never reaches the image that replaced the one it was made in (a
+ * setuid program, say) -- the kernel's pins would never show it either.
+ * The pid alone would follow the process into its new image.
  */
 struct source {
 	pid_t pid;
 	int pidfd; /* -1 without pidfds (Linux < 5.3, or under valgrind) */
+	int mem;   /* /proc/PID/mem of the image, -1 when it cannot be had */
+	bool stale; /* the process has exec'd since: never handed out again */
 	unsigned int refs;
 	struct source *next;
 };
@@ -46,14 +56,49 @@ static bool pidfd_alive(int pidfd, pid_t pid)
 	return rc == 0 || errno == EPERM;
 }
 
-static struct source *source_get(pid_t pid)
+static int open_mem(pid_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/*
+ * Does src still show the image that maps probe (a byte of the range
+ * about to get a page set)?  No when its file reads nothing there while
+ * the process' current image does: it has exec'd.
+ */
+static bool same_image(struct source *src, uint64_t probe)
+{
+	unsigned char b;
+	bool now;
+	int mem;
+
+	if (src->mem < 0 || !probe ||
+	    pread(src->mem, &b, 1, (off_t)probe) == 1)
+		return true;
+	mem = open_mem(src->pid);
+	now = mem >= 0 && pread(mem, &b, 1, (off_t)probe) == 1;
+	if (mem >= 0)
+		close(mem);
+	return !now;
+}
+
+/* The entry for pid's current image; probe as for same_image (0: none). */
+static struct source *source_get(pid_t pid, uint64_t probe)
 {
 	struct source *src;
 
 	pthread_mutex_lock(&sources_lock);
-	for (src = sources; src; src = src->next)
-		if (src->pid == pid && pidfd_alive(src->pidfd, pid))
+	for (src = sources; src; src = src->next) {
+		if (src->pid != pid || src->stale ||
+		    !pidfd_alive(src->pidfd, pid))
+			continue;
+		if (same_image(src, probe))
 			break;
+		src->stale = true;
+	}
 	if (src) {
 		src->refs++;
 	} else {
@@ -61,6 +106,14 @@ static struct source *source_get(pid_t pid)
 		if (src) {
 			src->pid = pid;
 			src->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+			src->mem = pid == getpid() ? -1 : open_mem(pid);
+			/* Opened after the pidfd: if the pid was another
+			 * process' by then, the pidfd's is dead. */
+			if (src->mem >= 0 && !pidfd_alive(src->pidfd, pid)) {
+				close(src->mem);
+				src->mem = -1;
+				src->stale = true;
+			}
 			src->refs = 1;
 			src->next = sources;
 			sources = src;
@@ -92,13 +145,15 @@ static void source_put(struct source *src)
 		*link = src->next;
 		if (src->pidfd >= 0)
 			close(src->pidfd);
+		if (src->mem >= 0)
+			close(src->mem);
 		free(src);
 	}
 	pthread_mutex_unlock(&sources_lock);
 }
 
-static int pages_alloc(pid_t pid, uid_t uid, uint64_t start_byte,
-		       uint64_t length, bool writable,
+static int pages_alloc(pid_t pid, uid_t uid, uint64_t probe,
+		       uint64_t start_byte, uint64_t length, bool writable,
 		       enum ioasid_account_mode mode, struct ioasid_pages **out)
 {
 	struct ioasid_pages *p;
@@ -116,7 +171,7 @@ static int pages_alloc(pid_t pid, uid_t uid, uint64_t start_byte,
 	p->account_mode = mode;
 	p->source_pid = pid;
 	p->source_uid = uid;
-	p->source = source_get(pid);
+	p->source = source_get(pid, probe);
 	if (!p->source) {
 		free(p);
 		return -ENOMEM;
@@ -139,8 +194,8 @@ int ioasid_pages_alloc_user(pid_t pid, uid_t uid, uint64_t uptr,
 
 	if (add_overflows_u64(uptr, length, &end))
 		return -EOVERFLOW;
-	rc = pages_alloc(pid, uid, uptr - uptr_down, length, writable, mode,
-			 out);
+	rc = pages_alloc(pid, uid, uptr, uptr - uptr_down, length, writable,
+			 mode, out);
 	if (rc)
 		return rc;
 	(*out)->type = IOASID_PAGES_USER;
@@ -157,7 +212,7 @@ int ioasid_pages_alloc_file(pid_t pid, uid_t uid, int fd, uint64_t start,
 	uint64_t start_byte = start % IOASID_PAGE_SIZE;
 	int rc;
 
-	rc = pages_alloc(pid, uid, start_byte, length, writable, mode, out);
+	rc = pages_alloc(pid, uid, 0, start_byte, length, writable, mode, out);
 	if (rc)
 		return rc;
 	(*out)->type = IOASID_PAGES_FILE;
@@ -439,9 +494,20 @@ int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 	    end > (p->npages << IOASID_PAGE_SHIFT))
 		return -EINVAL;
 	if (p->type == IOASID_PAGES_USER) {
-		if (source_alive(p) &&
-		    !vm_xfer(p->source_pid, p->uptr + off, buf, len, write))
+		if (p->source->mem >= 0) {
+			/* Only the image the set was made in: after an exec
+			 * this file reads nothing. */
+			n = write ? pwrite(p->source->mem, buf, len,
+					   (off_t)(p->uptr + off)) :
+				    pread(p->source->mem, buf, len,
+					  (off_t)(p->uptr + off));
+			if (n == (ssize_t)len)
+				return 0;
+		} else if (source_alive(p) &&
+			   !vm_xfer(p->source_pid, p->uptr + off, buf, len,
+				    write)) {
 			return 0;
+		}
 		return rw_elsewhere(p, off, buf, len, write);
 	}
 	/* pread/pwrite rather than a mapping: a file truncated under us
@@ -530,7 +596,7 @@ int ioasid_pages_change_source(struct ioasid_pages *const *ps, size_t n,
 	struct source *src;
 	int mode, rc = 0;
 
-	src = source_get(pid);
+	src = source_get(pid, 0);
 	if (!src)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {

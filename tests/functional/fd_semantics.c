@@ -740,6 +740,98 @@ static void t_user_share(void)
 	close(fd);
 }
 
+/*
+ * A page set belongs to the image it was made in.  A child maps a buffer,
+ * then execs a new image (ours again, in --exec-image mode) that puts
+ * other bytes at the very same address; DMA through the mapping must not
+ * reach them.  The kernel's pins would still show the old pages; we no
+ * longer can, so the DMA faults (EFAULT), which it must, rather than
+ * read or write the new image (a setuid program's, say).
+ */
+static const char *self_path; /* argv[0], to exec ourselves */
+static int test_cmd(int fd, struct iommu_test_cmd *cmd);
+
+static void t_exec_leaves_page_set(void)
+{
+	const char *self = self_path;
+	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd);
+	int mapped[2], go[2], ready[2];
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	unsigned char got[16];
+	struct ioasid_device_dma dma = {
+		.size = sizeof(dma), .length = sizeof(got),
+		.uptr = (uintptr_t)got, .iova = 1 << 24,
+	};
+	char c;
+	pid_t pid;
+
+	EXPECT(pipe(mapped) == 0 && pipe(go) == 0 && pipe(ready) == 0);
+	md.id = (uint32_t)ioas;
+	EXPECT(test_cmd(fd, &md) == 0);
+	dma.dev_id = md.mock_domain.out_idev_id;
+	pid = fork();
+	if (pid == 0) {
+		unsigned char *buf = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE |
+				 IOMMU_IOAS_MAP_FIXED_IOVA,
+			.ioas_id = (uint32_t)ioas, .user_va = (uintptr_t)buf,
+			.length = 4096, .iova = 1 << 24,
+		};
+		char addr[32], wfd[16];
+
+		memset(buf, 0x5a, 4096);
+		if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+			_exit(1);
+		(void)!write(mapped[1], "m", 1);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		snprintf(addr, sizeof(addr), "%lu", (unsigned long)buf);
+		snprintf(wfd, sizeof(wfd), "%d", ready[1]);
+		execl(self, self, "--exec-image", addr, wfd, (char *)NULL);
+		_exit(3);
+	}
+	EXPECT(read(mapped[0], &c, 1) == 1);
+	/* Before the exec, the device reads the child's bytes. */
+	EXPECT(ioctl(fd, IOASID_DEVICE_DMA, &dma) == 0 && got[0] == 0x5a);
+	EXPECT(write(go[1], "g", 1) == 1);
+	EXPECT(read(ready[0], &c, 1) == 1 && c == 'r');
+	memset(got, 0, sizeof(got));
+	errno = 0;
+	EXPECT(ioctl(fd, IOASID_DEVICE_DMA, &dma) == -1 && errno == EFAULT);
+	EXPECT(got[0] != 0xa5);
+	dma.flags = IOASID_DMA_WRITE;
+	EXPECT(ioctl(fd, IOASID_DEVICE_DMA, &dma) == -1 && errno == EFAULT);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(mapped[0]);
+	close(mapped[1]);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	close(fd);
+}
+
+/* --exec-image ADDR FD: the new image, other bytes at ADDR, then wait. */
+static int exec_image(const char *addr, const char *wfd)
+{
+	void *want = (void *)strtoul(addr, NULL, 10);
+	unsigned char *p = mmap(want, 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+				-1, 0);
+
+	if (p != want)
+		return 4;
+	memset(p, 0xa5, 4096);
+	(void)!write(atoi(wfd), "r", 1);
+	for (;;)
+		pause();
+}
+
 static void t_unreachable(void)
 {
 	char *saved = strdup(getenv("IOASID_SOCKET"));
@@ -1402,6 +1494,8 @@ static const struct {
 	{ "a daemon out of descriptors refuses with EMFILE",
 	  t_daemon_out_of_fds },
 	{ "a user's share of the daemon's descriptors", t_user_share },
+	{ "a page set stays with the image it was made in",
+	  t_exec_leaves_page_set },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
@@ -1422,6 +1516,9 @@ int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
 
+	if (argc == 4 && !strcmp(argv[1], "--exec-image"))
+		return exec_image(argv[2], argv[3]);
+	self_path = argv[0];
 	if (argc == 3 && !strcmp(argv[1], "--exec-child")) {
 		int fd = atoi(argv[2]);
 
