@@ -7,7 +7,10 @@
 #define IOASID_CORE_VM_ACCESS_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -49,23 +52,39 @@ static inline int vm_xfer_status(pid_t pid, uint64_t uptr, void *buf,
 	return n < 0 && errno == EPERM ? -EPERM : -EFAULT;
 }
 
-/* 1 when [uptr, uptr+len) is all zero, 0 when not, -EFAULT. */
+/* Whether n bytes at p are all zero. */
+static inline bool vm_all_zero(const unsigned char *p, size_t n)
+{
+	return !n || (!p[0] && !memcmp(p, p + 1, n - 1));
+}
+
+/*
+ * 1 when [uptr, uptr+len) is all zero, 0 when not, -EFAULT.  A size
+ * field may name gigabytes: read in large chunks, so that each system
+ * call moves 64 KiB rather than a few hundred bytes.
+ */
 static inline int vm_zeroed(pid_t pid, uint64_t uptr, uint64_t len)
 {
-	unsigned char chunk[512];
+	enum { CHUNK = 64 * 1024 };
+	unsigned char small[512], *chunk = len > sizeof(small) ? malloc(CHUNK) : NULL;
+	size_t cap = chunk ? CHUNK : sizeof(small);
+	int rc = 1;
 
-	while (len) {
-		size_t n = len < sizeof(chunk) ? (size_t)len : sizeof(chunk);
+	if (!chunk)
+		chunk = small;
+	while (len && rc == 1) {
+		size_t n = len < cap ? (size_t)len : cap;
 
 		if (vm_xfer(pid, uptr, chunk, n, 0))
-			return -EFAULT;
-		for (size_t i = 0; i < n; i++)
-			if (chunk[i])
-				return 0;
+			rc = -EFAULT;
+		else if (!vm_all_zero(chunk, n))
+			rc = 0;
 		uptr += n;
 		len -= n;
 	}
-	return 1;
+	if (chunk != small)
+		free(chunk);
+	return rc;
 }
 
 #endif

@@ -27,6 +27,36 @@ static long io(unsigned int cmd, void *arg)
 
 /* For each iommufd command: short -> EINVAL, dirty tail -> E2BIG, clean tail
  * behaves exactly like the exact size. */
+/*
+ * A tail far larger than one read of it (the scan goes in chunks): all
+ * zero is accepted, one non-zero byte anywhere, the last included, is
+ * E2BIG, and a tail running into unmapped memory is EFAULT.
+ */
+static void long_tails(void)
+{
+	const size_t tail = 3 * 64 * 1024 + 100;
+	unsigned char *m = mmap(NULL, tail + 2 * 4096, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iommu_ioas_alloc *a = (void *)m;
+	const size_t size = sizeof(*a) + tail;
+
+	CHECK(m != MAP_FAILED);
+	a->size = (uint32_t)size;
+	CHECK_CASE("a long zero tail", io(IOMMU_IOAS_ALLOC, a), 0);
+	m[size - 1] = 1;
+	CHECK_CASE("its last byte set", io(IOMMU_IOAS_ALLOC, a), -E2BIG);
+	m[size - 1] = 0;
+	m[sizeof(*a) + 64 * 1024] = 1;
+	CHECK_CASE("a byte past the first chunk set", io(IOMMU_IOAS_ALLOC, a),
+		   -E2BIG);
+	m[sizeof(*a) + 64 * 1024] = 0;
+	munmap(m + 4096 * ((size + 4095) / 4096), 4096);
+	a->size = (uint32_t)(4096 * ((size + 4095) / 4096) + 8);
+	CHECK_CASE("a tail into unmapped memory", io(IOMMU_IOAS_ALLOC, a),
+		   -EFAULT);
+	munmap(m, tail + 2 * 4096);
+}
+
 static void size_rules(void)
 {
 	for (unsigned int i = 0; i < ioasid_ioctl_desc_count(); i++) {
@@ -383,6 +413,7 @@ int main(void)
 	fresh = ioasid_ctx_new();
 	RUN(test_mode_cases);
 	RUN(size_rules);
+	RUN(long_tails);
 	RUN(unknown_commands);
 	RUN(ioas_alloc_cases);
 	RUN(iova_ranges_cases);
