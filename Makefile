@@ -50,10 +50,13 @@ fuzz: build build-fuzz
 bench: build
 	@for b in $(BUILD)/bench/bench-translate $(BUILD)/bench/bench-dma \
 		  $(BUILD)/bench/bench-map $(BUILD)/bench/bench-pin \
-		  $(BUILD)/bench/bench-dirty $(BUILD)/bench/bench-roundtrip; do \
+		  $(BUILD)/bench/bench-dirty $(BUILD)/bench/bench-roundtrip \
+		  $(BUILD)/bench/bench-contention; do \
 		echo "== $$b"; \
 		case $$b in \
 		*roundtrip) $(BUILD)/ioasid-run -- $$b || exit 1 ;; \
+		*contention) IOASID_MEMORY_CALLBACK=always \
+			$(BUILD)/ioasid-run -- $$b || exit 1 ;; \
 		*) $$b || exit 1 ;; \
 		esac; \
 	done
