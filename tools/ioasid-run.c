@@ -122,8 +122,9 @@ static pid_t start_daemon(const char *daemon, int lfd, int selftest,
 		unsetenv("LD_PRELOAD");
 		{
 			/* One user's daemon: that user may have all of it. */
-			const char *args[8] = { "ioasidd", "--max-user-files", "0" };
-			int n = 3;
+			const char *args[10] = { "ioasidd", "--max-user-files", "0",
+						  "--max-user-objects", "0" };
+			int n = 5;
 
 			if (selftest)
 				args[n++] = "--selftest";

@@ -38,6 +38,12 @@ _Static_assert(sizeof(struct iommu_hwpt_alloc) <= IOASID_UCMD_MAX,
 	       "ucmd buffer too small");
 
 static struct ioasid_call_observer *observers;
+static __thread const struct ioasid_caller *current_caller;
+
+const struct ioasid_caller *ioasid_current_caller(void)
+{
+	return current_caller;
+}
 
 void ioasid_observe_calls(struct ioasid_call_observer *o)
 {
@@ -160,7 +166,9 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 	if (!fn)
 		return -ENOTTY;
 
+	current_caller = caller;
 	rc = fn(&u);
+	current_caller = NULL;
 	if (u.new_obj) {
 		if (rc < 0)
 			ioasid_obj_abort(ctx, u.new_obj);

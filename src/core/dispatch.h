@@ -23,6 +23,10 @@ typedef long (*ioasid_handler_fn)(struct ioasid_ucmd *u);
 
 struct ioasid_caller;
 
+/* Who makes the call this thread is running (NULL outside one): what
+ * the kernel calls current, for charging what the call makes. */
+const struct ioasid_caller *ioasid_current_caller(void);
+
 /*
  * Told of every ioctl's caller before it runs, for a layer above the
  * core that must know who calls (pages/reach.c remembers the processes

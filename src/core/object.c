@@ -4,6 +4,9 @@
 #include <stdlib.h>
 
 #include "context.h"
+#include "dispatch.h"
+#include "ioasid/ioasid.h"
+#include "user_limits.h"
 #include "object.h"
 
 const struct ioasid_obj_ops *ioasid_obj_ops[IOASID_OBJ_NR_TYPES];
@@ -68,21 +71,46 @@ static int obj_reserve(struct ioasid_ctx *ctx, struct ioasid_object *obj,
 	return rc;
 }
 
+/* The type's destroy, after the object's charge is given back. */
+static void obj_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
+{
+	if (obj->charged)
+		ioasid_user_object_uncharge(obj->charged_uid);
+	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+}
+
 int ioasid_obj_alloc(struct ioasid_ctx *ctx, size_t size,
 		     enum ioasid_obj_type type, void **out)
 {
-	struct ioasid_object *obj = calloc(1, size);
+	const struct ioasid_caller *caller = ioasid_current_caller();
+	struct ioasid_object *obj;
 	int rc;
 
-	if (!obj)
-		return -ENOMEM;
-	rc = obj_reserve(ctx, obj, type);
-	if (rc) {
-		free(obj);
-		return rc;
+	/* The user whose call makes it pays for it. */
+	if (caller) {
+		rc = ioasid_user_object_charge(caller->uid);
+		if (rc)
+			return rc;
 	}
+	obj = calloc(1, size);
+	if (!obj) {
+		rc = -ENOMEM;
+		goto out_uncharge;
+	}
+	obj->charged = caller != NULL;
+	obj->charged_uid = caller ? caller->uid : 0;
+	rc = obj_reserve(ctx, obj, type);
+	if (rc)
+		goto out_free;
 	*out = obj;
 	return 0;
+
+out_free:
+	free(obj);
+out_uncharge:
+	if (caller)
+		ioasid_user_object_uncharge(caller->uid);
+	return rc;
 }
 
 void ioasid_obj_publish(struct ioasid_ctx *ctx, struct ioasid_object *obj)
@@ -107,7 +135,7 @@ void ioasid_obj_abort(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	pthread_mutex_lock(&ctx->lock);
 	slot_free_locked(&ctx->objects, obj->id);
 	pthread_mutex_unlock(&ctx->lock);
-	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+	obj_destroy(ctx, obj);
 }
 
 static struct ioasid_object *lookup_locked(struct ioasid_ctx *ctx, uint32_t id)
@@ -229,7 +257,7 @@ int ioasid_obj_destroy_id(struct ioasid_ctx *ctx, uint32_t id)
 	wait_shortterm_locked(ctx, obj);
 	pthread_mutex_unlock(&ctx->lock);
 
-	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+	obj_destroy(ctx, obj);
 	return 0;
 }
 
@@ -251,7 +279,7 @@ void ioasid_obj_destroy_owned(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	wait_shortterm_locked(ctx, obj);
 	pthread_mutex_unlock(&ctx->lock);
 
-	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+	obj_destroy(ctx, obj);
 }
 
 void ioasid_obj_tombstone(struct ioasid_ctx *ctx, struct ioasid_object *obj)
@@ -263,7 +291,7 @@ void ioasid_obj_tombstone(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 	wait_shortterm_locked(ctx, obj);
 	pthread_mutex_unlock(&ctx->lock);
 
-	ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+	obj_destroy(ctx, obj);
 }
 
 void ioasid_obj_table_release(struct ioasid_ctx *ctx)
@@ -287,7 +315,7 @@ void ioasid_obj_table_release(struct ioasid_ctx *ctx)
 			pthread_mutex_lock(&ctx->lock);
 			slot_free_locked(t, obj->id);
 			pthread_mutex_unlock(&ctx->lock);
-			ioasid_obj_ops[obj->type]->destroy(ctx, obj);
+			obj_destroy(ctx, obj);
 			progress = 1;
 		}
 	}

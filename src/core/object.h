@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct ioasid_ctx;
 
@@ -52,6 +53,8 @@ struct ioasid_object {
 	atomic_uint users;
 	atomic_uint shortterm;
 	bool published; /* under the context's lock */
+	bool charged;   /* to charged_uid's objects (user_limits.h) */
+	uid_t charged_uid;
 };
 
 /* What the table needs to know about each type. */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "core/user_limits.h"
 #include "fail_nth.h"
 #include "file_end.h"
 #include "log.h"
@@ -140,11 +141,21 @@ static int refuse_one(int lfd)
 	return fd >= 0 ? 0 : -1;
 }
 
+/* A count option: 0 and -EINVAL for what is not one. */
+static int parse_count(const char *s, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno || !*s || *end || *s == '-' ? -EINVAL : 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ioasidd [--socket PATH] [--selftest] [--trace FILE]\n"
-		"               [--max-user-files N] [--verbose]\n"
+		"               [--max-user-files N] [--max-user-objects N] [--verbose]\n"
 		"       ioasidd --version\n"
 		"  Serve /dev/iommu contexts on a UNIX socket (default\n"
 		"  /run/ioasid/ioasid.sock, or the socket-activated fd 3).\n"
@@ -153,7 +164,9 @@ static void usage(FILE *f)
 		"  --trace FILE appends every ioctl, decoded, to FILE.\n"
 		"  --max-user-files N: descriptors held for one user (connections\n"
 		"  and files), EMFILE past it; 0 is no limit, the default a\n"
-		"  quarter of the daemon's RLIMIT_NOFILE.\n");
+		"  quarter of the daemon's RLIMIT_NOFILE.\n"
+		"  --max-user-objects N: objects one user may hold in all its\n"
+		"  contexts, ENOMEM past it; 0 is no limit, the default 65536.\n");
 }
 
 struct ready {
@@ -217,13 +230,14 @@ int main(int argc, char **argv)
 		{ "selftest", no_argument, NULL, 'T' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "max-user-files", required_argument, NULL, 'F' },
+		{ "max-user-objects", required_argument, NULL, 'O' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int selftest = 0;
 	const char *trace_path = NULL;
-	unsigned long max_user_files = 0;
+	unsigned long max_user_files = 0, max_user_objects = 65536;
 	int user_files_set = 0;
 	const char *path = NULL, *made = NULL;
 	struct epoll_event evs[MAX_EVENTS];
@@ -250,18 +264,19 @@ int main(int argc, char **argv)
 		case 't':
 			trace_path = optarg;
 			break;
-		case 'F': {
-			char *end;
-
-			errno = 0;
-			max_user_files = strtoul(optarg, &end, 10);
-			if (errno || !*optarg || *end) {
+		case 'F':
+			if (parse_count(optarg, &max_user_files)) {
 				usage(stderr);
 				return 2;
 			}
 			user_files_set = 1;
 			break;
-		}
+		case 'O':
+			if (parse_count(optarg, &max_user_objects)) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'V':
 			printf("ioasidd %s\n", IOASID_VERSION);
 			return 0;
@@ -305,6 +320,7 @@ int main(int argc, char **argv)
 			max_user_files = r.rlim_cur / 4;
 	}
 	quota_set_files(max_user_files);
+	ioasid_set_user_object_limit(max_user_objects);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

@@ -832,6 +832,46 @@ static int exec_image(const char *addr, const char *wfd)
 		pause();
 }
 
+/*
+ * Under a daemon started with --max-user-objects N (IOASID_TEST_USER_OBJECTS
+ * says N): one user's objects in all its contexts come to N at most;
+ * past them ENOMEM, as a cgroup at its limit would give; what is
+ * destroyed, or goes with its context, is given back.
+ */
+static void t_user_objects(void)
+{
+	const char *v = getenv("IOASID_TEST_USER_OBJECTS");
+	int max = v ? atoi(v) : 0, a = open("/dev/iommu", O_RDWR);
+	int b = open("/dev/iommu", O_RDWR), made = 0, last = 0;
+
+	EXPECT(max > 10 && max < 10000);
+	if (max <= 10 || max >= 10000)
+		return;
+	for (int i = 0; i < max / 2; i++)
+		made += ioas_alloc(a) > 0;
+	for (int i = 0; i < max; i++) {
+		int rc = ioas_alloc(b);
+
+		if (rc < 0) {
+			EXPECT(rc == -ENOMEM);
+			break;
+		}
+		made++;
+		last = rc;
+	}
+	EXPECT(made == max);
+	EXPECT(ioas_alloc(a) == -ENOMEM);
+	EXPECT(destroy(b, (uint32_t)last) == 0);
+	EXPECT(ioas_alloc(a) > 0);
+	/* The context's end gives back all it held: b, holding
+	 * max - max/2 - 1, may make the rest. */
+	close(a);
+	for (int i = 0; i < max / 2 + 1; i++)
+		EXPECT(ioas_alloc(b) > 0);
+	EXPECT(ioas_alloc(b) == -ENOMEM);
+	close(b);
+}
+
 static void t_unreachable(void)
 {
 	char *saved = strdup(getenv("IOASID_SOCKET"));
@@ -1494,6 +1534,7 @@ static const struct {
 	{ "a daemon out of descriptors refuses with EMFILE",
 	  t_daemon_out_of_fds },
 	{ "a user's share of the daemon's descriptors", t_user_share },
+	{ "a user's objects in all its contexts", t_user_objects },
 	{ "a page set stays with the image it was made in",
 	  t_exec_leaves_page_set },
 	{ "first request of a new connection reads caller memory",
@@ -1534,7 +1575,8 @@ int main(int argc, char **argv)
 		/* Arguments pick the cases whose names contain one. */
 		/* Cases that need a daemon started for them run when named. */
 		if (argc == 1 && i < sizeof(cases) / sizeof(cases[0]) &&
-		    cases[i].fn == t_user_share)
+		    (cases[i].fn == t_user_share ||
+		     cases[i].fn == t_user_objects))
 			continue;
 		if (argc > 1) {
 			bool picked = false;

@@ -32,7 +32,7 @@ OUTSIDE = {
 }
 OUTSIDE_CORE = {
     "preload": ABI_HALF,
-    "daemon": ABI_HALF | {"core/rcu.h"},
+    "daemon": ABI_HALF | {"core/rcu.h", "core/user_limits.h"},
 }
 include = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
