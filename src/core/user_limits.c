@@ -1,75 +1,83 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "user_limits.h"
 
-struct user_objects {
-	uid_t uid;
-	unsigned long n;
-};
-
-/* Lock order: taken alone, never with a context's lock wanted inside. */
-static pthread_mutex_t limits_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long max_objects;
-static struct user_objects *users; /* those holding any, unordered */
-static size_t nusers, cap;
-
-void ioasid_set_user_object_limit(unsigned long max)
+void ioasid_user_counts_set_max(struct ioasid_user_counts *c,
+				unsigned long max)
 {
-	pthread_mutex_lock(&limits_lock);
-	max_objects = max;
-	pthread_mutex_unlock(&limits_lock);
+	pthread_mutex_lock(&c->lock);
+	c->max = max;
+	pthread_mutex_unlock(&c->lock);
 }
 
-static struct user_objects *find_locked(uid_t uid)
+static struct ioasid_user_count *find_locked(struct ioasid_user_counts *c,
+					     uid_t uid)
 {
-	for (size_t i = 0; i < nusers; i++)
-		if (users[i].uid == uid)
-			return &users[i];
+	for (size_t i = 0; i < c->n; i++)
+		if (c->users[i].uid == uid)
+			return &c->users[i];
 	return NULL;
 }
 
-int ioasid_user_object_charge(uid_t uid)
+int ioasid_user_counts_take(struct ioasid_user_counts *c, uid_t uid, int err)
 {
-	struct user_objects *u;
+	struct ioasid_user_count *u;
 	int rc = 0;
 
-	pthread_mutex_lock(&limits_lock);
-	u = find_locked(uid);
+	pthread_mutex_lock(&c->lock);
+	u = find_locked(c, uid);
 	if (!u) {
-		if (nusers == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-			struct user_objects *n = realloc(users, ncap * sizeof(*n));
+		if (c->n == c->cap) {
+			size_t ncap = c->cap ? 2 * c->cap : 8;
+			struct ioasid_user_count *n =
+				realloc(c->users, ncap * sizeof(*n));
 
 			if (!n) {
 				rc = -ENOMEM;
 				goto out_unlock;
 			}
-			users = n;
-			cap = ncap;
+			c->users = n;
+			c->cap = ncap;
 		}
-		u = &users[nusers++];
-		*u = (struct user_objects){ .uid = uid };
+		u = &c->users[c->n++];
+		*u = (struct ioasid_user_count){ .uid = uid };
 	}
-	if (max_objects && u->n >= max_objects)
-		rc = -ENOMEM;
+	if (c->max && u->n >= c->max)
+		rc = err;
 	else
 		u->n++;
 out_unlock:
-	pthread_mutex_unlock(&limits_lock);
+	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+void ioasid_user_counts_give(struct ioasid_user_counts *c, uid_t uid)
+{
+	struct ioasid_user_count *u;
+
+	pthread_mutex_lock(&c->lock);
+	u = find_locked(c, uid);
+	/* A user holding nothing is forgotten. */
+	if (u && u->n && !--u->n)
+		*u = c->users[--c->n];
+	pthread_mutex_unlock(&c->lock);
+}
+
+static struct ioasid_user_counts objects = IOASID_USER_COUNTS_INIT;
+
+void ioasid_set_user_object_limit(unsigned long max)
+{
+	ioasid_user_counts_set_max(&objects, max);
+}
+
+int ioasid_user_object_charge(uid_t uid)
+{
+	return ioasid_user_counts_take(&objects, uid, -ENOMEM);
 }
 
 void ioasid_user_object_uncharge(uid_t uid)
 {
-	struct user_objects *u;
-
-	pthread_mutex_lock(&limits_lock);
-	u = find_locked(uid);
-	/* A user holding nothing is forgotten. */
-	if (u && u->n && !--u->n)
-		*u = users[--nusers];
-	pthread_mutex_unlock(&limits_lock);
+	ioasid_user_counts_give(&objects, uid);
 }

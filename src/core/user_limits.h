@@ -1,17 +1,43 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What one user may make: objects, across all its contexts.  The kernel
- * charges an object's memory to the cgroup of the task that makes it and
- * fails the allocation at the cgroup's limit; a daemon serving several
- * users charges the user whose call makes it, and fails with ENOMEM past
- * the limit its operator set (ioasidd --max-user-objects).  Objects made
- * outside any call (by a device emulator linking the core) are nobody's.
+ * What one user may hold.
+ *
+ * Objects, across all its contexts: the kernel charges an object's memory
+ * to the cgroup of the task that makes it and fails the allocation at the
+ * cgroup's limit; a daemon serving several users charges the user whose
+ * call makes it, and fails with ENOMEM past the limit its operator set
+ * (ioasidd --max-user-objects).  Objects made outside any call (by a
+ * device emulator linking the core) are nobody's.
+ *
+ * The counting itself, per user against a limit, is shared with what the
+ * daemon counts (its descriptors, quota.c).
  */
 #ifndef IOASID_CORE_USER_LIMITS_H
 #define IOASID_CORE_USER_LIMITS_H
 
-#include <stdbool.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <sys/types.h>
+
+struct ioasid_user_count {
+	uid_t uid;
+	unsigned long n;
+};
+
+/* Counts per user against max (0: no limit).  Lock order: taken alone. */
+struct ioasid_user_counts {
+	pthread_mutex_t lock;
+	unsigned long max;
+	struct ioasid_user_count *users; /* those holding any, unordered */
+	size_t n, cap;
+};
+#define IOASID_USER_COUNTS_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
+
+void ioasid_user_counts_set_max(struct ioasid_user_counts *c,
+				unsigned long max);
+/* One more for uid: 0, err at the limit, or -ENOMEM. */
+int ioasid_user_counts_take(struct ioasid_user_counts *c, uid_t uid, int err);
+void ioasid_user_counts_give(struct ioasid_user_counts *c, uid_t uid);
 
 /* Each user's objects; 0 (the default) leaves them unlimited. */
 void ioasid_set_user_object_limit(unsigned long max);

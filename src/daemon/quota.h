@@ -5,7 +5,7 @@
  * access, an event queue).  They all come from the daemon's one
  * RLIMIT_NOFILE, so without a share per user one user could leave none
  * for the others.  A user at the limit gets EMFILE, as a process at its
- * own RLIMIT_NOFILE would.  Only the serving thread counts: no lock.
+ * own RLIMIT_NOFILE would.
  */
 #ifndef IOASID_DAEMON_QUOTA_H
 #define IOASID_DAEMON_QUOTA_H
@@ -14,7 +14,6 @@
 
 /* Each user's share; 0 leaves it unlimited. */
 void quota_set_files(unsigned long max);
-unsigned long quota_files(void);
 
 /* One more descriptor for uid: 0, or -EMFILE at its limit (-ENOMEM). */
 int quota_take(uid_t uid);
