@@ -22,8 +22,17 @@ struct holder {
 	struct rcu_head rcu;
 };
 
+/*
+ * A frame is one user's hold on a page: two users pinning the same page
+ * (a file both map) get a frame each, under different numbers.  DMA by a
+ * frame number reaches the page only through its holders, so only ever
+ * through the memory of the user whose domain maps that number, never
+ * through another user's process (which could have put other memory
+ * where the page was, or may read what this user may not).
+ */
 struct ioasid_frame {
 	struct ioasid_page_id id;
+	uid_t owner;
 	uint64_t pfn;
 	unsigned int pins; /* = holders on the list */
 	struct holder *_Atomic holders;
@@ -101,14 +110,15 @@ static bool id_equal(const struct ioasid_page_id *x,
 	       x->index == y->index;
 }
 
-static struct ioasid_frame *hash_find(const struct ioasid_page_id *id)
+static struct ioasid_frame *hash_find(const struct ioasid_page_id *id,
+				      uid_t owner)
 {
 	struct ioasid_frame *f;
 
 	if (!hash_size)
 		return NULL;
 	for (f = hash[id_hash(id) & (hash_size - 1)]; f; f = f->hash_next)
-		if (id_equal(&f->id, id))
+		if (f->owner == owner && id_equal(&f->id, id))
 			return f;
 	return NULL;
 }
@@ -302,7 +312,7 @@ static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
 
 /* A new frame for id at number pfn, published. */
 static struct ioasid_frame *frame_new(const struct ioasid_page_id *id,
-				      uint64_t pfn)
+				      uid_t owner, uint64_t pfn)
 {
 	struct ioasid_frame *f = calloc(1, sizeof(*f));
 	dir_slot *slot;
@@ -315,6 +325,7 @@ static struct ioasid_frame *frame_new(const struct ioasid_page_id *id,
 		return NULL;
 	}
 	f->id = *id;
+	f->owner = owner;
 	f->pfn = pfn;
 	atomic_init(&f->holders, NULL);
 	f->hash_next = hash[id_hash(id) & (hash_size - 1)];
@@ -338,6 +349,7 @@ int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
 		       struct ioasid_pages *p, uint64_t first_index,
 		       uint64_t *pfns)
 {
+	const uid_t owner = ioasid_pages_owner(p);
 	size_t i = 0;
 	int rc;
 
@@ -346,7 +358,7 @@ int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
 	if (rc)
 		goto out_unlock;
 	while (i < n) {
-		struct ioasid_frame *f = hash_find(&ids[i]);
+		struct ioasid_frame *f = hash_find(&ids[i], owner);
 		uint64_t run = 0, base;
 
 		if (f) {
@@ -357,7 +369,7 @@ int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
 			continue;
 		}
 		/* A run of pages new to us gets consecutive numbers. */
-		while (i + run < n && !hash_find(&ids[i + run]))
+		while (i + run < n && !hash_find(&ids[i + run], owner))
 			run++;
 		base = pfns_alloc(run, ids[i].index);
 		if (!base) {
@@ -365,11 +377,11 @@ int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
 			goto out_release;
 		}
 		for (uint64_t k = 0; k < run; k++, i++) {
-			f = hash_find(&ids[i]); /* a page twice in one run */
+			f = hash_find(&ids[i], owner); /* twice in one run */
 			if (f) {
 				pfns_free(base + k);
 			} else {
-				f = frame_new(&ids[i], base + k);
+				f = frame_new(&ids[i], owner, base + k);
 				if (!f) {
 					while (++k < run)
 						pfns_free(base + k);
@@ -421,12 +433,16 @@ unsigned int ioasid_frame_pins(const struct ioasid_page_id *id, uint64_t *pfn)
 	struct ioasid_frame *f;
 	unsigned int pins = 0;
 
+	/* The page's pins, whoever holds them, as its refcount would say;
+	 * the number is the first frame's. */
 	pthread_mutex_lock(&frames_lock);
-	f = hash_find(id);
-	if (f) {
-		pins = f->pins;
-		if (pfn)
+	for (f = hash_size ? hash[id_hash(id) & (hash_size - 1)] : NULL; f;
+	     f = f->hash_next) {
+		if (!id_equal(&f->id, id))
+			continue;
+		if (!pins && pfn)
 			*pfn = f->pfn;
+		pins += f->pins;
 	}
 	pthread_mutex_unlock(&frames_lock);
 	return pins;

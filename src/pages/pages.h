@@ -211,4 +211,10 @@ void ioasid_pages_pfns(struct ioasid_pages *p, uint64_t first, uint64_t n,
 /* How many page sets hold the page at `uva` of process `pid` pinned. */
 unsigned int ioasid_pages_pin_count(pid_t pid, uint64_t uva);
 
+/* The user whose pins the set's frames are (frame.c keeps users apart). */
+static inline uid_t ioasid_pages_owner(const struct ioasid_pages *p)
+{
+	return p->source_uid;
+}
+
 #endif

@@ -816,6 +816,112 @@ static void t_exec_leaves_page_set(void)
 	close(fd);
 }
 
+/*
+ * Two users pin the same page of a file both may read, the other user
+ * first.  It then puts memory of its own where its mapping of the page
+ * was.  Our device must still read the file's page, never the other
+ * user's memory: a pinned page is reached only through its own user's
+ * holders.
+ * (Runs as root: the second user is nobody, uid 65534.)
+ */
+static void t_no_alias_across_users(void)
+{
+	char path[] = "/tmp/ioasid-alias-XXXXXX";
+	int file = mkstemp(path), fd = open("/dev/iommu", O_RDWR);
+	int ioas = ioas_alloc(fd), pinned[2], go[2], swapped[2];
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	unsigned char *mine, got[8];
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.length = 4096, .iova = 1 << 24,
+	};
+	struct ioasid_device_dma dma = {
+		.size = sizeof(dma), .length = sizeof(got),
+		.uptr = (uintptr_t)got, .iova = 1 << 24,
+	};
+	char c;
+	pid_t pid;
+
+	char dir[108];
+
+	/* Our daemon becomes a shared one: the other user may connect. */
+	snprintf(dir, sizeof(dir), "%s", getenv("IOASID_SOCKET"));
+	EXPECT(chmod(dir, 0666) == 0);
+	*strrchr(dir, '/') = 0;
+	EXPECT(chmod(dir, 0711) == 0);
+	EXPECT(file >= 0 && fchmod(file, 0644) == 0 && ftruncate(file, 4096) == 0);
+	EXPECT(pwrite(file, "the file", 8, 0) == 8);
+	EXPECT(pipe(pinned) == 0 && pipe(go) == 0 && pipe(swapped) == 0);
+	md.id = (uint32_t)ioas;
+	EXPECT(test_cmd(fd, &md) == 0);
+	mine = mmap(NULL, 4096, PROT_READ, MAP_SHARED, file, 0);
+	EXPECT(mine != MAP_FAILED);
+	pid = fork();
+	if (pid == 0) {
+		int bfd, bioas, f;
+		unsigned char *page;
+		struct iommu_test_cmd bmd = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(2);
+		f = open(path, O_RDONLY);
+		bfd = open("/dev/iommu", O_RDWR);
+		bioas = ioas_alloc(bfd);
+		page = mmap(NULL, 4096, PROT_READ, MAP_SHARED, f, 0);
+		if (f < 0 || bioas < 0 || page == MAP_FAILED)
+			_exit(3);
+		bmd.id = (uint32_t)bioas;
+		map.ioas_id = (uint32_t)bioas;
+		map.user_va = (uintptr_t)page;
+		if (test_cmd(bfd, &bmd) || ioctl(bfd, IOMMU_IOAS_MAP, &map))
+			_exit(4);
+		(void)!write(pinned[1], "p", 1);
+		if (read(go[0], &c, 1) != 1)
+			_exit(6);
+		/* Its own memory where its view of the page was. */
+		page = mmap(page, 4096, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (page == MAP_FAILED)
+			_exit(5);
+		memcpy(page, "EVILEVIL", 8);
+		(void)!write(swapped[1], "s", 1);
+		pause();
+		_exit(0);
+	}
+	/* A child that fails closes these: the reads then end. */
+	close(pinned[1]);
+	close(swapped[1]);
+	EXPECT(read(pinned[0], &c, 1) == 1);
+	map.ioas_id = (uint32_t)ioas;
+	map.user_va = (uintptr_t)mine;
+	EXPECT(ioctl(fd, IOMMU_IOAS_MAP, &map) == 0);
+	EXPECT(write(go[1], "g", 1) == 1);
+	EXPECT(read(swapped[0], &c, 1) == 1);
+	dma.dev_id = md.mock_domain.out_idev_id;
+	EXPECT(ioctl(fd, IOASID_DEVICE_DMA, &dma) == 0);
+	EXPECT(!memcmp(got, "the file", 8));
+	kill(pid, SIGKILL);
+	{
+		int st;
+
+		EXPECT(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st));
+		if (WIFEXITED(st))
+			fprintf(stderr, "  the other user's side exited %d\n",
+				WEXITSTATUS(st));
+	}
+	chmod(dir, 0700);
+	munmap(mine, 4096);
+	close(file);
+	unlink(path);
+	close(pinned[0]);
+	close(go[0]);
+	close(go[1]);
+	close(swapped[0]);
+	close(fd);
+}
+
 /* --exec-image ADDR FD: the new image, other bytes at ADDR, then wait. */
 static int exec_image(const char *addr, const char *wfd)
 {
@@ -1537,6 +1643,8 @@ static const struct {
 	{ "a user's objects in all its contexts", t_user_objects },
 	{ "a page set stays with the image it was made in",
 	  t_exec_leaves_page_set },
+	{ "a page two users pin is reached only through one's own",
+	  t_no_alias_across_users },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
