@@ -61,6 +61,7 @@ int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file,
 		goto out_free;
 	/* Reads and writes come with the sender's credentials. */
 	setsockopt(ours, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
+	request_pass_identity(ours);
 	ev.events |= EPOLLIN;
 	ev.data.ptr = fe;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ours, &ev)) {
@@ -103,12 +104,14 @@ int file_end_serve_one(struct file_end *fe)
 	request_serve_begin(&r);
 	switch (r.req.kind) {
 	case IOASID_WIRE_READ:
-		result = ioasid_file_read(fe->file, &r.caller, r.req.arg,
-					  r.req.cmd);
+		result = r.sender_gone ? -ESRCH :
+					 ioasid_file_read(fe->file, &r.caller,
+							  r.req.arg, r.req.cmd);
 		break;
 	case IOASID_WIRE_WRITE:
-		result = ioasid_file_write(fe->file, &r.caller, r.req.arg,
-					   r.req.cmd);
+		result = r.sender_gone ? -ESRCH :
+					 ioasid_file_write(fe->file, &r.caller,
+							   r.req.arg, r.req.cmd);
 		break;
 	default:
 		/* No ioctl is served on these files. */

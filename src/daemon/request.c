@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -54,6 +56,28 @@ int request_reply(int sock, struct request *r, long result, int client_fd)
 	if (sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		return -errno;
 	return 0;
+}
+
+/* Not in Debian 12's headers yet: Linux 6.5's numbers. */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
+void request_pass_identity(int sock)
+{
+	setsockopt(sock, SOL_SOCKET, SO_PASSPIDFD, &(int){ 1 }, sizeof(int));
+}
+
+/* Whether the process behind pidfd (or, without one, pid) still runs. */
+static bool sender_alive(int pidfd, pid_t pid)
+{
+	if (pidfd >= 0)
+		return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) ||
+		       errno == EPERM;
+	return !kill(pid, 0) || errno == EPERM;
 }
 
 /* Messages arrive whole; this is the largest one we accept. */
@@ -128,6 +152,7 @@ int request_recv(int sock, struct request *r, const char *who)
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(sizeof(int)) +
 			 CMSG_SPACE(4 * sizeof(int))];
 	} control;
 	struct iovec iov = { .iov_base = rxbuf, .iov_len = sizeof(rxbuf) };
@@ -138,8 +163,9 @@ int request_recv(int sock, struct request *r, const char *who)
 	struct wire_uaccess *w = &r->w;
 	struct ucred *cred = NULL;
 	struct cmsghdr *cm;
+	int pidfd = -1, rc;
+	bool pidfd_said = false;
 	ssize_t n;
-	int rc;
 
 	memset(r, 0, sizeof(*r));
 	w->fd = -1;
@@ -157,6 +183,12 @@ int request_recv(int sock, struct request *r, const char *who)
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS)
 			cred = (struct ucred *)CMSG_DATA(cm);
+		else if (cm->cmsg_level == SOL_SOCKET &&
+			 cm->cmsg_type == SCM_PIDFD && !pidfd_said) {
+			/* A negative one: the sender is gone (reaped). */
+			memcpy(&pidfd, CMSG_DATA(cm), sizeof(int));
+			pidfd_said = true;
+		}
 		else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 			/* One descriptor per request is kept; extras are a
 			 * client's mistake and closed at once. */
@@ -172,6 +204,12 @@ int request_recv(int sock, struct request *r, const char *who)
 		}
 	}
 	rc = request_parse(r, rxbuf, (size_t)n, cred, sock, who);
+	if (!rc)
+		r->sender_gone = pidfd_said ? pidfd < 0 ||
+						      !sender_alive(pidfd, 0) :
+					      !sender_alive(-1, cred->pid);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (rc)
 		goto out_close_fd;
 	return 0;

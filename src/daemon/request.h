@@ -8,6 +8,8 @@
 #ifndef IOASID_DAEMON_REQUEST_H
 #define IOASID_DAEMON_REQUEST_H
 
+#include <stdbool.h>
+
 #include "fail_nth.h"
 #include "ioasid/ioasid.h"
 #include "wire/wire.h"
@@ -18,7 +20,18 @@ struct request {
 	struct wire_uaccess w;
 	struct ioasid_caller caller;
 	uint32_t fail_nth_left; /* answered back (fail_nth.h) */
+	/* Its sender had exited by the time we read it: not served, as a
+	 * process that is gone makes no call (and its pid may be another's). */
+	bool sender_gone;
 };
+
+/*
+ * Each message names its sender as it was when it sent it: a pidfd
+ * (SO_PASSPIDFD), which tells whether that very process still exists.
+ * Where the kernel has none (before Linux 6.5) the pid is asked instead,
+ * which a pid already reused would pass.  On every socket we serve.
+ */
+void request_pass_identity(int sock);
 
 /*
  * The serving of r, as opposed to its transport: the part the calling

@@ -45,6 +45,7 @@ int session_new(int epfd, int fd, uint64_t id, struct session **out)
 	s->opener_uid = cred.uid;
 	/* Every message then carries the sender's verified credentials. */
 	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	request_pass_identity(fd);
 	endpoint_track(&s->ep);
 	*out = s;
 	return 0;
@@ -109,6 +110,11 @@ int session_serve_one(struct session *s)
 	case IOASID_WIRE_IOCTL: {
 		struct trace_ioctl t;
 
+		if (r.sender_gone) {
+			result = -ESRCH;
+			break;
+		}
+
 		trace_ioctl_begin(&t, &r.caller, r.req.cmd, r.req.arg);
 		request_serve_begin(&r);
 		result = ioasid_ctx_ioctl(s->ctx, &r.caller, r.req.cmd,
@@ -118,12 +124,14 @@ int session_serve_one(struct session *s)
 		break;
 	}
 	case IOASID_WIRE_MMAP: {
-		int fd = ioasid_ctx_mmap(s->ctx, r.req.arg, r.req.cmd,
-					 (int)(r.req.__reserved & 0xff),
-					 (r.req.__reserved &
-					  IOASID_WIRE_MMAP_SHARED) ?
-						 MAP_SHARED :
-						 MAP_PRIVATE);
+		int flags = (r.req.__reserved & IOASID_WIRE_MMAP_SHARED) ?
+				    MAP_SHARED :
+				    MAP_PRIVATE;
+		int fd = r.sender_gone ?
+				 -ESRCH :
+				 ioasid_ctx_mmap(s->ctx, r.req.arg, r.req.cmd,
+						 (int)(r.req.__reserved & 0xff),
+						 flags);
 
 		/* The memory to map goes along; the client's number for it
 		 * is the result. */

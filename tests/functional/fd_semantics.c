@@ -27,6 +27,8 @@
 #include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
+#include "wire/wire.h"
+#include <linux/sockios.h>
 #include <sys/mman.h>
 #include <sys/epoll.h>
 #include <poll.h>
@@ -922,6 +924,87 @@ static void t_no_alias_across_users(void)
 	close(fd);
 }
 
+/* A connection of our own, speaking the wire without the shim. */
+static int raw_connect(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", getenv("IOASID_SOCKET"));
+	setsockopt(s, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
+	if (connect(s, (struct sockaddr *)&a, sizeof(a))) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* IOAS_ALLOC at arg whose struct says `size`, its first 12 bytes sent
+ * along (nothing of the tail: the daemon reads that itself). */
+static int raw_ioas_alloc(int s, void *arg, uint32_t size)
+{
+	struct {
+		struct ioasid_wire_req req;
+		struct ioasid_wire_seg seg;
+		struct iommu_ioas_alloc a;
+	} __attribute__((packed)) m = {
+		.req = { .magic = IOASID_WIRE_MAGIC, .kind = IOASID_WIRE_IOCTL,
+			 .version = IOASID_WIRE_VERSION,
+			 .cmd = IOMMU_IOAS_ALLOC, .arg = (uintptr_t)arg,
+			 .tid = (uint32_t)gettid(), .nsegs = 1, .fd = -1 },
+		.seg = { .uptr = (uintptr_t)arg, .len = 12,
+			 .flags = IOASID_SEG_DATA | IOASID_SEG_WRITABLE },
+		.a = { .size = size },
+	};
+
+	return send(s, &m, sizeof(m), 0) == (ssize_t)sizeof(m) ? 0 : -1;
+}
+
+static long raw_result(int s)
+{
+	unsigned char buf[512];
+	struct ioasid_wire_rep rep;
+
+	if (recv(s, buf, sizeof(buf), 0) < (ssize_t)sizeof(rep))
+		return -999;
+	memcpy(&rep, buf, sizeof(rep));
+	return (long)rep.result;
+}
+
+/*
+ * A request whose sender is gone before it is read is not served: a
+ * process that has exited makes no call, and its pid may by then be
+ * another process' (whose memory and rights the request would use).
+ * The daemon is kept busy first (a 4 GiB struct tail it must scan), so
+ * that the other request is read only after its sender has exited; the
+ * connection lives on in us.
+ */
+static void t_sender_gone(void)
+{
+	size_t big = (4ULL << 30) + 4096;
+	char *m = mmap(NULL, big, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int busy = raw_connect(), late = raw_connect(), queued = 1, st;
+	struct iommu_ioas_alloc mine = { .size = sizeof(mine) };
+	pid_t pid;
+
+	EXPECT(m != MAP_FAILED && busy >= 0 && late >= 0);
+	EXPECT(raw_ioas_alloc(busy, m, 0xfffffff0u) == 0);
+	/* Until the daemon has taken it, and so is scanning. */
+	while (!ioctl(busy, SIOCOUTQ, &queued) && queued > 0)
+		;
+	pid = fork();
+	if (pid == 0)
+		_exit(raw_ioas_alloc(late, &mine, sizeof(mine)) ? 1 : 0);
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0);
+	EXPECT(raw_result(busy) == 0);
+	EXPECT(raw_result(late) == -ESRCH);
+	close(busy);
+	close(late);
+	munmap(m, big);
+}
+
 /* --exec-image ADDR FD: the new image, other bytes at ADDR, then wait. */
 static int exec_image(const char *addr, const char *wfd)
 {
@@ -1645,6 +1728,7 @@ static const struct {
 	  t_exec_leaves_page_set },
 	{ "a page two users pin is reached only through one's own",
 	  t_no_alias_across_users },
+	{ "a request whose sender is gone is not served", t_sender_gone },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
