@@ -103,6 +103,11 @@ void client_fd_maybe_ours(int fd)
 	fd_cache_set(fd, FD_UNSEEN, 0);
 }
 
+void client_fd_not_ours(int fd)
+{
+	fd_cache_set(fd, FD_NOT_OURS, 0);
+}
+
 static bool peer_is_daemon(int fd)
 {
 	struct sockaddr_un addr;

@@ -72,6 +72,8 @@ bool client_fd_is_ours(int fd);
 bool client_fd_is_file(int fd);
 /* Numbers from here up are not remembered (client_fd_forget needs none). */
 #define CLIENT_FD_CACHE 4096
+/* fd was just made by opening a path: it cannot be ours. */
+void client_fd_not_ours(int fd);
 /* Forget an fd about to be closed. */
 void client_fd_forget(int fd);
 /* fd was just made, maybe as a copy of one of ours: look at it afresh. */
