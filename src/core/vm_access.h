@@ -59,11 +59,14 @@ static inline bool vm_all_zero(const unsigned char *p, size_t n)
 }
 
 /*
- * 1 when [uptr, uptr+len) is all zero, 0 when not, -EFAULT.  A size
- * field may name gigabytes: read in large chunks, so that each system
- * call moves 64 KiB rather than a few hundred bytes.
+ * 1 when [uptr, uptr+len) is all zero, 0 when not, -EFAULT, read with
+ * read(priv, uptr, buf, n) (0 or -errno).  A size field may name
+ * gigabytes: read in large chunks, so that each read moves 64 KiB rather
+ * than a few hundred bytes.
  */
-static inline int vm_zeroed(pid_t pid, uint64_t uptr, uint64_t len)
+static inline int vm_zeroed_by(int (*read)(void *priv, uint64_t uptr,
+					   void *buf, size_t len),
+			       void *priv, uint64_t uptr, uint64_t len)
 {
 	enum { CHUNK = 64 * 1024 };
 	unsigned char small[512], *chunk = len > sizeof(small) ? malloc(CHUNK) : NULL;
@@ -75,7 +78,7 @@ static inline int vm_zeroed(pid_t pid, uint64_t uptr, uint64_t len)
 	while (len && rc == 1) {
 		size_t n = len < cap ? (size_t)len : cap;
 
-		if (vm_xfer(pid, uptr, chunk, n, 0))
+		if (read(priv, uptr, chunk, n))
 			rc = -EFAULT;
 		else if (!vm_all_zero(chunk, n))
 			rc = 0;
@@ -85,6 +88,17 @@ static inline int vm_zeroed(pid_t pid, uint64_t uptr, uint64_t len)
 	if (chunk != small)
 		free(chunk);
 	return rc;
+}
+
+static inline int vm_read_pid(void *priv, uint64_t uptr, void *buf, size_t len)
+{
+	return vm_xfer((pid_t)(intptr_t)priv, uptr, buf, len, 0);
+}
+
+/* The same, in process pid's memory. */
+static inline int vm_zeroed(pid_t pid, uint64_t uptr, uint64_t len)
+{
+	return vm_zeroed_by(vm_read_pid, (void *)(intptr_t)pid, uptr, len);
 }
 
 #endif

@@ -215,6 +215,11 @@ static int wu_write(void *priv, uint64_t uptr, const void *src, size_t len)
 	return client_xfer(w, uptr, (void *)src, len, 1);
 }
 
+static int client_read(void *priv, uint64_t uptr, void *buf, size_t len)
+{
+	return client_xfer(priv, uptr, buf, len, 0);
+}
+
 static int wu_check_zeroed(void *priv, uint64_t uptr, size_t len)
 {
 	struct wire_uaccess *w = priv;
@@ -232,29 +237,8 @@ static int wu_check_zeroed(void *priv, uint64_t uptr, size_t len)
 				return 0;
 		}
 	}
-	/* No tail segment: the shim sent no bytes there, so look, in
-	 * chunks large enough that a size of gigabytes costs seconds, not
-	 * minutes, of our time. */
-	{
-		enum { CHUNK = 64 * 1024 };
-		unsigned char *chunk = malloc(MIN(len, (size_t)CHUNK));
-		int rc = 1;
-
-		if (!chunk)
-			return -ENOMEM;
-		while (len && rc == 1) {
-			size_t n = MIN(len, (size_t)CHUNK);
-
-			if (client_xfer(w, uptr, chunk, n, 0))
-				rc = -EFAULT;
-			else if (!vm_all_zero(chunk, n))
-				rc = 0;
-			uptr += n;
-			len -= n;
-		}
-		free(chunk);
-		return rc;
-	}
+	/* No tail segment: the shim sent no bytes there, so look. */
+	return vm_zeroed_by(client_read, w, uptr, len);
 }
 
 /* Only the descriptor the shim attached, under the number it gave. */
