@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/locate.h"
+
 #ifndef IOASID_LIBEXECDIR
 #define IOASID_LIBEXECDIR "/usr/local/libexec"
 #endif
@@ -39,31 +41,6 @@ static void forward(int sig)
 {
 	if (child > 0)
 		kill(child, sig);
-}
-
-/* A file next to our own executable (the build tree), else installed. */
-static int locate(const char *name, const char *installed_dir, char *out,
-		  size_t len)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		char *slash;
-
-		self[n] = 0;
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			/* A path cut short would name some other file. */
-			if (snprintf(out, len, "%s/%s", self, name) < (int)len &&
-			    !access(out, R_OK))
-				return 0;
-		}
-	}
-	if (snprintf(out, len, "%s/%s", installed_dir, name) >= (int)len)
-		return -1;
-	return access(out, R_OK) ? -1 : 0;
 }
 
 static int make_listener(const char *path)
@@ -235,7 +212,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (locate("libioasid-preload.so", IOASID_LIBDIR, shim, sizeof(shim))) {
+	if (ioasid_locate("libioasid-preload.so", IOASID_LIBDIR, shim, sizeof(shim))) {
 		fprintf(stderr, "ioasid-run: libioasid-preload.so not found\n");
 		return 127;
 	}
@@ -248,7 +225,7 @@ int main(int argc, char **argv)
 		}
 		snprintf(sock, sizeof(sock), "%s", socket_arg);
 	} else {
-		if (locate("ioasidd", IOASID_LIBEXECDIR, daemon, sizeof(daemon))) {
+		if (ioasid_locate("ioasidd", IOASID_LIBEXECDIR, daemon, sizeof(daemon))) {
 			fprintf(stderr, "ioasid-run: ioasidd not found\n");
 			return 127;
 		}

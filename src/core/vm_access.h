@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <sys/uio.h>
 
 static inline int vm_xfer(pid_t pid, uint64_t uptr, void *buf, size_t len,
@@ -50,6 +53,19 @@ static inline int vm_xfer_status(pid_t pid, uint64_t uptr, void *buf,
 	if (n == (ssize_t)len)
 		return 0;
 	return n < 0 && errno == EPERM ? -EPERM : -EFAULT;
+}
+
+/*
+ * Whether the process behind pidfd (or, without one, pid: a pid already
+ * reused would pass) still exists; one we may not signal does.
+ */
+static inline bool vm_process_alive(int pidfd, pid_t pid)
+{
+	int rc = pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd, 0,
+					   NULL, 0) :
+			      kill(pid, 0);
+
+	return rc == 0 || errno == EPERM;
 }
 
 /* Whether n bytes at p are all zero. */

@@ -8,6 +8,7 @@
 
 #include "fail_nth.h"
 #include "log.h"
+#include "core/locate.h"
 #include "core/rcu.h"
 
 #ifndef IOASID_LIBDIR
@@ -22,32 +23,6 @@ static void (*arm_fn)(uint32_t);
 static uint32_t (*disarm_fn)(void);
 /* Without the counting allocator, the count goes back as it came. */
 static uint32_t uncounted;
-
-#ifndef __SANITIZE_ADDRESS__
-/* Next to our executable (the build tree), else where it is installed. */
-static int locate_lib(char *out, size_t len)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n > 0) {
-		self[n] = 0;
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			if (snprintf(out, len, "%s/%s", self, FAULTINJECT_LIB) <
-				    (int)len &&
-			    !access(out, R_OK))
-				return 0;
-		}
-	}
-	if (snprintf(out, len, "%s/%s", IOASID_LIBDIR, FAULTINJECT_LIB) >=
-	    (int)len)
-		return -1;
-	return access(out, R_OK) ? -1 : 0;
-}
-#endif
 
 int fail_nth_enable(char **argv)
 {
@@ -70,7 +45,7 @@ int fail_nth_enable(char **argv)
 		log_msg("--selftest: %s did not load", FAULTINJECT_LIB);
 		return -1;
 	}
-	if (locate_lib(lib, sizeof(lib))) {
+	if (ioasid_locate(FAULTINJECT_LIB, IOASID_LIBDIR, lib, sizeof(lib))) {
 		log_msg("--selftest: %s not found", FAULTINJECT_LIB);
 		return -1;
 	}

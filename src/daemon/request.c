@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "caps.h"
+#include "core/vm_access.h"
 #include "log.h"
 #include "request.h"
 
@@ -69,15 +68,6 @@ int request_reply(int sock, struct request *r, long result, int client_fd)
 void request_pass_identity(int sock)
 {
 	setsockopt(sock, SOL_SOCKET, SO_PASSPIDFD, &(int){ 1 }, sizeof(int));
-}
-
-/* Whether the process behind pidfd (or, without one, pid) still runs. */
-static bool sender_alive(int pidfd, pid_t pid)
-{
-	if (pidfd >= 0)
-		return !syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) ||
-		       errno == EPERM;
-	return !kill(pid, 0) || errno == EPERM;
 }
 
 /* Messages arrive whole; this is the largest one we accept. */
@@ -206,8 +196,8 @@ int request_recv(int sock, struct request *r, const char *who)
 	rc = request_parse(r, rxbuf, (size_t)n, cred, sock, who);
 	if (!rc)
 		r->sender_gone = pidfd_said ? pidfd < 0 ||
-						      !sender_alive(pidfd, 0) :
-					      !sender_alive(-1, cred->pid);
+						      !vm_process_alive(pidfd, 0) :
+					      !vm_process_alive(-1, cred->pid);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (rc)

@@ -47,15 +47,6 @@ struct source {
 static pthread_mutex_t sources_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct source *sources;
 
-static bool pidfd_alive(int pidfd, pid_t pid)
-{
-	int rc = pidfd >= 0 ? (int)syscall(SYS_pidfd_send_signal, pidfd, 0,
-					   NULL, 0) :
-			      kill(pid, 0);
-
-	return rc == 0 || errno == EPERM;
-}
-
 static int open_mem(pid_t pid)
 {
 	char path[32];
@@ -93,7 +84,7 @@ static struct source *source_get(pid_t pid, uint64_t probe)
 	pthread_mutex_lock(&sources_lock);
 	for (src = sources; src; src = src->next) {
 		if (src->pid != pid || src->stale ||
-		    !pidfd_alive(src->pidfd, pid))
+		    !vm_process_alive(src->pidfd, pid))
 			continue;
 		if (same_image(src, probe))
 			break;
@@ -109,7 +100,7 @@ static struct source *source_get(pid_t pid, uint64_t probe)
 			src->mem = pid == getpid() ? -1 : open_mem(pid);
 			/* Opened after the pidfd: if the pid was another
 			 * process' by then, the pidfd's is dead. */
-			if (src->mem >= 0 && !pidfd_alive(src->pidfd, pid)) {
+			if (src->mem >= 0 && !vm_process_alive(src->pidfd, pid)) {
 				close(src->mem);
 				src->mem = -1;
 				src->stale = true;
@@ -228,7 +219,7 @@ uint64_t ioasid_pages_source_addr(const struct ioasid_pages *p)
 
 static bool source_alive(const struct ioasid_pages *p)
 {
-	return pidfd_alive(p->source->pidfd, p->source_pid);
+	return vm_process_alive(p->source->pidfd, p->source_pid);
 }
 
 /*

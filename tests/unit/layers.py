@@ -32,7 +32,8 @@ OUTSIDE = {
 }
 OUTSIDE_CORE = {
     "preload": ABI_HALF,
-    "daemon": ABI_HALF | {"core/rcu.h", "core/user_limits.h"},
+    "daemon": ABI_HALF | {"core/rcu.h", "core/user_limits.h",
+                          "core/locate.h"},
 }
 include = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
