@@ -1,7 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdbool.h>
 #include <urcu-bp.h>
 
 #include "rcu.h"
@@ -48,40 +45,31 @@ void ioasid_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head))
  * Releases the caller must see done when its call returns: kept here
  * until ioasid_wait_releases(), which waits one grace period itself and runs
  * them.  (Through call_rcu they would wait for liburcu's callback thread,
- * which takes its callbacks in batches milliseconds apart.)
+ * which takes its callbacks in batches milliseconds apart.)  Each thread
+ * keeps its own: the call that dropped the last reference is the one that
+ * must not return before the release, and another thread's call must not
+ * pay for it or return early thinking it ran.
  */
-static pthread_mutex_t releases_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ioasid_release *releases; /* under releases_lock */
-static atomic_bool releases_pending;
+static __thread struct ioasid_release *releases;
 
 void ioasid_defer_release(struct ioasid_release *r, void (*fn)(struct ioasid_release *r))
 {
 	ended_read_section();
 	r->fn = fn;
-	pthread_mutex_lock(&releases_lock);
 	r->next = releases;
 	releases = r;
-	atomic_store_explicit(&releases_pending, true, memory_order_relaxed);
-	pthread_mutex_unlock(&releases_lock);
 }
 
 void ioasid_wait_releases(void)
 {
-	struct ioasid_release *r, *next;
+	struct ioasid_release *r = releases, *next;
 
-	if (!atomic_load_explicit(&releases_pending, memory_order_relaxed))
-		return;
-	pthread_mutex_lock(&releases_lock);
-	r = releases;
-	releases = NULL;
-	atomic_store_explicit(&releases_pending, false, memory_order_relaxed);
-	pthread_mutex_unlock(&releases_lock);
 	if (!r)
 		return;
+	releases = NULL;
 	ioasid_synchronize_rcu();
 	for (; r; r = next) {
 		next = r->next;
 		r->fn(r);
 	}
 }
-

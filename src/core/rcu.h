@@ -34,7 +34,7 @@ void ioasid_call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head));
  * returns.  ioasid_defer_release() keeps fn(r) for after a grace period, and
  * ioasid_wait_releases(), at the end of that call (where no read-side section
  * and no lock a release takes is held), waits for one and runs every
- * release kept so far.
+ * release the calling thread kept so far.
  */
 struct ioasid_release {
 	struct ioasid_release *next;

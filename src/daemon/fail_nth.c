@@ -22,7 +22,7 @@
 static void (*arm_fn)(uint32_t);
 static uint32_t (*disarm_fn)(void);
 /* Without the counting allocator, the count goes back as it came. */
-static uint32_t uncounted;
+static __thread uint32_t uncounted;
 
 int fail_nth_enable(char **argv)
 {

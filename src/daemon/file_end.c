@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include "ioasid/ioasid.h"
 #include "quota.h"
 #include "request.h"
+#include "serve.h"
 #include "wire/wire.h"
 
 /*
@@ -25,11 +25,13 @@ static void ring(struct file_end *fe)
 		.version = IOASID_WIRE_VERSION,
 	};
 
-	if (fe->rung || !(ioasid_file_poll(fe->file) & POLLIN))
+	/* Notifications come from any thread: one bell is enough. */
+	if (atomic_load(&fe->rung) || !(ioasid_file_poll(fe->file) & POLLIN) ||
+	    atomic_exchange(&fe->rung, true))
 		return;
-	if (send(fe->ep.fd, &bell, sizeof(bell), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+	if (send(fe->ep.fd, &bell, sizeof(bell), MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    sizeof(bell))
-		fe->rung = 1;
+		atomic_store(&fe->rung, false);
 }
 
 static void on_notify(void *priv)
@@ -37,10 +39,8 @@ static void on_notify(void *priv)
 	ring(priv);
 }
 
-int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file,
-		  uid_t uid)
+int file_end_open(int ours, int theirs, struct ioasid_file *file, uid_t uid)
 {
-	struct epoll_event ev = { .events = EPOLLRDHUP };
 	struct file_end *fe;
 	int rc;
 
@@ -62,17 +62,14 @@ int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file,
 	/* Reads and writes come with the sender's credentials. */
 	setsockopt(ours, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
 	request_pass_identity(ours);
-	ev.events |= EPOLLIN;
-	ev.data.ptr = fe;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ours, &ev)) {
-		rc = -errno;
-		goto out_unregister;
-	}
 	ioasid_file_set_notify(file, on_notify, fe);
-	endpoint_track(&fe->ep);
+	rc = serve_add(&fe->ep, uid);
+	if (rc)
+		goto out_unregister;
 	return 0;
 
 out_unregister:
+	ioasid_file_set_notify(file, NULL, NULL);
 	ioasid_file_unregister(file);
 out_free:
 	free(fe);
@@ -80,16 +77,14 @@ out_free:
 	return rc;
 }
 
-void file_end_close(int epfd, struct file_end *fe)
+void file_end_close(struct file_end *fe)
 {
 	ioasid_file_set_notify(fe->file, NULL, NULL);
-	endpoint_untrack(&fe->ep);
-	epoll_ctl(epfd, EPOLL_CTL_DEL, fe->ep.fd, NULL);
 	ioasid_file_unregister(fe->file);
 	close(fe->ep.fd);
+	fe->ep.fd = -1;
 	ioasid_file_put(fe->file);
 	quota_give(fe->uid);
-	free(fe);
 }
 
 int file_end_serve_one(struct file_end *fe)
@@ -126,7 +121,7 @@ int file_end_serve_one(struct file_end *fe)
 		rc = -EPROTO; /* it did not answer for its memory */
 	request_end(&r);
 	/* The client drained its doorbells before asking. */
-	fe->rung = 0;
+	atomic_store(&fe->rung, false);
 	if (!rc)
 		ring(fe);
 	return rc;

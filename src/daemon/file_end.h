@@ -7,6 +7,9 @@
 #ifndef IOASID_DAEMON_FILE_END_H
 #define IOASID_DAEMON_FILE_END_H
 
+#include <stdatomic.h>
+#include <sys/types.h>
+
 #include "endpoint.h"
 
 struct ioasid_file;
@@ -14,21 +17,22 @@ struct ioasid_file;
 struct file_end {
 	struct endpoint ep;
 	struct ioasid_file *file;
-	int rung; /* a doorbell waits in the client's end */
+	atomic_bool rung; /* a doorbell waits in the client's end */
 	uid_t uid; /* whose share of descriptors it takes (quota.h) */
 };
 
 /*
- * Watch `ours` for the client's last close of `theirs`, and make `theirs`
- * find `file` when the client passes it back, charged to user uid
- * (-EMFILE at its share).  Takes over `ours` and the caller's reference
- * to file on success; -errno and nothing taken on failure.
+ * Serve `ours` (serve.h): the client's reads and writes, and its last
+ * close of `theirs`; and make `theirs` find `file` when the client passes
+ * it back, charged to user uid (-EMFILE at its share).  Takes over `ours`
+ * and the caller's reference to file on success; -errno and nothing taken
+ * on failure.
  */
-int file_end_open(int epfd, int ours, int theirs, struct ioasid_file *file,
-		  uid_t uid);
+int file_end_open(int ours, int theirs, struct ioasid_file *file, uid_t uid);
 
-/* The last close: release the file. */
-void file_end_close(int epfd, struct file_end *fe);
+/* The last close: release the file.  The memory of fe stays, for
+ * serve.c to free (free(fe)). */
+void file_end_close(struct file_end *fe);
 
 /* Serve one read or write from the client: -errno to drop the end. */
 int file_end_serve_one(struct file_end *fe);

@@ -1,14 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ioasidd: the daemon that plays the kernel.
- *
- * One thread, one epoll loop.  Ordering is the point: when a client closes
- * its last fd and then does anything else, that close must have taken
- * effect first (its pins released, its objects gone).  A close is visible
- * as a hang-up the moment it happens, so each round collects every ready
- * event, tears down every hung-up session and file, and only then serves at
- * most one message per session, all of which were queued before the round
- * began.
+ * ioasidd: the daemon that plays the kernel.  Here: its options, its
+ * socket, its descriptors and taking clients in; serve.c runs the threads
+ * that serve them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -33,14 +25,13 @@
 #include "file_end.h"
 #include "log.h"
 #include "quota.h"
+#include "serve.h"
 #include "session.h"
 #include "trace.h"
 #include "wire/wire.h"
 #include "wire_uaccess.h"
 
 int log_verbose;
-
-#define MAX_EVENTS 256
 
 static volatile sig_atomic_t stopping;
 
@@ -109,21 +100,6 @@ static void raise_nofile(void)
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-/* Tell a connection we will not serve why (its first request reads
- * it), and hang up. */
-static void refuse(int fd, int err)
-{
-	struct ioasid_wire_rep rep = {
-		.magic = IOASID_WIRE_MAGIC,
-		.kind = IOASID_WIRE_REFUSED,
-		.version = IOASID_WIRE_VERSION,
-		.result = err,
-	};
-
-	(void)!send(fd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
-}
-
 /* Out of descriptors: take one waiting client with the reserve's room,
  * refuse it with EMFILE, and put the reserve back.  0, or -1 when no
  * client was waiting. */
@@ -136,7 +112,7 @@ static int refuse_one(int lfd)
 	close(reserve_fd);
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd >= 0)
-		refuse(fd, -EMFILE);
+		session_refuse_fd(fd, -EMFILE);
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return fd >= 0 ? 0 : -1;
 }
@@ -169,35 +145,21 @@ static void usage(FILE *f)
 		"  contexts, ENOMEM past it; 0 is no limit, the default 65536.\n");
 }
 
-struct ready {
-	struct endpoint *e;
-	uint32_t events;
-};
-
-static struct endpoint listener = { .kind = ENDPOINT_LISTENER };
-
-/* How long the loop looks for more work before sleeping. */
-#define SPIN_NS 50000
-
 /* The signal mask while the loop waits: stop signals let through. */
 static sigset_t waiting_mask;
+static int lfd = -1;
 
-static int wait_events(int ep, struct epoll_event *evs, int max, int timeout)
+/* The next client waiting on the listener, or -1 when none is. */
+static int take_client(void)
 {
-	return epoll_pwait(ep, evs, max, timeout, &waiting_mask);
-}
-struct endpoint *endpoints;
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-static void endpoint_close(int ep, struct endpoint *e)
-{
-	if (e->kind == ENDPOINT_SESSION) {
-		struct session *s = (struct session *)e;
-
-		log_debug("client %llu closed", (unsigned long long)s->id);
-		epoll_ctl(ep, EPOLL_CTL_DEL, e->fd, NULL);
-		session_free(s);
-	} else if (e->kind == ENDPOINT_FILE) {
-		file_end_close(ep, (struct file_end *)e);
+		if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
+			return fd;
+		if (refuse_one(lfd))
+			return -1;
+		log_msg("out of descriptors: refused a client (EMFILE)");
 	}
 }
 
@@ -240,11 +202,12 @@ int main(int argc, char **argv)
 	unsigned long max_user_files = 0, max_user_objects = 65536;
 	int user_files_set = 0;
 	const char *path = NULL, *made = NULL;
-	struct epoll_event evs[MAX_EVENTS];
-	struct ready *ready = NULL;
-	size_t ready_cap = 0;
-	uint64_t next_id = 1, round = 0;
-	int lfd, ep, c, rc;
+	struct serve_loop serving = {
+		.take = take_client,
+		.wait_mask = &waiting_mask,
+		.stopping = &stopping,
+	};
+	int c;
 
 	_Static_assert(offsetof(struct session, ep) == 0 &&
 			       offsetof(struct file_end, ep) == 0,
@@ -354,145 +317,11 @@ int main(int argc, char **argv)
 	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
 	fcntl(lfd, F_SETFD, FD_CLOEXEC);
 
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0)
-		return 1;
-	listener.fd = lfd;
-	{
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listener };
-
-		epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-	}
 	log_debug("serving on %s", path ? path : "inherited socket");
 	tell_ready();
-
-	while (!stopping) {
-		size_t nready = 0;
-		int n;
-
-		round++;
-		/* Gather everything ready right now, not just one batch. */
-		/* Right after a round, look again for a while before
-		 * sleeping: a client's next request usually follows at once,
-		 * and a wake-up costs more than the wait. */
-		n = wait_events(ep, evs, MAX_EVENTS, 0);
-		if (n == 0) {
-			struct timespec t0, t;
-
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			do {
-				n = wait_events(ep, evs, MAX_EVENTS, 0);
-				clock_gettime(CLOCK_MONOTONIC, &t);
-			} while (n == 0 &&
-				 (t.tv_sec - t0.tv_sec) * 1000000000L +
-						 (t.tv_nsec - t0.tv_nsec) <
-					 SPIN_NS);
-			if (n == 0)
-				n = wait_events(ep, evs, MAX_EVENTS, -1);
-		}
-		while (n > 0) {
-			size_t added = 0;
-
-			if (nready + (size_t)n > ready_cap) {
-				size_t cap = (nready + n) * 2;
-				struct ready *r = realloc(ready, cap * sizeof(*r));
-
-				if (!r)
-					break;
-				ready = r;
-				ready_cap = cap;
-			}
-			for (int i = 0; i < n; i++) {
-				struct endpoint *e = evs[i].data.ptr;
-
-				/* Level-triggered fds come back on every call:
-				 * list each once per round. */
-				if (e->round == round)
-					continue;
-				e->round = round;
-				ready[nready++] = (struct ready){ e, evs[i].events };
-				added++;
-			}
-			/*
-			 * epoll hands level-triggered endpoints back at the
-			 * tail of its ready list, so a full batch of ones we
-			 * already have means we have gone all the way round:
-			 * more calls would only return them again.
-			 */
-			if (n < MAX_EVENTS || !added)
-				break;
-			n = wait_events(ep, evs, MAX_EVENTS, 0);
-		}
-		if (n < 0 && errno != EINTR) {
-			log_msg("epoll_pwait: %s", strerror(errno));
-			break;
-		}
-
-		/* Last closes first. */
-		for (size_t i = 0; i < nready; i++) {
-			struct endpoint *e = ready[i].e;
-
-			if (e->kind == ENDPOINT_LISTENER ||
-			    !(ready[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
-				continue;
-			endpoint_close(ep, e);
-			ready[i].e = NULL;
-		}
-
-		for (size_t i = 0; i < nready; i++) {
-			struct endpoint *e = ready[i].e;
-
-			if (!e || !(ready[i].events & EPOLLIN))
-				continue;
-			if (e->kind == ENDPOINT_LISTENER) {
-				int fd;
-
-				for (;;) {
-					struct epoll_event ev = {
-						.events = EPOLLIN | EPOLLRDHUP,
-					};
-					struct session *s;
-
-					fd = accept4(lfd, NULL, NULL,
-						     SOCK_CLOEXEC | SOCK_NONBLOCK);
-					if (fd < 0 && (errno == EMFILE ||
-						       errno == ENFILE)) {
-						if (refuse_one(lfd))
-							break;
-						log_msg("out of descriptors: "
-							"refused a client (EMFILE)");
-						continue;
-					}
-					if (fd < 0)
-						break;
-					rc = session_new(ep, fd, next_id++, &s);
-					if (rc) {
-						log_debug("refusing a client: %s",
-							  strerror(-rc));
-						refuse(fd, rc);
-						continue;
-					}
-					ev.data.ptr = &s->ep;
-					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-					log_debug("client %llu connected (pid %d)",
-						  (unsigned long long)s->id,
-						  (int)s->opener_pid);
-				}
-			} else if (e->kind == ENDPOINT_SESSION &&
-				   session_serve_one((struct session *)e) < 0) {
-				endpoint_close(ep, e);
-			} else if (e->kind == ENDPOINT_FILE &&
-				   file_end_serve_one((struct file_end *)e) < 0) {
-				endpoint_close(ep, e);
-			}
-		}
-	}
-	log_debug("stopping");
-	/* Clients still connected are let go as if they had closed: every
-	 * context is released and nothing is left behind. */
-	while (endpoints)
-		endpoint_close(ep, endpoints);
-	free(ready);
+	serving.listen_fd = lfd;
+	serve_run(&serving);
+	log_debug("stopped");
 	if (made)
 		unlink(made);
 	return 0;

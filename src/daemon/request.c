@@ -70,9 +70,10 @@ void request_pass_identity(int sock)
 	setsockopt(sock, SOL_SOCKET, SO_PASSPIDFD, &(int){ 1 }, sizeof(int));
 }
 
-/* Messages arrive whole; this is the largest one we accept. */
-static unsigned char rxbuf[IOASID_WIRE_MAX_MSG + 1];
-static unsigned char txbuf[IOASID_WIRE_MAX_MSG];
+/* Messages arrive whole; this is the largest one we accept.  Each
+ * serving thread has its own, which its one request at a time uses. */
+static __thread unsigned char rxbuf[IOASID_WIRE_MAX_MSG + 1];
+static __thread unsigned char txbuf[IOASID_WIRE_MAX_MSG];
 
 int request_parse(struct request *r, const unsigned char *buf, size_t n,
 		  const struct ucred *cred, int sock, const char *who)

@@ -14,56 +14,71 @@
 #include "log.h"
 #include "quota.h"
 #include "request.h"
+#include "serve.h"
 #include "session.h"
 #include "trace.h"
 #include "wire/wire.h"
 #include "wire_uaccess.h"
 
-int session_new(int epfd, int fd, uint64_t id, struct session **out)
+struct session *session_alloc(int fd, uint64_t id)
 {
 	struct ucred cred = { .pid = 0, .uid = (uid_t)-1 };
 	socklen_t len = sizeof(cred);
-	struct session *s;
-	int one = 1, rc;
+	struct session *s = calloc(1, sizeof(*s));
 
-	/* The connection is the opener's: its share pays for it. */
-	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-	rc = quota_take(cred.uid);
-	if (rc)
-		return rc;
-	s = calloc(1, sizeof(*s));
 	if (!s)
-		goto out_give;
-	s->ctx = ioasid_ctx_new();
-	if (!s->ctx)
-		goto out_free;
+		return NULL;
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
 	s->ep.kind = ENDPOINT_SESSION;
 	s->ep.fd = fd;
-	s->epfd = epfd;
 	s->id = id;
 	s->opener_pid = cred.pid;
 	s->opener_uid = cred.uid;
-	/* Every message then carries the sender's verified credentials. */
-	setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-	request_pass_identity(fd);
-	endpoint_track(&s->ep);
-	*out = s;
-	return 0;
-
-out_free:
-	free(s);
-out_give:
-	quota_give(cred.uid);
-	return -ENOMEM;
+	return s;
 }
 
-void session_free(struct session *s)
+int session_open(struct session *s)
 {
-	endpoint_untrack(&s->ep);
-	ioasid_ctx_put(s->ctx);
-	close(s->ep.fd);
-	quota_give(s->opener_uid);
-	free(s);
+	/* The connection is the opener's: its share pays for it. */
+	int rc = quota_take(s->opener_uid);
+
+	if (rc)
+		return rc;
+	s->ctx = ioasid_ctx_new();
+	if (!s->ctx) {
+		quota_give(s->opener_uid);
+		return -ENOMEM;
+	}
+	/* Every message then carries the sender's verified credentials. */
+	setsockopt(s->ep.fd, SOL_SOCKET, SO_PASSCRED, &(int){ 1 }, sizeof(int));
+	request_pass_identity(s->ep.fd);
+	return 0;
+}
+
+void session_refuse_fd(int fd, int err)
+{
+	struct ioasid_wire_rep rep = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_REFUSED,
+		.version = IOASID_WIRE_VERSION,
+		.result = err,
+	};
+
+	/* Its first request reads it. */
+	(void)!send(fd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+void session_close(struct session *s)
+{
+	if (s->ctx) {
+		ioasid_ctx_put(s->ctx);
+		quota_give(s->opener_uid);
+		s->ctx = NULL;
+	}
+	if (s->ep.fd >= 0)
+		close(s->ep.fd);
+	s->ep.fd = -1;
 }
 
 /*
@@ -79,8 +94,7 @@ static int send_reply_with_file(struct session *s, struct request *r,
 	int rc = 0;
 
 	if (result >= 0) {
-		rc = file_end_open(s->epfd, ours, theirs, w->new_file,
-				   r->caller.uid);
+		rc = file_end_open(ours, theirs, w->new_file, r->caller.uid);
 		if (rc)
 			result = rc;
 	}

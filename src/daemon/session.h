@@ -12,28 +12,34 @@ struct ioasid_ctx;
 
 struct session {
 	struct endpoint ep;
-	int epfd; /* the event loop, for the files it hands out */
 	struct ioasid_ctx *ctx;
 	pid_t opener_pid; /* SO_PEERCRED at accept, for log lines */
 	uid_t opener_uid; /* whose share of descriptors it takes */
 	uint64_t id;
 };
 
-/* A session for accepted connection fd: 0, -EMFILE (the opener's share
- * is used up, quota.h) or -ENOMEM. */
-int session_new(int epfd, int fd, uint64_t id, struct session **out);
+/* A connection just accepted, its opener known; NULL without memory. */
+struct session *session_alloc(int fd, uint64_t id);
+/* Give s its context, which the opener's share of descriptors pays for:
+ * 0, -EMFILE (that share is used up, quota.h) or -ENOMEM. */
+int session_open(struct session *s);
+/* Tell a connection we will not serve why (REFUSED, which its first
+ * request reads), and close it. */
+void session_refuse_fd(int fd, int err);
 /*
- * The connection's last close: the context and everything in it go,
- * synchronously, unless files it handed out are still open; the last of
- * those to close takes the context with it.
+ * The connection's last close (or, unopened, its end): the context and
+ * everything in it go, synchronously, unless files it handed out are
+ * still open; the last of those to close takes the context with it.
+ * The memory of s stays, for serve.c to free (free(s)).
  */
-void session_free(struct session *s);
+void session_close(struct session *s);
 
 /*
  * Receive and serve one message.  Returns 0 when served, -ECONNRESET when
  * the peer has gone, or another -errno when the client broke the protocol
- * (the caller drops it).  Never blocks: the socket is non-blocking and the
- * caller only calls this when a message is ready.
+ * (the caller drops it).  Waits for nothing but the client's answers
+ * about its memory: the socket is non-blocking, and the caller calls this
+ * when a message is ready.
  */
 int session_serve_one(struct session *s);
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/ioctl_desc.h"
@@ -70,13 +71,24 @@ void trace_ioctl_end(struct trace_ioctl *t, const struct ioasid_caller *c,
 {
 	_Alignas(8) unsigned char after[sizeof(t->before)];
 	bool changed = false;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *line;
 
 	if (!t->on)
 		return;
 	if (t->readable && !caller_read_after((void *)c, arg, after, t->len))
 		changed = memcmp(after, t->before, t->len) != 0;
-	fprintf(out, "pid %d tid %d: ", (int)c->pid, (int)c->tid);
-	ioasid_ioctl_decode(out, cmd, arg, t->readable ? t->before : NULL,
+	/* Decoded apart and written whole: one line whichever threads trace
+	 * at once, and no client's memory read with the file held. */
+	line = open_memstream(&text, &len);
+	if (!line)
+		return;
+	fprintf(line, "pid %d tid %d: ", (int)c->pid, (int)c->tid);
+	ioasid_ioctl_decode(line, cmd, arg, t->readable ? t->before : NULL,
 			    changed ? after : NULL, t->len, result,
 			    caller_read_after, (void *)c);
+	if (!fclose(line))
+		fwrite(text, 1, len, out);
+	free(text);
 }

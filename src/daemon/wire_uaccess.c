@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +27,7 @@ int wire_uaccess_always_callback;
  */
 static int callback_answer(struct wire_uaccess *w, void *dst, size_t len)
 {
-	static unsigned char buf[sizeof(struct ioasid_wire_req) +
+	static __thread unsigned char buf[sizeof(struct ioasid_wire_req) +
 				 sizeof(struct ioasid_wire_seg) +
 				 IOASID_WIRE_MEM_CHUNK];
 	struct pollfd p = { .fd = w->cb_sock, .events = POLLIN };
@@ -64,7 +65,7 @@ static int callback_answer(struct wire_uaccess *w, void *dst, size_t len)
 static int mem_callback(struct wire_uaccess *w, uint64_t uptr, void *buf,
 			size_t len, int write)
 {
-	static unsigned char out[sizeof(struct ioasid_wire_rep) +
+	static __thread unsigned char out[sizeof(struct ioasid_wire_rep) +
 				 sizeof(struct ioasid_wire_seg) +
 				 IOASID_WIRE_MEM_CHUNK];
 
@@ -260,7 +261,7 @@ static int wu_get_fd(void *priv, int fd)
 static int wu_reserve_fd(void *priv, struct ioasid_file *file,
 			 uint64_t fd_uptr)
 {
-	static unsigned long serial;
+	static atomic_ulong serial;
 	struct wire_uaccess *w = priv;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	socklen_t len;
@@ -273,7 +274,7 @@ static int wu_reserve_fd(void *priv, struct ioasid_file *file,
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
 			  snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1,
 				   IOASID_WIRE_FILE_PREFIX "%d:%lu",
-				   (int)getpid(), ++serial));
+				   (int)getpid(), atomic_fetch_add(&serial, 1) + 1));
 	if (bind(w->new_file_fds[0], (struct sockaddr *)&addr, len)) {
 		close(w->new_file_fds[0]);
 		close(w->new_file_fds[1]);

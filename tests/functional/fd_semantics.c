@@ -975,8 +975,9 @@ static long raw_result(int s)
  * A request whose sender is gone before it is read is not served: a
  * process that has exited makes no call, and its pid may by then be
  * another process' (whose memory and rights the request would use).
- * The daemon is kept busy first (a 4 GiB struct tail it must scan), so
- * that the other request is read only after its sender has exited; the
+ * The connection is kept busy first (a 4 GiB struct tail the daemon must
+ * scan): a connection's requests are served in order, so the child's,
+ * queued behind it, is read only after the child has exited.  The
  * connection lives on in us.
  */
 static void t_sender_gone(void)
@@ -984,25 +985,82 @@ static void t_sender_gone(void)
 	size_t big = (4ULL << 30) + 4096;
 	char *m = mmap(NULL, big, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	int busy = raw_connect(), late = raw_connect(), queued = 1, st;
+	int s = raw_connect(), queued = 1, st;
 	struct iommu_ioas_alloc mine = { .size = sizeof(mine) };
 	pid_t pid;
 
-	EXPECT(m != MAP_FAILED && busy >= 0 && late >= 0);
-	EXPECT(raw_ioas_alloc(busy, m, 0xfffffff0u) == 0);
+	EXPECT(m != MAP_FAILED && s >= 0);
+	EXPECT(raw_ioas_alloc(s, m, 0xfffffff0u) == 0);
 	/* Until the daemon has taken it, and so is scanning. */
-	while (!ioctl(busy, SIOCOUTQ, &queued) && queued > 0)
+	while (!ioctl(s, SIOCOUTQ, &queued) && queued > 0)
 		;
 	pid = fork();
 	if (pid == 0)
-		_exit(raw_ioas_alloc(late, &mine, sizeof(mine)) ? 1 : 0);
+		_exit(raw_ioas_alloc(s, &mine, sizeof(mine)) ? 1 : 0);
 	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
 	       WEXITSTATUS(st) == 0);
-	EXPECT(raw_result(busy) == 0);
-	EXPECT(raw_result(late) == -ESRCH);
-	close(busy);
-	close(late);
+	EXPECT(raw_result(s) == 0);
+	EXPECT(raw_result(s) == -ESRCH);
+	close(s);
 	munmap(m, big);
+}
+
+/*
+ * Under a daemon that asks clients for their memory (IOASID_MEMORY_CALLBACK
+ * =always): a client that leaves the daemon's question unanswered holds
+ * only its own request.  Another connection is opened and served
+ * meanwhile, and the first, answered afterwards (well within the daemon's
+ * patience), completes as if nothing had happened.  A daemon that waited
+ * for the answer before serving anyone would serve the other connection
+ * only after giving up on the first, which then gets no success.
+ */
+static void t_stalled_callback(void)
+{
+	struct iommu_ioas_alloc a = { .size = 16 };
+	unsigned char buf[512];
+	struct ioasid_wire_rep ask;
+	struct ioasid_wire_seg want;
+	int s = raw_connect(), fd;
+	struct {
+		struct ioasid_wire_req req;
+		struct ioasid_wire_seg seg;
+		uint32_t tail;
+	} __attribute__((packed)) answer = {
+		.req = { .magic = IOASID_WIRE_MAGIC,
+			 .kind = IOASID_WIRE_MEM_REPLY,
+			 .version = IOASID_WIRE_VERSION, .nsegs = 1 },
+	};
+	uint32_t padded[4] = { 16 };
+	ssize_t n;
+
+	if (!getenv("IOASID_MEMORY_CALLBACK")) {
+		printf("  (needs a daemon that asks for memory)\n");
+		return;
+	}
+	EXPECT(s >= 0);
+	memcpy(padded, &a, sizeof(a));
+	/* Bytes 12..15 are not sent: the daemon asks for them. */
+	EXPECT(raw_ioas_alloc(s, padded, 16) == 0);
+	n = recv(s, buf, sizeof(buf), 0);
+	EXPECT(n >= (ssize_t)(sizeof(ask) + sizeof(want)));
+	if (n < (ssize_t)(sizeof(ask) + sizeof(want)))
+		return;
+	memcpy(&ask, buf, sizeof(ask));
+	memcpy(&want, buf + sizeof(ask), sizeof(want));
+	EXPECT(ask.kind == IOASID_WIRE_MEM_READ && want.len == 4 &&
+	       want.uptr == (uintptr_t)padded + 12);
+
+	/* The daemon now waits for us; someone else asks meanwhile. */
+	fd = open("/dev/iommu", O_RDWR);
+	EXPECT(fd >= 0 && ioas_alloc(fd) > 0);
+	close(fd);
+
+	answer.req.seq = ask.seq;
+	answer.seg = (struct ioasid_wire_seg){ .uptr = want.uptr, .len = 4,
+					       .flags = IOASID_SEG_DATA };
+	EXPECT(send(s, &answer, sizeof(answer), 0) == (ssize_t)sizeof(answer));
+	EXPECT(raw_result(s) == 0);
+	close(s);
 }
 
 /* --exec-image ADDR FD: the new image, other bytes at ADDR, then wait. */
@@ -1729,6 +1787,8 @@ static const struct {
 	{ "a page two users pin is reached only through one's own",
 	  t_no_alias_across_users },
 	{ "a request whose sender is gone is not served", t_sender_gone },
+	{ "a client stalling its memory callback holds only itself",
+	  t_stalled_callback },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
@@ -1768,7 +1828,8 @@ int main(int argc, char **argv)
 		/* Cases that need a daemon started for them run when named. */
 		if (argc == 1 && i < sizeof(cases) / sizeof(cases[0]) &&
 		    (cases[i].fn == t_user_share ||
-		     cases[i].fn == t_user_objects))
+		     cases[i].fn == t_user_objects ||
+		     cases[i].fn == t_stalled_callback))
 			continue;
 		if (argc > 1) {
 			bool picked = false;

@@ -1,0 +1,727 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's threads: a leader and followers.
+ *
+ * The kernel runs the ioctls of different files at once, and a process
+ * stuck in one holds nobody else.  So do we.  One thread at a time, the
+ * leader, waits for events; every endpoint's requests are watched
+ * EPOLLONESHOT, so a ready one stays with the thread that takes it until
+ * that thread re-arms it: one request per connection is in service at a
+ * time, in the order the client sent them.  The leader makes jobs of what
+ * it found, and when another thread can take its place it serves one job
+ * itself, so a request in a quiet spell is not handed between threads on
+ * its way.  A job that blocks (a client that does not answer for its
+ * memory) holds its own thread and nothing else.
+ *
+ * Last closes.  The kernel releases a file before close() returns, so a
+ * program that closed its last copy and then asks anything finds the
+ * release done.  Here a close is a hang-up, which the leader must see no
+ * later than anything the program does after it.  Hang-ups are watched
+ * apart from requests, in a second epoll set nested in the first, where
+ * nothing disarms them while a request is in service (or its reply on
+ * its way, when the program may already have closed).  The leader takes
+ * every hang-up it found before anything else, and holds a user's new
+ * connections and requests while a close of that user's is pending:
+ * queued, running, or waiting for the request in service on that
+ * endpoint to finish.  Holding by user (a hang-up names no process) keeps
+ * one user's slow releases from delaying anyone else.
+ *
+ * Shares.  A user has at most USER_JOBS opens and requests in service;
+ * the rest wait in its lane.  So a user whose clients all stall holds
+ * that many threads, and the pool (up to MAX_THREADS, grown as the load
+ * needs) goes on serving everyone else.
+ *
+ * Lifetimes.  An endpoint's memory is freed by the leader only, at the
+ * end of the round after it died: by then its descriptor has been closed
+ * for a whole collection of events, so no event the leader holds can
+ * name it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "file_end.h"
+#include "log.h"
+#include "serve.h"
+#include "session.h"
+
+#define MAX_THREADS 128
+#define USER_JOBS 16
+/* Connections of one user taken but not yet opened (their share of
+ * descriptors not yet taken, see JOB_OPEN): past this many, refused. */
+#define USER_OPENING 1024
+#define MAX_EVENTS 256
+/* How long the leader looks for more work before it sleeps: a client's
+ * next request usually follows at once, and a wake-up costs more. */
+#define SPIN_NS 50000
+
+enum job {
+	JOB_NONE,
+	/* A new connection's context: on a thread and in its user's lane,
+	 * since the user's share of descriptors may be waiting for the
+	 * user's closes to give some back. */
+	JOB_OPEN,
+	JOB_SERVE, /* one request */
+	JOB_CLOSE, /* the last close */
+};
+
+enum where { AT_REST, HELD, QUEUED, RUNNING, DEAD };
+
+/* One user's endpoints, its jobs in service, and its pending closes. */
+struct lane {
+	struct lane *next;
+	uid_t uid;
+	unsigned int refs;    /* its endpoints */
+	unsigned int closing; /* closes pending */
+	unsigned int serving; /* open and serve jobs queued or running */
+	unsigned int opening; /* open jobs held, queued or running */
+	struct endpoint *held, **held_tail; /* open and serve jobs waiting */
+};
+
+/*
+ * Lock order: sched.lock is the innermost lock of the daemon.  Nothing
+ * is done under it but list work and the epoll calls that must be one
+ * step with an endpoint's state (a re-arm, a first watch).
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake; /* a job is queued, the lead is free, or stop */
+	pthread_cond_t gone; /* a thread has exited */
+	struct endpoint *queue, **queue_tail;
+	unsigned int queued;
+	struct lane *lanes;
+	struct endpoint *all;   /* every live endpoint, for stopping */
+	struct endpoint *dead;  /* closed, for the leader to free */
+	unsigned int threads, idle, starting;
+	bool led, stop;
+} sched = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+	.gone = PTHREAD_COND_INITIALIZER,
+	.queue_tail = &sched.queue,
+};
+
+static const struct serve_loop *loop;
+static int epfd = -1;  /* requests; the listener; hup_fd */
+static int hup_fd = -1; /* hang-ups */
+static struct endpoint listener = { .kind = ENDPOINT_LISTENER };
+static struct endpoint hangups = { .kind = ENDPOINT_LISTENER };
+
+#define HUNG_UP (EPOLLHUP | EPOLLRDHUP | EPOLLERR)
+
+/* ---- lanes and queues: all under sched.lock ---- */
+
+static struct lane *lane_get(uid_t uid)
+{
+	struct lane *l;
+
+	for (l = sched.lanes; l; l = l->next) {
+		if (l->uid == uid) {
+			l->refs++;
+			return l;
+		}
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->uid = uid;
+	l->refs = 1;
+	l->held_tail = &l->held;
+	l->next = sched.lanes;
+	sched.lanes = l;
+	return l;
+}
+
+static void lane_put(struct lane *l)
+{
+	struct lane **link;
+
+	if (--l->refs)
+		return;
+	for (link = &sched.lanes; *link != l; link = &(*link)->next)
+		;
+	*link = l->next;
+	free(l);
+}
+
+static void enqueue(struct endpoint *e, enum job job)
+{
+	e->job = job;
+	e->where = QUEUED;
+	e->qnext = NULL;
+	*sched.queue_tail = e;
+	sched.queue_tail = &e->qnext;
+	sched.queued++;
+}
+
+static struct endpoint *dequeue(void)
+{
+	struct endpoint *e = sched.queue;
+
+	if (!e)
+		return NULL;
+	sched.queue = e->qnext;
+	if (!sched.queue)
+		sched.queue_tail = &sched.queue;
+	sched.queued--;
+	e->where = RUNNING;
+	return e;
+}
+
+/* Queue e's job, or hold it while its user has closes pending or its
+ * share of the threads in use. */
+static void submit(struct endpoint *e, enum job job)
+{
+	struct lane *l = e->lane;
+
+	if (job == JOB_CLOSE) {
+		l->closing++;
+		enqueue(e, job);
+	} else if (l->closing || l->serving >= USER_JOBS) {
+		e->job = job;
+		e->where = HELD;
+		e->qnext = NULL;
+		*l->held_tail = e;
+		l->held_tail = &e->qnext;
+	} else {
+		l->serving++;
+		enqueue(e, job);
+	}
+}
+
+/* What l's held jobs waited for may be over. */
+static void release_held(struct lane *l)
+{
+	while (l->held && !l->closing && l->serving < USER_JOBS) {
+		struct endpoint *e = l->held;
+
+		l->held = e->qnext;
+		if (!l->held)
+			l->held_tail = &l->held;
+		l->serving++;
+		enqueue(e, e->job);
+	}
+}
+
+static void unhold(struct endpoint *e)
+{
+	struct lane *l = e->lane;
+	struct endpoint **link;
+
+	for (link = &l->held; *link != e; link = &(*link)->qnext)
+		;
+	*link = e->qnext;
+	if (l->held_tail == &e->qnext)
+		l->held_tail = link;
+}
+
+/* e hung up: its close, now or after the job it is in. */
+static void hang_up(struct endpoint *e)
+{
+	struct lane *l = e->lane;
+
+	if (e->job == JOB_CLOSE || e->close_pending)
+		return; /* seen already */
+	switch (e->where) {
+	case AT_REST:
+		submit(e, JOB_CLOSE);
+		break;
+	case HELD:
+		/* Its request has no one left to answer. */
+		unhold(e);
+		submit(e, JOB_CLOSE);
+		break;
+	case QUEUED:
+		/* The same: the job becomes the close, where it stands. */
+		l->serving--;
+		l->opening -= e->job == JOB_OPEN;
+		l->closing++;
+		e->job = JOB_CLOSE;
+		break;
+	case RUNNING:
+		e->close_pending = 1;
+		l->closing++;
+		break;
+	default:
+		break;
+	}
+}
+
+static void *thread_main(void *arg);
+
+/*
+ * Threads for the queued jobs and, when nobody leads, for the lead:
+ * idle ones woken, more started while the pool may grow.
+ */
+static void kick(void)
+{
+	unsigned int want = sched.queued + !sched.led;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	for (unsigned int i = 0; i < want && i < sched.idle; i++)
+		pthread_cond_signal(&sched.wake);
+	if (want <= sched.idle + sched.starting ||
+	    sched.threads >= MAX_THREADS || pthread_attr_init(&attr))
+		return;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	while (want > sched.idle + sched.starting &&
+	       sched.threads < MAX_THREADS) {
+		if (pthread_create(&t, &attr, thread_main, NULL))
+			break;
+		sched.threads++;
+		sched.starting++;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* ---- endpoints ---- */
+
+/* Under sched.lock: e is counted in uid's lane; false without memory. */
+static bool track(struct endpoint *e, uid_t uid)
+{
+	e->lane = lane_get(uid);
+	if (!e->lane)
+		return false;
+	e->next = sched.all;
+	e->pprev = &sched.all;
+	if (sched.all)
+		sched.all->pprev = &e->next;
+	sched.all = e;
+	return true;
+}
+
+static void untrack(struct endpoint *e)
+{
+	*e->pprev = e->next;
+	if (e->next)
+		e->next->pprev = e->pprev;
+	lane_put(e->lane);
+}
+
+/* Under sched.lock, at rest from now on: its requests and its hang-up
+ * watched.  0 or -ENOMEM. */
+static int watch(struct endpoint *e)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = e,
+	};
+	struct epoll_event hup = { .events = EPOLLRDHUP | EPOLLONESHOT,
+				   .data.ptr = e };
+
+	if (epoll_ctl(hup_fd, EPOLL_CTL_ADD, e->fd, &hup))
+		return -ENOMEM;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, e->fd, &ev)) {
+		epoll_ctl(hup_fd, EPOLL_CTL_DEL, e->fd, NULL);
+		return -ENOMEM;
+	}
+	e->where = AT_REST;
+	e->job = JOB_NONE;
+	return 0;
+}
+
+/* Under sched.lock: its next request is reported again. */
+static int rearm(struct endpoint *e)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = e,
+	};
+
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, e->fd, &ev))
+		return -ENOMEM;
+	e->where = AT_REST;
+	e->job = JOB_NONE;
+	return 0;
+}
+
+int serve_add(struct endpoint *e, uid_t uid)
+{
+	int rc = -ENOMEM;
+
+	pthread_mutex_lock(&sched.lock);
+	if (track(e, uid)) {
+		rc = watch(e);
+		if (rc)
+			untrack(e);
+	}
+	pthread_mutex_unlock(&sched.lock);
+	return rc;
+}
+
+static void free_dead(struct endpoint *e)
+{
+	while (e) {
+		struct endpoint *next = e->qnext;
+
+		free(e); /* the session or file end it is embedded in */
+		e = next;
+	}
+}
+
+/* The last close, holding no lock: all but the memory goes. */
+static void endpoint_close(struct endpoint *e)
+{
+	if (e->kind == ENDPOINT_SESSION)
+		session_close((struct session *)e);
+	else
+		file_end_close((struct file_end *)e);
+}
+
+/* Under sched.lock: e is closed; the leader frees it (see Lifetimes). */
+static void bury(struct endpoint *e)
+{
+	untrack(e);
+	e->where = DEAD;
+	e->qnext = sched.dead;
+	sched.dead = e;
+}
+
+/*
+ * Do e's job, holding no lock.  Returns 1 when e is closed, 0 when it
+ * is to be watched again, or -errno of an open that failed (e then
+ * unwatched and unopened, its client still to be told).
+ */
+static int run(struct endpoint *e, enum job job)
+{
+	switch (job) {
+	case JOB_OPEN:
+		return session_open((struct session *)e);
+	case JOB_SERVE:
+		if (!(e->kind == ENDPOINT_SESSION ?
+			      session_serve_one((struct session *)e) :
+			      file_end_serve_one((struct file_end *)e)))
+			return 0;
+		/* The client hung up, or broke the protocol. */
+		break;
+	default:
+		break;
+	}
+	endpoint_close(e);
+	return 1;
+}
+
+/* Under sched.lock: e's job is done (its result rc from run()); watch e
+ * again, or bury it.  Returns with the lock held, perhaps dropped on the
+ * way for a close. */
+static void finish(struct endpoint *e, enum job job, int rc)
+{
+	struct lane *l = e->lane;
+
+	if (job == JOB_CLOSE) {
+		l->closing--;
+	} else {
+		l->serving--;
+		l->opening -= job == JOB_OPEN;
+	}
+	if (!rc && !e->close_pending)
+		rc = job == JOB_OPEN ? watch(e) : rearm(e);
+	if (rc < 0 && job == JOB_OPEN) {
+		/* Never watched: no event names it; tell the client. */
+		pthread_mutex_unlock(&sched.lock);
+		log_debug("refusing a client: %s", strerror(-rc));
+		session_refuse_fd(e->fd, rc);
+		e->fd = -1;
+		endpoint_close(e);
+		pthread_mutex_lock(&sched.lock);
+	} else if (rc < 0 || (!rc && e->close_pending)) {
+		/* A re-arm failed, or it hung up while in service. */
+		e->job = JOB_CLOSE;
+		pthread_mutex_unlock(&sched.lock);
+		endpoint_close(e);
+		pthread_mutex_lock(&sched.lock);
+	}
+	if (e->close_pending)
+		l->closing--;
+	release_held(l);
+	/* Last: it may drop the lane's last reference. */
+	if (e->where == RUNNING)
+		bury(e);
+	kick();
+}
+
+/* ---- the leader ---- */
+
+struct ready {
+	struct endpoint *e;
+	uint32_t events;
+};
+
+/* The leader's, passed on with the lead (under sched.lock). */
+static struct epoll_event evs[MAX_EVENTS];
+static struct ready *ready;
+static size_t ready_cap;
+
+static int wait_events(int fd, int timeout)
+{
+	return epoll_pwait(fd, evs, MAX_EVENTS, timeout, loop->wait_mask);
+}
+
+/* Spin a little before sleeping (SPIN_NS). */
+static int wait_first(void)
+{
+	struct timespec t0, t;
+	int n = wait_events(epfd, 0);
+
+	if (n)
+		return n;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		n = wait_events(epfd, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (n == 0 && (t.tv_sec - t0.tv_sec) * 1000000000L +
+					   (t.tv_nsec - t0.tv_nsec) <
+				   SPIN_NS);
+	return n ? n : wait_events(epfd, -1);
+}
+
+/* Room in `ready` for `more` past n: false without memory. */
+static bool make_room(size_t n, size_t more)
+{
+	size_t cap = (n + more) * 2;
+	struct ready *r;
+
+	if (n + more <= ready_cap)
+		return true;
+	r = realloc(ready, cap * sizeof(*r));
+	if (!r)
+		return false;
+	ready = r;
+	ready_cap = cap;
+	return true;
+}
+
+/* In `ready`, for a connection just taken: its open. */
+#define TAKEN 0
+
+/*
+ * Everything ready now in set fd, not just one batch, appended to the n
+ * in `ready`; waiting for the first (spinning a little) when `wait`.
+ * Taken events are disarmed (EPOLLONESHOT), so none may be dropped: room
+ * for a whole batch is made before each is taken.  Returns how many are
+ * in `ready`; *nested says the hang-up set is ready.
+ */
+static size_t collect(int fd, size_t n, bool wait, bool *listening,
+		      bool *nested)
+{
+	int got;
+
+	for (;;) {
+		/* The first batch always fits: ready_cap starts at two. */
+		if (!make_room(n, MAX_EVENTS))
+			break;
+		got = wait ? wait_first() : wait_events(fd, 0);
+		wait = false;
+		if (got < 0 && errno != EINTR)
+			log_msg("epoll_pwait: %s", strerror(errno));
+		for (int i = 0; i < got; i++) {
+			struct endpoint *e = evs[i].data.ptr;
+
+			if (e == &listener)
+				*listening = true;
+			else if (e == &hangups)
+				*nested = true;
+			else
+				ready[n++] = (struct ready){ e, evs[i].events };
+		}
+		/* The listener is level-triggered: a full batch may be it
+		 * over and over, once per call. */
+		if (got < MAX_EVENTS)
+			break;
+	}
+	return n;
+}
+
+/* All that is ready in both sets, appended to the n in `ready`. */
+static size_t collect_all(size_t n, bool wait, bool *listening)
+{
+	bool nested = false, again = false;
+
+	n = collect(epfd, n, wait, listening, &nested);
+	return nested ? collect(hup_fd, n, false, &again, &again) : n;
+}
+
+/*
+ * Every client waiting on the listener, appended to the n in `ready` as
+ * sessions to open (on a thread: JOB_OPEN).  Returns how many are there.
+ */
+static size_t take_clients(size_t n)
+{
+	static uint64_t next_id = 1;
+	struct session *s;
+	int fd;
+
+	while (make_room(n, 1) && (fd = loop->take()) >= 0) {
+		bool ok = false;
+
+		s = session_alloc(fd, next_id++);
+		if (!s) {
+			session_refuse_fd(fd, -ENOMEM);
+			continue;
+		}
+		pthread_mutex_lock(&sched.lock);
+		if (track(&s->ep, s->opener_uid)) {
+			ok = s->ep.lane->opening < USER_OPENING;
+			if (ok)
+				s->ep.lane->opening++;
+			else
+				untrack(&s->ep);
+		}
+		pthread_mutex_unlock(&sched.lock);
+		if (ok) {
+			ready[n++] = (struct ready){ &s->ep, TAKEN };
+		} else {
+			/* Never watched: no event names it. */
+			session_refuse_fd(fd, -EMFILE);
+			free(s);
+		}
+	}
+	return n;
+}
+
+/* Under sched.lock: jobs for what the leader found, hang-ups first. */
+static void submit_all(size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((ready[i].events & HUNG_UP) && ready[i].e->where != DEAD)
+			hang_up(ready[i].e);
+	for (size_t i = 0; i < n; i++)
+		if (ready[i].events == TAKEN)
+			submit(ready[i].e, JOB_OPEN);
+	/* A request reported by an endpoint whose hang-up came by the other
+	 * set is not served: it is closing. */
+	for (size_t i = 0; i < n; i++)
+		if (ready[i].events && !(ready[i].events & HUNG_UP) &&
+		    ready[i].e->where == AT_REST)
+			submit(ready[i].e, JOB_SERVE);
+}
+
+/*
+ * Lead until there is a job to serve and someone else to lead, or until
+ * the stop.  Called holding the lead and no lock; returns holding
+ * sched.lock, with the job (the lead passed on) or NULL (stopping).
+ */
+static struct endpoint *lead(void)
+{
+	for (;;) {
+		bool listening = false, again = false;
+		struct endpoint *dead;
+		size_t n = collect_all(0, true, &listening);
+
+		/* A program may close and then connect: whatever hung up
+		 * before the connections we take is seen with them. */
+		if (listening && !*loop->stopping)
+			n = collect_all(take_clients(n), false, &again);
+		pthread_mutex_lock(&sched.lock);
+		if (*loop->stopping) {
+			sched.stop = true;
+			sched.led = false;
+			pthread_cond_broadcast(&sched.wake);
+			return NULL;
+		}
+		submit_all(n);
+		/* Nothing we collected can name these any more. */
+		dead = sched.dead;
+		sched.dead = NULL;
+		if (sched.queue) {
+			/* Someone to take the lead from us? */
+			sched.led = false;
+			kick();
+			if (sched.idle + sched.starting) {
+				free_dead(dead);
+				return dequeue();
+			}
+			sched.led = true;
+		}
+		pthread_mutex_unlock(&sched.lock);
+		free_dead(dead);
+	}
+}
+
+/* ---- the threads ---- */
+
+static void *thread_main(void *arg)
+{
+	pthread_mutex_lock(&sched.lock);
+	if (arg != &sched)
+		sched.starting--;
+	for (;;) {
+		struct endpoint *e;
+		enum job job;
+		int rc;
+
+		if (sched.stop)
+			break;
+		if (!sched.led) {
+			sched.led = true;
+			pthread_mutex_unlock(&sched.lock);
+			e = lead();
+			if (!e)
+				continue;
+		} else if (!(e = dequeue())) {
+			sched.idle++;
+			pthread_cond_wait(&sched.wake, &sched.lock);
+			sched.idle--;
+			continue;
+		}
+		job = e->job;
+		pthread_mutex_unlock(&sched.lock);
+		rc = run(e, job);
+		pthread_mutex_lock(&sched.lock);
+		finish(e, job, rc);
+	}
+	sched.threads--;
+	pthread_cond_broadcast(&sched.gone);
+	pthread_mutex_unlock(&sched.lock);
+	return NULL;
+}
+
+void serve_run(const struct serve_loop *l)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listener };
+	struct epoll_event hev = { .events = EPOLLIN, .data.ptr = &hangups };
+
+	loop = l;
+	listener.fd = l->listen_fd;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	hup_fd = epoll_create1(EPOLL_CLOEXEC);
+	/* Room for one batch from the start: collect() never drops one. */
+	ready_cap = 2 * MAX_EVENTS;
+	ready = calloc(ready_cap, sizeof(*ready));
+	if (epfd < 0 || hup_fd < 0 || !ready ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, l->listen_fd, &ev) ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, hup_fd, &hev)) {
+		log_msg("cannot serve: %s", strerror(errno));
+		goto out;
+	}
+	pthread_mutex_lock(&sched.lock);
+	sched.threads++;
+	pthread_mutex_unlock(&sched.lock);
+	thread_main(&sched);
+
+	pthread_mutex_lock(&sched.lock);
+	while (sched.threads)
+		pthread_cond_wait(&sched.gone, &sched.lock);
+	pthread_mutex_unlock(&sched.lock);
+	/* Alone now.  Clients still connected are let go as if they had
+	 * closed: every context is released and nothing is left behind. */
+	while (sched.all) {
+		struct endpoint *e = sched.all;
+
+		endpoint_close(e);
+		bury(e);
+	}
+	free_dead(sched.dead);
+	sched.dead = NULL;
+out:
+	free(ready);
+	if (hup_fd >= 0)
+		close(hup_fd);
+	if (epfd >= 0)
+		close(epfd);
+}
