@@ -5,16 +5,29 @@
  * due every millisecond for three seconds, and each counts from when it
  * was due; the requests that fell due while one was held up count as
  * answered when it was, so a daemon that stops serving is charged for
- * every request it would have held up, not just one.  Alone (the baseline), while another process
- * opens 1000 connections and closes them all at once over and over, and
- * while a client that made a request the daemon must ask it about (its
- * memory callback) never answers.  Runs under
+ * every request it would have held up, not just one.  Alone (the
+ * baseline); while another process opens 1000 connections and closes
+ * them all at once over and over; while a client that made a request the
+ * daemon must ask it about (its memory callback) never answers; and with
+ * those two and a client making objects until its limit, all at once.
+ * Runs under
  *     IOASID_MEMORY_CALLBACK=always ioasid-run -- bench-contention
  * (the daemon must ask clients for their memory for the stall to exist).
  * Reports; asserts nothing.
+ *
+ * With --check it is the load test of the functional suite instead: the
+ * three loads at once for two seconds, and it fails unless every request
+ * of ours was answered, and answered with success, while each load was
+ * seen doing its worst (connections churned, the daemon's question left
+ * unanswered, the object limit reached).  It prints the latencies but
+ * judges none.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -28,6 +41,14 @@
 
 #define SAMPLES 3000 /* one per millisecond */
 
+/* What the loads did, counted where the measuring process sees it. */
+static struct seen {
+	atomic_uint churned;  /* rounds of 1000 connections */
+	atomic_uint asked;    /* questions the staller left unanswered */
+	atomic_uint dropped;  /* times the daemon gave up on the staller */
+	atomic_uint limited;  /* times the object maker reached its limit */
+} *seen;
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -37,9 +58,10 @@ static int cmp_double(const void *a, const void *b)
 
 struct latency {
 	double p50, p99, max; /* µs */
+	unsigned int failed;  /* requests not answered with success */
 };
 
-static struct latency measure(int fd, uint32_t ioas)
+static struct latency measure(int fd, uint32_t ioas, int samples)
 {
 	static double t[SAMPLES];
 	struct iommu_iova_range r[4];
@@ -49,23 +71,24 @@ static struct latency measure(int fd, uint32_t ioas)
 	};
 
 	double start = bench_now_ns();
+	unsigned int failed = 0;
 
-	for (int i = 0; i < SAMPLES;) {
+	for (int i = 0; i < samples;) {
 		double due = start + i * 1e6, done;
 
 		while (bench_now_ns() < due)
 			;
 		q.num_iovas = 4;
-		ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &q);
+		failed += ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &q) != 0;
 		done = bench_now_ns();
 		/* This one, and every one due while it was held up. */
 		do
 			t[i] = (done - (start + i * 1e6)) / 1e3;
-		while (++i < SAMPLES && start + i * 1e6 < done);
+		while (++i < samples && start + i * 1e6 < done);
 	}
-	qsort(t, SAMPLES, sizeof(t[0]), cmp_double);
-	return (struct latency){ t[SAMPLES / 2], t[SAMPLES * 99 / 100],
-				 t[SAMPLES - 1] };
+	qsort(t, samples, sizeof(t[0]), cmp_double);
+	return (struct latency){ t[samples / 2], t[samples * 99 / 100],
+				 t[samples - 1], failed };
 }
 
 /* Open 1000 connections, use each once, close them all; again. */
@@ -84,6 +107,33 @@ static void churn(void)
 		for (int i = 0; i < 1000; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
+		atomic_fetch_add(&seen->churned, 1);
+	}
+}
+
+/* IOASes until the daemon's limit for us says ENOMEM; then all go, and
+ * again. */
+static void make_objects(void)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	uint32_t first = 0, last = 0;
+
+	for (;;) {
+		struct iommu_ioas_alloc a = { .size = sizeof(a) };
+
+		if (!ioctl(fd, IOMMU_IOAS_ALLOC, &a)) {
+			first = first ? first : a.out_ioas_id;
+			last = a.out_ioas_id;
+			continue;
+		}
+		if (errno == ENOMEM)
+			atomic_fetch_add(&seen->limited, 1);
+		for (uint32_t id = first; first && id <= last; id++) {
+			struct iommu_destroy d = { .size = sizeof(d), .id = id };
+
+			ioctl(fd, IOMMU_DESTROY, &d);
+		}
+		first = last = 0;
 	}
 }
 
@@ -140,7 +190,8 @@ static void stall_once(void)
 	if (send(s, msg, n, 0) < 0)
 		_exit(0);
 	while (recv(s, buf, sizeof(buf), 0) > 0)
-		;
+		atomic_fetch_add(&seen->asked, 1);
+	atomic_fetch_add(&seen->dropped, 1);
 	close(s);
 }
 
@@ -169,6 +220,56 @@ static void churn_arg(uint32_t unused)
 	churn();
 }
 
+static void objects_arg(uint32_t unused)
+{
+	(void)unused;
+	make_objects();
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * --check: the three loads at once; 0 only if we were served throughout,
+ * and while the staller's question was still unanswered: a daemon that
+ * served us only once it gave up on the staller (after 5 s) fails.
+ */
+static int check(int fd, uint32_t ioas)
+{
+	pid_t pids[3] = { spawn(churn_arg, 0), spawn(objects_arg, 0) };
+	unsigned int dropped;
+	struct latency l;
+	bool ok;
+
+	/* Until each load is under way: otherwise we measure nothing.  The
+	 * staller last, so that its question is fresh when we start. */
+	while (!atomic_load(&seen->churned) || !atomic_load(&seen->limited))
+		usleep(1000);
+	pids[2] = spawn(stall, 0);
+	while (!atomic_load(&seen->asked))
+		usleep(1000);
+	dropped = atomic_load(&seen->dropped);
+	l = measure(fd, ioas, 2000);
+	ok = !l.failed && atomic_load(&seen->dropped) == dropped;
+	for (int i = 0; i < 3; i++)
+		stop(pids[i]);
+	printf("  under churn, a stalled callback and a client at its object limit:\n"
+	       "  %u of 2000 requests failed; p50 %.0f us, p99 %.0f us, worst %.0f us\n"
+	       "  (%u churn rounds, the object limit reached %u times; the staller\n"
+	       "  %s)\n",
+	       l.failed, l.p50, l.p99, l.max, atomic_load(&seen->churned),
+	       atomic_load(&seen->limited),
+	       atomic_load(&seen->dropped) == dropped ?
+		       "was still waiting when we were done" :
+		       "was given up on before we were served");
+	printf("%s: another client is served under load\n", ok ? "ok" : "FAIL");
+	printf("%d passed, %d failed, 0 skipped\n", ok, !ok);
+	return ok ? 0 : 1;
+}
+
 static void row(const char *key, const char *what, struct latency l,
 		struct latency base)
 {
@@ -185,33 +286,43 @@ static void row(const char *key, const char *what, struct latency l,
 	bench_row(k, w, l.max, base.max, "us");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int fd = open("/dev/iommu", O_RDWR);
 	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
-	struct latency alone, churning, stalled;
-	pid_t pid;
+	struct latency alone, churning, stalled, all;
+	pid_t pid, pids[2];
 
-	if (fd < 0 || ioctl(fd, IOMMU_IOAS_ALLOC, &ia) || !getenv("IOASID_SOCKET")) {
+	seen = mmap(NULL, sizeof(*seen), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || ioctl(fd, IOMMU_IOAS_ALLOC, &ia) ||
+	    !getenv("IOASID_SOCKET") || seen == MAP_FAILED) {
 		fprintf(stderr, "bench-contention: run me under ioasid-run\n");
 		return 1;
 	}
-	alone = measure(fd, ia.out_ioas_id);
+	if (argc == 2 && !strcmp(argv[1], "--check"))
+		return check(fd, ia.out_ioas_id);
+	alone = measure(fd, ia.out_ioas_id, SAMPLES);
 
 	pid = spawn(churn_arg, 0);
-	churning = measure(fd, ia.out_ioas_id);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	churning = measure(fd, ia.out_ioas_id, SAMPLES);
+	stop(pid);
 
 	pid = spawn(stall, 1);
-	stalled = measure(fd, ia.out_ioas_id);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	stalled = measure(fd, ia.out_ioas_id, SAMPLES);
+	stop(pid);
+
+	pids[0] = spawn(churn_arg, 0);
+	pids[1] = spawn(stall, 1);
+	all = measure(fd, ia.out_ioas_id, SAMPLES);
+	stop(pids[0]);
+	stop(pids[1]);
 
 	bench_begin("T8 contention (IOVA_RANGES round trip)");
 	row("alone", "alone", alone, alone);
 	row("churn", "1000 connections churning", churning, alone);
 	row("stall", "a client stalling its memory callback", stalled, alone);
+	row("both", "both at once", all, alone);
 	bench_end();
 	close(fd);
 	return 0;

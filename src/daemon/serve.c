@@ -8,10 +8,14 @@
  * EPOLLONESHOT, so a ready one stays with the thread that takes it until
  * that thread re-arms it: one request per connection is in service at a
  * time, in the order the client sent them.  The leader makes jobs of what
- * it found, and when another thread can take its place it serves one job
- * itself, so a request in a quiet spell is not handed between threads on
- * its way.  A job that blocks (a client that does not answer for its
- * memory) holds its own thread and nothing else.
+ * it found and serves one itself, leaving the lead loose (nobody watching)
+ * meanwhile: in a quiet spell a client's next request then finds the very
+ * thread that answered the last one, spinning where it waits, with no
+ * hand-over and no second thread spinning beside the client.  A standby
+ * thread takes a lead that has been loose for LOOSE_NS over, so a job
+ * that blocks (a client that does not answer for its memory) holds its
+ * own thread and delays everyone else by a millisecond or two at most;
+ * other jobs found at once go to other threads.
  *
  * Last closes.  The kernel releases a file before close() returns, so a
  * program that closed its last copy and then asks anything finds the
@@ -60,6 +64,11 @@
 /* How long the leader looks for more work before it sleeps: a client's
  * next request usually follows at once, and a wake-up costs more. */
 #define SPIN_NS 50000
+/* How long a lead may be loose before the standby takes it over; the
+ * standby looks this often while the daemon is busy... */
+#define LOOSE_NS 1000000
+/* ...which it is when it has had events in this long. */
+#define BUSY_NS 100000000
 
 enum job {
 	JOB_NONE,
@@ -92,6 +101,7 @@ struct lane {
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake; /* a job is queued, the lead is free, or stop */
+	pthread_cond_t standby_wake; /* the lead went loose, or stop */
 	pthread_cond_t gone; /* a thread has exited */
 	struct endpoint *queue, **queue_tail;
 	unsigned int queued;
@@ -100,6 +110,12 @@ static struct {
 	struct endpoint *dead;  /* closed, for the leader to free */
 	unsigned int threads, idle, starting;
 	bool led, stop;
+	bool loose;            /* the leader is serving a job */
+	uint64_t loose_since;  /* ns */
+	unsigned int lead_gen; /* bumped when the lead changes hands */
+	bool standby;          /* a thread is the standby */
+	bool standby_deep;     /* it sleeps until woken (the daemon is idle) */
+	uint64_t busy_at;      /* ns: when the leader last had events */
 } sched = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.wake = PTHREAD_COND_INITIALIZER,
@@ -255,16 +271,28 @@ static void hang_up(struct endpoint *e)
 
 static void *thread_main(void *arg);
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 /*
- * Threads for the queued jobs and, when nobody leads, for the lead:
- * idle ones woken, more started while the pool may grow.
+ * Threads for the queued jobs, for the lead when nobody holds it, and
+ * for the standby when the lead is loose: idle ones woken, more started
+ * while the pool may grow.
  */
 static void kick(void)
 {
-	unsigned int want = sched.queued + !sched.led;
+	unsigned int want = sched.queued + !sched.led +
+			    (sched.loose && !sched.standby);
 	pthread_attr_t attr;
 	pthread_t t;
 
+	if (sched.loose && sched.standby && sched.standby_deep)
+		pthread_cond_signal(&sched.standby_wake);
 	for (unsigned int i = 0; i < want && i < sched.idle; i++)
 		pthread_cond_signal(&sched.wake);
 	if (want <= sched.idle + sched.starting ||
@@ -602,9 +630,9 @@ static void submit_all(size_t n)
 }
 
 /*
- * Lead until there is a job to serve and someone else to lead, or until
- * the stop.  Called holding the lead and no lock; returns holding
- * sched.lock, with the job (the lead passed on) or NULL (stopping).
+ * Lead until there is a job to serve, or until the stop.  Called holding
+ * the lead and no lock; returns holding sched.lock, with the job (the
+ * lead now loose) or NULL (stopping, the lead given up).
  */
 static struct endpoint *lead(void)
 {
@@ -622,22 +650,28 @@ static struct endpoint *lead(void)
 			sched.stop = true;
 			sched.led = false;
 			pthread_cond_broadcast(&sched.wake);
+			pthread_cond_broadcast(&sched.standby_wake);
 			return NULL;
 		}
+		sched.busy_at = now_ns();
 		submit_all(n);
 		/* Nothing we collected can name these any more. */
 		dead = sched.dead;
 		sched.dead = NULL;
-		if (sched.queue) {
-			/* Someone to take the lead from us? */
-			sched.led = false;
+		/* Serve one ourselves, if a standby is there or can be had to
+		 * take the lead over should it take long. */
+		if (sched.queue && (sched.standby || sched.idle ||
+				    sched.starting || sched.threads < MAX_THREADS)) {
+			sched.loose = true;
+			sched.loose_since = sched.busy_at;
 			kick();
-			if (sched.idle + sched.starting) {
+			if (sched.standby || sched.idle || sched.starting) {
 				free_dead(dead);
 				return dequeue();
 			}
-			sched.led = true;
+			sched.loose = false;
 		}
+		kick();
 		pthread_mutex_unlock(&sched.lock);
 		free_dead(dead);
 	}
@@ -645,8 +679,47 @@ static struct endpoint *lead(void)
 
 /* ---- the threads ---- */
 
+/*
+ * Under sched.lock, with nothing to do: be the standby if there is none
+ * (true when it takes the lead over), else wait to be woken.
+ */
+static bool wait_for_work(void)
+{
+	struct timespec until;
+	uint64_t now = now_ns(), at;
+	bool took = false;
+
+	if (sched.standby) {
+		sched.idle++;
+		pthread_cond_wait(&sched.wake, &sched.lock);
+		sched.idle--;
+		return false;
+	}
+	sched.standby = true;
+	/* While the daemon is busy, look every LOOSE_NS; idle, sleep until
+	 * a leader goes loose and says so. */
+	sched.standby_deep = !sched.loose && now - sched.busy_at > BUSY_NS;
+	if (sched.standby_deep) {
+		pthread_cond_wait(&sched.standby_wake, &sched.lock);
+	} else {
+		at = (sched.loose ? sched.loose_since : now) + LOOSE_NS;
+		until.tv_sec = (time_t)(at / 1000000000u);
+		until.tv_nsec = (long)(at % 1000000000u);
+		pthread_cond_timedwait(&sched.standby_wake, &sched.lock, &until);
+	}
+	sched.standby = false;
+	if (sched.loose && !sched.stop && now_ns() - sched.loose_since >= LOOSE_NS) {
+		sched.loose = false;
+		took = true;
+	}
+	return took;
+}
+
 static void *thread_main(void *arg)
 {
+	unsigned int gen = 0; /* the lead's, while this thread holds it */
+	bool leading = false;
+
 	pthread_mutex_lock(&sched.lock);
 	if (arg != &sched)
 		sched.starting--;
@@ -657,16 +730,30 @@ static void *thread_main(void *arg)
 
 		if (sched.stop)
 			break;
-		if (!sched.led) {
+		/* Back from a job: the lead is ours again unless the
+		 * standby took it over meanwhile. */
+		if (leading && sched.lead_gen == gen) {
+			sched.loose = false;
+		} else if (!sched.led) {
 			sched.led = true;
+			gen = ++sched.lead_gen;
+			leading = true;
+		} else {
+			leading = false;
+		}
+		if (leading) {
 			pthread_mutex_unlock(&sched.lock);
 			e = lead();
-			if (!e)
+			if (!e) {
+				leading = false;
 				continue;
+			}
 		} else if (!(e = dequeue())) {
-			sched.idle++;
-			pthread_cond_wait(&sched.wake, &sched.lock);
-			sched.idle--;
+			if (wait_for_work()) {
+				gen = ++sched.lead_gen;
+				leading = true;
+				/* As if back from a job of its own. */
+			}
 			continue;
 		}
 		job = e->job;
@@ -685,9 +772,15 @@ void serve_run(const struct serve_loop *l)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listener };
 	struct epoll_event hev = { .events = EPOLLIN, .data.ptr = &hangups };
+	pthread_condattr_t attr;
 
 	loop = l;
 	listener.fd = l->listen_fd;
+	/* The standby's waits are timed on the clock now_ns() reads. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&sched.standby_wake, &attr);
+	pthread_condattr_destroy(&attr);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	hup_fd = epoll_create1(EPOLL_CLOEXEC);
 	/* Room for one batch from the start: collect() never drops one. */

@@ -52,6 +52,53 @@ kill -TERM "$qpid"
 wait "$qpid"
 rm -rf "$qdir"
 
+# The load test: another client is served while one user churns 1000
+# connections, stalls the daemon's question about its memory, and makes
+# objects until its limit (a daemon that asks every client about its
+# memory, so that the stall exists).
+echo "-- a daemon under load:"
+ldir=$(mktemp -d)
+mkfifo "$ldir/ready"
+IOASID_MEMORY_CALLBACK=always IOASID_READY_FD=9 "$BUILD/ioasidd" \
+	--socket "$ldir/l.sock" --max-user-objects 2000 9>"$ldir/ready" &
+lpid=$!
+read -r -n1 _ <"$ldir/ready"
+run "$BUILD/ioasid-run" --socket "$ldir/l.sock" -- \
+	"$BUILD/bench/bench-contention" --check
+kill -TERM "$lpid"
+wait "$lpid" || { echo "FAIL: the loaded daemon did not stop cleanly"; failed=$((failed + 1)); }
+rm -rf "$ldir"
+
+# The daemon under ThreadSanitizer (the plain build has it): the programs
+# whose clients and files it serves from many threads at once; any race
+# or lock-order report it writes fails the run.
+if [ -x "$BUILD/tests/ioasidd-tsan" ]; then
+	echo "-- the daemon under ThreadSanitizer:"
+	tdir=$(mktemp -d)
+	mkfifo "$tdir/ready"
+	TSAN_OPTIONS="log_path=$tdir/tsan second_deadlock_stack=1" \
+		IOASID_READY_FD=9 "$BUILD/tests/ioasidd-tsan" --selftest \
+		--socket "$tdir/t.sock" --max-user-objects 2000 9>"$tdir/ready" &
+	tpid=$!
+	read -r -n1 _ <"$tdir/ready"
+	for prog in fd-semantics random-via-shim; do
+		run env IOASID_DAEMON_SANITIZED=1 IOASID_DAEMON_PID="$tpid" \
+			"$BUILD/ioasid-run" --selftest --socket "$tdir/t.sock" -- \
+			"$BUILD/tests/$prog"
+	done
+	kill -TERM "$tpid"
+	wait "$tpid"
+	if ls "$tdir"/tsan* >/dev/null 2>&1; then
+		echo "FAIL: ThreadSanitizer reports from the daemon:"
+		cat "$tdir"/tsan*
+		failed=$((failed + 1))
+	else
+		echo "ok: no ThreadSanitizer report from the daemon"
+		passed=$((passed + 1))
+	fi
+	rm -rf "$tdir"
+fi
+
 # Every way to reach /dev/iommu, from our program and from coreutils.
 echo "-- the shim's coverage:"
 run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/shim-coverage"
@@ -87,7 +134,7 @@ fi
 echo "-- with the memory callback for every byte outside a request:"
 run env IOASID_MEMORY_CALLBACK=always "$BUILD/ioasid-run" --selftest -- \
 	"$BUILD/tests/fd-semantics" DMA "first request" "errno contract" \
-	"fault queue" "access fds"
+	"fault queue" "access fds" "stalling its memory callback"
 
 # The example `make run` shows: it exits 0 only if every step did.
 echo "-- the DMA example (make run):"
