@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -35,7 +36,28 @@ static int same_userns(pid_t pid)
 	return st.st_dev == own_userns_dev && st.st_ino == own_userns_ino;
 }
 
-uint64_t caps_of_thread(pid_t pid, pid_t tid)
+/*
+ * Capabilities are read when the request is served, which may be after
+ * its sender went on to exec a setuid or file-capability program: the
+ * request would then borrow the new image's rights.  No kernel interface
+ * says what a thread's capabilities were when it sent; what does survive
+ * is who it was (its real uid, in the message's credentials), and an exec
+ * that raised its privilege leaves a mark: the thread is no longer
+ * dumpable, and its /proc directory belongs to root rather than to it.
+ * So capabilities count only for a thread whose /proc directory still
+ * belongs to the uid it sent as.  The price: a setuid or file-capability
+ * program run by an unprivileged user has no capabilities here unless
+ * it sends its effective uid in its credentials (SCM_CREDENTIALS allows
+ * that); root's own processes are unaffected.
+ */
+static bool same_identity(const char *task_dir, uid_t sent_as)
+{
+	struct stat st;
+
+	return !stat(task_dir, &st) && st.st_uid == sent_as;
+}
+
+uint64_t caps_of_thread(pid_t pid, pid_t tid, uid_t sent_as)
 {
 	char path[96], line[256];
 	unsigned long long eff = 0;
@@ -45,6 +67,9 @@ uint64_t caps_of_thread(pid_t pid, pid_t tid)
 		return 0;
 	/* The task directory only lists threads of `pid`, so a client cannot
 	 * borrow the capabilities of a thread of some other process. */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+	if (!same_identity(path, sent_as))
+		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid,
 		 (int)tid);
 	f = fopen(path, "re");

@@ -13,10 +13,12 @@
 int caps_init(void);
 
 /*
- * The effective set of thread `tid` of process `pid` (bit n: capability n),
- * or 0 when the thread is gone, not part of `pid`, or lives in another user
- * namespace (capabilities there mean nothing to us).
+ * The effective set of thread `tid` of process `pid` (bit n: capability n)
+ * for a request it sent as real user `sent_as` (SCM_CREDENTIALS, which the
+ * kernel fills in at sending time); 0 when the thread is gone, not part of
+ * `pid`, lives in another user namespace (capabilities there mean nothing
+ * to us), or has changed who it is by exec since: see caps.c.
  */
-uint64_t caps_of_thread(pid_t pid, pid_t tid);
+uint64_t caps_of_thread(pid_t pid, pid_t tid, uid_t sent_as);
 
 #endif

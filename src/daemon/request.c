@@ -19,7 +19,7 @@ static int request_verify_cap(void *priv, unsigned int cap)
 	struct wire_uaccess *w = priv;
 
 	if (!w->caps_known) {
-		w->caps = caps_of_thread(w->pid, w->tid);
+		w->caps = caps_of_thread(w->pid, w->tid, w->uid);
 		w->caps_known = 1;
 	}
 	return cap < 64 && ((w->caps >> cap) & 1);
@@ -119,6 +119,7 @@ int request_parse(struct request *r, const unsigned char *buf, size_t n,
 	}
 
 	w->pid = cred->pid;
+	w->uid = cred->uid;
 	w->tid = (pid_t)r->req.tid;
 	w->cb_sock = sock;
 	w->cb_seq = r->req.seq;

@@ -18,6 +18,7 @@
 struct wire_uaccess {
 	pid_t pid;
 	pid_t tid;
+	uid_t uid; /* the sender's real uid when it sent */
 	/* The calling thread's verified capabilities, read on first need. */
 	int caps_known;
 	uint64_t caps;

@@ -755,7 +755,10 @@ static int test_cmd(int fd, struct iommu_test_cmd *cmd);
 
 static void t_exec_leaves_page_set(void)
 {
-	const char *self = self_path;
+	/* In the shared daemon's run, the new image is a setuid program. */
+	const char *self = getenv("IOASID_TEST_SETUID") ?
+				   getenv("IOASID_TEST_SETUID") :
+				   self_path;
 	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd);
 	int mapped[2], go[2], ready[2];
 	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
@@ -972,6 +975,54 @@ static long raw_result(int s)
 }
 
 /*
+ * Any request of cmd on s: its struct (len bytes at arg) goes whole and
+ * writable, with descriptor fd (unless -1) attached under its own number,
+ * claiming every capability (the daemon must not take the claim's word).
+ */
+static int raw_ioctl(int s, unsigned int cmd, void *arg, uint32_t len, int fd)
+{
+	struct ioasid_wire_req req = {
+		.magic = IOASID_WIRE_MAGIC, .kind = IOASID_WIRE_IOCTL,
+		.version = IOASID_WIRE_VERSION, .cmd = cmd,
+		.arg = (uintptr_t)arg, .tid = (uint32_t)gettid(), .nsegs = 1,
+		.fd = fd, .cap_effective = ~0ULL,
+	};
+	struct ioasid_wire_seg seg = {
+		.uptr = (uintptr_t)arg, .len = len,
+		.flags = IOASID_SEG_DATA | IOASID_SEG_WRITABLE,
+	};
+	struct iovec iov[3] = {
+		{ &req, sizeof(req) }, { &seg, sizeof(seg) }, { arg, len },
+	};
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 3 };
+	union ioasid_wire_fd_control control;
+
+	if (fd >= 0)
+		ioasid_wire_attach_fd(&msg, &control, fd);
+	return sendmsg(s, &msg, 0) < 0 ? -1 : 0;
+}
+
+/* The answer to a raw_ioctl(): its result, and what it wrote to arg. */
+static long raw_reply(int s, void *arg, uint32_t len)
+{
+	static unsigned char buf[IOASID_WIRE_MAX_MSG];
+	struct ioasid_wire_cursor c;
+	struct ioasid_wire_rep rep;
+	struct ioasid_wire_seg seg;
+	const void *data;
+	ssize_t n = recv(s, buf, sizeof(buf), 0);
+
+	if (n < (ssize_t)sizeof(rep))
+		return -999;
+	memcpy(&rep, buf, sizeof(rep));
+	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + n, rep.nsegs };
+	while (!ioasid_wire_next_seg(&c, &seg, &data))
+		if (data && seg.uptr == (uintptr_t)arg && seg.len <= len)
+			memcpy(arg, data, seg.len);
+	return (long)rep.result;
+}
+
+/*
  * A request whose sender is gone before it is read is not served: a
  * process that has exited makes no call, and its pid may by then be
  * another process' (whose memory and rights the request would use).
@@ -1061,6 +1112,77 @@ static void t_stalled_callback(void)
 	EXPECT(send(s, &answer, sizeof(answer), 0) == (ssize_t)sizeof(answer));
 	EXPECT(raw_result(s) == 0);
 	close(s);
+}
+
+/*
+ * Capabilities are the sender's as it was when it sent (run by a user
+ * other than root, with IOASID_TEST_SETUID naming a setuid-root copy of
+ * this program).  A child whose RLIMIT_MEMLOCK is 1 MiB asks for an 8 MiB
+ * pinned mapping, claiming every capability, and at once execs the
+ * setuid program, which holds CAP_IPC_LOCK.  The request waits behind one
+ * of ours on the same connection until the exec is done; it must still be
+ * judged as the child's: no CAP_IPC_LOCK, so over its limit (ENOMEM).
+ */
+static void t_caps_at_send(void)
+{
+	const char *suid = getenv("IOASID_TEST_SETUID");
+	size_t big = (4ULL << 30) + 4096;
+	char *m = mmap(NULL, big, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int s = raw_connect(), mem = memfd_create("pinned", 0), ready[2];
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	struct iommu_test_cmd md = { .size = sizeof(md),
+				     .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_ioas_map_file map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.fd = mem, .length = 8 << 20, .iova = 1 << 24,
+	};
+	struct stat st;
+	char c;
+	pid_t pid;
+
+	if (!suid || getuid() == 0) {
+		printf("  (needs a user other than root and a setuid program)\n");
+		failures++;
+		return;
+	}
+	EXPECT(m != MAP_FAILED && s >= 0 && mem >= 0 && pipe(ready) == 0 &&
+	       ftruncate(mem, 8 << 20) == 0);
+	EXPECT(raw_ioctl(s, IOMMU_IOAS_ALLOC, &a, sizeof(a), -1) == 0 &&
+	       raw_reply(s, &a, sizeof(a)) == 0);
+	md.id = map.ioas_id = a.out_ioas_id;
+	EXPECT(raw_ioctl(s, IOMMU_TEST_CMD, &md, sizeof(md), -1) == 0 &&
+	       raw_reply(s, &md, sizeof(md)) == 0);
+	/* Ours first: a 4 GiB tail of our memory to scan, not the child's. */
+	EXPECT(raw_ioas_alloc(s, m, 0xfffffff0u) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit one = { 1 << 20, 1 << 20 };
+		char wfd[16];
+
+		if (setrlimit(RLIMIT_MEMLOCK, &one) ||
+		    raw_ioctl(s, IOMMU_IOAS_MAP_FILE, &map, sizeof(map), mem))
+			_exit(1);
+		snprintf(wfd, sizeof(wfd), "%d", ready[1]);
+		execl(suid, suid, "--exec-image", "35184372088832", wfd,
+		      (char *)NULL);
+		_exit(3);
+	}
+	EXPECT(read(ready[0], &c, 1) == 1 && c == 'r');
+	/* The exec did raise its privilege, or this proves nothing. */
+	snprintf((char *)m, 64, "/proc/%d", (int)pid);
+	EXPECT(stat((char *)m, &st) == 0 && st.st_uid == 0);
+	memset(m, 0, 64);
+	EXPECT(raw_result(s) == 0);
+	EXPECT(raw_reply(s, &map, sizeof(map)) == -ENOMEM);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(mem);
+	close(s);
+	munmap(m, big);
 }
 
 /* --exec-image ADDR FD: the new image, other bytes at ADDR, then wait. */
@@ -1277,6 +1399,17 @@ static void t_map_file_modes(void)
 	close(ro);
 	close(wo);
 	close(mfd);
+	/* Another user's 0600 file (the shared daemon's run names one): we
+	 * may hold an O_PATH descriptor for it, which opens nothing, and the
+	 * root daemon must not read it for us. */
+	if (getenv("IOASID_TEST_SECRET")) {
+		path_fd = open(getenv("IOASID_TEST_SECRET"), O_PATH);
+		EXPECT(path_fd >= 0 &&
+		       open(getenv("IOASID_TEST_SECRET"), O_RDONLY) == -1 &&
+		       errno == EACCES);
+		EXPECT(map_file(fd, ioas, path_fd, 0, 4096, &iova) == -EBADF);
+		close(path_fd);
+	}
 	close(fd);
 }
 
@@ -1789,6 +1922,7 @@ static const struct {
 	{ "a request whose sender is gone is not served", t_sender_gone },
 	{ "a client stalling its memory callback holds only itself",
 	  t_stalled_callback },
+	{ "rights are the sender's when it sent", t_caps_at_send },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
@@ -1829,7 +1963,8 @@ int main(int argc, char **argv)
 		if (argc == 1 && i < sizeof(cases) / sizeof(cases[0]) &&
 		    (cases[i].fn == t_user_share ||
 		     cases[i].fn == t_user_objects ||
-		     cases[i].fn == t_stalled_callback))
+		     cases[i].fn == t_stalled_callback ||
+		     cases[i].fn == t_caps_at_send))
 			continue;
 		if (argc > 1) {
 			bool picked = false;

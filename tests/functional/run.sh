@@ -52,6 +52,10 @@ kill -TERM "$qpid"
 wait "$qpid"
 rm -rf "$qdir"
 
+# A system daemon two unprivileged users share (made for the run).
+echo "-- a daemon shared by two users:"
+run "$(dirname "$0")/shared.sh" "$BUILD"
+
 # The load test: another client is served while one user churns 1000
 # connections, stalls the daemon's question about its memory, and makes
 # objects until its limit (a daemon that asks every client about its
