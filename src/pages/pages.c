@@ -76,42 +76,57 @@ static bool same_image(struct source *src, uint64_t probe)
 	return !now;
 }
 
-/* The entry for pid's current image; probe as for same_image (0: none). */
+static void source_put(struct source *src);
+
+/*
+ * The entry for pid's current image; probe as for same_image (0: none).
+ * The probe reads the client's memory, which the client can make slow
+ * (a page its own FUSE server must supply), so it runs without
+ * sources_lock: a client holds up its own request, not everyone's.
+ */
 static struct source *source_get(pid_t pid, uint64_t probe)
 {
-	struct source *src;
+	struct source *src, *made;
 
-	pthread_mutex_lock(&sources_lock);
-	for (src = sources; src; src = src->next) {
-		if (src->pid != pid || src->stale ||
-		    !vm_process_alive(src->pidfd, pid))
-			continue;
-		if (same_image(src, probe))
+	for (;;) {
+		pthread_mutex_lock(&sources_lock);
+		for (src = sources; src; src = src->next)
+			if (src->pid == pid && !src->stale &&
+			    vm_process_alive(src->pidfd, pid))
+				break;
+		if (src)
+			src->refs++;
+		pthread_mutex_unlock(&sources_lock);
+		if (!src)
 			break;
+		if (same_image(src, probe))
+			return src;
+		pthread_mutex_lock(&sources_lock);
 		src->stale = true;
+		pthread_mutex_unlock(&sources_lock);
+		source_put(src);
 	}
-	if (src) {
-		src->refs++;
-	} else {
-		src = calloc(1, sizeof(*src));
-		if (src) {
-			src->pid = pid;
-			src->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-			src->mem = pid == getpid() ? -1 : open_mem(pid);
-			/* Opened after the pidfd: if the pid was another
-			 * process' by then, the pidfd's is dead. */
-			if (src->mem >= 0 && !vm_process_alive(src->pidfd, pid)) {
-				close(src->mem);
-				src->mem = -1;
-				src->stale = true;
-			}
-			src->refs = 1;
-			src->next = sources;
-			sources = src;
-		}
+
+	made = calloc(1, sizeof(*made));
+	if (!made)
+		return NULL;
+	made->pid = pid;
+	made->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	made->mem = pid == getpid() ? -1 : open_mem(pid);
+	/* Opened after the pidfd: if the pid was another process' by then,
+	 * the pidfd's is dead. */
+	if (made->mem >= 0 && !vm_process_alive(made->pidfd, pid)) {
+		close(made->mem);
+		made->mem = -1;
+		made->stale = true;
 	}
+	made->refs = 1;
+	/* Two requests may make one each; both are the same image's. */
+	pthread_mutex_lock(&sources_lock);
+	made->next = sources;
+	sources = made;
 	pthread_mutex_unlock(&sources_lock);
-	return src;
+	return made;
 }
 
 /* Whether dropping this reference closes the process' pidfd. */
