@@ -333,38 +333,35 @@ static void untrack(struct endpoint *e)
 	lane_put(e->lane);
 }
 
-/* Under sched.lock, at rest from now on: its requests and its hang-up
- * watched.  0 or -ENOMEM. */
-static int watch(struct endpoint *e)
+/* Under sched.lock: e's next request is reported (op: EPOLL_CTL_ADD the
+ * first time, EPOLL_CTL_MOD after a job), and e is at rest.  0 or
+ * -ENOMEM. */
+static int arm(struct endpoint *e, int op)
 {
 	struct epoll_event ev = {
 		.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = e,
 	};
-	struct epoll_event hup = { .events = EPOLLRDHUP | EPOLLONESHOT,
-				   .data.ptr = e };
 
-	if (epoll_ctl(hup_fd, EPOLL_CTL_ADD, e->fd, &hup))
+	if (epoll_ctl(epfd, op, e->fd, &ev))
 		return -ENOMEM;
-	if (epoll_ctl(epfd, EPOLL_CTL_ADD, e->fd, &ev)) {
-		epoll_ctl(hup_fd, EPOLL_CTL_DEL, e->fd, NULL);
-		return -ENOMEM;
-	}
 	e->where = AT_REST;
 	e->job = JOB_NONE;
 	return 0;
 }
 
-/* Under sched.lock: its next request is reported again. */
-static int rearm(struct endpoint *e)
+/* Under sched.lock, at rest from now on: its requests and its hang-up
+ * watched.  0 or -ENOMEM. */
+static int watch(struct endpoint *e)
 {
-	struct epoll_event ev = {
-		.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = e,
-	};
+	struct epoll_event hup = { .events = EPOLLRDHUP | EPOLLONESHOT,
+				   .data.ptr = e };
 
-	if (epoll_ctl(epfd, EPOLL_CTL_MOD, e->fd, &ev))
+	if (epoll_ctl(hup_fd, EPOLL_CTL_ADD, e->fd, &hup))
 		return -ENOMEM;
-	e->where = AT_REST;
-	e->job = JOB_NONE;
+	if (arm(e, EPOLL_CTL_ADD)) {
+		epoll_ctl(hup_fd, EPOLL_CTL_DEL, e->fd, NULL);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -448,7 +445,7 @@ static void finish(struct endpoint *e, enum job job, int rc)
 		l->opening -= job == JOB_OPEN;
 	}
 	if (!rc && !e->close_pending)
-		rc = job == JOB_OPEN ? watch(e) : rearm(e);
+		rc = job == JOB_OPEN ? watch(e) : arm(e, EPOLL_CTL_MOD);
 	if (rc < 0 && job == JOB_OPEN) {
 		/* Never watched: no event names it; tell the client. */
 		pthread_mutex_unlock(&sched.lock);
@@ -493,18 +490,15 @@ static int wait_events(int fd, int timeout)
 /* Spin a little before sleeping (SPIN_NS). */
 static int wait_first(void)
 {
-	struct timespec t0, t;
+	uint64_t t0;
 	int n = wait_events(epfd, 0);
 
 	if (n)
 		return n;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
+	t0 = now_ns();
+	do
 		n = wait_events(epfd, 0);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while (n == 0 && (t.tv_sec - t0.tv_sec) * 1000000000L +
-					   (t.tv_nsec - t0.tv_nsec) <
-				   SPIN_NS);
+	while (n == 0 && now_ns() - t0 < SPIN_NS);
 	return n ? n : wait_events(epfd, -1);
 }
 

@@ -963,15 +963,30 @@ static int raw_ioas_alloc(int s, void *arg, uint32_t size)
 	return send(s, &m, sizeof(m), 0) == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
-static long raw_result(int s)
+/* The answer to a raw request: its result, and what it wrote to arg. */
+static long raw_reply(int s, void *arg, uint32_t len)
 {
-	unsigned char buf[512];
+	static unsigned char buf[IOASID_WIRE_MAX_MSG];
+	struct ioasid_wire_cursor c;
 	struct ioasid_wire_rep rep;
+	struct ioasid_wire_seg seg;
+	const void *data;
+	ssize_t n = recv(s, buf, sizeof(buf), 0);
 
-	if (recv(s, buf, sizeof(buf), 0) < (ssize_t)sizeof(rep))
+	if (n < (ssize_t)sizeof(rep))
 		return -999;
 	memcpy(&rep, buf, sizeof(rep));
+	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + n, rep.nsegs };
+	while (!ioasid_wire_next_seg(&c, &seg, &data))
+		if (data && seg.uptr == (uintptr_t)arg && seg.len <= len)
+			memcpy(arg, data, seg.len);
 	return (long)rep.result;
+}
+
+/* The result alone. */
+static long raw_result(int s)
+{
+	return raw_reply(s, NULL, 0);
 }
 
 /*
@@ -1002,25 +1017,6 @@ static int raw_ioctl(int s, unsigned int cmd, void *arg, uint32_t len, int fd)
 	return sendmsg(s, &msg, 0) < 0 ? -1 : 0;
 }
 
-/* The answer to a raw_ioctl(): its result, and what it wrote to arg. */
-static long raw_reply(int s, void *arg, uint32_t len)
-{
-	static unsigned char buf[IOASID_WIRE_MAX_MSG];
-	struct ioasid_wire_cursor c;
-	struct ioasid_wire_rep rep;
-	struct ioasid_wire_seg seg;
-	const void *data;
-	ssize_t n = recv(s, buf, sizeof(buf), 0);
-
-	if (n < (ssize_t)sizeof(rep))
-		return -999;
-	memcpy(&rep, buf, sizeof(rep));
-	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + n, rep.nsegs };
-	while (!ioasid_wire_next_seg(&c, &seg, &data))
-		if (data && seg.uptr == (uintptr_t)arg && seg.len <= len)
-			memcpy(arg, data, seg.len);
-	return (long)rep.result;
-}
 
 /*
  * A request whose sender is gone before it is read is not served: a
