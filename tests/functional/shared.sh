@@ -36,6 +36,11 @@ for n in 1 2; do
 done
 u1=${users[0]} u2=${users[1]}
 
+# What the users run, where they can reach it (the build tree may sit in
+# a directory only root may enter): the launcher finds the shim beside it.
+mkdir -m 755 "$dir/bin"
+install -m 755 "$BUILD/ioasid-run" "$BUILD/tests/fd-semantics" "$dir/bin/"
+install -m 644 "$BUILD/libioasid-preload.so" "$dir/bin/"
 # The setuid program: our own test program, a root-owned copy.
 install -o root -g root -m 4755 "$BUILD/tests/fd-semantics" "$dir/suid-image"
 # The second user's secret.
@@ -58,13 +63,13 @@ as() {
 }
 as "$u1" env IOASID_TEST_SETUID="$dir/suid-image" \
 	IOASID_TEST_SECRET="$dir/secret" \
-	"$BUILD/ioasid-run" --selftest --socket "$dir/s.sock" -- \
-	"$BUILD/tests/fd-semantics" "stays with the image" \
+	"$dir/bin/ioasid-run" --selftest --socket "$dir/s.sock" -- \
+	"$dir/bin/fd-semantics" "stays with the image" \
 	"rights are the sender's" "takes only what the descriptor" \
 	"a user's objects" >"$dir/out1" 2>&1 &
 p1=$!
-as "$u2" "$BUILD/ioasid-run" --selftest --socket "$dir/s.sock" -- \
-	"$BUILD/tests/fd-semantics" "a user's objects" "fork shares" \
+as "$u2" "$dir/bin/ioasid-run" --selftest --socket "$dir/s.sock" -- \
+	"$dir/bin/fd-semantics" "a user's objects" "fork shares" \
 	"sender is gone" >"$dir/out2" 2>&1 &
 p2=$!
 wait "$p1"
