@@ -9,6 +9,7 @@
 
 #include "bench.h"
 #include "pages/pages.h"
+#include "../tests/unit/self_mm.h"
 
 #define LEN (64ull << 20)
 #define NPAGES (LEN >> 12)
@@ -22,7 +23,7 @@ int main(void)
 	double t_mlock, t_pin;
 
 	if (mem == MAP_FAILED ||
-	    ioasid_pages_alloc_user(getpid(), getuid(), (uintptr_t)mem, LEN,
+	    ioasid_pages_alloc_user(self_mm(), getuid(), (uintptr_t)mem, LEN,
 				    true, IOASID_ACCOUNT_NONE, &p))
 		return 1;
 	bench_begin("pin");

@@ -62,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&r, 0, sizeof(r));
 		r.w.fd = -1;
 		r.w.cb_sock = -1;
+		r.w.pidfd = -1;
 		if (request_parse(&r, msg, len, &cred, -1, "fuzz"))
 			continue;
 		if (r.req.kind == IOASID_WIRE_IOCTL) {

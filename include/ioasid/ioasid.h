@@ -34,6 +34,8 @@ struct ioasid_ctx;
 
 struct ioasid_file;
 
+struct ioasid_mm;
+
 /*
  * How the core reaches the caller's memory and files.  read and write
  * return 0 or -EFAULT; check_zeroed returns 1 when [uptr, uptr+len) is all
@@ -70,6 +72,13 @@ struct ioasid_uaccess_ops {
 			  uint64_t fd_uptr);
 	void (*commit_fd)(void *priv, struct ioasid_file *file, int ok);
 	int (*get_file)(void *priv, int fd, struct ioasid_file **out);
+	/*
+	 * The address space the caller's pointers point into, with a
+	 * reference the core drops (ioasid_mm_put), or -errno.  Page sets
+	 * made for IOMMU_IOAS_MAP keep it: it is how their pages are reached
+	 * from then on.  NULL when the caller is this process.
+	 */
+	int (*get_mm)(void *priv, struct ioasid_mm **out);
 };
 
 /*
@@ -170,6 +179,30 @@ IOASID_API long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_cal
  * -EFAULT, never a crash).  Returns 0 or -errno.
  */
 IOASID_API int ioasid_caller_self(struct ioasid_caller *caller);
+
+/*
+ * The address space of a caller that is another process, for a transport
+ * to return from get_mm: the process' pid, its real uid, its pidfd (-1:
+ * none), and descriptors of its /proc/self/mem (read-write) and
+ * /proc/self/maps that the process opened itself and handed over.  The
+ * core reaches its memory through them alone, so never beyond what the
+ * process could reach, and never in an image that replaced the one they
+ * were opened in.  Takes the descriptors over, failure included.  NULL
+ * when out of memory or when mem or maps is not such a descriptor.
+ */
+IOASID_API struct ioasid_mm *ioasid_mm_new(pid_t pid, uid_t uid, int pidfd,
+					  int mem, int maps);
+IOASID_API struct ioasid_mm *ioasid_mm_get(struct ioasid_mm *mm);
+IOASID_API void ioasid_mm_put(struct ioasid_mm *mm);
+
+/*
+ * Copy len bytes at addr of the address space as a user access would
+ * (copy_from_user / copy_to_user: a write needs a writable mapping):
+ * 0, -EFAULT, or -ESRCH when the image is gone (the process exec'd or
+ * exited).  With len 0, only whether the image is still there.
+ */
+IOASID_API int ioasid_mm_rw(struct ioasid_mm *mm, uint64_t addr, void *buf,
+			    size_t len, int write);
 
 /*
  * DMA by device dev_id of ctx at iova, translated by the domain attached

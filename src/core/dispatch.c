@@ -37,18 +37,11 @@ _Static_assert(sizeof(struct iommu_test_cmd) <= IOASID_UCMD_MAX,
 _Static_assert(sizeof(struct iommu_hwpt_alloc) <= IOASID_UCMD_MAX,
 	       "ucmd buffer too small");
 
-static struct ioasid_call_observer *observers;
 static __thread const struct ioasid_caller *current_caller;
 
 const struct ioasid_caller *ioasid_current_caller(void)
 {
 	return current_caller;
-}
-
-void ioasid_observe_calls(struct ioasid_call_observer *o)
-{
-	o->next = observers;
-	observers = o;
 }
 
 /* Written once, before any context serves (ioasid.h), then only read. */
@@ -146,8 +139,6 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 	 * CONFIG_IOMMUFD_TEST: the argument is not even read. */
 	if (!u.desc || ((u.desc->attrs & IOASID_IOCTL_TEST_ONLY) && !test_mode))
 		return -ENOTTY;
-	for (const struct ioasid_call_observer *o = observers; o; o = o->next)
-		o->fn(caller);
 	fn = handlers[ioasid_ioctl_desc_index(u.desc)];
 
 	switch (u.desc->arg) {

@@ -27,23 +27,4 @@ struct ioasid_caller;
  * the kernel calls current, for charging what the call makes. */
 const struct ioasid_caller *ioasid_current_caller(void);
 
-/*
- * Told of every ioctl's caller before it runs, for a layer above the
- * core that must know who calls (pages/reach.c remembers the processes
- * that may map shared memory).  Registered when the library is loaded
- * (IOASID_CALL_OBSERVER), before any call, so the list is never changed
- * while it is read.
- */
-struct ioasid_call_observer {
-	void (*fn)(const struct ioasid_caller *caller);
-	struct ioasid_call_observer *next;
-};
-void ioasid_observe_calls(struct ioasid_call_observer *o);
-#define IOASID_CALL_OBSERVER(name, fn_)                                  \
-	static struct ioasid_call_observer name = { .fn = fn_ };         \
-	__attribute__((constructor)) static void register_##name(void)  \
-	{                                                               \
-		ioasid_observe_calls(&name);                            \
-	}
-
 #endif

@@ -34,28 +34,6 @@ static inline int vm_xfer(pid_t pid, uint64_t uptr, void *buf, size_t len,
 }
 
 /*
- * vm_xfer, telling apart why it failed: -EPERM when we may not reach the
- * process' memory at all (it belongs to someone we cannot ptrace), else
- * -EFAULT (a hole in its memory, or the process has gone).
- */
-static inline int vm_xfer_status(pid_t pid, uint64_t uptr, void *buf,
-				 size_t len, int write)
-{
-	struct iovec local = { .iov_base = buf, .iov_len = len };
-	struct iovec remote = { .iov_base = (void *)(uintptr_t)uptr,
-				.iov_len = len };
-	ssize_t n;
-
-	if (!len)
-		return 0;
-	n = write ? process_vm_writev(pid, &local, 1, &remote, 1, 0) :
-		    process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	if (n == (ssize_t)len)
-		return 0;
-	return n < 0 && errno == EPERM ? -EPERM : -EFAULT;
-}
-
-/*
  * Whether the process behind pidfd (or, without one, pid: a pid already
  * reused would pass) still exists; one we may not signal does.
  */

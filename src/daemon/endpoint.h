@@ -9,6 +9,8 @@ enum endpoint_kind {
 	ENDPOINT_FILE,    /* our end of a file handed to a client */
 };
 
+#include "wire_uaccess.h"
+
 struct lane;
 
 /*
@@ -18,6 +20,7 @@ struct lane;
 struct endpoint {
 	enum endpoint_kind kind;
 	int fd;
+	struct client_mm mm;    /* its requests' senders' address space */
 	struct lane *lane;      /* its user's share of the threads */
 	int job;                /* what it is held, queued or run for */
 	int where;              /* at rest (armed), held, queued, running */

@@ -84,6 +84,7 @@ void file_end_close(struct file_end *fe)
 	close(fe->ep.fd);
 	fe->ep.fd = -1;
 	ioasid_file_put(fe->file);
+	client_mm_release(&fe->ep.mm);
 	quota_give(fe->uid);
 }
 
@@ -93,7 +94,7 @@ int file_end_serve_one(struct file_end *fe)
 	long result;
 	int rc;
 
-	rc = request_recv(fe->ep.fd, &r, "file");
+	rc = request_recv(fe->ep.fd, &r, &fe->ep.mm, "file");
 	if (rc)
 		return rc > 0 ? 0 : rc;
 	request_serve_begin(&r);

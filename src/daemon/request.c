@@ -57,13 +57,6 @@ int request_reply(int sock, struct request *r, long result, int client_fd)
 	return 0;
 }
 
-/* Not in Debian 12's headers yet: Linux 6.5's numbers. */
-#ifndef SO_PASSPIDFD
-#define SO_PASSPIDFD 76
-#endif
-#ifndef SCM_PIDFD
-#define SCM_PIDFD 0x04
-#endif
 
 void request_pass_identity(int sock)
 {
@@ -139,7 +132,8 @@ int request_parse(struct request *r, const unsigned char *buf, size_t n,
 	return 0;
 }
 
-int request_recv(int sock, struct request *r, const char *who)
+int request_recv(int sock, struct request *r, struct client_mm *mm,
+		 const char *who)
 {
 	union {
 		struct cmsghdr align;
@@ -162,6 +156,7 @@ int request_recv(int sock, struct request *r, const char *who)
 	memset(r, 0, sizeof(*r));
 	w->fd = -1;
 	w->cb_sock = -1;
+	w->pidfd = -1;
 	n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return errno == EAGAIN ? 1 : -ECONNRESET;
@@ -170,7 +165,7 @@ int request_recv(int sock, struct request *r, const char *who)
 	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		log_msg("%s: message too large, dropping it", who);
 		rc = -EPROTO;
-		goto out_close_fd;
+		goto out_close_fds;
 	}
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS)
@@ -196,17 +191,18 @@ int request_recv(int sock, struct request *r, const char *who)
 		}
 	}
 	rc = request_parse(r, rxbuf, (size_t)n, cred, sock, who);
-	if (!rc)
-		r->sender_gone = pidfd_said ? pidfd < 0 ||
-						      !vm_process_alive(pidfd, 0) :
-					      !vm_process_alive(-1, cred->pid);
-	if (pidfd >= 0)
-		close(pidfd);
 	if (rc)
-		goto out_close_fd;
+		goto out_close_fds;
+	r->sender_gone = pidfd_said ? pidfd < 0 || !vm_process_alive(pidfd, 0) :
+				      !vm_process_alive(-1, cred->pid);
+	/* The sender, for its address space to be checked against. */
+	w->pidfd = pidfd;
+	w->mm = mm;
 	return 0;
 
-out_close_fd:
+out_close_fds:
+	if (pidfd >= 0)
+		close(pidfd);
 	if (w->fd >= 0)
 		close(w->fd);
 	return rc;
@@ -218,4 +214,7 @@ void request_end(struct request *r)
 	if (r->w.fd >= 0)
 		close(r->w.fd);
 	r->w.fd = -1;
+	if (r->w.pidfd >= 0)
+		close(r->w.pidfd);
+	r->w.pidfd = -1;
 }

@@ -50,16 +50,18 @@ static inline void request_serve_end(struct request *r)
 }
 
 /*
- * Receive one request from sock into r: 0 when one came, 1 when none was
+ * Receive one request from sock into r, whose sender's address space is
+ * kept in mm (the connection's, see wire_uaccess.h): 0 when one came, 1 when none was
  * waiting, -ECONNRESET or -EPROTO when the peer is to be dropped (a
  * message is logged under `who`).  After 0, request_end() must follow.
  */
-int request_recv(int sock, struct request *r, const char *who);
+int request_recv(int sock, struct request *r, struct client_mm *mm,
+		 const char *who);
 
 /*
  * The decoding half of request_recv: the n bytes of one message at buf,
  * from the peer cred names, into r, which the caller has zeroed (with
- * r->w.fd and r->w.cb_sock -1, or a descriptor that came with it).  The
+ * r->w.fd, r->w.cb_sock and r->w.pidfd -1, or a descriptor that came with it).  The
  * segments point into buf, which must outlive r.  0, or -EPROTO for a
  * message to drop (logged under `who`).
  */

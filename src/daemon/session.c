@@ -76,6 +76,7 @@ void session_close(struct session *s)
 		quota_give(s->opener_uid);
 		s->ctx = NULL;
 	}
+	client_mm_release(&s->ep.mm);
 	if (s->ep.fd >= 0)
 		close(s->ep.fd);
 	s->ep.fd = -1;
@@ -117,7 +118,7 @@ int session_serve_one(struct session *s)
 	long result;
 	int rc;
 
-	rc = request_recv(s->ep.fd, &r, "client");
+	rc = request_recv(s->ep.fd, &r, &s->ep.mm, "client");
 	if (rc)
 		return rc > 0 ? 0 : rc;
 	switch (r.req.kind) {

@@ -13,6 +13,7 @@
 
 #include "core/util.h"
 #include "core/vm_access.h"
+#include "log.h"
 #include "wire_uaccess.h"
 
 int wire_uaccess_always_callback;
@@ -21,81 +22,139 @@ int wire_uaccess_always_callback;
 #define CALLBACK_TIMEOUT_MS 5000
 
 /*
- * Wait for the client's MEM_REPLY to this request: 0, -EFAULT when the
- * client says its memory is not there, -EPROTO when it does not answer
- * in time or answers nonsense.
+ * Wait for the client's MEM_REPLY to this request, from the process that
+ * sent it: its arg (0 or -errno) or -EPROTO when it does not answer in
+ * time or answers nonsense.  A read's bytes go to dst (len of them); up
+ * to nfds descriptors that came with it to fds (the rest -1).
  */
-static int callback_answer(struct wire_uaccess *w, void *dst, size_t len)
+static int callback_answer(struct wire_uaccess *w, void *dst, size_t len,
+			   int *fds, size_t nfds)
 {
 	static __thread unsigned char buf[sizeof(struct ioasid_wire_req) +
 				 sizeof(struct ioasid_wire_seg) +
 				 IOASID_WIRE_MEM_CHUNK];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(sizeof(int)) + CMSG_SPACE(4 * sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
 	struct pollfd p = { .fd = w->cb_sock, .events = POLLIN };
+	const struct ucred *cred = NULL;
 	struct ioasid_wire_cursor c;
 	struct ioasid_wire_req rep;
 	struct ioasid_wire_seg seg;
 	const void *data;
+	size_t got = 0;
 	ssize_t n;
 
+	for (size_t i = 0; i < nfds; i++)
+		fds[i] = -1;
 	if (poll(&p, 1, CALLBACK_TIMEOUT_MS) != 1)
 		return -EPROTO;
-	n = recv(w->cb_sock, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < (ssize_t)sizeof(rep))
-		return -EPROTO;
+	n = recvmsg(w->cb_sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm;
+	     cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET)
+			continue;
+		if (cm->cmsg_type == SCM_CREDENTIALS) {
+			cred = (const struct ucred *)CMSG_DATA(cm);
+		} else if (cm->cmsg_type == SCM_RIGHTS || cm->cmsg_type == SCM_PIDFD) {
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < k; i++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+				       sizeof(fd));
+				if (cm->cmsg_type == SCM_RIGHTS && got < nfds)
+					fds[got++] = fd;
+				else if (fd >= 0)
+					close(fd);
+			}
+		}
+	}
+	if (n < (ssize_t)sizeof(rep) || !cred || cred->pid != w->pid)
+		goto out_proto;
 	memcpy(&rep, buf, sizeof(rep));
 	if (rep.magic != IOASID_WIRE_MAGIC || rep.kind != IOASID_WIRE_MEM_REPLY ||
 	    rep.seq != w->cb_seq)
-		return -EPROTO;
-	if ((int64_t)rep.arg < 0)
-		return -EFAULT;
+		goto out_proto;
+	if ((int64_t)rep.arg < 0) {
+		for (size_t i = 0; i < got; i++)
+			close(fds[i]);
+		return (int64_t)rep.arg < -4095 ? -EPROTO : (int)(int64_t)rep.arg;
+	}
 	if (!dst)
 		return 0;
 	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + n, rep.nsegs };
 	if (ioasid_wire_next_seg(&c, &seg, &data) || !data || seg.len != len)
-		return -EPROTO;
+		goto out_proto;
 	memcpy(dst, data, len);
 	return 0;
+
+out_proto:
+	for (size_t i = 0; i < got; i++)
+		close(fds[i]);
+	return -EPROTO;
 }
 
-/*
- * Ask the client for memory we cannot reach: in chunks, each a message
- * and an answer.  A client that does not answer in time, or answers
- * nonsense, gets EFAULT and is dropped after the reply.
- */
-static int mem_callback(struct wire_uaccess *w, uint64_t uptr, void *buf,
-			size_t len, int write)
+/* Ask the client, mid-request: 0, or the answer's -errno. */
+static int callback_ask(struct wire_uaccess *w, uint16_t kind, uint64_t uptr,
+			const void *wbuf, size_t len)
 {
 	static __thread unsigned char out[sizeof(struct ioasid_wire_rep) +
 				 sizeof(struct ioasid_wire_seg) +
 				 IOASID_WIRE_MEM_CHUNK];
+	struct ioasid_wire_rep ask = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = kind,
+		.version = IOASID_WIRE_VERSION,
+		.seq = w->cb_seq,
+		.nsegs = kind == IOASID_WIRE_MEM_HANDLE ? 0 : 1,
+	};
+	struct ioasid_wire_seg seg = {
+		.uptr = uptr, .len = (uint32_t)len,
+		.flags = wbuf ? IOASID_SEG_DATA : 0,
+	};
+	size_t olen = sizeof(ask);
 
+	memcpy(out, &ask, sizeof(ask));
+	if (ask.nsegs) {
+		memcpy(out + olen, &seg, sizeof(seg));
+		olen += sizeof(seg);
+	}
+	if (wbuf) {
+		memcpy(out + olen, wbuf, len);
+		olen += len;
+	}
+	return send(w->cb_sock, out, olen, MSG_NOSIGNAL) == (ssize_t)olen ?
+		       0 :
+		       -EPROTO;
+}
+
+/*
+ * Ask the client for memory we have no handle on: in chunks, each a
+ * message and an answer.  A client that does not answer in time, or
+ * answers nonsense, gets EFAULT and is dropped after the reply.
+ */
+static int mem_callback(struct wire_uaccess *w, uint64_t uptr, void *buf,
+			size_t len, int write)
+{
 	if (w->cb_sock < 0 || w->cb_broken)
 		return -EFAULT;
 	while (len) {
 		size_t n = MIN(len, (size_t)IOASID_WIRE_MEM_CHUNK);
-		struct ioasid_wire_rep ask = {
-			.magic = IOASID_WIRE_MAGIC,
-			.kind = write ? IOASID_WIRE_MEM_WRITE :
-					IOASID_WIRE_MEM_READ,
-			.version = IOASID_WIRE_VERSION,
-			.seq = w->cb_seq,
-			.nsegs = 1,
-		};
-		struct ioasid_wire_seg seg = {
-			.uptr = uptr, .len = (uint32_t)n,
-			.flags = write ? IOASID_SEG_DATA : 0,
-		};
-		size_t olen = sizeof(ask) + sizeof(seg) + (write ? n : 0);
-		int rc;
+		int rc = callback_ask(w, write ? IOASID_WIRE_MEM_WRITE :
+						 IOASID_WIRE_MEM_READ,
+				      uptr, write ? buf : NULL, n);
 
-		memcpy(out, &ask, sizeof(ask));
-		memcpy(out + sizeof(ask), &seg, sizeof(seg));
-		if (write)
-			memcpy(out + sizeof(ask) + sizeof(seg), buf, n);
-		if (send(w->cb_sock, out, olen, MSG_NOSIGNAL) != (ssize_t)olen)
-			rc = -EPROTO;
-		else
-			rc = callback_answer(w, write ? NULL : buf, n);
+		if (!rc)
+			rc = callback_answer(w, write ? NULL : buf, n, NULL, 0);
 		if (rc) {
 			/* A hole in its memory is just EFAULT; a silent or
 			 * garbled client is dropped after the reply. */
@@ -110,15 +169,103 @@ static int mem_callback(struct wire_uaccess *w, uint64_t uptr, void *buf,
 	return 0;
 }
 
-/* Client memory outside the segments: directly, else through the client. */
+void client_mm_release(struct client_mm *cm)
+{
+	ioasid_mm_put(cm->mm);
+	*cm = (struct client_mm){ 0 };
+}
+
+/*
+ * The sender's address space: the connection's, while it is still the
+ * sender's image (the pid is the sender's and the image has neither
+ * exited nor exec'd: the descriptors would read nothing), else handed
+ * over afresh.  Borrowed from the connection; NULL when the client
+ * cannot hand it over (-EFAULT) or does not answer (-EPROTO).
+ */
+static int client_mm(struct wire_uaccess *w, struct ioasid_mm **out)
+{
+	struct client_mm *cm = w->mm;
+	int fds[2], rc;
+
+	if (!cm || w->cb_sock < 0 || w->cb_broken)
+		return -EFAULT;
+	if (cm->pid == w->pid && cm->mm && !ioasid_mm_rw(cm->mm, 0, NULL, 0, 0)) {
+		*out = cm->mm;
+		return 0;
+	}
+	if (cm->pid == w->pid && cm->refused)
+		return -EFAULT;
+	/* Once per request: an image that dies meanwhile is not chased. */
+	if (w->mm_asked)
+		return -EFAULT;
+	w->mm_asked = true;
+	client_mm_release(cm);
+	cm->pid = w->pid;
+	rc = callback_ask(w, IOASID_WIRE_MEM_HANDLE, 0, NULL, 0);
+	if (!rc)
+		rc = callback_answer(w, NULL, 0, fds, 2);
+	if (rc == -EPROTO) {
+		w->cb_broken = 1;
+		return rc;
+	}
+	if (!rc && fds[1] < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		rc = -EBADF;
+	}
+	if (rc) {
+		/* Said once per process: its maps fail until it may. */
+		log_msg("client pid %d cannot hand over its memory (%s): "
+			"mapping it fails with EFAULT; a process that changed "
+			"its credentials must make itself dumpable "
+			"(PR_SET_DUMPABLE), see ioasidd(8)",
+			(int)w->pid, rc == -EBADF ? "no descriptors" : strerror(-rc));
+		cm->refused = true;
+		return -EFAULT;
+	}
+	cm->mm = ioasid_mm_new(w->pid, w->uid,
+			       w->pidfd >= 0 ?
+				       fcntl(w->pidfd, F_DUPFD_CLOEXEC, 3) :
+				       -1,
+			       fds[0], fds[1]);
+	if (!cm->mm) {
+		cm->refused = true;
+		return -EFAULT;
+	}
+	*out = cm->mm;
+	return 0;
+}
+
+static int wu_get_mm(void *priv, struct ioasid_mm **out)
+{
+	struct wire_uaccess *w = priv;
+	struct ioasid_mm *mm;
+	int rc = client_mm(w, &mm);
+
+	if (rc)
+		return -EFAULT;
+	*out = ioasid_mm_get(mm);
+	return 0;
+}
+
+/*
+ * Client memory outside the segments: through its address space, else
+ * asked of the client.
+ */
 static int client_xfer(struct wire_uaccess *w, uint64_t uptr, void *buf,
 		       size_t len, int write)
 {
-	int rc = wire_uaccess_always_callback ?
-			 -EPERM :
-			 vm_xfer_status(w->pid, uptr, buf, len, write);
+	struct ioasid_mm *mm;
 
-	return rc == -EPERM ? mem_callback(w, uptr, buf, len, write) : rc;
+	if (!len)
+		return 0;
+	if (!wire_uaccess_always_callback && !client_mm(w, &mm)) {
+		int rc = ioasid_mm_rw(mm, uptr, buf, len, write);
+
+		if (rc != -ESRCH)
+			return rc;
+	}
+	return mem_callback(w, uptr, buf, len, write);
 }
 
 /* The segment wholly containing [uptr, uptr+len), if any. */
@@ -317,4 +464,5 @@ const struct ioasid_uaccess_ops wire_uaccess_ops = {
 	.reserve_fd = wu_reserve_fd,
 	.commit_fd = wu_commit_fd,
 	.get_file = wu_get_file,
+	.get_mm = wu_get_mm,
 };

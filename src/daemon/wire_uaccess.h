@@ -6,8 +6,10 @@
 #ifndef IOASID_DAEMON_WIRE_UACCESS_H
 #define IOASID_DAEMON_WIRE_UACCESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "ioasid/ioasid.h"
@@ -15,10 +17,36 @@
 
 #define WIRE_UACCESS_MAX_SEGS 8
 
+/* Not in Debian 12's headers yet: Linux 6.5's numbers. */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
+/*
+ * The address space the last process to send on a connection handed
+ * over (ioasid_mm_new: its own /proc/self/mem and maps), asked for on
+ * first need and kept for its next requests.  A request from another
+ * process, or from the same one after an exec, asks anew.  Used by the
+ * connection's one request in service: no lock.
+ */
+struct client_mm {
+	struct ioasid_mm *mm;
+	pid_t pid;
+	bool refused; /* pid cannot open its own memory: data callbacks */
+};
+
+void client_mm_release(struct client_mm *cm);
+
 struct wire_uaccess {
 	pid_t pid;
 	pid_t tid;
 	uid_t uid; /* the sender's real uid when it sent */
+	int pidfd; /* the sender as it was when it sent (SCM_PIDFD), or -1 */
+	struct client_mm *mm; /* the connection's, or NULL */
+	bool mm_asked; /* in this request: ask at most once */
 	/* The calling thread's verified capabilities, read on first need. */
 	int caps_known;
 	uint64_t caps;

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "ioasid/uapi/iommufd_test.h"
 #include "iopt/ioas.h"
+#include "pages/mm.h"
 #include "pages/pages.h"
 #include "selftest.h"
 
@@ -21,23 +22,25 @@
 static int test_md_check_refs(struct ioasid_ucmd *u, uint64_t uptr,
 			      uint64_t length, uint32_t refs)
 {
+	struct ioasid_mm *mm;
 	uint64_t end;
+	int rc;
 
 	if (length % IOASID_PAGE_SIZE || uptr % IOASID_PAGE_SIZE ||
 	    add_overflows_u64(uptr, length, &end))
 		return -EINVAL;
-
-	for (; uptr != end; uptr += IOASID_PAGE_SIZE) {
+	rc = ioasid_caller_mm(u->caller, &mm);
+	if (rc)
+		return rc;
+	for (; !rc && uptr != end; uptr += IOASID_PAGE_SIZE) {
 		unsigned char probe;
-		int rc;
 
 		rc = ucmd_read(u, uptr, &probe, 1);
-		if (rc)
-			return rc;
-		if (ioasid_pages_pin_count(u->caller->pid, uptr) != refs)
-			return -EIO;
+		if (!rc && ioasid_pages_pin_count(mm, uptr) != refs)
+			rc = -EIO;
 	}
-	return 0;
+	ioasid_mm_put(mm);
+	return rc;
 }
 
 /* Reserve [start, start + length) of an IOAS, as a device would. */

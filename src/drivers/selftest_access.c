@@ -209,7 +209,7 @@ static int check_pages(struct ioasid_ucmd *u, uint64_t uptr,
 	seen = calloc(npages, sizeof(*seen));
 	if (!seen)
 		return -ENOMEM;
-	rc = ioasid_va_page_ids(u->caller->pid, uptr, npages, seen);
+	rc = ioasid_caller_page_ids(u->caller, uptr, npages, seen);
 	if (!rc && memcmp(seen, ids, npages * sizeof(*ids)))
 		rc = -EBADE;
 	free(seen);

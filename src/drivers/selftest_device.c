@@ -154,7 +154,7 @@ int test_md_check_map(struct ioasid_ucmd *u, uint32_t hwpt_id, uint64_t iova,
 		rc = ucmd_read(u, uptr, &probe, 1);
 		if (rc)
 			break;
-		rc = ioasid_va_page_ids(u->caller->pid, page, 1, &id);
+		rc = ioasid_caller_page_ids(u->caller, page, 1, &id);
 		if (rc)
 			break;
 		if (!ioasid_frame_pins(&id, &pfn) ||

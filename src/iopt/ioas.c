@@ -13,6 +13,7 @@
 #include "ioas.h"
 #include "ioasid/uapi/iommufd.h"
 #include "pages/dmabuf.h"
+#include "pages/mm.h"
 #include "pages/pages.h"
 
 static void ioas_destroy(struct ioasid_ctx *ctx, struct ioasid_object *obj)
@@ -245,11 +246,16 @@ int ioasid_ioas_map_user(struct ioasid_ucmd *u, struct ioasid_ioas *ioas,
 			 uint32_t flags)
 {
 	struct ioasid_pages *pages;
+	struct ioasid_mm *mm;
 	int rc;
 
-	rc = ioasid_pages_alloc_user(u->caller->pid, u->caller->uid, user_va,
-				     length, flags & IOMMU_IOAS_MAP_WRITEABLE,
+	rc = ioasid_caller_mm(u->caller, &mm);
+	if (rc)
+		return rc;
+	rc = ioasid_pages_alloc_user(mm, u->caller->uid, user_va, length,
+				     flags & IOMMU_IOAS_MAP_WRITEABLE,
 				     new_pages_account_mode(u), &pages);
+	ioasid_mm_put(mm);
 	if (rc)
 		return rc;
 	return map_new_pages(ioas, pages, user_va - pages->uptr, length, iova,

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "core/dispatch.h"
@@ -84,23 +86,48 @@ static uint64_t limit_from_proc(pid_t pid)
 	return pages;
 }
 
-uint64_t ioasid_account_limit(pid_t pid)
+/*
+ * The limit is read when pages are pinned, which may be after the process
+ * that asked went on to exec a setuid program: that program may raise its
+ * own limit, and the request would borrow it.  An exec that raised the
+ * process' privilege leaves its /proc directory root's rather than its
+ * user's (as caps.c relies on too), so a limit counts only while the
+ * directory still belongs to the user the charge is for.  Our own process
+ * is the caller itself, whoever it is.
+ */
+static bool still_users(pid_t pid, uid_t uid)
+{
+	char path[32];
+	struct stat st;
+
+	if (pid == getpid())
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return !stat(path, &st) && st.st_uid == uid;
+}
+
+uint64_t ioasid_account_limit(pid_t pid, uid_t uid)
 {
 	struct rlimit rl;
+	uint64_t pages;
 
 	/* Reading another user's limits needs privilege; /proc does not. */
 	if (prlimit(pid, RLIMIT_MEMLOCK, NULL, &rl))
-		return limit_from_proc(pid);
-	if (rl.rlim_cur == RLIM_INFINITY)
-		return UINT64_MAX;
-	return rl.rlim_cur >> IOASID_PAGE_SHIFT;
+		pages = limit_from_proc(pid);
+	else if (rl.rlim_cur == RLIM_INFINITY)
+		pages = UINT64_MAX;
+	else
+		pages = rl.rlim_cur >> IOASID_PAGE_SHIFT;
+	/* After the read: a limit read before a change of user is not
+	 * trusted either. */
+	return still_users(pid, uid) ? pages : 0;
 }
 
 int ioasid_account_charge(enum ioasid_account_mode mode, pid_t pid, uid_t uid,
 			  uint64_t npages)
 {
 	uint64_t limit = mode == IOASID_ACCOUNT_NONE ? UINT64_MAX :
-						       ioasid_account_limit(pid);
+						       ioasid_account_limit(pid, uid);
 	struct counter *mm, *user = NULL;
 	uint64_t total;
 	int rc = 0;

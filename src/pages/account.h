@@ -26,7 +26,10 @@ void ioasid_account_uncharge(enum ioasid_account_mode mode, pid_t pid,
 /* Pages pinned (VmPin) and locked (VmLck) on behalf of process `pid`. */
 void ioasid_account_totals(pid_t pid, uint64_t *pinned, uint64_t *locked);
 
-/* RLIMIT_MEMLOCK of `pid` in pages; UINT64_MAX when unlimited. */
-uint64_t ioasid_account_limit(pid_t pid);
+/*
+ * RLIMIT_MEMLOCK of `pid` in pages (UINT64_MAX when unlimited), while it
+ * is still user uid's: 0 once it is not (below).
+ */
+uint64_t ioasid_account_limit(pid_t pid, uid_t uid);
 
 #endif

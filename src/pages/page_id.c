@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Naming pages.  A process' mappings are read once from /proc/PID/maps,
- * which the daemon may read of any process whose memory it may reach:
- * a namer keeps its place in them from one batch of pages to the next.
+ * Naming pages.  A namer asks the address space (mm.h) for the mapping
+ * each page is in, once per mapping, keeping it from one batch of pages
+ * to the next.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,40 +12,37 @@
 #include <sys/sysmacros.h>
 
 #include "core/util.h"
+#include "mm.h"
 #include "pages.h"
 
-/* The next mapping of n->maps that ends after page `page`: 0, or
- * -EFAULT when there is none. */
+/* The next mapping of n->mm that ends after page `page`: 0, or -EFAULT
+ * when there is none. */
 static int namer_find(struct page_namer *n, uint64_t page)
 {
-	while (!n->have || n->end <= page) {
-		unsigned long long start, end, off, ino;
-		unsigned int maj, min;
+	struct mm_vma vma;
 
-		n->have = false;
-		if (getline(&n->line, &n->cap, n->maps) <= 0)
-			return -EFAULT;
-		if (sscanf(n->line, "%llx-%llx %7s %llx %x:%x %llu", &start, &end,
-			   n->perms, &off, &maj, &min, &ino) != 7)
-			continue;
-		n->start = start >> IOASID_PAGE_SHIFT;
-		n->end = end >> IOASID_PAGE_SHIFT;
-		n->off = off >> IOASID_PAGE_SHIFT;
-		n->dev = makedev(maj, min);
-		n->ino = ino;
-		n->have = true;
-	}
+	if (n->have && n->end > page)
+		return 0;
+	n->have = false;
+	if (ioasid_mm_vma(n->mm, page << IOASID_PAGE_SHIFT, &vma))
+		return -EFAULT;
+	n->start = vma.start >> IOASID_PAGE_SHIFT;
+	n->end = vma.end >> IOASID_PAGE_SHIFT;
+	n->off = vma.off >> IOASID_PAGE_SHIFT;
+	n->dev = vma.dev;
+	n->ino = vma.ino;
+	n->readable = vma.read;
+	n->writable = vma.write;
+	n->shared = vma.shared;
+	n->have = true;
 	return 0;
 }
 
-int page_namer_start_va(struct page_namer *n, pid_t pid, uint64_t va)
+int page_namer_start_va(struct page_namer *n, struct ioasid_mm *mm,
+			uint64_t va)
 {
-	char path[64];
-
-	*n = (struct page_namer){ .pid = pid, .next = va >> IOASID_PAGE_SHIFT };
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	n->maps = fopen(path, "re");
-	return n->maps ? 0 : -EFAULT;
+	*n = (struct page_namer){ .mm = mm, .next = va >> IOASID_PAGE_SHIFT };
+	return 0;
 }
 
 int page_namer_start(struct page_namer *n, struct ioasid_pages *p,
@@ -56,7 +53,7 @@ int page_namer_start(struct page_namer *n, struct ioasid_pages *p,
 	*n = (struct page_namer){ 0 };
 	if (p->type == IOASID_PAGES_USER) {
 		int rc = page_namer_start_va(
-			n, p->source_pid, p->uptr + (first << IOASID_PAGE_SHIFT));
+			n, p->mm, p->uptr + (first << IOASID_PAGE_SHIFT));
 
 		/* As a pin for writing: a device may write what it maps. */
 		n->write = p->writable;
@@ -89,10 +86,10 @@ int page_namer_next(struct page_namer *n, uint64_t count,
 		 * A hole, or memory that cannot be read (or written, for a
 		 * writable set), cannot be pinned. */
 		rc = namer_find(n, n->next);
-		if (rc || n->start > n->next || n->perms[0] != 'r' ||
-		    (n->write && n->perms[1] != 'w'))
+		if (rc || n->start > n->next || !n->readable ||
+		    (n->write && !n->writable))
 			return -EFAULT;
-		if (n->perms[3] == 's' && n->ino)
+		if (n->shared && n->ino)
 			*id = (struct ioasid_page_id){
 				.kind = IOASID_PAGE_ID_FILE,
 				.a = n->dev, .b = n->ino,
@@ -101,7 +98,8 @@ int page_namer_next(struct page_namer *n, uint64_t count,
 		else
 			*id = (struct ioasid_page_id){
 				.kind = IOASID_PAGE_ID_PRIVATE,
-				.a = (uint64_t)n->pid, .index = n->next,
+				.a = (uint64_t)ioasid_mm_pid(n->mm),
+				.index = n->next,
 			};
 	}
 	return 0;
@@ -109,12 +107,10 @@ int page_namer_next(struct page_namer *n, uint64_t count,
 
 void page_namer_end(struct page_namer *n)
 {
-	free(n->line);
-	if (n->maps)
-		fclose(n->maps);
+	(void)n; /* nothing held: kept for the batches' symmetry */
 }
 
-int ioasid_va_page_ids(pid_t pid, uint64_t va, uint64_t npages,
+int ioasid_va_page_ids(struct ioasid_mm *mm, uint64_t va, uint64_t npages,
 		       struct ioasid_page_id *ids)
 {
 	struct page_namer n;
@@ -122,10 +118,23 @@ int ioasid_va_page_ids(pid_t pid, uint64_t va, uint64_t npages,
 
 	if (!npages)
 		return 0;
-	rc = page_namer_start_va(&n, pid, va);
+	rc = page_namer_start_va(&n, mm, va);
 	if (!rc)
 		rc = page_namer_next(&n, npages, ids);
 	page_namer_end(&n);
+	return rc;
+}
+
+int ioasid_caller_page_ids(const struct ioasid_caller *caller, uint64_t va,
+			   uint64_t npages, struct ioasid_page_id *ids)
+{
+	struct ioasid_mm *mm;
+	int rc = ioasid_caller_mm(caller, &mm);
+
+	if (rc)
+		return rc;
+	rc = ioasid_va_page_ids(mm, va, npages, ids);
+	ioasid_mm_put(mm);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include "dmabuf.h"
 #include "frame.h"
 #include "pt/pt.h"
+#include "mm.h"
 #include "reach.h"
 #include "core/vm_access.h"
 #include "pages.h"
@@ -23,153 +24,15 @@ struct pin_range {
 	struct itree_node node; /* page indexes */
 };
 
-/*
- * Page sets of one process share one pidfd, so that thousands of mappings
- * cost the daemon one descriptor, not thousands.  An entry whose process
- * has died is never handed to a newcomer with a recycled pid.
- *
- * A process' memory is reached through its /proc/PID/mem opened when the
- * entry was made: that file stays with the address space it was opened
- * on, so once the process execs (or exits) it reads nothing, and a page
- * set never reaches the image that replaced the one it was made in (a
- * setuid program, say) -- the kernel's pins would never show it either.
- * The pid alone would follow the process into its new image.
- */
-struct source {
-	pid_t pid;
-	int pidfd; /* -1 without pidfds (Linux < 5.3, or under valgrind) */
-	int mem;   /* /proc/PID/mem of the image, -1 when it cannot be had */
-	bool stale; /* the process has exec'd since: never handed out again */
-	unsigned int refs;
-	struct source *next;
-};
-
-static pthread_mutex_t sources_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct source *sources;
-
-static int open_mem(pid_t pid)
+static struct ioasid_pages *pages_alloc(pid_t pid, uid_t uid,
+					uint64_t start_byte, uint64_t length,
+					bool writable,
+					enum ioasid_account_mode mode)
 {
-	char path[32];
+	struct ioasid_pages *p = calloc(1, sizeof(*p));
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	return open(path, O_RDWR | O_CLOEXEC);
-}
-
-/*
- * Does src still show the image that maps probe (a byte of the range
- * about to get a page set)?  No when its file reads nothing there while
- * the process' current image does: it has exec'd.
- */
-static bool same_image(struct source *src, uint64_t probe)
-{
-	unsigned char b;
-	bool now;
-	int mem;
-
-	if (src->mem < 0 || !probe ||
-	    pread(src->mem, &b, 1, (off_t)probe) == 1)
-		return true;
-	mem = open_mem(src->pid);
-	now = mem >= 0 && pread(mem, &b, 1, (off_t)probe) == 1;
-	if (mem >= 0)
-		close(mem);
-	return !now;
-}
-
-static void source_put(struct source *src);
-
-/*
- * The entry for pid's current image; probe as for same_image (0: none).
- * The probe reads the client's memory, which the client can make slow
- * (a page its own FUSE server must supply), so it runs without
- * sources_lock: a client holds up its own request, not everyone's.
- */
-static struct source *source_get(pid_t pid, uint64_t probe)
-{
-	struct source *src, *made;
-
-	for (;;) {
-		pthread_mutex_lock(&sources_lock);
-		for (src = sources; src; src = src->next)
-			if (src->pid == pid && !src->stale &&
-			    vm_process_alive(src->pidfd, pid))
-				break;
-		if (src)
-			src->refs++;
-		pthread_mutex_unlock(&sources_lock);
-		if (!src)
-			break;
-		if (same_image(src, probe))
-			return src;
-		pthread_mutex_lock(&sources_lock);
-		src->stale = true;
-		pthread_mutex_unlock(&sources_lock);
-		source_put(src);
-	}
-
-	made = calloc(1, sizeof(*made));
-	if (!made)
-		return NULL;
-	made->pid = pid;
-	made->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	made->mem = pid == getpid() ? -1 : open_mem(pid);
-	/* Opened after the pidfd: if the pid was another process' by then,
-	 * the pidfd's is dead. */
-	if (made->mem >= 0 && !vm_process_alive(made->pidfd, pid)) {
-		close(made->mem);
-		made->mem = -1;
-		made->stale = true;
-	}
-	made->refs = 1;
-	/* Two requests may make one each; both are the same image's. */
-	pthread_mutex_lock(&sources_lock);
-	made->next = sources;
-	sources = made;
-	pthread_mutex_unlock(&sources_lock);
-	return made;
-}
-
-/* Whether dropping this reference closes the process' pidfd. */
-static bool source_last_ref(struct source *src)
-{
-	bool last;
-
-	pthread_mutex_lock(&sources_lock);
-	last = src->refs == 1 && src->pidfd >= 0;
-	pthread_mutex_unlock(&sources_lock);
-	return last;
-}
-
-static void source_put(struct source *src)
-{
-	struct source **link;
-
-	pthread_mutex_lock(&sources_lock);
-	if (--src->refs == 0) {
-		for (link = &sources; *link != src; link = &(*link)->next)
-			;
-		*link = src->next;
-		if (src->pidfd >= 0)
-			close(src->pidfd);
-		if (src->mem >= 0)
-			close(src->mem);
-		free(src);
-	}
-	pthread_mutex_unlock(&sources_lock);
-}
-
-static int pages_alloc(pid_t pid, uid_t uid, uint64_t probe,
-		       uint64_t start_byte, uint64_t length, bool writable,
-		       enum ioasid_account_mode mode, struct ioasid_pages **out)
-{
-	struct ioasid_pages *p;
-
-	/* Keeps the page count below from overflowing, as size_t would. */
-	if (length == 0 || length > SIZE_MAX - IOASID_PAGE_SIZE)
-		return -EINVAL;
-	p = calloc(1, sizeof(*p));
 	if (!p)
-		return -ENOMEM;
+		return NULL;
 	atomic_init(&p->refs, 1);
 	p->npages = (length + start_byte + IOASID_PAGE_SIZE - 1) >>
 		    IOASID_PAGE_SHIFT;
@@ -177,36 +40,46 @@ static int pages_alloc(pid_t pid, uid_t uid, uint64_t probe,
 	p->account_mode = mode;
 	p->source_pid = pid;
 	p->source_uid = uid;
-	p->source = source_get(pid, probe);
-	if (!p->source) {
-		free(p);
-		return -ENOMEM;
-	}
 	p->fd = -1;
 	pthread_mutex_init(&p->mutex, NULL);
 	p->pin_itree = (struct itree)ITREE_INIT;
-	*out = p;
-	return 0;
+	return p;
 }
 
-int ioasid_pages_alloc_user(pid_t pid, uid_t uid, uint64_t uptr,
+/* Keeps the page count from overflowing, as size_t would. */
+static int check_length(uint64_t length)
+{
+	return length == 0 || length > SIZE_MAX - IOASID_PAGE_SIZE ? -EINVAL :
+								      0;
+}
+
+int ioasid_pages_alloc_user(struct ioasid_mm *mm, uid_t uid, uint64_t uptr,
 			    uint64_t length, bool writable,
 			    enum ioasid_account_mode mode,
 			    struct ioasid_pages **out)
 {
 	uint64_t uptr_down = uptr & ~(uint64_t)(IOASID_PAGE_SIZE - 1);
+	struct ioasid_pages *p;
 	uint64_t end;
 	int rc;
 
 	if (add_overflows_u64(uptr, length, &end))
 		return -EOVERFLOW;
-	rc = pages_alloc(pid, uid, uptr, uptr - uptr_down, length, writable,
-			 mode, out);
+	rc = check_length(length);
 	if (rc)
 		return rc;
-	(*out)->type = IOASID_PAGES_USER;
-	(*out)->uptr = uptr_down;
-	(*out)->in_self = pid == getpid();
+	/* Memory of an image that is gone is no memory at all. */
+	if (!ioasid_mm_alive(mm))
+		return -EFAULT;
+	p = pages_alloc(ioasid_mm_pid(mm), uid, uptr - uptr_down, length,
+			writable, mode);
+	if (!p)
+		return -ENOMEM;
+	p->type = IOASID_PAGES_USER;
+	p->mm = ioasid_mm_get(mm);
+	p->uptr = uptr_down;
+	p->in_self = ioasid_mm_is_self(mm);
+	*out = p;
 	return 0;
 }
 
@@ -216,25 +89,24 @@ int ioasid_pages_alloc_file(pid_t pid, uid_t uid, int fd, uint64_t start,
 			    struct ioasid_pages **out)
 {
 	uint64_t start_byte = start % IOASID_PAGE_SIZE;
-	int rc;
+	struct ioasid_pages *p;
+	int rc = check_length(length);
 
-	rc = pages_alloc(pid, uid, 0, start_byte, length, writable, mode, out);
 	if (rc)
 		return rc;
-	(*out)->type = IOASID_PAGES_FILE;
-	(*out)->fd = fd;
-	(*out)->start = start - start_byte;
+	p = pages_alloc(pid, uid, start_byte, length, writable, mode);
+	if (!p)
+		return -ENOMEM;
+	p->type = IOASID_PAGES_FILE;
+	p->fd = fd;
+	p->start = start - start_byte;
+	*out = p;
 	return 0;
 }
 
 uint64_t ioasid_pages_source_addr(const struct ioasid_pages *p)
 {
 	return p->type == IOASID_PAGES_USER ? p->uptr : p->start;
-}
-
-static bool source_alive(const struct ioasid_pages *p)
-{
-	return vm_process_alive(p->source->pidfd, p->source_pid);
 }
 
 /*
@@ -396,7 +268,7 @@ int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 		 * (frames_take reads its map: a hole, or a page it cannot
 		 * read, is EFAULT); but first, the process itself. */
 		rc = p->type == IOASID_PAGES_USER ?
-			     (source_alive(p) ? 0 : -EFAULT) :
+			     (ioasid_mm_alive(p->mm) ? 0 : -EFAULT) :
 			     file_check(p, last);
 		if (rc)
 			goto out_free;
@@ -481,7 +353,8 @@ static int rw_elsewhere(struct ioasid_pages *p, uint64_t off, void *buf,
 			pfn = *pfn_slot(p, index);
 		pthread_mutex_unlock(&p->mutex);
 		if (!pinned || ioasid_frame_id(pfn, &id) ||
-		    ioasid_reach_file_rw(&id, in_page, buf, n, write))
+		    ioasid_reach_file_rw(&id, p->source_uid, p->mm, in_page,
+					 buf, n, write))
 			return -EFAULT;
 		off += n;
 		buf = (char *)buf + n;
@@ -500,20 +373,9 @@ int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 	    end > (p->npages << IOASID_PAGE_SHIFT))
 		return -EINVAL;
 	if (p->type == IOASID_PAGES_USER) {
-		if (p->source->mem >= 0) {
-			/* Only the image the set was made in: after an exec
-			 * this file reads nothing. */
-			n = write ? pwrite(p->source->mem, buf, len,
-					   (off_t)(p->uptr + off)) :
-				    pread(p->source->mem, buf, len,
-					  (off_t)(p->uptr + off));
-			if (n == (ssize_t)len)
-				return 0;
-		} else if (source_alive(p) &&
-			   !vm_xfer(p->source_pid, p->uptr + off, buf, len,
-				    write)) {
+		/* Only the image the set was made in (mm.h). */
+		if (!ioasid_mm_xfer(p->mm, p->uptr + off, buf, len, write))
 			return 0;
-		}
 		return rw_elsewhere(p, off, buf, len, write);
 	}
 	/* pread/pwrite rather than a mapping: a file truncated under us
@@ -528,7 +390,7 @@ static void pages_free(struct ioasid_pages *p)
 	ioasid_after_grace_period();
 	if (p->fd >= 0)
 		close(p->fd);
-	source_put(p->source);
+	ioasid_mm_put(p->mm);
 	pthread_mutex_destroy(&p->mutex);
 	free(p);
 }
@@ -573,7 +435,7 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	}
 	/* A device's DMA may still be reading through the set (frame.c):
 	 * its descriptor and process stay until no reader can be. */
-	if (p->fd >= 0 || source_last_ref(p->source))
+	if (p->fd >= 0 || (p->mm && ioasid_mm_last_ref(p->mm)))
 		ioasid_defer_release(&p->release, pages_release);
 	else
 		ioasid_call_rcu(&p->rcu, pages_free_rcu);
@@ -599,12 +461,8 @@ int ioasid_pages_change_source(struct ioasid_pages *const *ps, size_t n,
 			       pid_t pid, uid_t uid)
 {
 	uint64_t moving[NMODES] = { 0 };
-	struct source *src;
 	int mode, rc = 0;
 
-	src = source_get(pid, 0);
-	if (!src)
-		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		pthread_mutex_lock(&ps[i]->mutex);
 		if (charge_moves(ps[i], pid, uid))
@@ -624,37 +482,28 @@ int ioasid_pages_change_source(struct ioasid_pages *const *ps, size_t n,
 			if (moving[mode])
 				ioasid_account_uncharge(mode, pid, uid,
 							moving[mode]);
-		goto out_put;
+		return rc;
 	}
 
 	for (size_t i = 0; i < n; i++) {
 		struct ioasid_pages *p = ps[i];
-		struct source *old;
 
 		pthread_mutex_lock(&p->mutex);
 		if (charge_moves(p, pid, uid))
 			ioasid_account_uncharge(p->account_mode, p->source_pid,
 						p->source_uid, p->npinned);
-		old = p->source;
-		pthread_mutex_lock(&sources_lock);
-		src->refs++;
-		pthread_mutex_unlock(&sources_lock);
-		p->source = src;
 		p->source_pid = pid;
 		p->source_uid = uid;
 		pthread_mutex_unlock(&p->mutex);
-		source_put(old);
 	}
-out_put:
-	source_put(src);
-	return rc;
+	return 0;
 }
 
-unsigned int ioasid_pages_pin_count(pid_t pid, uint64_t uva)
+unsigned int ioasid_pages_pin_count(struct ioasid_mm *mm, uint64_t uva)
 {
 	struct ioasid_page_id id;
 
-	if (ioasid_va_page_ids(pid, uva & ~(uint64_t)(IOASID_PAGE_SIZE - 1), 1,
+	if (ioasid_va_page_ids(mm, uva & ~(uint64_t)(IOASID_PAGE_SIZE - 1), 1,
 			       &id))
 		return 0;
 	return ioasid_frame_pins(&id, NULL);

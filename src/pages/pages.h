@@ -30,7 +30,8 @@
 #include "core/rcu.h"
 #include "core/interval_tree.h"
 
-struct source;
+struct ioasid_mm;
+struct ioasid_caller;
 struct ioasid_dmabuf;
 struct ioasid_dmabuf_track;
 
@@ -46,11 +47,12 @@ struct ioasid_pages {
 	bool writable;
 	enum ioasid_account_mode account_mode;
 
-	/* Whose memory and whose charge: the process that created the set,
-	 * held by pidfd so that a recycled pid is never mistaken for it. */
+	/* Whose charge: the process that created the set (or took it over
+	 * with IOMMU_IOAS_CHANGE_PROCESS) and its user. */
 	pid_t source_pid;
-	struct source *source;
 	uid_t source_uid;
+	/* USER: the address space it was made in, and how it is reached. */
+	struct ioasid_mm *mm;
 
 	uint64_t uptr;  /* USER: page-aligned address of page 0 */
 	bool in_self;   /* USER: the memory is this process' own */
@@ -79,10 +81,12 @@ struct ioasid_pages {
 };
 
 /*
- * A page set over [uptr, uptr + length) of the calling process.  -EOVERFLOW
- * when the range wraps, -EINVAL when it is empty or absurdly long.
+ * A page set over [uptr, uptr + length) of address space mm (which it
+ * takes a reference to), charged to mm's process and user uid.
+ * -EOVERFLOW when the range wraps, -EINVAL when it is empty or absurdly
+ * long, -EFAULT when mm's image is gone.
  */
-int ioasid_pages_alloc_user(pid_t pid, uid_t uid, uint64_t uptr,
+int ioasid_pages_alloc_user(struct ioasid_mm *mm, uid_t uid, uint64_t uptr,
 			    uint64_t length, bool writable,
 			    enum ioasid_account_mode mode,
 			    struct ioasid_pages **out);
@@ -162,21 +166,19 @@ struct ioasid_page_id {
  * process' mappings once for the whole run.
  */
 struct page_namer {
-	pid_t pid;
+	struct ioasid_mm *mm;
 	bool file;   /* a file page set's: no mappings to read */
 	bool write;  /* the pages must be writable too */
 	uint64_t next; /* the page (of the process, or of the file) */
-	FILE *maps;
-	char *line;
-	size_t cap;
 	/* The mapping met last, in pages. */
 	bool have;
 	uint64_t start, end, off, dev, ino;
-	char perms[8];
+	bool readable, writable, shared;
 };
 int page_namer_start(struct page_namer *n, struct ioasid_pages *p,
 		     uint64_t first);
-int page_namer_start_va(struct page_namer *n, pid_t pid, uint64_t va);
+int page_namer_start_va(struct page_namer *n, struct ioasid_mm *mm,
+			uint64_t va);
 int page_namer_next(struct page_namer *n, uint64_t count,
 		    struct ioasid_page_id *ids);
 void page_namer_end(struct page_namer *n);
@@ -185,9 +187,13 @@ void page_namer_end(struct page_namer *n);
 int ioasid_pages_page_ids(struct ioasid_pages *p, uint64_t first,
 			  uint64_t last, struct ioasid_page_id *ids);
 
-/* The npages pages from page-aligned `va` in process pid. */
-int ioasid_va_page_ids(pid_t pid, uint64_t va, uint64_t npages,
+/* The npages pages from page-aligned `va` of address space mm. */
+int ioasid_va_page_ids(struct ioasid_mm *mm, uint64_t va, uint64_t npages,
 		       struct ioasid_page_id *ids);
+
+/* The same, in the caller's address space. */
+int ioasid_caller_page_ids(const struct ioasid_caller *caller, uint64_t va,
+			   uint64_t npages, struct ioasid_page_id *ids);
 
 /*
  * Make process pid (of user uid) the source of every set in ps[]: its
@@ -208,8 +214,8 @@ void ioasid_pages_set_temp_memory_limit(size_t bytes);
 void ioasid_pages_pfns(struct ioasid_pages *p, uint64_t first, uint64_t n,
 		       uint64_t *pfns);
 
-/* How many page sets hold the page at `uva` of process `pid` pinned. */
-unsigned int ioasid_pages_pin_count(pid_t pid, uint64_t uva);
+/* How many page sets hold the page at `uva` of address space mm pinned. */
+unsigned int ioasid_pages_pin_count(struct ioasid_mm *mm, uint64_t uva);
 
 /* The user whose pins the set's frames are (frame.c keeps users apart). */
 static inline uid_t ioasid_pages_owner(const struct ioasid_pages *p)

@@ -468,6 +468,52 @@ static void answer_for_memory(int fd, const unsigned char *msg, size_t len)
 }
 
 /*
+ * The daemon reaches our memory only through descriptors we open
+ * ourselves: the kernel checks them against our rights, and they show
+ * this image only.  It asks once per connection (and again after an
+ * exec); they are closed here once sent, so the program never sees them.
+ */
+static void answer_with_handle(int fd, const struct ioasid_wire_rep *ask)
+{
+	struct ioasid_wire_req ans = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_MEM_REPLY,
+		.version = IOASID_WIRE_VERSION,
+		.seq = ask->seq,
+		.fd = -1,
+	};
+	int fds[2] = {
+		real.open("/proc/self/mem", O_RDWR | O_CLOEXEC, 0),
+		real.open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0),
+	};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(fds))];
+	} control;
+	struct iovec iov = { .iov_base = &ans, .iov_len = sizeof(ans) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fds[0] >= 0 && fds[1] >= 0) {
+		struct cmsghdr *cm;
+
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	} else {
+		/* Not dumpable (it changed credentials): not even we may. */
+		ans.arg = (uint64_t)(int64_t)-EACCES;
+	}
+	sendmsg(fd, &msg, MSG_NOSIGNAL);
+	for (size_t i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			real.close(fds[i]);
+}
+
+/*
  * Receive our reply, and the descriptor it may carry (*rfd, else -1):
  * close-on-exec, as the kernel makes every file iommufd hands out.
  */
@@ -529,6 +575,12 @@ static int recv_reply(int fd, const struct ioasid_wire_req *req,
 		     rep.kind == IOASID_WIRE_MEM_WRITE)) {
 			close_received(rfd);
 			answer_for_memory(fd, buf, (size_t)n);
+			continue;
+		}
+		if (rep.magic == IOASID_WIRE_MAGIC && rep.seq == seq &&
+		    rep.kind == IOASID_WIRE_MEM_HANDLE) {
+			close_received(rfd);
+			answer_with_handle(fd, &rep);
 			continue;
 		}
 		/* The daemon could not take this connection on. */

@@ -11,7 +11,8 @@
  * (only whether it is zero), and each pointer field's buffer.  The daemon
  * answers reads from those segments and collects writes to them into the
  * reply, which the shim applies in order.  Memory outside every segment is
- * reached directly with process_vm_readv/writev.
+ * reached through the client's own descriptors of its memory (MEM_HANDLE
+ * below), else asked of the client (MEM_READ, MEM_WRITE).
  */
 #ifndef IOASID_WIRE_WIRE_H
 #define IOASID_WIRE_WIRE_H
@@ -45,6 +46,7 @@ enum ioasid_wire_kind {
 	/* daemon -> client, instead of serving the connection at all: the
 	 * daemon is out of descriptors (result -EMFILE), then it hangs up */
 	IOASID_WIRE_REFUSED = 11,
+	IOASID_WIRE_MEM_HANDLE = 12, /* daemon -> client, mid-request */
 };
 
 /*
@@ -57,8 +59,9 @@ enum ioasid_wire_kind {
 
 /*
  * The memory callback.  Memory the daemon needs during a request, outside
- * the segments the request carried and out of its own reach (the client
- * belongs to a user it may not ptrace), is asked of the client: while
+ * the segments the request carried, when the client has not handed over
+ * its memory (MEM_HANDLE below: it could not open it), is asked of the
+ * client: while
  * the client waits for its reply, the daemon sends MEM_READ or MEM_WRITE
  * (an ioasid_wire_rep header with the request's seq and one segment, with
  * the bytes for a write) and the client answers MEM_REPLY (an
@@ -67,6 +70,16 @@ enum ioasid_wire_kind {
  * per message.
  */
 #define IOASID_WIRE_MEM_CHUNK (32 * 1024)
+
+/*
+ * The daemon reaches a client's memory only through the client's own
+ * descriptors of it.  On first need it sends MEM_HANDLE (a header with
+ * the request's seq, no segments); the client answers MEM_REPLY with
+ * arg = 0 and, with SCM_RIGHTS, two descriptors it opened itself:
+ * /proc/self/mem (read-write) then /proc/self/maps; or arg = -errno and
+ * none when it cannot open them.  The answer must come from the process
+ * that sent the request.
+ */
 
 struct ioasid_wire_req {
 	uint32_t magic;
@@ -123,7 +136,7 @@ struct ioasid_wire_rep {
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 7
+#define IOASID_WIRE_VERSION 8
 
 /* The abstract socket name of the daemon's end of every file it hands
  * out begins so: "\0" IOASID_WIRE_FILE_PREFIX "<pid>:<serial>". */

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -868,8 +869,12 @@ static void t_no_alias_across_users(void)
 		unsigned char *page;
 		struct iommu_test_cmd bmd = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
 
+		/* A process that changed its credentials is not dumpable:
+		 * not even it may open its own memory for the daemon until
+		 * it says it may be (ioasidd(8)). */
 		if (setresgid(65534, 65534, 65534) ||
-		    setresuid(65534, 65534, 65534))
+		    setresuid(65534, 65534, 65534) ||
+		    prctl(PR_SET_DUMPABLE, 1))
 			_exit(2);
 		f = open(path, O_RDONLY);
 		bfd = open("/dev/iommu", O_RDWR);
@@ -964,6 +969,36 @@ static int raw_ioas_alloc(int s, void *arg, uint32_t size)
 }
 
 /* The answer to a raw request: its result, and what it wrote to arg. */
+/* What the shim does when the daemon asks for our memory: our own
+ * descriptors of it. */
+static void raw_give_memory(int s, uint32_t seq)
+{
+	struct ioasid_wire_req ans = {
+		.magic = IOASID_WIRE_MAGIC, .kind = IOASID_WIRE_MEM_REPLY,
+		.version = IOASID_WIRE_VERSION, .seq = seq, .fd = -1,
+	};
+	int fds[2] = { open("/proc/self/mem", O_RDWR | O_CLOEXEC),
+		       open("/proc/self/maps", O_RDONLY | O_CLOEXEC) };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(fds))];
+	} control;
+	struct iovec iov = { &ans, sizeof(ans) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = control.buf, .msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	EXPECT(sendmsg(s, &msg, 0) == sizeof(ans));
+	close(fds[0]);
+	close(fds[1]);
+}
+
 static long raw_reply(int s, void *arg, uint32_t len)
 {
 	static unsigned char buf[IOASID_WIRE_MAX_MSG];
@@ -971,11 +1006,17 @@ static long raw_reply(int s, void *arg, uint32_t len)
 	struct ioasid_wire_rep rep;
 	struct ioasid_wire_seg seg;
 	const void *data;
-	ssize_t n = recv(s, buf, sizeof(buf), 0);
+	ssize_t n;
 
-	if (n < (ssize_t)sizeof(rep))
-		return -999;
-	memcpy(&rep, buf, sizeof(rep));
+	for (;;) {
+		n = recv(s, buf, sizeof(buf), 0);
+		if (n < (ssize_t)sizeof(rep))
+			return -999;
+		memcpy(&rep, buf, sizeof(rep));
+		if (rep.kind != IOASID_WIRE_MEM_HANDLE)
+			break;
+		raw_give_memory(s, rep.seq);
+	}
 	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + n, rep.nsegs };
 	while (!ioasid_wire_next_seg(&c, &seg, &data))
 		if (data && seg.uptr == (uintptr_t)arg && seg.len <= len)
@@ -1017,6 +1058,17 @@ static int raw_ioctl(int s, unsigned int cmd, void *arg, uint32_t len, int fd)
 	return sendmsg(s, &msg, 0) < 0 ? -1 : 0;
 }
 
+/*
+ * The daemon asks a connection for our memory once, mid-request, and the
+ * asking holds the connection: nothing else may be sent on it until we
+ * answer (the shim's lock sees to that).  A test that queues a request
+ * behind a long one has it asked first, on a small tail of zeros at m.
+ */
+static void raw_give_memory_first(int s, char *m)
+{
+	EXPECT(raw_ioas_alloc(s, m, 64) == 0 && raw_result(s) == 0);
+}
+
 
 /*
  * A request whose sender is gone before it is read is not served: a
@@ -1037,6 +1089,7 @@ static void t_sender_gone(void)
 	pid_t pid;
 
 	EXPECT(m != MAP_FAILED && s >= 0);
+	raw_give_memory_first(s, m);
 	EXPECT(raw_ioas_alloc(s, m, 0xfffffff0u) == 0);
 	/* Until the daemon has taken it, and so is scanning. */
 	while (!ioctl(s, SIOCOUTQ, &queued) && queued > 0)
@@ -1111,13 +1164,15 @@ static void t_stalled_callback(void)
 }
 
 /*
- * Capabilities are the sender's as it was when it sent (run by a user
- * other than root, with IOASID_TEST_SETUID naming a setuid-root copy of
- * this program).  A child whose RLIMIT_MEMLOCK is 1 MiB asks for an 8 MiB
- * pinned mapping, claiming every capability, and at once execs the
- * setuid program, which holds CAP_IPC_LOCK.  The request waits behind one
- * of ours on the same connection until the exec is done; it must still be
- * judged as the child's: no CAP_IPC_LOCK, so over its limit (ENOMEM).
+ * Capabilities and limits are the sender's as it was when it sent (run by
+ * a user other than root, with IOASID_TEST_SETUID naming a setuid-root
+ * copy of this program).  A child whose RLIMIT_MEMLOCK is 1 MiB (its hard
+ * limit higher) asks for a 4 MiB pinned mapping, claiming every
+ * capability, and at once execs the setuid program, which holds
+ * CAP_IPC_LOCK and raises its limit to the hard one.  The request waits
+ * behind one of ours on the same connection until the exec is done; it
+ * must still be judged as the child's: no CAP_IPC_LOCK, and its 1 MiB, so
+ * ENOMEM.
  */
 static void t_caps_at_send(void)
 {
@@ -1132,8 +1187,9 @@ static void t_caps_at_send(void)
 	struct iommu_ioas_map_file map = {
 		.size = sizeof(map),
 		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
-		.fd = mem, .length = 8 << 20, .iova = 1 << 24,
+		.fd = mem, .length = 4 << 20, .iova = 1 << 24,
 	};
+	struct rlimit lim;
 	struct stat st;
 	char c;
 	pid_t pid;
@@ -1144,17 +1200,20 @@ static void t_caps_at_send(void)
 		return;
 	}
 	EXPECT(m != MAP_FAILED && s >= 0 && mem >= 0 && pipe(ready) == 0 &&
-	       ftruncate(mem, 8 << 20) == 0);
+	       ftruncate(mem, 4 << 20) == 0);
+	/* Else the raised limit would refuse the mapping too. */
+	EXPECT(!getrlimit(RLIMIT_MEMLOCK, &lim) && lim.rlim_max >= 4 << 20);
 	EXPECT(raw_ioctl(s, IOMMU_IOAS_ALLOC, &a, sizeof(a), -1) == 0 &&
 	       raw_reply(s, &a, sizeof(a)) == 0);
 	md.id = map.ioas_id = a.out_ioas_id;
 	EXPECT(raw_ioctl(s, IOMMU_TEST_CMD, &md, sizeof(md), -1) == 0 &&
 	       raw_reply(s, &md, sizeof(md)) == 0);
 	/* Ours first: a 4 GiB tail of our memory to scan, not the child's. */
+	raw_give_memory_first(s, m);
 	EXPECT(raw_ioas_alloc(s, m, 0xfffffff0u) == 0);
 	pid = fork();
 	if (pid == 0) {
-		struct rlimit one = { 1 << 20, 1 << 20 };
+		struct rlimit one = { 1 << 20, lim.rlim_max };
 		char wfd[16];
 
 		if (setrlimit(RLIMIT_MEMLOCK, &one) ||
@@ -1181,6 +1240,58 @@ static void t_caps_at_send(void)
 	munmap(m, big);
 }
 
+/*
+ * A request reads its sender's memory as the sender could when it sent,
+ * never an image that has replaced it (a setuid program's, in the shared
+ * daemon's run).  A child sends an IOAS_ALLOC whose tail the daemon must
+ * read from its memory -- zeros, at an address the new image fills with
+ * other bytes -- and execs while the request waits behind a long one of
+ * ours.  Reading the new image would be E2BIG; the image the child sent
+ * from is gone, so EFAULT.  (The daemon asks the connection for the
+ * child's memory: we answer, as another process, and are refused.)
+ */
+static void t_exec_before_served(void)
+{
+	const char *image = getenv("IOASID_TEST_SETUID") ?
+				    getenv("IOASID_TEST_SETUID") :
+				    self_path;
+	size_t big = (4ULL << 30) + 4096;
+	char *m = mmap(NULL, big, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *at = (char *)(35184372088832ULL + (1ULL << 30));
+	int s = raw_connect(), ready[2];
+	char c, addr[32], wfd[16];
+	pid_t pid;
+
+	EXPECT(m != MAP_FAILED && s >= 0 && pipe(ready) == 0);
+	raw_give_memory_first(s, m);
+	EXPECT(raw_ioas_alloc(s, m, 0xfffffff0u) == 0);
+	pid = fork();
+	if (pid == 0) {
+		char *zeros = mmap(at, 4096, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS |
+					   MAP_FIXED_NOREPLACE,
+				   -1, 0);
+
+		if (zeros != at || raw_ioas_alloc(s, zeros, 4096))
+			_exit(1);
+		munmap(zeros, 4096);
+		snprintf(addr, sizeof(addr), "%lu", (unsigned long)at);
+		snprintf(wfd, sizeof(wfd), "%d", ready[1]);
+		execl(image, image, "--exec-image", addr, wfd, (char *)NULL);
+		_exit(3);
+	}
+	EXPECT(read(ready[0], &c, 1) == 1 && c == 'r');
+	EXPECT(raw_result(s) == 0);
+	EXPECT(raw_result(s) == -EFAULT);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(s);
+	munmap(m, big);
+}
+
 /* --exec-image ADDR FD: the new image, other bytes at ADDR, then wait. */
 static int exec_image(const char *addr, const char *wfd)
 {
@@ -1191,6 +1302,17 @@ static int exec_image(const char *addr, const char *wfd)
 
 	if (p != want)
 		return 4;
+	/* An image that raised its privilege raises its limit too (as far
+	 * as it may here: CAP_SYS_RESOURCE may be out of the bounding set):
+	 * a request sent before the exec must not be charged against it. */
+	if (geteuid() == 0) {
+		struct rlimit l;
+
+		if (!getrlimit(RLIMIT_MEMLOCK, &l)) {
+			l.rlim_cur = l.rlim_max;
+			setrlimit(RLIMIT_MEMLOCK, &l);
+		}
+	}
 	memset(p, 0xa5, 4096);
 	(void)!write(atoi(wfd), "r", 1);
 	for (;;)
@@ -1919,6 +2041,8 @@ static const struct {
 	{ "a client stalling its memory callback holds only itself",
 	  t_stalled_callback },
 	{ "rights are the sender's when it sent", t_caps_at_send },
+	{ "memory is the sender's image's, not its successor's",
+	  t_exec_before_served },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },

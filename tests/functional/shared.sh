@@ -66,6 +66,7 @@ as "$u1" env IOASID_TEST_SETUID="$dir/suid-image" \
 	"$dir/bin/ioasid-run" --selftest --socket "$dir/s.sock" -- \
 	"$dir/bin/fd-semantics" "stays with the image" \
 	"rights are the sender's" "takes only what the descriptor" \
+	"not its successor's" \
 	"a user's objects" >"$dir/out1" 2>&1 &
 p1=$!
 as "$u2" "$dir/bin/ioasid-run" --selftest --socket "$dir/s.sock" -- \

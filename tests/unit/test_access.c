@@ -24,6 +24,7 @@
 #include "iopt/io_pagetable.h"
 #include "pages/account.h"
 #include "pages/pages.h"
+#include "self_mm.h"
 
 #define MiB (1ull << 20)
 #define PIN MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
@@ -544,13 +545,13 @@ static void page_identity(void)
 	ioasid_obj_publish(ctx, &d.access->obj);
 	CHECK_EQ(ioasid_access_attach(d.access, ioas), 0);
 	CHECK_EQ(ioasid_access_pin_pages(d.access, 0x10000, 2 * PG, 0, ids), 0);
-	CHECK_EQ(ioasid_va_page_ids(getpid(), (uintptr_t)shared + PG, 2, seen), 0);
+	CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)shared + PG, 2, seen), 0);
 	CHECK(!memcmp(ids, seen, 2 * sizeof(ids[0])));
 	CHECK(memcmp(&ids[0], &ids[1], sizeof(ids[0])));
 	/* A private copy of the same bytes is another page. */
-	CHECK_EQ(ioasid_va_page_ids(getpid(), (uintptr_t)priv, 1, seen), 0);
+	CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)priv, 1, seen), 0);
 	CHECK(memcmp(&ids[0], &seen[0], sizeof(ids[0])));
-	CHECK_EQ(ioasid_va_page_ids(getpid(), 0, 1, seen), -EFAULT);
+	CHECK_EQ(ioasid_va_page_ids(self_mm(), 0, 1, seen), -EFAULT);
 	ioasid_access_unpin_pages(d.access, 0x10000, 2 * PG);
 	ioasid_access_destroy(d.access);
 	munmap(shared, 4 * PG);

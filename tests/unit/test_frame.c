@@ -14,6 +14,7 @@
 #include "check.h"
 #include "pages/frame.h"
 #include "pages/pages.h"
+#include "self_mm.h"
 #include "pages/reach.h"
 #include "pt/pt.h"
 
@@ -24,7 +25,7 @@ static struct ioasid_pages *user_set(void *va, uint64_t len)
 {
 	struct ioasid_pages *p = NULL;
 
-	CHECK_EQ(ioasid_pages_alloc_user(getpid(), getuid(), (uintptr_t)va,
+	CHECK_EQ(ioasid_pages_alloc_user(self_mm(), getuid(), (uintptr_t)va,
 					 len, true, IOASID_ACCOUNT_NONE, &p),
 		 0);
 	return p;
@@ -63,11 +64,11 @@ static void shared(void)
 	ioasid_pages_pfns(a, 2, 1, &pa);
 	ioasid_pages_pfns(b, 0, 1, &pb);
 	CHECK_EQ(pa, pb);
-	CHECK_EQ(ioasid_va_page_ids(getpid(), (uintptr_t)buf + 2 * PG, 1, &id),
+	CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)buf + 2 * PG, 1, &id),
 		 0);
 	CHECK_EQ(ioasid_frame_pins(&id, &pfn), 2);
 	CHECK_EQ(pfn, pa);
-	CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf + PG), 1);
+	CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)buf + PG), 1);
 	ioasid_pages_put(a);
 	CHECK_EQ(ioasid_frame_pins(&id, NULL), 1);
 
@@ -106,8 +107,8 @@ static void partial(void)
 	ioasid_pages_unpin(p, 0, 5);
 	ioasid_frames_stats(&frames, &cached);
 	CHECK_EQ(frames, 4);
-	CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf + 3 * PG), 0);
-	CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf + 4 * PG), 1);
+	CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)buf + 3 * PG), 0);
+	CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)buf + 4 * PG), 1);
 	ioasid_pages_put(p);
 	ioasid_frames_stats(&frames, &cached);
 	CHECK_EQ(frames, 0);
@@ -127,6 +128,7 @@ static void source_gone(void)
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct ioasid_pages *s, *pv;
 	char got[8] = { 0 };
+	struct ioasid_mm *theirs;
 	pid_t child;
 
 	memset(priv, 1, PG);
@@ -135,15 +137,19 @@ static void source_gone(void)
 		pause();
 		_exit(0);
 	}
-	CHECK_EQ(ioasid_pages_alloc_user(child, getuid(), (uintptr_t)shared,
+	theirs = ioasid_mm_open(child, getuid());
+	CHECK(theirs != NULL);
+	CHECK_EQ(ioasid_pages_alloc_user(theirs, getuid(), (uintptr_t)shared,
 					 4 * PG, true, IOASID_ACCOUNT_NONE, &s),
 		 0);
-	CHECK_EQ(ioasid_pages_alloc_user(child, getuid(), (uintptr_t)priv, PG,
+	CHECK_EQ(ioasid_pages_alloc_user(theirs, getuid(), (uintptr_t)priv, PG,
 					 true, IOASID_ACCOUNT_NONE, &pv),
 		 0);
+	ioasid_mm_put(theirs);
 	CHECK_EQ(ioasid_pages_pin(s, 0, 1), 0);
 	CHECK_EQ(ioasid_pages_pin(pv, 0, 0), 0);
-	ioasid_reach_note(getpid());
+	/* We are an address space of the same user that maps them. */
+	(void)self_mm();
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 
@@ -160,9 +166,65 @@ static void source_gone(void)
 	munmap(priv, PG);
 }
 
+/*
+ * Mappings are asked for with PROCMAP_QUERY where the kernel has it and
+ * read as text where it does not: both name the same pages, see the same
+ * permissions and holes, and both see an image that has gone.
+ */
+static void maps_query_and_text_agree(void)
+{
+	char *m = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_page_id q[3], t[3];
+	struct ioasid_mm *theirs;
+	struct mm_vma v;
+	pid_t child;
+
+	CHECK(m != MAP_FAILED);
+	CHECK_EQ(mprotect(m + 2 * PG, PG, PROT_READ), 0);
+	CHECK_EQ(munmap(m + 3 * PG, PG), 0);
+	for (int text = 0; text < 2; text++) {
+		ioasid_mm_maps_as_text = text;
+		CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)m, 3,
+					    text ? t : q),
+			 0);
+		CHECK_EQ(ioasid_mm_vma(self_mm(), (uintptr_t)m + 2 * PG, &v), 0);
+		CHECK(v.start == (uintptr_t)m + 2 * PG && v.read && !v.write &&
+		      v.shared && v.ino);
+		/* The hole: the mapping found is the next one, above it. */
+		CHECK_EQ(ioasid_mm_vma(self_mm(), (uintptr_t)m + 3 * PG, &v), 0);
+		CHECK(v.start > (uintptr_t)m + 3 * PG);
+		CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)m + 3 * PG, 1,
+					    text ? t : q),
+			 -EFAULT);
+	}
+	CHECK(!memcmp(q, t, sizeof(q)));
+	CHECK_EQ(q[1].kind, IOASID_PAGE_ID_FILE);
+	CHECK_EQ(q[1].index, 1);
+
+	child = fork();
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	theirs = ioasid_mm_open(child, getuid());
+	CHECK(theirs && ioasid_mm_alive(theirs));
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	for (int text = 0; text < 2; text++) {
+		ioasid_mm_maps_as_text = text;
+		CHECK_EQ(ioasid_mm_vma(theirs, 0, &v), -ESRCH);
+		CHECK(!ioasid_mm_alive(theirs));
+	}
+	ioasid_mm_maps_as_text = false;
+	ioasid_mm_put(theirs);
+	munmap(m, 3 * PG);
+}
+
 int main(void)
 {
 	RUN(colour);
+	RUN(maps_query_and_text_agree);
 	RUN(shared);
 	RUN(partial);
 	RUN(source_gone);

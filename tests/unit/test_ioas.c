@@ -19,6 +19,7 @@
 #include "iopt/ioas.h"
 #include "pages/account.h"
 #include "pages/pages.h"
+#include "self_mm.h"
 
 
 static long map(uint32_t ioas, uint32_t flags, uint64_t va, uint64_t len,
@@ -285,7 +286,7 @@ static void vfio_compat(void)
 /* Charges stop at RLIMIT_MEMLOCK; a refused pin leaves every total as it was. */
 static void accounting(void)
 {
-	uint64_t limit = ioasid_account_limit(getpid()), pinned, locked;
+	uint64_t limit = ioasid_account_limit(getpid(), getuid()), pinned, locked;
 	enum ioasid_account_mode modes[] = { IOASID_ACCOUNT_USER,
 					     IOASID_ACCOUNT_MM };
 	void *buf = mmap(NULL, (limit + 8) * PG, PROT_READ | PROT_WRITE,
@@ -296,7 +297,7 @@ static void accounting(void)
 	for (size_t m = 0; m < 2; m++) {
 		struct ioasid_pages *p;
 
-		CHECK_EQ(ioasid_pages_alloc_user(getpid(), getuid(),
+		CHECK_EQ(ioasid_pages_alloc_user(self_mm(), getuid(),
 						 (uintptr_t)buf, (limit + 8) * PG,
 						 true, modes[m], &p), 0);
 		CHECK_EQ(ioasid_pages_pin(p, 0, 3), 0);
@@ -304,12 +305,12 @@ static void accounting(void)
 		ioasid_account_totals(getpid(), &pinned, &locked);
 		CHECK_EQ(pinned, 6);
 		CHECK_EQ(locked, modes[m] == IOASID_ACCOUNT_MM ? 6 : 0);
-		CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf + 3 * PG), 1);
+		CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)buf + 3 * PG), 1);
 
 		CHECK_EQ(ioasid_pages_pin(p, 0, limit + 2), -ENOMEM);
 		ioasid_account_totals(getpid(), &pinned, &locked);
 		CHECK_EQ(pinned, 6);
-		CHECK_EQ(ioasid_pages_pin_count(getpid(), (uintptr_t)buf + 7 * PG), 0);
+		CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)buf + 7 * PG), 0);
 
 		ioasid_pages_unpin(p, 0, 3); /* [2, 5] stays pinned */
 		ioasid_account_totals(getpid(), &pinned, &locked);
@@ -324,7 +325,7 @@ static void accounting(void)
 	{
 		struct ioasid_pages *p;
 
-		CHECK_EQ(ioasid_pages_alloc_user(getpid(), getuid(), (uintptr_t)buf,
+		CHECK_EQ(ioasid_pages_alloc_user(self_mm(), getuid(), (uintptr_t)buf,
 						 4 * PG, true, IOASID_ACCOUNT_NONE,
 						 &p), 0);
 		CHECK_EQ(ioasid_pages_pin(p, 0, 3), -EFAULT);
@@ -346,7 +347,7 @@ static void pin_one_gib(void)
 
 	CHECK(anon != MAP_FAILED && mfd >= 0);
 	CHECK_EQ(ftruncate(mfd, (off_t)len), 0);
-	CHECK_EQ(ioasid_pages_alloc_user(getpid(), getuid(), (uintptr_t)anon, len,
+	CHECK_EQ(ioasid_pages_alloc_user(self_mm(), getuid(), (uintptr_t)anon, len,
 					 true, IOASID_ACCOUNT_NONE, &a), 0);
 	CHECK_EQ(ioasid_pages_alloc_file(getpid(), getuid(), dup(mfd), 0, len,
 					 true, IOASID_ACCOUNT_NONE, &f), 0);

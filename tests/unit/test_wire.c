@@ -53,6 +53,7 @@ static int parse(struct msg *m, size_t n, const struct ucred *cred,
 	memset(r, 0, sizeof(*r));
 	r->w.fd = -1;
 	r->w.cb_sock = -1;
+	r->w.pidfd = -1;
 	return request_parse(r, m->b, n, cred, -1, "test");
 }
 
