@@ -50,7 +50,8 @@ fuzz: build build-fuzz
 bench: build
 	@for b in $(BUILD)/bench/bench-translate $(BUILD)/bench/bench-dma \
 		  $(BUILD)/bench/bench-map $(BUILD)/bench/bench-pin \
-		  $(BUILD)/bench/bench-dirty $(BUILD)/bench/bench-roundtrip \
+		  $(BUILD)/bench/bench-dirty $(BUILD)/bench/bench-copy \
+		  $(BUILD)/bench/bench-roundtrip \
 		  $(BUILD)/bench/bench-contention; do \
 		echo "== $$b"; \
 		case $$b in \

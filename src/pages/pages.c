@@ -20,9 +20,40 @@
 #include "core/vm_access.h"
 #include "pages.h"
 
+/*
+ * One node per distinct range, with a count of its holders: thousands of
+ * copies of one area pin the same range, and each pin or unpin must not
+ * walk all of them.
+ */
 struct pin_range {
 	struct itree_node node; /* page indexes */
+	unsigned long holders;
 };
+
+/* The pin range exactly [first, last], if one is held. */
+static struct pin_range *range_find_locked(struct ioasid_pages *p,
+					   uint64_t first, uint64_t last)
+{
+	struct itree_node *n;
+
+	itree_for_each(n, &p->pin_itree, first, last)
+		if (n->start == first && n->last == last)
+			return container_of(n, struct pin_range, node);
+	return NULL;
+}
+
+size_t ioasid_pages_pin_ranges(struct ioasid_pages *p)
+{
+	struct itree_node *n;
+	size_t count = 0;
+
+	pthread_mutex_lock(&p->mutex);
+	if (p->npages)
+		itree_for_each(n, &p->pin_itree, 0, p->npages - 1)
+			count++;
+	pthread_mutex_unlock(&p->mutex);
+	return count;
+}
 
 static struct ioasid_pages *pages_alloc(pid_t pid, uid_t uid,
 					uint64_t start_byte, uint64_t length,
@@ -255,13 +286,22 @@ int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 
 	if (first > last || last >= p->npages)
 		return -EINVAL;
+	pthread_mutex_lock(&p->mutex);
+	r = range_find_locked(p, first, last);
+	if (r) {
+		/* Every page of it is pinned and charged already. */
+		r->holders++;
+		pthread_mutex_unlock(&p->mutex);
+		return 0;
+	}
 	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!r) {
+		pthread_mutex_unlock(&p->mutex);
 		return -ENOMEM;
+	}
 	r->node.start = first;
 	r->node.last = last;
-
-	pthread_mutex_lock(&p->mutex);
+	r->holders = 1;
 	newly = count_unpinned_locked(p, first, last);
 	if (newly) {
 		/* A process' pages are proven there when they are named
@@ -310,16 +350,14 @@ out_free:
 void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 {
 	struct itree_span span;
-	struct itree_node *n;
+	struct pin_range *r;
 	uint64_t freed;
 
 	pthread_mutex_lock(&p->mutex);
-	itree_for_each(n, &p->pin_itree, first, last)
-		if (n->start == first && n->last == last)
-			break;
-	if (n) {
-		itree_remove(&p->pin_itree, n);
-		free(container_of(n, struct pin_range, node));
+	r = range_find_locked(p, first, last);
+	if (r && !--r->holders) {
+		itree_remove(&p->pin_itree, &r->node);
+		free(r);
 		freed = count_unpinned_locked(p, first, last);
 		itree_for_each_span(&span, &p->pin_itree, first, last)
 			if (span.is_hole)

@@ -120,6 +120,10 @@ uint64_t ioasid_pages_source_addr(const struct ioasid_pages *p);
 int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last);
 void ioasid_pages_unpin(struct ioasid_pages *p, uint64_t first, uint64_t last);
 
+/* How many distinct ranges the set holds pinned (pins of one range count
+ * once, however many holders). */
+size_t ioasid_pages_pin_ranges(struct ioasid_pages *p);
+
 /*
  * Where page index of the set is in this process' address space, or
  * NULL: only a set over this process' own memory has one (the core used
