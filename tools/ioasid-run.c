@@ -99,9 +99,10 @@ static pid_t start_daemon(const char *daemon, int lfd, int selftest,
 		unsetenv("LD_PRELOAD");
 		{
 			/* One user's daemon: that user may have all of it. */
-			const char *args[10] = { "ioasidd", "--max-user-files", "0",
-						  "--max-user-objects", "0" };
-			int n = 5;
+			const char *args[12] = { "ioasidd", "--max-user-files", "0",
+						  "--max-user-objects", "0",
+						  "--max-user-memory", "0" };
+			int n = 7;
 
 			if (selftest)
 				args[n++] = "--selftest";

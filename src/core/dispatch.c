@@ -44,6 +44,11 @@ const struct ioasid_caller *ioasid_current_caller(void)
 	return current_caller;
 }
 
+uid_t ioasid_current_uid(void)
+{
+	return current_caller ? current_caller->uid : IOASID_NOBODY;
+}
+
 /* Written once, before any context serves (ioasid.h), then only read. */
 static bool test_mode;
 

@@ -7,6 +7,8 @@
 #ifndef IOASID_CORE_DISPATCH_H
 #define IOASID_CORE_DISPATCH_H
 
+#include "user_limits.h"
+
 struct ioasid_ucmd;
 
 typedef long (*ioasid_handler_fn)(struct ioasid_ucmd *u);
@@ -26,5 +28,8 @@ struct ioasid_caller;
 /* Who makes the call this thread is running (NULL outside one): what
  * the kernel calls current, for charging what the call makes. */
 const struct ioasid_caller *ioasid_current_caller(void);
+
+/* Its user, who pays for what the call makes; IOASID_NOBODY outside one. */
+uid_t ioasid_current_uid(void);
 
 #endif

@@ -35,9 +35,13 @@ struct ioasid_user_counts {
 
 void ioasid_user_counts_set_max(struct ioasid_user_counts *c,
 				unsigned long max);
-/* One more for uid: 0, err at the limit, or -ENOMEM. */
-int ioasid_user_counts_take(struct ioasid_user_counts *c, uid_t uid, int err);
-void ioasid_user_counts_give(struct ioasid_user_counts *c, uid_t uid);
+/* n more for uid: 0, err past the limit, or -ENOMEM. */
+int ioasid_user_counts_add(struct ioasid_user_counts *c, uid_t uid,
+			   unsigned long n, int err);
+void ioasid_user_counts_sub(struct ioasid_user_counts *c, uid_t uid,
+			    unsigned long n);
+/* What uid holds now. */
+unsigned long ioasid_user_counts_of(struct ioasid_user_counts *c, uid_t uid);
 
 /* Each user's objects; 0 (the default) leaves them unlimited. */
 void ioasid_set_user_object_limit(unsigned long max);
@@ -45,5 +49,20 @@ void ioasid_set_user_object_limit(unsigned long max);
 /* One more object for uid: 0, or -ENOMEM at the limit. */
 int ioasid_user_object_charge(uid_t uid);
 void ioasid_user_object_uncharge(uid_t uid);
+
+/*
+ * Memory the core spends for a user that the user's calls make it spend:
+ * page-table pages of the domains it creates, IOAS areas, and per pinned
+ * page the frame, holder and frame-number slot (charged to whoever pinned
+ * it).  The kernel charges such allocations to the caller's memory cgroup
+ * (GFP_KERNEL_ACCOUNT); here a per-user total against ioasidd
+ * --max-user-memory, ENOMEM past it.  IOASID_NOBODY is charged nothing:
+ * memory spent outside any call (a device emulator linking the core).
+ */
+#define IOASID_NOBODY ((uid_t)-1)
+void ioasid_set_user_memory_limit(unsigned long bytes);
+int ioasid_user_mem_charge(uid_t uid, size_t bytes);
+void ioasid_user_mem_uncharge(uid_t uid, size_t bytes);
+unsigned long ioasid_user_mem_charged(uid_t uid);
 
 #endif

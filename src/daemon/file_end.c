@@ -117,10 +117,10 @@ int file_end_serve_one(struct file_end *fe)
 	request_serve_end(&r);
 	if (r.w.reply_overflow && result >= 0)
 		result = -ENOMEM;
+	request_end(&r); /* before the reply, as session.c */
 	rc = request_reply(fe->ep.fd, &r, result, -1) ? -ECONNRESET : 0;
 	if (!rc && r.w.cb_broken)
 		rc = -EPROTO; /* it did not answer for its memory */
-	request_end(&r);
 	/* The client drained its doorbells before asking. */
 	atomic_store(&fe->rung, false);
 	if (!rc)

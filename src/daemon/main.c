@@ -127,11 +127,34 @@ static int parse_count(const char *s, unsigned long *out)
 	return errno || !*s || *end || *s == '-' ? -EINVAL : 0;
 }
 
+/* A size: a count of bytes, with K, M or G for binary multiples. */
+static int parse_size(const char *s, unsigned long *out)
+{
+	static const char units[] = "KMG";
+	size_t n = strlen(s);
+	const char *u = n ? strchr(units, s[n - 1]) : NULL;
+	char digits[32];
+	unsigned int shift;
+
+	if (!u)
+		return parse_count(s, out);
+	if (n - 1 >= sizeof(digits))
+		return -EINVAL;
+	memcpy(digits, s, n - 1);
+	digits[n - 1] = 0;
+	shift = 10 * (unsigned int)(u - units + 1);
+	if (parse_count(digits, out) || *out > (ULONG_MAX >> shift))
+		return -EINVAL;
+	*out <<= shift;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ioasidd [--socket PATH] [--selftest] [--trace FILE]\n"
-		"               [--max-user-files N] [--max-user-objects N] [--verbose]\n"
+		"               [--max-user-files N] [--max-user-objects N]\n"
+		"               [--max-user-memory SIZE] [--verbose]\n"
 		"       ioasidd --version\n"
 		"  Serve /dev/iommu contexts on a UNIX socket (default\n"
 		"  /run/ioasid/ioasid.sock, or the socket-activated fd 3).\n"
@@ -142,7 +165,11 @@ static void usage(FILE *f)
 		"  and files), EMFILE past it; 0 is no limit, the default a\n"
 		"  quarter of the daemon's RLIMIT_NOFILE.\n"
 		"  --max-user-objects N: objects one user may hold in all its\n"
-		"  contexts, ENOMEM past it; 0 is no limit, the default 65536.\n");
+		"  contexts, ENOMEM past it; 0 is no limit, the default 65536.\n"
+		"  --max-user-memory SIZE: daemon memory one user's calls may\n"
+		"  spend (page tables, areas, the daemon's record of each pinned\n"
+		"  page), ENOMEM past it; K, M and G suffixes; 0 is no limit,\n"
+		"  the default 4G.\n");
 }
 
 /* The signal mask while the loop waits: stop signals let through. */
@@ -193,6 +220,7 @@ int main(int argc, char **argv)
 		{ "trace", required_argument, NULL, 't' },
 		{ "max-user-files", required_argument, NULL, 'F' },
 		{ "max-user-objects", required_argument, NULL, 'O' },
+		{ "max-user-memory", required_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -200,6 +228,7 @@ int main(int argc, char **argv)
 	int selftest = 0;
 	const char *trace_path = NULL;
 	unsigned long max_user_files = 0, max_user_objects = 65536;
+	unsigned long max_user_memory = 4UL << 30;
 	int user_files_set = 0;
 	const char *path = NULL, *made = NULL;
 	struct serve_loop serving = {
@@ -236,6 +265,12 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			if (parse_count(optarg, &max_user_objects)) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'M':
+			if (parse_size(optarg, &max_user_memory)) {
 				usage(stderr);
 				return 2;
 			}
@@ -284,6 +319,7 @@ int main(int argc, char **argv)
 	}
 	quota_set_files(max_user_files);
 	ioasid_set_user_object_limit(max_user_objects);
+	ioasid_set_user_memory_limit(max_user_memory);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

@@ -13,10 +13,10 @@ void quota_set_files(unsigned long max)
 
 int quota_take(uid_t uid)
 {
-	return ioasid_user_counts_take(&files, uid, -EMFILE);
+	return ioasid_user_counts_add(&files, uid, 1, -EMFILE);
 }
 
 void quota_give(uid_t uid)
 {
-	ioasid_user_counts_give(&files, uid);
+	ioasid_user_counts_sub(&files, uid, 1);
 }

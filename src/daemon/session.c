@@ -154,11 +154,11 @@ int session_serve_one(struct session *s)
 			result = fd;
 			break;
 		}
+		request_end(&r);
 		rc = request_reply(s->ep.fd, &r, 0, fd) ? -ECONNRESET : 0;
 		close(fd);
 		if (rc)
 			ioasid_ctx_munmap(s->ctx, r.req.arg);
-		request_end(&r);
 		return rc;
 	}
 	case IOASID_WIRE_MUNMAP:
@@ -171,6 +171,9 @@ int session_serve_one(struct session *s)
 	}
 	if (r.w.reply_overflow && result >= 0)
 		result = -ENOMEM;
+	/* What came with the call is let go before it returns, as the
+	 * kernel's fput() is: the caller may count our descriptors next. */
+	request_end(&r);
 	if (r.w.new_file)
 		rc = send_reply_with_file(s, &r, result);
 	else
@@ -179,6 +182,5 @@ int session_serve_one(struct session *s)
 		log_session(s, "did not answer for its memory, dropping the client");
 		rc = -EPROTO;
 	}
-	request_end(&r);
 	return rc;
 }

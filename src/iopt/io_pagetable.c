@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 #include "io_pagetable.h"
 #include "iommu/access.h"
@@ -28,6 +29,31 @@ void iopt_init(struct io_pagetable *iopt)
 	pthread_mutex_init(&iopt->access_lock, NULL);
 	iopt->accesses = NULL;
 	iopt->next_access_seq = 1;
+}
+
+/* An area, paid for by the user whose call makes it. */
+static struct iopt_area *area_alloc(void)
+{
+	uid_t payer = ioasid_current_uid();
+	struct iopt_area *area;
+
+	if (ioasid_user_mem_charge(payer, sizeof(*area)))
+		return NULL;
+	area = calloc(1, sizeof(*area));
+	if (!area) {
+		ioasid_user_mem_uncharge(payer, sizeof(*area));
+		return NULL;
+	}
+	area->payer = payer;
+	return area;
+}
+
+static void area_free(struct iopt_area *area)
+{
+	if (!area)
+		return;
+	ioasid_user_mem_uncharge(area->payer, sizeof(*area));
+	free(area);
 }
 
 static void free_reserved(struct itree *t)
@@ -432,7 +458,7 @@ int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms,
 	if (!areas)
 		return -ENOMEM;
 	for (i = 0; i < nelms; i++) {
-		areas[i] = calloc(1, sizeof(**areas));
+		areas[i] = area_alloc();
 		if (!areas[i]) {
 			rc = -ENOMEM;
 			goto out_free;
@@ -481,7 +507,7 @@ out_unlock:
 	pthread_rwlock_unlock(&iopt->iova_lock);
 out_free:
 	for (i = inserted; i < nelms; i++)
-		free(areas[i]);
+		area_free(areas[i]);
 	free(areas);
 	return rc;
 }
@@ -635,7 +661,7 @@ out_unlock:
 
 		victims = a->unmap_next;
 		ioasid_pages_put(a->pages);
-		free(a);
+		area_free(a);
 	}
 	*unmapped = bytes;
 	return rc;
@@ -891,8 +917,8 @@ static int area_split_locked(struct io_pagetable *iopt, struct iopt_area *area,
 	if (area->storage_pinned && !iopt->disable_large_pages)
 		return -EINVAL;
 
-	lhs = calloc(1, sizeof(*lhs));
-	rhs = calloc(1, sizeof(*rhs));
+	lhs = area_alloc();
+	rhs = area_alloc();
 	if (!lhs || !rhs) {
 		rc = -ENOMEM;
 		goto out_free;
@@ -937,12 +963,12 @@ static int area_split_locked(struct io_pagetable *iopt, struct iopt_area *area,
 	ioasid_pages_get(rhs->pages);
 	itree_insert(&iopt->area_itree, &lhs->node);
 	itree_insert(&iopt->area_itree, &rhs->node);
-	free(area);
+	area_free(area);
 	return 0;
 
 out_free:
-	free(lhs);
-	free(rhs);
+	area_free(lhs);
+	area_free(rhs);
 	return rc;
 }
 

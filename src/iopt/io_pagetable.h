@@ -42,6 +42,7 @@ struct iopt_area {
 	bool prevent_access; /* being unmapped: no new pins or rw */
 	bool storage_pinned; /* pinned whole, for the domains */
 	struct iopt_area *unmap_next; /* out of the tree, awaiting release */
+	uid_t payer; /* whose call made it (core/user_limits.h) */
 };
 
 static inline uint64_t iopt_area_length(const struct iopt_area *a)

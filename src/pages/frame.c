@@ -6,6 +6,7 @@
 #include <string.h>
 #include <urcu-bp.h>
 
+#include "core/user_limits.h"
 #include "core/util.h"
 #include "frame.h"
 #include "core/interval_tree.h"
@@ -277,10 +278,13 @@ static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
 		return; /* not ours: a caller bug, and nothing to undo */
 	atomic_store_explicit(link, atomic_load(&h->next),
 			      memory_order_release);
-	if (h != &f->first)
+	if (h != &f->first) {
+		ioasid_user_mem_uncharge(f->owner, sizeof(*h));
 		ioasid_call_rcu(&h->rcu, holder_free_rcu);
+	}
 	if (--f->pins)
 		return;
+	ioasid_user_mem_uncharge(f->owner, sizeof(*f));
 	hash_del(f);
 	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
 			      memory_order_release);
@@ -293,10 +297,15 @@ static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
 {
 	struct holder *h = &f->first;
 
-	if (f->first_spent)
+	if (f->first_spent) {
+		if (ioasid_user_mem_charge(f->owner, sizeof(*h)))
+			return -ENOMEM;
 		h = malloc(sizeof(*h));
-	if (!h)
-		return -ENOMEM;
+		if (!h) {
+			ioasid_user_mem_uncharge(f->owner, sizeof(*h));
+			return -ENOMEM;
+		}
+	}
 	f->first_spent = true;
 	h->pages = p;
 	h->index = index;
@@ -310,20 +319,21 @@ static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
 	return 0;
 }
 
-/* A new frame for id at number pfn, published. */
+/* A new frame for id at number pfn, published; its owner pays for it. */
 static struct ioasid_frame *frame_new(const struct ioasid_page_id *id,
 				      uid_t owner, uint64_t pfn)
 {
-	struct ioasid_frame *f = calloc(1, sizeof(*f));
+	struct ioasid_frame *f;
 	dir_slot *slot;
 
+	if (ioasid_user_mem_charge(owner, sizeof(*f)))
+		return NULL;
+	f = calloc(1, sizeof(*f));
 	if (!f)
-		return NULL;
+		goto out_uncharge;
 	slot = dir_leaf_slot(pfn, true);
-	if (!slot) {
-		free(f);
-		return NULL;
-	}
+	if (!slot)
+		goto out_free;
 	f->id = *id;
 	f->owner = owner;
 	f->pfn = pfn;
@@ -333,11 +343,18 @@ static struct ioasid_frame *frame_new(const struct ioasid_page_id *id,
 	hash_count++;
 	atomic_store_explicit(slot, f, memory_order_release);
 	return f;
+
+out_free:
+	free(f);
+out_uncharge:
+	ioasid_user_mem_uncharge(owner, sizeof(*f));
+	return NULL;
 }
 
 /* A frame with no holders yet goes away again. */
 static void frame_unwind_new(struct ioasid_frame *f)
 {
+	ioasid_user_mem_uncharge(f->owner, sizeof(*f));
 	hash_del(f);
 	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
 			      memory_order_release);

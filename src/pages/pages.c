@@ -11,6 +11,7 @@
 #include <urcu-bp.h>
 
 #include "account.h"
+#include "core/user_limits.h"
 #include "core/util.h"
 #include "dmabuf.h"
 #include "frame.h"
@@ -184,20 +185,39 @@ static uint64_t *pfn_slot(struct ioasid_pages *p, uint64_t index)
 	return &p->pfn_chunks[index / PFN_CHUNK][index % PFN_CHUNK];
 }
 
+static size_t pfn_chunk_slots(const struct ioasid_pages *p)
+{
+	return (p->npages + PFN_CHUNK - 1) / PFN_CHUNK;
+}
+
+/* Memory for frame numbers, paid for by the user who pins (at first). */
+static void *pfn_alloc(struct ioasid_pages *p, size_t bytes)
+{
+	void *mem;
+
+	if (ioasid_user_mem_charge(p->pfn_payer, bytes))
+		return NULL;
+	mem = calloc(1, bytes);
+	if (!mem)
+		ioasid_user_mem_uncharge(p->pfn_payer, bytes);
+	return mem;
+}
+
 /* Chunks to hold the frame numbers of [first, last]. */
 static int pfn_chunks_make(struct ioasid_pages *p, uint64_t first,
 			   uint64_t last)
 {
 	if (!p->pfn_chunks) {
-		p->pfn_chunks = calloc((p->npages + PFN_CHUNK - 1) / PFN_CHUNK,
-				       sizeof(*p->pfn_chunks));
+		p->pfn_payer = p->source_uid;
+		p->pfn_chunks = pfn_alloc(p, pfn_chunk_slots(p) *
+						     sizeof(*p->pfn_chunks));
 		if (!p->pfn_chunks)
 			return -ENOMEM;
 	}
 	for (uint64_t c = first / PFN_CHUNK; c <= last / PFN_CHUNK; c++) {
 		if (p->pfn_chunks[c])
 			continue;
-		p->pfn_chunks[c] = malloc(PFN_CHUNK * sizeof(uint64_t));
+		p->pfn_chunks[c] = pfn_alloc(p, PFN_CHUNK * sizeof(uint64_t));
 		if (!p->pfn_chunks[c])
 			return -ENOMEM;
 	}
@@ -466,10 +486,17 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	if (p->dmabuf)
 		ioasid_dmabuf_detach(p);
 	if (p->pfn_chunks) {
-		for (uint64_t c = 0; c < (p->npages + PFN_CHUNK - 1) / PFN_CHUNK;
-		     c++)
+		size_t made = 0;
+
+		for (uint64_t c = 0; c < pfn_chunk_slots(p); c++) {
+			made += p->pfn_chunks[c] != NULL;
 			free(p->pfn_chunks[c]);
+		}
 		free(p->pfn_chunks);
+		ioasid_user_mem_uncharge(p->pfn_payer,
+					 made * PFN_CHUNK * sizeof(uint64_t) +
+						 pfn_chunk_slots(p) *
+							 sizeof(*p->pfn_chunks));
 	}
 	/* A device's DMA may still be reading through the set (frame.c):
 	 * its descriptor and process stay until no reader can be. */

@@ -73,8 +73,10 @@ struct ioasid_pages {
 	struct itree pin_itree; /* page-index ranges held pinned */
 	uint64_t npinned;       /* distinct pinned pages, all charged */
 	/* The frame number of each pinned page, in chunks of 512 made on
-	 * first need: what IO page tables are filled with. */
+	 * first need: what IO page tables are filled with.  Paid for by
+	 * the user the set was charged to when the first was made. */
 	uint64_t **pfn_chunks;
+	uid_t pfn_payer;
 
 	struct rcu_head rcu;
 	struct ioasid_release release; /* instead of rcu when it holds a descriptor */

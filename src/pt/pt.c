@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <urcu-bp.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 #include "pt.h"
 
@@ -88,17 +89,18 @@ static void gather_page(struct pt_gather **gp, void *page)
 	g->pages[g->n++] = page;
 }
 
-/* A detached table and everything below it. */
-static void gather_table(const struct pt_format *fmt, struct pt_gather **gp,
+/* A detached table and everything below it, no longer paid for. */
+static void gather_table(const struct pt *pt, struct pt_gather **gp,
 			 pte_t *table, unsigned int level)
 {
 	for (unsigned int i = 0; level > 0 && i < PT_TABLE_ENTRIES; i++) {
 		uint64_t e = pte_load(&table[i]);
 
-		if (fmt->kind(e, level) == PT_ENTRY_TABLE)
-			gather_table(fmt, gp, table_at(fmt, e, level),
+		if (pt->fmt->kind(e, level) == PT_ENTRY_TABLE)
+			gather_table(pt, gp, table_at(pt->fmt, e, level),
 				     level - 1);
 	}
+	ioasid_user_mem_uncharge(pt->payer, PT_TABLE_BYTES);
 	gather_page(gp, table);
 }
 
@@ -108,12 +110,18 @@ static void gather_flush(struct pt_gather *g)
 		ioasid_call_rcu(&g->rcu, gather_free_rcu);
 }
 
-static pte_t *alloc_table(void)
+static pte_t *alloc_table(const struct pt *pt)
 {
-	pte_t *t = aligned_alloc(PT_TABLE_BYTES, PT_TABLE_BYTES);
+	pte_t *t;
 
-	if (t)
-		memset(t, 0, PT_TABLE_BYTES);
+	if (ioasid_user_mem_charge(pt->payer, PT_TABLE_BYTES))
+		return NULL;
+	t = aligned_alloc(PT_TABLE_BYTES, PT_TABLE_BYTES);
+	if (!t) {
+		ioasid_user_mem_uncharge(pt->payer, PT_TABLE_BYTES);
+		return NULL;
+	}
+	memset(t, 0, PT_TABLE_BYTES);
 	return t;
 }
 
@@ -164,22 +172,23 @@ int pt_init(struct pt *pt, const struct pt_format *fmt, unsigned int ias_bits,
 	for (uint64_t s = pgsize_bitmap; s; s &= s - 1)
 		if ((s & -s) >> ias_bits || level_for_size(pt, s & -s) < 0)
 			return -EINVAL;
-	pt->root = alloc_table();
+	pt->payer = ioasid_current_uid();
+	pt->root = alloc_table(pt);
 	if (!pt->root)
 		return -ENOMEM;
 	pthread_mutex_init(&pt->lock, NULL);
 	return 0;
 }
 
-static void free_table(const struct pt_format *fmt, pte_t *table,
-		       unsigned int level)
+static void free_table(const struct pt *pt, pte_t *table, unsigned int level)
 {
 	for (unsigned int i = 0; level > 0 && i < PT_TABLE_ENTRIES; i++) {
 		uint64_t e = pte_load(&table[i]);
 
-		if (fmt->kind(e, level) == PT_ENTRY_TABLE)
-			free_table(fmt, table_at(fmt, e, level), level - 1);
+		if (pt->fmt->kind(e, level) == PT_ENTRY_TABLE)
+			free_table(pt, table_at(pt->fmt, e, level), level - 1);
 	}
+	ioasid_user_mem_uncharge(pt->payer, PT_TABLE_BYTES);
 	free(table);
 }
 
@@ -187,7 +196,7 @@ void pt_destroy(struct pt *pt)
 {
 	if (!pt->root)
 		return;
-	free_table(pt->fmt, pt->root, pt->levels - 1);
+	free_table(pt, pt->root, pt->levels - 1);
 	pt->root = NULL;
 	pthread_mutex_destroy(&pt->lock);
 }
@@ -235,7 +244,7 @@ static int map_leaves(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t size,
 
 		switch (fmt->kind(e, l)) {
 		case PT_ENTRY_NONE:
-			table = alloc_table();
+			table = alloc_table(pt);
 			if (!table)
 				return -ENOMEM;
 			/* Zeroed before it is published: release order. */
@@ -271,7 +280,7 @@ static int map_leaves(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t size,
 
 		pte_store(&table[idx + i], leaf + ((uint64_t)i << shift));
 		if (e && fmt->kind(e, target) == PT_ENTRY_TABLE)
-			gather_table(fmt, gp, table_at(fmt, e, target),
+			gather_table(pt, gp, table_at(fmt, e, target),
 				     target - 1);
 	}
 	return 0;
@@ -383,7 +392,7 @@ static uint64_t unmap_level(struct pt *pt, pte_t *table, unsigned int level,
 			done += unmap_level(pt, sub, level - 1, iova, stop, gp);
 			if (iova == base && stop == end) {
 				pte_store(slot, 0);
-				gather_table(fmt, gp, sub, level - 1);
+				gather_table(pt, gp, sub, level - 1);
 			}
 			break;
 		}

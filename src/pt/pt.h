@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/rcu.h"
 
@@ -66,6 +67,9 @@ struct pt {
 	uint64_t pgsize_bitmap; /* leaf sizes map may use, a power of 2 each */
 	_Atomic uint64_t *root;
 	pthread_mutex_t lock; /* writers only */
+	/* Who pays for the table pages: the caller that made the table
+	 * (core/user_limits.h). */
+	uid_t payer;
 };
 
 static inline unsigned int pt_level_shift(const struct pt_format *fmt,

@@ -1359,6 +1359,57 @@ static void t_user_objects(void)
 	close(b);
 }
 
+/*
+ * Under a daemon started with --max-user-memory 1M
+ * (IOASID_TEST_USER_MEMORY=1 says so): copies of one page at scattered
+ * IOVAs, each costing the daemon page tables, end in ENOMEM; closing the
+ * context gives it all back, so a new one may copy again.
+ */
+static int copies_until_enomem(int fd, unsigned char *page)
+{
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.user_va = (uintptr_t)page, .length = 4096, .iova = 1 << 24,
+	};
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.length = 4096, .src_iova = 1 << 24,
+	};
+	int ioas = ioas_alloc(fd), made = 0;
+
+	md.id = map.ioas_id = copy.src_ioas_id = copy.dst_ioas_id =
+		(uint32_t)ioas;
+	EXPECT(test_cmd(fd, &md) == 0 && ioctl(fd, IOMMU_IOAS_MAP, &map) == 0);
+	for (; made < 5000; made++) {
+		copy.dst_iova = (2ull << 24) + (uint64_t)made * (2 << 20);
+		if (ioctl(fd, IOMMU_IOAS_COPY, &copy)) {
+			EXPECT(errno == ENOMEM);
+			break;
+		}
+	}
+	return made;
+}
+
+static void t_user_memory(void)
+{
+	unsigned char *page = mmap(NULL, 4096, PROT_READ,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fd = open("/dev/iommu", O_RDWR), first, again;
+
+	EXPECT(getenv("IOASID_TEST_USER_MEMORY") != NULL);
+	first = copies_until_enomem(fd, page);
+	EXPECT(first > 0 && first < 5000);
+	close(fd);
+	fd = open("/dev/iommu", O_RDWR);
+	again = copies_until_enomem(fd, page);
+	EXPECT(again == first);
+	close(fd);
+	munmap(page, 4096);
+}
+
 static void t_unreachable(void)
 {
 	char *saved = strdup(getenv("IOASID_SOCKET"));
@@ -2033,6 +2084,7 @@ static const struct {
 	  t_daemon_out_of_fds },
 	{ "a user's share of the daemon's descriptors", t_user_share },
 	{ "a user's objects in all its contexts", t_user_objects },
+	{ "a user's memory in the daemon", t_user_memory },
 	{ "a page set stays with the image it was made in",
 	  t_exec_leaves_page_set },
 	{ "a page two users pin is reached only through one's own",
@@ -2083,6 +2135,7 @@ int main(int argc, char **argv)
 		if (argc == 1 && i < sizeof(cases) / sizeof(cases[0]) &&
 		    (cases[i].fn == t_user_share ||
 		     cases[i].fn == t_user_objects ||
+		     cases[i].fn == t_user_memory ||
 		     cases[i].fn == t_stalled_callback ||
 		     cases[i].fn == t_caps_at_send))
 			continue;

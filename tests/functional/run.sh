@@ -37,17 +37,21 @@ run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/mode-check" selftest
 run "$BUILD/ioasid-run" -- "$BUILD/tests/mode-check" normal
 run "$BUILD/ioasid-run" -- env IOASID_SELFTEST=1 \
 	"$BUILD/tests/mode-check" normal-daemon
-# A daemon whose users each get 8 of its descriptors and 100 objects.
-echo "-- a user's share of the daemon's descriptors, and its objects:"
+# A daemon whose users each get 8 of its descriptors, 100 objects and
+# 1 MiB of its memory.
+echo "-- a user's share of the daemon's descriptors, objects and memory:"
 qdir=$(mktemp -d)
 mkfifo "$qdir/ready"
 IOASID_READY_FD=9 "$BUILD/ioasidd" --selftest --socket "$qdir/q.sock" \
-	--max-user-files 8 --max-user-objects 100 9>"$qdir/ready" &
+	--max-user-files 8 --max-user-objects 100 --max-user-memory 1M \
+	9>"$qdir/ready" &
 qpid=$!
 read -r -n1 _ <"$qdir/ready"
 run env IOASID_TEST_USER_FILES=8 IOASID_TEST_USER_OBJECTS=100 \
+	IOASID_TEST_USER_MEMORY=1 \
 	"$BUILD/ioasid-run" --selftest --socket "$qdir/q.sock" -- \
-	"$BUILD/tests/fd-semantics" "a user's share" "a user's objects"
+	"$BUILD/tests/fd-semantics" "a user's share" "a user's objects" \
+	"a user's memory"
 kill -TERM "$qpid"
 wait "$qpid"
 rm -rf "$qdir"

@@ -33,6 +33,7 @@
 #include "iopt/ioas.h"
 #include "pages/account.h"
 #include "pages/frame.h"
+#include "core/user_limits.h"
 #include "pages/pages.h"
 #include "self_mm.h"
 
@@ -622,6 +623,8 @@ int main(void)
 		ioasid_account_totals(getpid(), &pinned, &locked);
 		CHECK_EQ(pinned, 0);
 		CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)buf), 0);
+		/* And every byte charged to the caller's user is back. */
+		CHECK_EQ(ioasid_user_mem_charged(caller.uid), 0);
 		if (live_blocks() != live_before)
 			fprintf(stderr, "run %ld: %ld blocks leaked\n", nth,
 				live_blocks() - live_before);
