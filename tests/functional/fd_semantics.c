@@ -1360,6 +1360,70 @@ static void t_user_objects(void)
 }
 
 /*
+ * A process that changed its credentials is not dumpable: not even it may
+ * open its own memory, so the daemon cannot reach it.  Its requests' own
+ * buffers still travel (asked of it, the memory callback), but a mapping
+ * of its memory fails (EFAULT) rather than be made with the daemon's
+ * rights; once it says it may be reached (PR_SET_DUMPABLE), a new
+ * connection maps.  (Runs as root: the process becomes nobody.)
+ */
+static void t_not_dumpable(void)
+{
+	char dir[108];
+	int st;
+	pid_t pid;
+
+	if (getuid() != 0) {
+		printf("  (needs root, to become another user)\n");
+		return;
+	}
+	/* Our daemon becomes a shared one: the other user may connect. */
+	snprintf(dir, sizeof(dir), "%s", getenv("IOASID_SOCKET"));
+	EXPECT(chmod(dir, 0666) == 0);
+	*strrchr(dir, '/') = 0;
+	EXPECT(chmod(dir, 0711) == 0);
+	pid = fork();
+	if (pid == 0) {
+		unsigned char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct iommu_ioas_map map = {
+			.size = sizeof(map),
+			.flags = IOMMU_IOAS_MAP_READABLE,
+			.user_va = (uintptr_t)page, .length = 4096,
+		};
+		/* A 12-byte struct with a 4 KiB zero tail the daemon must
+		 * read from us. */
+		struct iommu_ioas_alloc *alloc = (void *)page;
+		int fd;
+
+		if (setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534) ||
+		    prctl(PR_GET_DUMPABLE) != 0)
+			_exit(2);
+		fd = open("/dev/iommu", O_RDWR);
+		alloc->size = 4096;
+		if (fd < 0 || ioctl(fd, IOMMU_IOAS_ALLOC, alloc))
+			_exit(3);
+		map.ioas_id = alloc->out_ioas_id;
+		if (ioctl(fd, IOMMU_IOAS_MAP, &map) == 0 || errno != EFAULT)
+			_exit(4);
+		close(fd);
+		if (prctl(PR_SET_DUMPABLE, 1))
+			_exit(5);
+		fd = open("/dev/iommu", O_RDWR);
+		map.ioas_id = (uint32_t)ioas_alloc(fd);
+		if (ioctl(fd, IOMMU_IOAS_MAP, &map))
+			_exit(6);
+		close(fd);
+		_exit(0);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+	if (WIFEXITED(st) && WEXITSTATUS(st))
+		printf("  the other user's side exited %d\n", WEXITSTATUS(st));
+	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/*
  * Under a daemon started with --max-user-memory 1M
  * (IOASID_TEST_USER_MEMORY=1 says so): copies of one page at scattered
  * IOVAs, each costing the daemon page tables, end in ENOMEM; closing the
@@ -2095,6 +2159,8 @@ static const struct {
 	{ "rights are the sender's when it sent", t_caps_at_send },
 	{ "memory is the sender's image's, not its successor's",
 	  t_exec_before_served },
+	{ "a process that is not dumpable is not reached",
+	  t_not_dumpable },
 	{ "first request of a new connection reads caller memory",
 	  t_first_request_reaches_memory },
 	{ "IOAS_MAP_FILE hands the file to the daemon", t_map_file },
