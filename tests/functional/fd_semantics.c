@@ -822,6 +822,19 @@ static void t_exec_leaves_page_set(void)
 	close(fd);
 }
 
+/* Our daemon becomes a shared one (another user may connect), or ours
+ * alone again. */
+static void share_daemon(bool share)
+{
+	char dir[108];
+
+	snprintf(dir, sizeof(dir), "%s", getenv("IOASID_SOCKET"));
+	if (share)
+		EXPECT(chmod(dir, 0666) == 0);
+	*strrchr(dir, '/') = 0;
+	EXPECT(chmod(dir, share ? 0711 : 0700) == 0);
+}
+
 /*
  * Two users pin the same page of a file both may read, the other user
  * first.  It then puts memory of its own where its mapping of the page
@@ -849,13 +862,7 @@ static void t_no_alias_across_users(void)
 	char c;
 	pid_t pid;
 
-	char dir[108];
-
-	/* Our daemon becomes a shared one: the other user may connect. */
-	snprintf(dir, sizeof(dir), "%s", getenv("IOASID_SOCKET"));
-	EXPECT(chmod(dir, 0666) == 0);
-	*strrchr(dir, '/') = 0;
-	EXPECT(chmod(dir, 0711) == 0);
+	share_daemon(true);
 	EXPECT(file >= 0 && fchmod(file, 0644) == 0 && ftruncate(file, 4096) == 0);
 	EXPECT(pwrite(file, "the file", 8, 0) == 8);
 	EXPECT(pipe(pinned) == 0 && pipe(go) == 0 && pipe(swapped) == 0);
@@ -921,7 +928,7 @@ static void t_no_alias_across_users(void)
 			fprintf(stderr, "  the other user's side exited %d\n",
 				WEXITSTATUS(st));
 	}
-	chmod(dir, 0700);
+	share_daemon(false);
 	munmap(mine, 4096);
 	close(file);
 	unlink(path);
@@ -1369,7 +1376,6 @@ static void t_user_objects(void)
  */
 static void t_not_dumpable(void)
 {
-	char dir[108];
 	int st;
 	pid_t pid;
 
@@ -1377,11 +1383,7 @@ static void t_not_dumpable(void)
 		printf("  (needs root, to become another user)\n");
 		return;
 	}
-	/* Our daemon becomes a shared one: the other user may connect. */
-	snprintf(dir, sizeof(dir), "%s", getenv("IOASID_SOCKET"));
-	EXPECT(chmod(dir, 0666) == 0);
-	*strrchr(dir, '/') = 0;
-	EXPECT(chmod(dir, 0711) == 0);
+	share_daemon(true);
 	pid = fork();
 	if (pid == 0) {
 		unsigned char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -1421,6 +1423,7 @@ static void t_not_dumpable(void)
 	if (WIFEXITED(st) && WEXITSTATUS(st))
 		printf("  the other user's side exited %d\n", WEXITSTATUS(st));
 	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	share_daemon(false);
 }
 
 /*
