@@ -129,9 +129,17 @@ static int load_argsz(struct ioasid_ucmd *u)
 long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller,
 		      unsigned int cmd, unsigned long arg)
 {
+	return ioasid_dispatch(IOASID_ON_IOMMUFD, NULL, ctx, caller, cmd, arg);
+}
+
+long ioasid_dispatch(unsigned int on, void *target, struct ioasid_ctx *ctx,
+		     const struct ioasid_caller *caller, unsigned int cmd,
+		     unsigned long arg)
+{
 	_Alignas(8) unsigned char buf[IOASID_UCMD_MAX] = { 0 };
 	struct ioasid_ucmd u = {
 		.ctx = ctx,
+		.target = target,
 		.caller = caller,
 		.ubuffer = arg,
 		.cmd = buf,
@@ -139,7 +147,7 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 	ioasid_handler_fn fn;
 	long rc;
 
-	u.desc = ioasid_ioctl_desc_find(cmd);
+	u.desc = ioasid_ioctl_desc_find_on(on, cmd);
 	/* Without test mode the hooks are not there at all, as without
 	 * CONFIG_IOMMUFD_TEST: the argument is not even read. */
 	if (!u.desc || ((u.desc->attrs & IOASID_IOCTL_TEST_ONLY) && !test_mode))
@@ -165,11 +173,12 @@ long ioasid_ctx_ioctl(struct ioasid_ctx *ctx, const struct ioasid_caller *caller
 	current_caller = caller;
 	rc = fn(&u);
 	current_caller = NULL;
+	/* A handler on another file may have joined a context (u.ctx). */
 	if (u.new_obj) {
 		if (rc < 0)
-			ioasid_obj_abort(ctx, u.new_obj);
+			ioasid_obj_abort(u.ctx, u.new_obj);
 		else
-			ioasid_obj_publish(ctx, u.new_obj);
+			ioasid_obj_publish(u.ctx, u.new_obj);
 	}
 	if (u.new_file)
 		caller->uaccess->commit_fd(caller->uaccess_priv, u.new_file,

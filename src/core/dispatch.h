@@ -9,6 +9,7 @@
 
 #include "user_limits.h"
 
+struct ioasid_ctx;
 struct ioasid_ucmd;
 
 typedef long (*ioasid_handler_fn)(struct ioasid_ucmd *u);
@@ -24,6 +25,14 @@ typedef long (*ioasid_handler_fn)(struct ioasid_ucmd *u);
 #undef IOASID_STRUCT
 
 struct ioasid_caller;
+
+/*
+ * Run ioctl cmd made on a file of kind `on` (enum ioasid_ioctl_on): the
+ * handler finds that file in u->target and a context in u->ctx.
+ */
+long ioasid_dispatch(unsigned int on, void *target, struct ioasid_ctx *ctx,
+		     const struct ioasid_caller *caller, unsigned int cmd,
+		     unsigned long arg);
 
 /* Who makes the call this thread is running (NULL outside one): what
  * the kernel calls current, for charging what the call makes. */

@@ -76,6 +76,7 @@
 	.nflag_names = IOASID_NARGS(__VA_ARGS__)
 #define TEST_ONLY_OPS .attrs = IOASID_IOCTL_TEST_ONLY | IOASID_IOCTL_OPS
 #define RET_FD(op) .ret_fd_op = (op)
+#define ON(file) .on = IOASID_ON_##file
 #define VALUES(...) \
 	.values = (const uint64_t[]){ __VA_ARGS__ }, \
 	.nvalues = IOASID_NARGS(__VA_ARGS__)
@@ -128,12 +129,18 @@ static const struct ioasid_ioctl_desc table[IOASID_NR_IOCTLS] = {
 
 /* ---- lookups ------------------------------------------------------ */
 
-const struct ioasid_ioctl_desc *ioasid_ioctl_desc_find(unsigned int cmd)
+const struct ioasid_ioctl_desc *ioasid_ioctl_desc_find_on(unsigned int on,
+							 unsigned int cmd)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++)
-		if (table[i].cmd == cmd)
+		if (table[i].cmd == cmd && table[i].on == on)
 			return &table[i];
 	return NULL;
+}
+
+const struct ioasid_ioctl_desc *ioasid_ioctl_desc_find(unsigned int cmd)
+{
+	return ioasid_ioctl_desc_find_on(IOASID_ON_IOMMUFD, cmd);
 }
 
 unsigned int ioasid_ioctl_desc_index(const struct ioasid_ioctl_desc *d)

@@ -119,11 +119,22 @@ struct ioasid_flag_name {
 /* The second __u32 is an op that chooses which union fields are there. */
 #define IOASID_IOCTL_OPS (1u << 1)
 
+/*
+ * Which file an ioctl is made on.  Numbers are unique per file, not
+ * across them: VFIO's device and container ioctls share ';' 112-113.
+ */
+enum ioasid_ioctl_on {
+	IOASID_ON_IOMMUFD,     /* /dev/iommu (its VFIO container too) */
+	IOASID_ON_VFIO_DEVICE, /* a VFIO device: cdev or group-given */
+	IOASID_ON_VFIO_GROUP,  /* /dev/vfio/N */
+};
+
 struct ioasid_ioctl_desc {
 	const char *name;
 	uint32_t cmd;
 	uint8_t arg;       /* enum ioasid_arg_kind */
 	uint8_t attrs;     /* IOASID_IOCTL_* */
+	uint8_t on;        /* enum ioasid_ioctl_on */
 	uint8_t bad_flags_errno;
 	uint8_t nfields;
 	uint16_t size;     /* our struct */
@@ -152,6 +163,10 @@ enum ioasid_ioctl_index {
 };
 
 /* The entry for `cmd`, or NULL when we do not answer it (ENOTTY). */
+/* The entry for cmd on a file of kind `on`, or NULL. */
+const struct ioasid_ioctl_desc *ioasid_ioctl_desc_find_on(unsigned int on,
+							 unsigned int cmd);
+/* The same on /dev/iommu. */
 const struct ioasid_ioctl_desc *ioasid_ioctl_desc_find(unsigned int cmd);
 
 /* Index of an entry in the table, for tables kept in parallel to it. */

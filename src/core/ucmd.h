@@ -18,7 +18,11 @@ struct ioasid_ioctl_desc;
 #define IOASID_UCMD_MAX 128
 
 struct ioasid_ucmd {
+	/* The context: /dev/iommu's, or the one a VFIO device is bound to
+	 * (NULL while it is not). */
 	struct ioasid_ctx *ctx;
+	/* The file it is made on when that is not /dev/iommu (desc->on). */
+	void *target;
 	const struct ioasid_caller *caller;
 	const struct ioasid_ioctl_desc *desc;
 	uint64_t ubuffer;   /* the raw ioctl argument */
