@@ -79,6 +79,13 @@ struct ioasid_uaccess_ops {
 	 * from then on.  NULL when the caller is this process.
 	 */
 	int (*get_mm)(void *priv, struct ioasid_mm **out);
+	/*
+	 * The context behind the caller's /dev/iommu descriptor `fd`, with a
+	 * reference the core drops (ioasid_ctx_put), or -EBADF: what
+	 * VFIO_DEVICE_BIND_IOMMUFD binds a device to.  NULL: no descriptor
+	 * is a context (-EBADF).
+	 */
+	int (*get_ctx)(void *priv, int fd, struct ioasid_ctx **out);
 };
 
 /*
@@ -150,6 +157,17 @@ IOASID_API long ioasid_file_write(struct ioasid_file *file,
 		       const struct ioasid_caller *caller, uint64_t uptr,
 		       size_t count);
 IOASID_API unsigned int ioasid_file_poll(struct ioasid_file *file);
+IOASID_API long ioasid_file_ioctl(struct ioasid_file *file,
+		       const struct ioasid_caller *caller, unsigned int cmd,
+		       unsigned long arg);
+IOASID_API long ioasid_file_pread(struct ioasid_file *file,
+		       const struct ioasid_caller *caller, uint64_t uptr,
+		       size_t count, uint64_t off);
+IOASID_API long ioasid_file_pwrite(struct ioasid_file *file,
+			const struct ioasid_caller *caller, uint64_t uptr,
+			size_t count, uint64_t off);
+IOASID_API int ioasid_file_mmap(struct ioasid_file *file, uint64_t off,
+		     uint64_t len, int prot, int flags, uint64_t *fd_off);
 IOASID_API void ioasid_file_set_notify(struct ioasid_file *file, void (*notify)(void *priv),
 			    void *priv);
 IOASID_API void ioasid_file_unregister(struct ioasid_file *file);
@@ -253,6 +271,20 @@ IOASID_API int ioasid_dma_translate(struct ioasid_dev *dev, uint32_t pasid, uint
 /* ioasid_dma_read/write by handle: no lookup of the device. */
 IOASID_API int ioasid_dev_dma(struct ioasid_dev *dev, uint32_t pasid, uint64_t iova,
 		   void *buf, size_t len, int write);
+
+/*
+ * Emulated PCI functions behind VFIO, as vfio-pci exposes real ones.
+ * ioasid_vfio_plug() plugs one in from "MODEL[,bdf=DDDD:BB:DD.F]
+ * [,iommu=vtd|mock][,group=N][,model's own key=value...]" and returns its
+ * index N (its cdev is /dev/vfio/devices/vfioN), or -errno: -ENODEV for
+ * no such model, -EINVAL for a spec it refuses, -EEXIST for a taken slot.
+ * Without bdf= it takes the first free slot from 0000:00:04.0.
+ * ioasid_vfio_open() opens device N as a file (what an open(2) of its
+ * cdev is), driven with ioasid_file_ioctl(), _pread(), _pwrite() and
+ * _mmap(); its last ioasid_file_put() closes it, unbinding it.
+ */
+IOASID_API int ioasid_vfio_plug(const char *spec);
+IOASID_API int ioasid_vfio_open(int index, struct ioasid_file **out);
 
 /* How many objects the context holds (published or being built). */
 IOASID_API unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);

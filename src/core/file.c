@@ -56,6 +56,41 @@ long ioasid_file_write(struct ioasid_file *file,
 	return file->ops->write(file, caller, uptr, count);
 }
 
+long ioasid_file_ioctl(struct ioasid_file *file,
+		       const struct ioasid_caller *caller, unsigned int cmd,
+		       unsigned long arg)
+{
+	if (!file->ops->ioctl)
+		return -ENOTTY;
+	return file->ops->ioctl(file, caller, cmd, arg);
+}
+
+long ioasid_file_pread(struct ioasid_file *file,
+		       const struct ioasid_caller *caller, uint64_t uptr,
+		       size_t count, uint64_t off)
+{
+	if (!file->ops->pread)
+		return file->ops->read ? -ESPIPE : -EINVAL;
+	return file->ops->pread(file, caller, uptr, count, off);
+}
+
+long ioasid_file_pwrite(struct ioasid_file *file,
+			const struct ioasid_caller *caller, uint64_t uptr,
+			size_t count, uint64_t off)
+{
+	if (!file->ops->pwrite)
+		return file->ops->write ? -ESPIPE : -EINVAL;
+	return file->ops->pwrite(file, caller, uptr, count, off);
+}
+
+int ioasid_file_mmap(struct ioasid_file *file, uint64_t off, uint64_t len,
+		     int prot, int flags, uint64_t *fd_off)
+{
+	if (!file->ops->mmap)
+		return -ENODEV;
+	return file->ops->mmap(file, off, len, prot, flags, fd_off);
+}
+
 unsigned int ioasid_file_poll(struct ioasid_file *file)
 {
 	return file->ops->poll ? file->ops->poll(file) : 0;

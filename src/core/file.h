@@ -33,6 +33,19 @@ struct ioasid_file_ops {
 	long (*write)(struct ioasid_file *file, const struct ioasid_caller *c,
 		      uint64_t uptr, size_t count);
 	unsigned int (*poll)(struct ioasid_file *file);
+	/*
+	 * Optional too: ioctl(2) (a file without it answers -ENOTTY),
+	 * pread(2) and pwrite(2) at a file offset, and mmap(2): a new
+	 * descriptor of the memory to map and, in *fd_off, where in it.
+	 */
+	long (*ioctl)(struct ioasid_file *file, const struct ioasid_caller *c,
+		      unsigned int cmd, unsigned long arg);
+	long (*pread)(struct ioasid_file *file, const struct ioasid_caller *c,
+		      uint64_t uptr, size_t count, uint64_t off);
+	long (*pwrite)(struct ioasid_file *file, const struct ioasid_caller *c,
+		       uint64_t uptr, size_t count, uint64_t off);
+	int (*mmap)(struct ioasid_file *file, uint64_t off, uint64_t len,
+		    int prot, int flags, uint64_t *fd_off);
 };
 
 struct ioasid_file {

@@ -527,10 +527,10 @@ int ioasid_mock_dev_create(struct ioasid_ctx *ctx, uint32_t flags, bool owned,
 
 /* IOASID_DEVICE_ALLOC's mock devices: the driver's own, not the
  * selftest's (those belong to their stdev). */
-static int mock_model_create(struct ioasid_ctx *ctx, bool pasid,
+static int mock_model_create(struct ioasid_ctx *ctx, bool pasid, bool owned,
 			     struct ioasid_device **out)
 {
 	return ioasid_mock_dev_create(ctx, pasid ? MOCK_FLAGS_DEVICE_PASID : 0,
-				      false, out);
+				      owned, out);
 }
 IOASID_DEVICE_FACTORY(mock_model, IOASID_DEVICE_MOCK, mock_model_create)

@@ -155,7 +155,7 @@ const struct ioasid_iommu_ops ioasid_vtd_iommu_ops = {
 	.release_device = vtd_release_device,
 };
 
-static int vtd_dev_create(struct ioasid_ctx *ctx, bool pasid,
+static int vtd_dev_create(struct ioasid_ctx *ctx, bool pasid, bool owned,
 			  struct ioasid_device **out)
 {
 	struct vtd_dev *vdev = calloc(1, sizeof(*vdev));
@@ -165,7 +165,7 @@ static int vtd_dev_create(struct ioasid_ctx *ctx, bool pasid,
 		return -ENOMEM;
 	vdev->pasid = pasid;
 	rc = ioasid_device_bind(ctx, &ioasid_vtd_iommu_ops, vdev,
-				pasid ? VTD_PASID_BITS : 0, false, out);
+				pasid ? VTD_PASID_BITS : 0, owned, out);
 	if (rc)
 		free(vdev);
 	return rc;

@@ -57,6 +57,9 @@ struct ioasid_device {
 	struct iotlb iotlb;
 };
 
+/* The DMA handle (ioasid_dev_dma) of a device, for the code that owns it. */
+struct ioasid_dev *ioasid_device_dma_handle(struct ioasid_device *dev);
+
 /* Detach everything and destroy the object (ops->release_device too). */
 void ioasid_device_unbind(struct ioasid_device *dev);
 

@@ -21,6 +21,15 @@ void ioasid_register_device_factory(struct ioasid_device_factory *m)
 	factories = m;
 }
 
+const struct ioasid_device_factory *ioasid_device_factory_find(uint32_t model)
+{
+	const struct ioasid_device_factory *m;
+
+	for (m = factories; m && m->model != model; m = m->next)
+		;
+	return m;
+}
+
 long ioasid_device_alloc_ioctl(struct ioasid_ucmd *u)
 {
 	struct ioasid_device_alloc *cmd = u->cmd;
@@ -28,11 +37,11 @@ long ioasid_device_alloc_ioctl(struct ioasid_ucmd *u)
 	struct ioasid_device *dev;
 	int rc;
 
-	for (m = factories; m && m->model != cmd->model; m = m->next)
-		;
+	m = ioasid_device_factory_find(cmd->model);
 	if (!m)
 		return -EOPNOTSUPP;
-	rc = m->create(u->ctx, cmd->flags & IOASID_DEVICE_ALLOC_PASID, &dev);
+	rc = m->create(u->ctx, cmd->flags & IOASID_DEVICE_ALLOC_PASID, false,
+		       &dev);
 	if (rc)
 		return rc;
 	/* Published by the dispatcher once the answer is out; unanswered,

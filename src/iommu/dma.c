@@ -322,6 +322,11 @@ int ioasid_dev_get(struct ioasid_ctx *ctx, uint32_t dev_id,
 	return rc;
 }
 
+struct ioasid_dev *ioasid_device_dma_handle(struct ioasid_device *dev)
+{
+	return (struct ioasid_dev *)dev;
+}
+
 void ioasid_dev_put(struct ioasid_dev *handle)
 {
 	ioasid_obj_users_dec(&handle->dev.obj);

@@ -130,18 +130,21 @@ int ioasid_device_bind(struct ioasid_ctx *ctx,
 void *ioasid_device_drv(const struct ioasid_device *dev);
 
 /*
- * How IOASID_DEVICE_ALLOC makes a device of a model (enum
- * ioasid_device_model): create binds one to ctx, under a reserved id
- * (ioasid_device_bind), with PASID support or not.  Each driver registers its own when the library
- * is loaded (IOASID_DEVICE_FACTORY); nothing lists them.
+ * How a device behind an IOMMU model (enum ioasid_device_model) joins a
+ * context: create binds one to ctx, under a reserved id
+ * (ioasid_device_bind), with PASID support or not, owned by the caller
+ * (a VFIO device file) or not (IOASID_DEVICE_ALLOC's).  Each driver
+ * registers its own when the library is loaded (IOASID_DEVICE_FACTORY);
+ * nothing lists them.
  */
 struct ioasid_device_factory {
 	uint32_t model;
-	int (*create)(struct ioasid_ctx *ctx, bool pasid,
+	int (*create)(struct ioasid_ctx *ctx, bool pasid, bool owned,
 		      struct ioasid_device **out);
 	struct ioasid_device_factory *next;
 };
 void ioasid_register_device_factory(struct ioasid_device_factory *m);
+const struct ioasid_device_factory *ioasid_device_factory_find(uint32_t model);
 #define IOASID_DEVICE_FACTORY(name, model_, create_)                    \
 	static struct ioasid_device_factory name = {                    \
 		.model = model_, .create = create_,                     \

@@ -3,7 +3,7 @@
 """Every #include of src/ points down the layers ARCHITECTURE.md draws.
 
 Inside libioasid, from the bottom: core < pt < {pages, iopt, iommu} <
-{drivers, pci} < models.  pages, iopt and iommu are one layer (the kernel keeps its
+{drivers, pci} < {models, vfio}.  pages, iopt and iommu are one layer (the kernel keeps its
 iommufd flat); among them includes are free.  A driver sees the core,
 pt and only the driver-facing headers of iommu/ (driver.h, domain.h);
 the selftest's own driver (mock.c and the selftest files, which are
@@ -20,7 +20,7 @@ import sys
 top = pathlib.Path(sys.argv[1])
 src = top / "src"
 RANK = {"core": 0, "pt": 1, "pages": 2, "iopt": 2, "iommu": 2, "drivers": 3,
-        "pci": 3, "models": 4}
+        "pci": 3, "models": 4, "vfio": 4}
 DRIVER_FACING = {"iommu/driver.h", "iommu/domain.h"}
 SELFTEST_DRIVER = re.compile(r"^drivers/(mock|selftest)")
 ABI_HALF = {"core/ioctl_desc.h", "core/ioctl_def.h", "core/ioctls.def",

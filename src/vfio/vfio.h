@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VFIO devices: PCI functions (pci/) exposed as vfio-pci exposes a real
+ * one.  A device is plugged once and opened as files: a file binds it to
+ * an iommufd context (VFIO_DEVICE_BIND_IOMMUFD, one file at a time, as
+ * the kernel's cdev path allows), attaches it there, and then reaches its
+ * regions (configuration space and BARs, at index << 40 in the file),
+ * maps its BARs, and routes its interrupts to event fds.  Closing the
+ * bound file unbinds it.
+ */
+#ifndef IOASID_VFIO_VFIO_H
+#define IOASID_VFIO_VFIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/file.h"
+#include "core/ucmd.h"
+#include "ioasid/uapi/vfio_compat.h"
+#include "pci/pci.h"
+
+#define VFIO_REGION_SHIFT 40
+#define VFIO_MAX_VECTORS 2048
+
+struct ioasid_device;
+struct vfio_file;
+
+/* Where one interrupt index goes. */
+struct vfio_irq_index {
+	unsigned int count; /* vectors with a route (trigger set up) */
+	int *efds;          /* count event fds of ours, -1: none */
+};
+
+/*
+ * Lock order: lock, then the function's lock.  lock guards the binding
+ * and the interrupt routes; the function is the PCI layer's.
+ */
+struct vfio_dev {
+	struct pci_fn *fn;
+	unsigned int index; /* N of /dev/vfio/devices/vfioN */
+	uint32_t iommu_model;
+	unsigned int group;
+	pthread_mutex_t lock;
+	struct vfio_file *bound; /* the file it is bound through */
+	int irq_type;            /* the index in use, or -1 */
+	bool intx_masked, intx_pending;
+	struct vfio_irq_index irqs[VFIO_PCI_NUM_IRQS];
+	struct vfio_dev *next;
+};
+
+/* A file of a device: what a descriptor of /dev/vfio/devices/vfioN is. */
+struct vfio_file {
+	struct ioasid_file file; /* first: files are found by it */
+	struct vfio_dev *dev;
+	/* Bound: the context (file.ctx, referenced) and our device there,
+	 * which this file owns. */
+	struct ioasid_device *idev;
+};
+
+static inline struct vfio_file *vfio_file_of(struct ioasid_file *f)
+{
+	return (struct vfio_file *)f;
+}
+
+/* The file an ioctl on a VFIO device is made on (dispatcher's target). */
+static inline struct vfio_file *vfio_ucmd_file(const struct ioasid_ucmd *u)
+{
+	return u->target;
+}
+
+/* Bind to ctx: 0, or -errno (EBUSY when another file has it bound). */
+int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
+		   struct ioasid_device **idev);
+/* Interrupt setting (VFIO_DEVICE_SET_IRQS), once validated. */
+int vfio_set_irqs(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
+		  const void *data, const int *efds);
+/* How many vectors an index has; 0 when the device has none. */
+unsigned int vfio_irq_count(struct vfio_dev *dev, unsigned int index);
+/* Region index's size and flags; -EINVAL for no such index. */
+int vfio_region(struct vfio_dev *dev, unsigned int index, uint64_t *size,
+		uint32_t *flags);
+
+#endif

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VFIO devices in-process (src/vfio): plugging, the device file's ioctls
+ * with vfio-pci's argsz, flags and errno rules, region access, mapping a
+ * BAR, interrupts to event fds, and the I/OAT model copying through the
+ * domain its file attached it to, programmed through the mapping.
+ */
+#include <errno.h>
+#include <linux/pci_regs.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "core/context.h"
+#include "core/rcu.h"
+#include "ioasid/ioasid.h"
+#include "ioasid/uapi/iommufd.h"
+#include "ioasid/uapi/vfio_compat.h"
+
+#define PG 4096u
+#define REGION(i) ((uint64_t)(i) << 40)
+#define IOMMUFD 77 /* the number our callers give for the context */
+
+static struct ioasid_caller caller;
+static struct ioasid_uaccess_ops ops;
+static struct ioasid_ctx *ctx;
+
+static int get_ctx(void *priv, int fd, struct ioasid_ctx **out)
+{
+	(void)priv;
+	if (fd != IOMMUFD)
+		return -EBADF;
+	ioasid_ctx_get(ctx);
+	*out = ctx;
+	return 0;
+}
+
+static long io(unsigned int cmd, void *arg)
+{
+	return ioasid_ctx_ioctl(ctx, &caller, cmd, (unsigned long)arg);
+}
+
+static long dio(struct ioasid_file *f, unsigned int cmd, void *arg)
+{
+	return ioasid_file_ioctl(f, &caller, cmd, (unsigned long)arg);
+}
+
+static long bind(struct ioasid_file *f, uint32_t *devid)
+{
+	struct vfio_device_bind_iommufd b = {
+		.argsz = sizeof(b), .iommufd = IOMMUFD,
+	};
+	long rc = dio(f, VFIO_DEVICE_BIND_IOMMUFD, &b);
+
+	if (devid)
+		*devid = b.out_devid;
+	return rc;
+}
+
+static void plugging(void)
+{
+	CHECK_EQ(ioasid_vfio_plug("no-such-model"), -ENODEV);
+	CHECK_EQ(ioasid_vfio_plug("ioat,bdf=zz"), -EINVAL);
+	CHECK_EQ(ioasid_vfio_plug("ioat,iommu=none"), -EINVAL);
+	CHECK_EQ(ioasid_vfio_plug("ioat,group=x"), -EINVAL);
+	CHECK_EQ(ioasid_vfio_plug("ioat,speed=9"), -EINVAL); /* the model's */
+	CHECK_EQ(ioasid_vfio_plug("ioat"), 0);
+	CHECK_EQ(ioasid_vfio_plug("ioat,bdf=0000:00:04.0"), -EEXIST);
+	CHECK_EQ(ioasid_vfio_plug("ioat,bdf=00:06.0,group=9"), 1);
+}
+
+static void before_bind(void)
+{
+	struct ioasid_file *f, *g;
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_device_bind_iommufd b = { .argsz = 12, .iommufd = IOMMUFD };
+	uint32_t devid, v;
+
+	CHECK_EQ(ioasid_vfio_open(5, &f), -ENODEV);
+	CHECK_EQ(ioasid_vfio_open(0, &f), 0);
+	/* Nothing but BIND until bound. */
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_INFO, &info), -EINVAL);
+	CHECK_EQ(ioasid_file_pread(f, &caller, (uintptr_t)&v, 4,
+				   REGION(VFIO_PCI_CONFIG_REGION_INDEX)),
+		 -EINVAL);
+	CHECK_EQ(dio(f, VFIO_DEVICE_BIND_IOMMUFD, &b), -EINVAL); /* argsz */
+	b.argsz = sizeof(b);
+	b.iommufd = -1;
+	CHECK_EQ(dio(f, VFIO_DEVICE_BIND_IOMMUFD, &b), -EINVAL);
+	b.iommufd = 3;
+	CHECK_EQ(dio(f, VFIO_DEVICE_BIND_IOMMUFD, &b), -EBADF);
+	b.iommufd = IOMMUFD;
+	b.flags = 2;
+	CHECK_EQ(dio(f, VFIO_DEVICE_BIND_IOMMUFD, &b), -EINVAL);
+	b.flags = VFIO_DEVICE_BIND_FLAG_TOKEN;
+	CHECK_EQ(dio(f, VFIO_DEVICE_BIND_IOMMUFD, &b), -EINVAL);
+	/* The container's number on a device is the device's ioctl. */
+	CHECK_EQ(dio(f, 0x3b64, NULL), -ENOTTY);
+
+	CHECK_EQ(bind(f, &devid), 0);
+	CHECK(devid != 0);
+	CHECK_EQ(bind(f, NULL), -EINVAL);
+	/* A second file of the same device cannot bind it too. */
+	CHECK_EQ(ioasid_vfio_open(0, &g), 0);
+	CHECK_EQ(bind(g, NULL), -EINVAL);
+	ioasid_file_put(g);
+	/* Its id is the device's in the context: owned, DESTROY refuses. */
+	{
+		struct iommu_destroy d = { .size = sizeof(d), .id = devid };
+
+		CHECK_EQ(io(IOMMU_DESTROY, &d), -EBUSY);
+	}
+	/* Closing the file unbinds it; another may bind then. */
+	ioasid_file_put(f);
+	CHECK_EQ(ioasid_vfio_open(0, &g), 0);
+	CHECK_EQ(bind(g, NULL), 0);
+	ioasid_file_put(g);
+}
+
+static uint32_t ioas;
+
+static void info_ioctls(void)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	struct vfio_irq_info ii = { .argsz = sizeof(ii) };
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct vfio_device_feature feat = { .argsz = sizeof(feat) };
+	struct {
+		struct vfio_region_info ri;
+		struct vfio_info_cap_header cap;
+	} big = { .ri = { .argsz = sizeof(big) } };
+	struct {
+		struct vfio_pci_hot_reset_info h;
+		struct vfio_pci_dependent_device d;
+	} hr = { .h = { .argsz = sizeof(hr.h) } };
+	static const uint32_t counts[] = { 1, 0, 1, 1, 1 };
+	struct ioasid_file *f;
+	uint32_t devid;
+
+	CHECK_EQ(ioasid_vfio_open(0, &f), 0);
+	CHECK_EQ(bind(f, &devid), 0);
+	at.pt_id = ioas;
+	CHECK_EQ(dio(f, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0);
+	CHECK(at.pt_id != ioas); /* the automatic HWPT's id */
+	at.pt_id = ioas;
+	CHECK_EQ(dio(f, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0); /* replace */
+	at.flags = 4;
+	CHECK_EQ(dio(f, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EINVAL);
+
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_INFO, &info), 0);
+	CHECK_EQ(info.flags, VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET);
+	CHECK_EQ(info.num_regions, 9);
+	CHECK_EQ(info.num_irqs, 5);
+	info.argsz = 15;
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_INFO, &info), -EINVAL);
+
+	ri.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_REGION_INFO, &ri), 0);
+	CHECK(ri.size == 4096 && ri.offset == REGION(7) &&
+	      ri.flags == (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE));
+	ri.index = VFIO_PCI_BAR1_REGION_INDEX;
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_REGION_INFO, &ri), 0);
+	CHECK(ri.size == 0 && ri.flags == 0);
+	ri.index = 9;
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_REGION_INFO, &ri), -EINVAL);
+	/* BAR0 has the MSI-X table: too small an argsz learns how much. */
+	ri.index = 0;
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_REGION_INFO, &ri), 0);
+	CHECK_EQ(ri.size, 16 << 10);
+	CHECK(ri.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	CHECK(ri.flags & VFIO_REGION_INFO_FLAG_CAPS);
+	CHECK_EQ(ri.argsz, sizeof(big));
+	CHECK_EQ(ri.cap_offset, 0);
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_REGION_INFO, &big), 0);
+	CHECK_EQ(big.ri.cap_offset, sizeof(big.ri));
+	CHECK(big.cap.id == VFIO_REGION_INFO_CAP_MSIX_MAPPABLE && !big.cap.next);
+
+	for (unsigned int i = 0; i < 5; i++) {
+		ii.index = i;
+		CHECK_EQ(dio(f, VFIO_DEVICE_GET_IRQ_INFO, &ii), 0);
+		CHECK_EQ(ii.count, counts[i]);
+		CHECK(ii.flags & VFIO_IRQ_INFO_EVENTFD);
+	}
+	ii.index = 0;
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_IRQ_INFO, &ii), 0);
+	CHECK(ii.flags & VFIO_IRQ_INFO_AUTOMASKED);
+	ii.index = 5;
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_IRQ_INFO, &ii), -EINVAL);
+
+	feat.flags = VFIO_DEVICE_FEATURE_PROBE | 3;
+	CHECK_EQ(dio(f, VFIO_DEVICE_FEATURE, &feat), -ENOTTY);
+	feat.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET | 3;
+	CHECK_EQ(dio(f, VFIO_DEVICE_FEATURE, &feat), -EINVAL);
+	feat.flags = 1u << 20;
+	CHECK_EQ(dio(f, VFIO_DEVICE_FEATURE, &feat), -EINVAL);
+
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hr), -ENOSPC);
+	CHECK_EQ(hr.h.count, 1);
+	hr.h.argsz = sizeof(hr);
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, &hr), 0);
+	CHECK(hr.h.flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID);
+	CHECK(hr.d.devid == devid && hr.d.devfn == (4 << 3));
+	CHECK_EQ(dio(f, VFIO_DEVICE_RESET, NULL), 0);
+	ioasid_file_put(f);
+}
+
+static int readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	/* Bounded: a device that never interrupts fails here, not hangs. */
+	return poll(&p, 1, 5000) == 1;
+}
+
+static void regions_irqs_dma(void)
+{
+	unsigned char *mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.user_va = (uintptr_t)mem, .length = 4 * PG, .iova = 0x100000,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct {
+		struct vfio_irq_set s;
+		int32_t fds[2];
+	} irq = { .s = { .argsz = sizeof(irq) } };
+	struct {
+		uint32_t size, ctl;
+		uint64_t src, dst, next, rsv[4];
+	} *d = (void *)mem;
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	volatile unsigned char *bar;
+	struct ioasid_file *f;
+	uint64_t fd_off = 1, count;
+	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, vendor = 0;
+	int memfd;
+
+	map.ioas_id = ioas;
+	CHECK_EQ(io(IOMMU_IOAS_MAP, &map), 0);
+	CHECK_EQ(ioasid_vfio_open(0, &f), 0);
+	CHECK_EQ(bind(f, NULL), 0);
+	at.pt_id = ioas;
+	CHECK_EQ(dio(f, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0);
+
+	/* Configuration space by pread/pwrite at its region. */
+	CHECK_EQ(ioasid_file_pread(f, &caller, (uintptr_t)&vendor, 2,
+				   REGION(7)), 2);
+	CHECK_EQ(vendor, 0x8086);
+	CHECK_EQ(ioasid_file_pwrite(f, &caller, (uintptr_t)&cmd, 2,
+				    REGION(7) + PCI_COMMAND), 2);
+	CHECK_EQ(ioasid_file_pread(f, &caller, (uintptr_t)&vendor, 4,
+				   REGION(7) + 4094), -EINVAL);
+	CHECK_EQ(ioasid_file_pread(f, &caller, (uintptr_t)&vendor, 2,
+				   REGION(1)), -EINVAL);
+
+	/* BAR0, mapped: shared, whole pages, inside the BAR. */
+	CHECK_EQ(ioasid_file_mmap(f, REGION(0), 16 << 10, PROT_READ,
+				  MAP_PRIVATE, &fd_off), -EINVAL);
+	CHECK_EQ(ioasid_file_mmap(f, REGION(0) + 8, PG, PROT_READ, MAP_SHARED,
+				  &fd_off), -EINVAL);
+	CHECK_EQ(ioasid_file_mmap(f, REGION(0), 32 << 10, PROT_READ,
+				  MAP_SHARED, &fd_off), -EINVAL);
+	CHECK_EQ(ioasid_file_mmap(f, REGION(7), PG, PROT_READ, MAP_SHARED,
+				  &fd_off), -EINVAL);
+	memfd = ioasid_file_mmap(f, REGION(0), 16 << 10,
+				 PROT_READ | PROT_WRITE, MAP_SHARED, &fd_off);
+	CHECK(memfd >= 0 && fd_off == 0);
+	bar = mmap(NULL, 16 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, memfd,
+		   (off_t)fd_off);
+	CHECK(bar != MAP_FAILED);
+	close(memfd);
+	CHECK_EQ(bar[0x08], 0x33);
+
+	/* Interrupts: bad settings change nothing. */
+	irq.s.index = VFIO_PCI_MSIX_IRQ_INDEX;
+	irq.s.count = 1;
+	irq.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_DATA_BOOL |
+		      VFIO_IRQ_SET_ACTION_TRIGGER;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -EINVAL);
+	irq.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	irq.s.count = 2;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -EINVAL);
+	irq.s.count = 1;
+	irq.fds[0] = 999;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -EBADF);
+	irq.s.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -ENOTTY);
+	irq.s.argsz = sizeof(irq.s) + 2;
+	irq.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -EINVAL); /* no room */
+	irq.s.argsz = sizeof(irq);
+	/* MSI-X vector 0 to our event fd. */
+	irq.fds[0] = efd;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	/* INTx now is one kind too many. */
+	irq.s.index = VFIO_PCI_INTX_IRQ_INDEX;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -EINVAL);
+	/* Fired by hand: DATA_NONE. */
+	irq.s.index = VFIO_PCI_MSIX_IRQ_INDEX;
+	irq.s.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	CHECK(readable(efd) && read(efd, &count, 8) == 8 && count == 1);
+
+	/* The engine, programmed through the mapping as a driver does:
+	 * unmask the vector, reset, chain, arm, count. */
+	*(volatile uint32_t *)(bar + 0x2000 + 12) = 0;
+	bar[0x80 + 0x04] = 0x20;
+	for (int i = 0; i < 5000 && bar[0x80 + 0x04]; i++)
+		usleep(1000);
+	CHECK_EQ(bar[0x80 + 0x08] & 7, 3); /* halted after reset */
+	memset(mem + PG, 0x3c, PG);
+	d->size = PG;
+	d->ctl = 1; /* interrupt */
+	d->src = 0x100000 + PG;
+	d->dst = 0x100000 + 2 * PG;
+	d->next = 0x100000;
+	*(volatile uint64_t *)(bar + 0x80 + 0x10) = 0x100000;
+	*(volatile uint16_t *)(bar + 0x80 + 0x00) = 1;
+	*(volatile uint16_t *)(bar + 0x80 + 0x06) = 1;
+	CHECK(readable(efd) && read(efd, &count, 8) == 8 && count == 1);
+	CHECK_EQ(*(volatile uint64_t *)(bar + 0x80 + 0x08), 0x100000 | 1);
+	CHECK(!memcmp(mem + 2 * PG, mem + PG, PG));
+
+	/* Off: count 0, no data. */
+	irq.s.count = 0;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	irq.s.count = 1;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -EINVAL); /* not on */
+
+	munmap((void *)bar, 16 << 10);
+	ioasid_file_put(f);
+	close(efd);
+	munmap(mem, 4 * PG);
+}
+
+int main(void)
+{
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+
+	CHECK_EQ(ioasid_caller_self(&caller), 0);
+	ops = *caller.uaccess;
+	ops.get_ctx = get_ctx;
+	caller.uaccess = &ops;
+	ctx = ioasid_ctx_new();
+	CHECK_EQ(io(IOMMU_IOAS_ALLOC, &ia), 0);
+	ioas = ia.out_ioas_id;
+	RUN(plugging);
+	RUN(before_bind);
+	RUN(info_ioctls);
+	RUN(regions_irqs_dma);
+	ioasid_ctx_put(ctx);
+	ioasid_synchronize_rcu();
+	return check_finish("vfio");
+}
