@@ -64,7 +64,7 @@ static int make_listener(const char *path)
  * closes with no byte): -1 then, the daemon reaped and its end reported.
  */
 static pid_t start_daemon(const char *daemon, int lfd, int selftest,
-			  const char *trace)
+			  const char *trace, char **devices, int ndevices)
 {
 	int ready[2];
 	pid_t pid;
@@ -99,16 +99,28 @@ static pid_t start_daemon(const char *daemon, int lfd, int selftest,
 		unsetenv("LD_PRELOAD");
 		{
 			/* One user's daemon: that user may have all of it. */
-			const char *args[12] = { "ioasidd", "--max-user-files", "0",
-						  "--max-user-objects", "0",
-						  "--max-user-memory", "0" };
-			int n = 7;
+			const char **args = calloc(12 + 2 * (size_t)ndevices,
+						   sizeof(*args));
+			int n = 0;
 
+			if (!args)
+				_exit(127);
+			args[n++] = "ioasidd";
+			args[n++] = "--max-user-files";
+			args[n++] = "0";
+			args[n++] = "--max-user-objects";
+			args[n++] = "0";
+			args[n++] = "--max-user-memory";
+			args[n++] = "0";
 			if (selftest)
 				args[n++] = "--selftest";
 			if (trace) {
 				args[n++] = "--trace";
 				args[n++] = trace;
+			}
+			for (int i = 0; i < ndevices; i++) {
+				args[n++] = "--device";
+				args[n++] = devices[i];
 			}
 			execv(daemon, (char *const *)args);
 		}
@@ -164,7 +176,8 @@ static int reachable(const char *path)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ioasid-run [--socket PATH] [--selftest] [--trace FILE] -- PROG [ARGS...]\n"
+	fprintf(f, "usage: ioasid-run [--socket PATH] [--selftest] [--trace FILE]\n"
+		   "                  [--device SPEC]... -- PROG [ARGS...]\n"
 		   "       ioasid-run --version\n");
 }
 
@@ -174,12 +187,15 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "selftest", no_argument, NULL, 'T' },
 		{ "trace", required_argument, NULL, 't' },
+		{ "device", required_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int selftest = 0;
 	const char *trace = NULL;
+	static char *devices[64];
+	int ndevices = 0;
 	char daemon[PATH_MAX], shim[PATH_MAX], dir[] = "/tmp/ioasid-XXXXXX";
 	char sock[PATH_MAX];
 	const char *socket_arg = NULL, *old;
@@ -197,6 +213,13 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			trace = optarg;
+			break;
+		case 'D':
+			if (ndevices == (int)(sizeof(devices) / sizeof(*devices))) {
+				fprintf(stderr, "ioasid-run: too many --device\n");
+				return 2;
+			}
+			devices[ndevices++] = optarg;
 			break;
 		case 'V':
 			printf("ioasid-run %s\n", IOASID_VERSION);
@@ -219,6 +242,12 @@ int main(int argc, char **argv)
 	}
 
 	if (socket_arg) {
+		/* A daemon already running has the devices it was started with. */
+		if (ndevices) {
+			fprintf(stderr, "ioasid-run: --device needs a daemon of "
+					"its own, not --socket\n");
+			return 2;
+		}
 		if (reachable(socket_arg)) {
 			fprintf(stderr, "ioasid-run: no daemon at %s: %s\n",
 				socket_arg, strerror(errno));
@@ -241,7 +270,8 @@ int main(int argc, char **argv)
 			rmdir(dir);
 			return 127;
 		}
-		daemon_pid = start_daemon(daemon, lfd, selftest, trace);
+		daemon_pid = start_daemon(daemon, lfd, selftest, trace, devices,
+					  ndevices);
 		close(lfd);
 		if (daemon_pid < 0) {
 			unlink(sock);

@@ -80,10 +80,10 @@ struct ioasid_uaccess_ops {
 	 */
 	int (*get_mm)(void *priv, struct ioasid_mm **out);
 	/*
-	 * The context behind the caller's /dev/iommu descriptor `fd`, with a
-	 * reference the core drops (ioasid_ctx_put), or -EBADF: what
-	 * VFIO_DEVICE_BIND_IOMMUFD binds a device to.  NULL: no descriptor
-	 * is a context (-EBADF).
+	 * The context behind the caller's /dev/iommu descriptor `fd`, alive
+	 * for the rest of the call (the core takes its own reference), or
+	 * -EBADF: what VFIO_DEVICE_BIND_IOMMUFD binds a device to.  NULL: no
+	 * descriptor is a context (-EBADF).
 	 */
 	int (*get_ctx)(void *priv, int fd, struct ioasid_ctx **out);
 };

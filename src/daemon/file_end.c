@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -88,6 +89,25 @@ void file_end_close(struct file_end *fe)
 	quota_give(fe->uid);
 }
 
+/* mmap(2) of the file: the memory to map goes with the reply. */
+static int serve_mmap(struct file_end *fe, struct request *r)
+{
+	int flags = (r->req.__reserved & IOASID_WIRE_MMAP_SHARED) ?
+			    MAP_SHARED :
+			    MAP_PRIVATE;
+	uint64_t at = 0;
+	int fd = ioasid_file_mmap(fe->file, r->req.arg, r->req.cmd,
+				  (int)(r->req.__reserved & 0xff), flags, &at);
+	int rc;
+
+	request_end(r);
+	r->reply_extra = at;
+	rc = request_reply(fe->ep.fd, r, fd < 0 ? fd : 0, fd) ? -ECONNRESET : 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 int file_end_serve_one(struct file_end *fe)
 {
 	struct request r;
@@ -109,8 +129,37 @@ int file_end_serve_one(struct file_end *fe)
 					 ioasid_file_write(fe->file, &r.caller,
 							   r.req.arg, r.req.cmd);
 		break;
+	case IOASID_WIRE_PREAD:
+		result = r.sender_gone ? -ESRCH :
+					 ioasid_file_pread(fe->file, &r.caller,
+							   r.req.arg, r.req.cmd,
+							   r.req.offset);
+		break;
+	case IOASID_WIRE_PWRITE:
+		result = r.sender_gone ? -ESRCH :
+					 ioasid_file_pwrite(fe->file, &r.caller,
+							    r.req.arg, r.req.cmd,
+							    r.req.offset);
+		break;
+	case IOASID_WIRE_IOCTL:
+		result = r.sender_gone ? -ESRCH :
+			 r.req.__reserved ? -EINVAL :
+					  ioasid_file_ioctl(fe->file, &r.caller,
+							    r.req.cmd,
+							    r.req.arg);
+		break;
+	case IOASID_WIRE_MMAP:
+		if (r.sender_gone) {
+			result = -ESRCH;
+			break;
+		}
+		request_serve_end(&r);
+		return serve_mmap(fe, &r);
+	case IOASID_WIRE_MUNMAP:
+		/* A file's mapping holds nothing of ours to let go. */
+		result = 0;
+		break;
 	default:
-		/* No ioctl is served on these files. */
 		result = -ENOTTY;
 		break;
 	}

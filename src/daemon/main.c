@@ -154,7 +154,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ioasidd [--socket PATH] [--selftest] [--trace FILE]\n"
 		"               [--max-user-files N] [--max-user-objects N]\n"
-		"               [--max-user-memory SIZE] [--verbose]\n"
+		"               [--max-user-memory SIZE] [--device SPEC]... [--verbose]\n"
 		"       ioasidd --version\n"
 		"  Serve /dev/iommu contexts on a UNIX socket (default\n"
 		"  /run/ioasid/ioasid.sock, or the socket-activated fd 3).\n"
@@ -169,7 +169,10 @@ static void usage(FILE *f)
 		"  --max-user-memory SIZE: daemon memory one user's calls may\n"
 		"  spend (page tables, areas, the daemon's record of each pinned\n"
 		"  page), ENOMEM past it; K, M and G suffixes; 0 is no limit,\n"
-		"  the default 4G.\n");
+		"  the default 4G.\n"
+		"  --device MODEL[,bdf=DDDD:BB:DD.F][,iommu=vtd|mock][,group=N][,...]:\n"
+		"  plug an emulated PCI device in, behind VFIO (repeatable; see\n"
+		"  ioasid-devices(7)).\n");
 }
 
 /* The signal mask while the loop waits: stop signals let through. */
@@ -221,6 +224,7 @@ int main(int argc, char **argv)
 		{ "max-user-files", required_argument, NULL, 'F' },
 		{ "max-user-objects", required_argument, NULL, 'O' },
 		{ "max-user-memory", required_argument, NULL, 'M' },
+		{ "device", required_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -229,6 +233,8 @@ int main(int argc, char **argv)
 	const char *trace_path = NULL;
 	unsigned long max_user_files = 0, max_user_objects = 65536;
 	unsigned long max_user_memory = 4UL << 30;
+	const char **devices = NULL;
+	int ndevices = 0;
 	int user_files_set = 0;
 	const char *path = NULL, *made = NULL;
 	struct serve_loop serving = {
@@ -269,6 +275,16 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'D': {
+			const char **more = realloc(devices, (ndevices + 1) *
+							     sizeof(*devices));
+
+			if (!more)
+				return 1;
+			devices = more;
+			devices[ndevices++] = optarg;
+			break;
+		}
 		case 'M':
 			if (parse_size(optarg, &max_user_memory)) {
 				usage(stderr);
@@ -293,6 +309,19 @@ int main(int argc, char **argv)
 			return 1;
 		ioasid_enable_test_mode();
 	}
+
+	/* Devices are there before the first client is. */
+	for (int i = 0; i < ndevices; i++) {
+		int rc = ioasid_vfio_plug(devices[i]);
+
+		if (rc < 0) {
+			fprintf(stderr, "ioasidd: --device %s: %s\n", devices[i],
+				strerror(-rc));
+			return 2;
+		}
+		log_debug("device %s is vfio%d", devices[i], rc);
+	}
+	free(devices);
 
 	if (trace_path && trace_open(trace_path)) {
 		fprintf(stderr, "ioasidd: cannot write %s: %s\n", trace_path,

@@ -38,6 +38,7 @@ int request_reply(int sock, struct request *r, long result, int client_fd)
 		.nsegs = w->reply_nsegs,
 		.result = result,
 		.fail_nth_left = r->fail_nth_left,
+		.extra = r->reply_extra,
 	};
 	struct iovec iov[2] = {
 		{ .iov_base = &rep, .iov_len = sizeof(rep) },

@@ -9,6 +9,7 @@
 
 #include "core/ioctl_desc.h"
 #include "ioasid/ioasid.h"
+#include "ioasid/uapi/vfio_compat.h"
 #include "caps.h"
 #include "file_end.h"
 #include "log.h"
@@ -112,6 +113,49 @@ static int send_reply_with_file(struct session *s, struct request *r,
 	return rc ? -ECONNRESET : 0;
 }
 
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD of the device file that came with the request,
+ * sent on the connection whose context it binds to: the shim sends it
+ * here because only this connection knows which context it is.
+ */
+static long bind_device(struct session *s, struct request *r)
+{
+	struct ioasid_file *file;
+	long result;
+
+	if (r->req.__reserved != IOASID_ON_VFIO_DEVICE ||
+	    r->req.cmd != VFIO_DEVICE_BIND_IOMMUFD)
+		return -EINVAL;
+	if (r->w.fd < 0 || ioasid_file_lookup(r->w.fd, &file))
+		return -EBADF;
+	r->w.bind_ctx = s->ctx;
+	request_serve_begin(r);
+	result = ioasid_file_ioctl(file, &r->caller, r->req.cmd, r->req.arg);
+	request_serve_end(r);
+	ioasid_file_put(file);
+	return result;
+}
+
+/* A VFIO device's file, handed to the client like any file of ours. */
+static long open_device(struct request *r)
+{
+	struct ioasid_file *file;
+	int rc;
+
+	if (r->req.arg > INT32_MAX)
+		return -ENODEV;
+	rc = ioasid_vfio_open((int)r->req.arg, &file);
+	if (rc)
+		return rc;
+	rc = wire_file_pair(r->w.new_file_fds, IOASID_WIRE_VFIO_PREFIX);
+	if (rc) {
+		ioasid_file_put(file);
+		return rc;
+	}
+	r->w.new_file = file;
+	return 0;
+}
+
 int session_serve_one(struct session *s)
 {
 	struct request r;
@@ -129,7 +173,10 @@ int session_serve_one(struct session *s)
 			result = -ESRCH;
 			break;
 		}
-
+		if (r.req.__reserved) {
+			result = bind_device(s, &r);
+			break;
+		}
 		trace_ioctl_begin(&t, &r.caller, r.req.cmd, r.req.arg);
 		request_serve_begin(&r);
 		result = ioasid_ctx_ioctl(s->ctx, &r.caller, r.req.cmd,
@@ -138,6 +185,9 @@ int session_serve_one(struct session *s)
 		trace_ioctl_end(&t, &r.caller, r.req.cmd, r.req.arg, result);
 		break;
 	}
+	case IOASID_WIRE_OPEN_DEVICE:
+		result = r.sender_gone ? -ESRCH : open_device(&r);
+		break;
 	case IOASID_WIRE_MMAP: {
 		int flags = (r.req.__reserved & IOASID_WIRE_MMAP_SHARED) ?
 				    MAP_SHARED :

@@ -236,6 +236,17 @@ static int client_mm(struct wire_uaccess *w, struct ioasid_mm **out)
 	return 0;
 }
 
+/* Only the connection's own context, for a bind sent on it. */
+static int wu_get_ctx(void *priv, int fd, struct ioasid_ctx **out)
+{
+	struct wire_uaccess *w = priv;
+
+	if (!w->bind_ctx || fd < 0)
+		return -EBADF;
+	*out = w->bind_ctx;
+	return 0;
+}
+
 static int wu_get_mm(void *priv, struct ioasid_mm **out)
 {
 	struct wire_uaccess *w = priv;
@@ -403,30 +414,38 @@ static int wu_get_fd(void *priv, int fd)
 
 /*
  * A file is a socket pair: the client gets one end, and when its last copy
- * is closed our end hangs up, which is the file's last close.
+ * is closed our end hangs up, which is the file's last close.  Our end
+ * gets a name the shim knows as ours, beginning with prefix: what the
+ * client's end reports as its peer (an abstract name, in no filesystem).
  */
-static int wu_reserve_fd(void *priv, struct ioasid_file *file,
-			 uint64_t fd_uptr)
+int wire_file_pair(int fds[2], const char *prefix)
 {
 	static atomic_ulong serial;
-	struct wire_uaccess *w = priv;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	socklen_t len;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-		       w->new_file_fds))
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds))
 		return errno == EMFILE || errno == ENFILE ? -EMFILE : -ENOMEM;
-	/* Our end gets a name the shim knows as ours: what the client's end
-	 * reports as its peer (an abstract name, in no filesystem). */
 	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
 			  snprintf(addr.sun_path + 1, sizeof(addr.sun_path) - 1,
-				   IOASID_WIRE_FILE_PREFIX "%d:%lu",
-				   (int)getpid(), atomic_fetch_add(&serial, 1) + 1));
-	if (bind(w->new_file_fds[0], (struct sockaddr *)&addr, len)) {
-		close(w->new_file_fds[0]);
-		close(w->new_file_fds[1]);
+				   "%s%d:%lu", prefix, (int)getpid(),
+				   atomic_fetch_add(&serial, 1) + 1));
+	if (bind(fds[0], (struct sockaddr *)&addr, len)) {
+		close(fds[0]);
+		close(fds[1]);
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+static int wu_reserve_fd(void *priv, struct ioasid_file *file,
+			 uint64_t fd_uptr)
+{
+	struct wire_uaccess *w = priv;
+	int rc = wire_file_pair(w->new_file_fds, IOASID_WIRE_FILE_PREFIX);
+
+	if (rc)
+		return rc;
 	w->new_file = file;
 	w->new_file_uptr = fd_uptr;
 	/* The client fixes the number up once it has the descriptor. */
@@ -465,4 +484,5 @@ const struct ioasid_uaccess_ops wire_uaccess_ops = {
 	.commit_fd = wu_commit_fd,
 	.get_file = wu_get_file,
 	.get_mm = wu_get_mm,
+	.get_ctx = wu_get_ctx,
 };

@@ -46,6 +46,8 @@ struct wire_uaccess {
 	uid_t uid; /* the sender's real uid when it sent */
 	int pidfd; /* the sender as it was when it sent (SCM_PIDFD), or -1 */
 	struct client_mm *mm; /* the connection's, or NULL */
+	/* A VFIO device bind sent on a /dev/iommu connection: its context. */
+	struct ioasid_ctx *bind_ctx;
 	bool mm_asked; /* in this request: ask at most once */
 	/* The calling thread's verified capabilities, read on first need. */
 	int caps_known;
@@ -78,6 +80,9 @@ struct wire_uaccess {
 };
 
 extern const struct ioasid_uaccess_ops wire_uaccess_ops;
+
+/* A socket pair for a file handed to a client, our end named prefix... */
+int wire_file_pair(int fds[2], const char *prefix);
 
 /*
  * Read [uptr, uptr+len) as the client will see it once the reply is

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/ioctl_desc.h"
+#include "ioasid/uapi/vfio_compat.h"
 #include "core/util.h"
 #include "core/vm_access.h"
 #include "preload.h"
@@ -69,6 +70,32 @@ int client_open(int oflags)
 	client_fd_maybe_ours(fd);
 	errno = saved;
 	return fd;
+}
+
+static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
+			   uint32_t extra, uint64_t *rep_extra);
+
+/*
+ * open(2) of /dev/vfio/devices/vfioN: a connection of its own asks for
+ * the device's file, which is what the caller gets.
+ */
+int client_open_device(unsigned int index, int oflags)
+{
+	int conn = client_open(oflags | O_CLOEXEC), fd, saved = errno;
+
+	if (conn < 0)
+		return conn;
+	fd = (int)simple_request(conn, IOASID_WIRE_OPEN_DEVICE, index, 0, 0,
+				 NULL);
+	real.close(conn);
+	client_fd_forget(conn);
+	if (fd >= 0 && !(oflags & O_CLOEXEC))
+		real.fcntl(fd, F_SETFD, 0);
+	if (fd >= 0)
+		client_fd_maybe_ours(fd);
+	errno = saved;
+	/* No such device: as the kernel's missing node. */
+	return fd == -ENODEV ? -ENOENT : fd;
 }
 
 /*
@@ -136,6 +163,19 @@ static bool peer_is_daemon(int fd)
 	 * ioasid-run instances all name their socket this way). */
 	base = strrchr(addr.sun_path, '/');
 	return base && !strcmp(base, "/ioasid.sock");
+}
+
+bool client_fd_is_vfio(int fd)
+{
+	struct sockaddr_un addr;
+	socklen_t len = sizeof(addr);
+
+	memset(&addr, 0, sizeof(addr));
+	return client_fd_is_ours(fd) &&
+	       !getpeername(fd, (struct sockaddr *)&addr, &len) &&
+	       !addr.sun_path[0] &&
+	       !strncmp(addr.sun_path + 1, IOASID_WIRE_VFIO_PREFIX,
+			sizeof(IOASID_WIRE_VFIO_PREFIX) - 1);
 }
 
 bool client_fd_is_file(int fd)
@@ -611,7 +651,8 @@ static int recv_reply(int fd, const struct ioasid_wire_req *req,
  * number goes where the daemon said, or is the result.  Whatever fails,
  * a descriptor we do not report is closed, never leaked.
  */
-static long apply_reply(const unsigned char *buf, size_t len, int rfd)
+static long apply_reply(const unsigned char *buf, size_t len, int rfd,
+			uint64_t *extra)
 {
 	struct ioasid_wire_rep rep;
 	struct ioasid_wire_cursor c;
@@ -622,6 +663,8 @@ static long apply_reply(const unsigned char *buf, size_t len, int rfd)
 
 	memcpy(&rep, buf, sizeof(rep));
 	result = rep.result;
+	if (extra)
+		*extra = rep.extra;
 	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + len, rep.nsegs };
 	while ((rc = ioasid_wire_next_seg(&c, &seg, &data)) == 0) {
 		if (data && self_xfer(seg.uptr, (void *)data, seg.len, 1) &&
@@ -661,7 +704,8 @@ static void drain_doorbells(int fd)
  * file's stale doorbells are dropped first when `drain`.
  */
 static long exchange(int fd, struct req_builder *b,
-		     const struct ioasid_wire_req *req, int pass_fd, bool drain)
+		     const struct ioasid_wire_req *req, int pass_fd, bool drain,
+		     uint64_t *extra)
 {
 	size_t rlen;
 	long result;
@@ -680,16 +724,68 @@ static long exchange(int fd, struct req_builder *b,
 		result = recv_reply(fd, req, b->buf, sizeof(b->buf), &rlen,
 				    &rfd);
 	if (!result)
-		result = apply_reply(b->buf, rlen, rfd);
+		result = apply_reply(b->buf, rlen, rfd, extra);
 	lock_fd(fd, F_UNLCK);
 out_unlock:
 	pthread_mutex_unlock(&exchange_lock);
 	return result;
 }
 
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD names the context by our descriptor of it;
+ * only that connection knows which context it is.  So the request goes
+ * there, with the device file attached instead: the connection to send
+ * on, or -errno.
+ */
+static int bind_route(int devfd, unsigned long arg, int *pass_fd,
+		      struct ioasid_wire_req *req)
+{
+	struct vfio_device_bind_iommufd bind;
+
+	if (self_xfer(arg, &bind, offsetof(struct vfio_device_bind_iommufd,
+					   token_uuid_ptr), 0))
+		return -EFAULT;
+	if (bind.argsz < offsetof(struct vfio_device_bind_iommufd,
+				  token_uuid_ptr) ||
+	    bind.iommufd < 0)
+		return -EINVAL;
+	if (!client_fd_is_ours(bind.iommufd) || client_fd_is_file(bind.iommufd))
+		return -EBADF;
+	*pass_fd = devfd;
+	req->fd = devfd;
+	req->__reserved = IOASID_ON_VFIO_DEVICE;
+	return bind.iommufd;
+}
+
+/*
+ * VFIO_DEVICE_SET_IRQS with event fds: the fds in its data go along (one
+ * per request for now: the first that is not -1).  The descriptor to
+ * attach, or -1.
+ */
+static int irq_fd(unsigned long arg)
+{
+	struct vfio_irq_set set;
+	int32_t efd;
+
+	if (self_xfer(arg, &set, sizeof(set), 0) ||
+	    !(set.flags & VFIO_IRQ_SET_DATA_EVENTFD) ||
+	    set.argsz < sizeof(set) + 4ull * set.count)
+		return -1;
+	for (uint32_t i = 0; i < set.count; i++) {
+		if (self_xfer(arg + sizeof(set) + 4ull * i, &efd, 4, 0))
+			return -1;
+		if (efd >= 0)
+			return efd;
+	}
+	return -1;
+}
+
 long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 {
-	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find((unsigned int)cmd);
+	bool vfio = client_fd_is_vfio(fd);
+	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find_on(
+		vfio ? IOASID_ON_VFIO_DEVICE : IOASID_ON_IOMMUFD,
+		(unsigned int)cmd);
 	struct req_builder *b;
 	struct ioasid_wire_req req = {
 		.magic = IOASID_WIRE_MAGIC,
@@ -699,9 +795,10 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 		.arg = arg,
 	};
 	long result;
-	int saved = errno, pass_fd = -1;
+	int saved = errno, pass_fd = -1, on_fd = fd;
 
-	if (!d || cmd > UINT32_MAX)
+	/* A file of ours with no ioctls: the kernel's anon files say so. */
+	if (!d || cmd > UINT32_MAX || (client_fd_is_file(fd) && !vfio))
 		return -ENOTTY;
 	b = malloc(sizeof(*b));
 	if (!b)
@@ -711,6 +808,18 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	if (d->arg == IOASID_ARG_SIZED || d->arg == IOASID_ARG_ARGSZ)
 		pass_fd = add_struct_segs(b, d, arg);
 	req.fd = pass_fd;
+	if (vfio && cmd == VFIO_DEVICE_SET_IRQS) {
+		pass_fd = irq_fd(arg);
+		req.fd = pass_fd;
+	}
+	if (vfio && cmd == VFIO_DEVICE_BIND_IOMMUFD) {
+		on_fd = bind_route(fd, arg, &pass_fd, &req);
+		if (on_fd < 0) {
+			free(b);
+			errno = saved;
+			return on_fd;
+		}
+	}
 
 	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
 	req.cap_effective = thread_caps();
@@ -719,7 +828,7 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
-	result = exchange(fd, b, &req, pass_fd, false);
+	result = exchange(on_fd, b, &req, pass_fd, false, NULL);
 	free(b);
 	errno = saved;
 	return result;
@@ -727,13 +836,20 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 
 long client_file_io(int fd, void *buf, size_t count, bool write)
 {
+	return client_file_pio(fd, buf, count, -1, write);
+}
+
+long client_file_pio(int fd, void *buf, size_t count, int64_t off, bool write)
+{
 	struct req_builder *b;
 	struct ioasid_wire_req req = {
 		.magic = IOASID_WIRE_MAGIC,
-		.kind = write ? IOASID_WIRE_WRITE : IOASID_WIRE_READ,
+		.kind = off < 0 ? (write ? IOASID_WIRE_WRITE : IOASID_WIRE_READ) :
+				  (write ? IOASID_WIRE_PWRITE : IOASID_WIRE_PREAD),
 		.version = IOASID_WIRE_VERSION,
 		.arg = (uintptr_t)buf,
 		.fd = -1,
+		.offset = off < 0 ? 0 : (uint64_t)off,
 	};
 	long result;
 	int saved = errno;
@@ -758,7 +874,7 @@ long client_file_io(int fd, void *buf, size_t count, bool write)
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
-	result = exchange(fd, b, &req, -1, true);
+	result = exchange(fd, b, &req, -1, true, NULL);
 	free(b);
 	errno = saved;
 	return result;
@@ -805,7 +921,7 @@ void client_init(void)
 
 /* A request without segments on fd: the result, or -errno. */
 static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
-			   uint32_t extra)
+			   uint32_t extra, uint64_t *rep_extra)
 {
 	struct req_builder *b;
 	struct ioasid_wire_req req = {
@@ -830,7 +946,7 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 	memcpy(b->buf, &req, sizeof(req));
 	b->len = sizeof(req);
 
-	result = exchange(fd, b, &req, -1, false);
+	result = exchange(fd, b, &req, -1, false, rep_extra);
 	free(b);
 	errno = saved;
 	return result;
@@ -840,6 +956,7 @@ void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t offset, int *err)
 {
 	struct mapping *slot = NULL;
+	uint64_t at = 0;
 	long memfd;
 	void *p;
 	int conn;
@@ -853,7 +970,8 @@ void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 			       (uint32_t)(prot & 0xff) |
 				       ((flags & MAP_SHARED) ?
 						IOASID_WIRE_MMAP_SHARED :
-						0));
+						0),
+			       &at);
 	if (memfd < 0) {
 		*err = (int)-memfd;
 		return MAP_FAILED;
@@ -869,12 +987,14 @@ void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		}
 	}
 	pthread_mutex_unlock(&mappings_lock);
-	p = slot ? real.mmap(addr, len, prot, flags, (int)memfd, 0) : MAP_FAILED;
+	p = slot ? real.mmap(addr, len, prot, flags, (int)memfd, (off_t)at) :
+		   MAP_FAILED;
 	*err = slot ? errno : ENOMEM;
 	real.close((int)memfd);
 	if (p == MAP_FAILED) {
 		/* Nobody maps it after all. */
-		simple_request(fd, IOASID_WIRE_MUNMAP, (uint64_t)offset, 0, 0);
+		simple_request(fd, IOASID_WIRE_MUNMAP, (uint64_t)offset, 0, 0,
+			       NULL);
 		if (conn >= 0)
 			real.close(conn);
 		if (slot) {
@@ -910,7 +1030,8 @@ void client_munmap(void *addr, size_t len)
 		mappings[i].conn = -1;
 		pthread_mutex_unlock(&mappings_lock);
 		if (m.pid == getpid())
-			simple_request(m.conn, IOASID_WIRE_MUNMAP, m.offset, 0, 0);
+			simple_request(m.conn, IOASID_WIRE_MUNMAP, m.offset, 0, 0,
+				       NULL);
 		real.close(m.conn);
 	}
 }

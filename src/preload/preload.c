@@ -125,13 +125,29 @@ static mode_t va_mode(int flags, va_list ap)
 		       va_arg(ap, mode_t) : 0;
 }
 
+/* /dev/vfio/devices/vfioN: N, or -1. */
+static int vfio_device_index(const char *path)
+{
+	const char *volatile p = path;
+	unsigned int n;
+	int end = 0;
+
+	if (!p || sscanf(path, "/dev/vfio/devices/vfio%u%n", &n, &end) != 1 ||
+	    path[end] || n > INT32_MAX)
+		return -1;
+	return (int)n;
+}
+
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	int fd;
+	int fd, index;
 
 	preload_resolve();
 	if (preload_is_device_path(path))
 		return our_open(flags);
+	index = vfio_device_index(path);
+	if (index >= 0)
+		return set_errno(client_open_device((unsigned int)index, flags));
 	if ((fd = proc_status_open(path, flags)) >= 0)
 		return fd;
 	if ((fd = fail_nth_open(path, flags)) >= 0)
@@ -411,11 +427,31 @@ EXPORT ssize_t read(int fd, void *buf, size_t count)
 
 /* Only fail-nth files are ours to read at an offset (they have one
  * answer, at 0); sockets, ours included, cannot be. */
+static ssize_t file_pio(int fd, void *buf, size_t count, off_t off,
+			bool write)
+{
+	long rc;
+
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	rc = client_file_pio(fd, buf, count, off, write);
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return rc;
+}
+
 EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t off)
 {
 	preload_resolve();
 	if (fail_nth_is_fd(fd))
 		return off ? 0 : fail_nth_read(fd, buf, count);
+	/* A VFIO device's regions are read at their offsets. */
+	if (client_fd_is_vfio(fd))
+		return file_pio(fd, buf, count, off, false);
 	return real.pread(fd, buf, count, off);
 }
 
@@ -429,6 +465,8 @@ EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
 	preload_resolve();
 	if (fail_nth_is_fd(fd))
 		return fail_nth_write(fd, buf, count);
+	if (client_fd_is_vfio(fd))
+		return file_pio(fd, (void *)buf, count, off, true);
 	return real.pwrite(fd, buf, count, off);
 }
 
@@ -540,8 +578,9 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 		int err = 0;
 		void *p;
 
-		/* The daemon's files have nothing to map, as the kernel's. */
-		if (client_fd_is_file(fd)) {
+		/* The daemon's files have nothing to map, as the kernel's;
+		 * a VFIO device's BARs do. */
+		if (client_fd_is_file(fd) && !client_fd_is_vfio(fd)) {
 			errno = ENODEV;
 			return MAP_FAILED;
 		}

@@ -66,6 +66,10 @@ void client_quiesce_begin(void);
 void client_quiesce_end(void);
 /* Connect a new context; returns the fd or -errno (-EIO: no daemon). */
 int client_open(int oflags);
+/* open(2) of /dev/vfio/devices/vfio<index>: the fd, or -errno. */
+int client_open_device(unsigned int index, int oflags);
+/* A VFIO device file of ours. */
+bool client_fd_is_vfio(int fd);
 /* Is fd a connection to an ioasid daemon?  Cheap when it is not a socket. */
 bool client_fd_is_ours(int fd);
 /* Is fd one of the files the daemon hands out (not /dev/iommu itself)? */
@@ -113,6 +117,8 @@ void fail_nth_put_back(uint32_t sent, uint32_t left);
 
 /* read(2) or write(2) on one of our fds, through the daemon. */
 long client_file_io(int fd, void *buf, size_t count, bool write);
+/* pread(2)/pwrite(2) at off (or read/write with off < 0). */
+long client_file_pio(int fd, void *buf, size_t count, int64_t off, bool write);
 
 /*
  * /proc/PID/status with the daemon's VmPin and VmLck added: a descriptor

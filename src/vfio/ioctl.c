@@ -48,7 +48,6 @@ long ioasid_vfio_device_bind(struct ioasid_ucmd *u)
 	if (rc)
 		return rc;
 	rc = vfio_file_bind(vf, ctx, &idev);
-	ioasid_ctx_put(ctx);
 	if (rc)
 		return rc;
 	/* Published in that context once the answer is out. */

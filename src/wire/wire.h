@@ -47,13 +47,27 @@ enum ioasid_wire_kind {
 	 * daemon is out of descriptors (result -EMFILE), then it hangs up */
 	IOASID_WIRE_REFUSED = 11,
 	IOASID_WIRE_MEM_HANDLE = 12, /* daemon -> client, mid-request */
+	/* client -> daemon, as a new connection's only request: open VFIO
+	 * device arg; the reply carries the device file (its number the
+	 * result), and the connection is then closed */
+	IOASID_WIRE_OPEN_DEVICE = 13,
+	/* pread(2) and pwrite(2) of a file: as READ and WRITE, at offset */
+	IOASID_WIRE_PREAD = 14,
+	IOASID_WIRE_PWRITE = 15,
 };
 
 /*
- * MMAP of /dev/iommu at offset arg for cmd bytes; __reserved carries the
- * PROT_* bits, and IOASID_WIRE_MMAP_SHARED for MAP_SHARED.  The answer is
- * a descriptor of the memory to map (its number the result).  MUNMAP at
- * offset arg tells the daemon that mapping is gone.
+ * MMAP of /dev/iommu, or of a file, at offset arg for cmd bytes;
+ * __reserved carries the PROT_* bits, and IOASID_WIRE_MMAP_SHARED for
+ * MAP_SHARED.  The answer is a descriptor of the memory to map (its
+ * number the result) and where in it the mapping starts (extra).  MUNMAP
+ * at offset arg tells the daemon that mapping is gone.
+ *
+ * An IOCTL's __reserved says which file it is made on (enum
+ * ioasid_ioctl_on): 0 the connection's own; IOASID_ON_VFIO_DEVICE the
+ * VFIO device file that comes with it (VFIO_DEVICE_BIND_IOMMUFD, sent on
+ * the /dev/iommu connection its iommufd names, so that the context is
+ * the connection's).
  */
 #define IOASID_WIRE_MMAP_SHARED 0x100
 
@@ -99,6 +113,7 @@ struct ioasid_wire_req {
 	 * what is left comes back in the reply. */
 	uint32_t fail_nth;
 	uint32_t __pad;
+	uint64_t offset; /* PREAD, PWRITE: the file offset */
 	/* nsegs x (struct ioasid_wire_seg, then len bytes if it has data) */
 };
 
@@ -133,14 +148,17 @@ struct ioasid_wire_rep {
 	uint32_t has_fd;
 	uint32_t fail_nth_left; /* the request's fail_nth, counted down */
 	uint64_t fd_uptr;
+	uint64_t extra; /* MMAP: where in the descriptor to map from */
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 8
+#define IOASID_WIRE_VERSION 9
 
 /* The abstract socket name of the daemon's end of every file it hands
  * out begins so: "\0" IOASID_WIRE_FILE_PREFIX "<pid>:<serial>". */
 #define IOASID_WIRE_FILE_PREFIX "ioasid-file:"
+/* ... and of a VFIO device file: "\0" IOASID_WIRE_VFIO_PREFIX "<pid>:<n>". */
+#define IOASID_WIRE_VFIO_PREFIX "ioasid-file:vfio:"
 
 /* Room for one descriptor in a message's ancillary data. */
 union ioasid_wire_fd_control {

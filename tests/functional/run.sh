@@ -31,6 +31,9 @@ run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/fd-semantics"
 # Random sequences of every ioctl, through the shim and the wire.
 echo "-- random ioctl sequences:"
 run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/random-via-shim"
+# A VFIO device (the I/OAT model) as a userspace driver uses one.
+echo "-- a VFIO device through the shim and the daemon:"
+run "$BUILD/ioasid-run" --device ioat -- "$BUILD/tests/vfio-device"
 # The test hooks: served in test mode only, by the daemon and the shim.
 echo "-- test mode and normal mode:"
 run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/mode-check" selftest

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "core/context.h"
 #include "core/rcu.h"
 #include "ioasid/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
@@ -33,7 +32,6 @@ static int get_ctx(void *priv, int fd, struct ioasid_ctx **out)
 	(void)priv;
 	if (fd != IOMMUFD)
 		return -EBADF;
-	ioasid_ctx_get(ctx);
 	*out = ctx;
 	return 0;
 }

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A VFIO device end to end, as a userspace driver uses one, through the
+ * shim and the daemon with nothing but system calls: run under
+ * `ioasid-run --device ioat`.  It binds /dev/vfio/devices/vfio0 to an
+ * iommufd, attaches it to an IOAS, maps BAR0, routes MSI-X to an event
+ * fd, programs the I/OAT engine through the mapping, and checks the copy
+ * went through the IOMMU and interrupted; then that an unmapped IOVA
+ * halts the engine with its error, and that closing the file unbinds it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/pci_regs.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "ioasid/uapi/iommufd.h"
+#include "ioasid/uapi/vfio_compat.h"
+
+#define PG 4096u
+#define REGION(i) ((off_t)(i) << 40)
+#define IOVA 0x200000ull
+
+static int failures;
+
+#define EXPECT(cond)                                                        \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			fprintf(stderr, "  %s:%d: expected %s (errno %d)\n", \
+				__FILE__, __LINE__, #cond, errno);          \
+			failures++;                                         \
+		}                                                           \
+	} while (0)
+
+static int bind(int dev, int iommufd, uint32_t *devid)
+{
+	struct vfio_device_bind_iommufd b = {
+		.argsz = sizeof(b), .iommufd = iommufd,
+	};
+	int rc = ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b);
+
+	if (devid)
+		*devid = b.out_devid;
+	return rc;
+}
+
+static bool wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	/* Bounded: an engine that never interrupts fails, not hangs. */
+	return poll(&p, 1, 5000) == 1;
+}
+
+/* A channel reset, done when the device clears the command (bounded). */
+static void reset_channel(volatile uint8_t *bar)
+{
+	bar[0x84] = 0x20;
+	for (int i = 0; i < 5000 && bar[0x84]; i++)
+		usleep(1000);
+}
+
+/* Until the channel's status is `want` (bounded too). */
+static uint64_t wait_status(volatile uint8_t *bar, unsigned int want)
+{
+	for (int i = 0; i < 5000 && (bar[0x88] & 7) != want; i++)
+		usleep(1000);
+	return *(volatile uint64_t *)(bar + 0x88);
+}
+
+struct desc {
+	uint32_t size, ctl;
+	uint64_t src, dst, next, rsv[4];
+};
+
+int main(void)
+{
+	int iommufd = open("/dev/iommu", O_RDWR), dev, efd;
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	struct {
+		struct vfio_irq_set s;
+		int32_t fd;
+	} irq = { .s = { .argsz = sizeof(irq),
+			 .flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_TRIGGER,
+			 .index = VFIO_PCI_MSIX_IRQ_INDEX, .count = 1 } };
+	unsigned char *mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.user_va = (uintptr_t)mem, .length = 4 * PG, .iova = IOVA,
+	};
+	struct desc *d = (struct desc *)mem;
+	volatile uint8_t *bar;
+	uint16_t vendor = 0, cmd;
+	uint64_t count;
+	uint32_t devid;
+
+	EXPECT(iommufd >= 0 && ioctl(iommufd, IOMMU_IOAS_ALLOC, &ia) == 0);
+	EXPECT(open("/dev/vfio/devices/vfio7", O_RDWR) == -1 && errno == ENOENT);
+	dev = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
+	EXPECT(dev >= 0);
+	/* Before bind, nothing else. */
+	EXPECT(ioctl(dev, VFIO_DEVICE_GET_INFO, &info) == -1 && errno == EINVAL);
+	EXPECT(bind(dev, dev, NULL) == -1 && errno == EBADF);
+	EXPECT(bind(dev, iommufd, &devid) == 0 && devid);
+	EXPECT(bind(dev, iommufd, NULL) == -1 && errno == EINVAL);
+	at.pt_id = ia.out_ioas_id;
+	EXPECT(ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) == 0);
+	EXPECT(ioctl(dev, VFIO_DEVICE_GET_INFO, &info) == 0 &&
+	       info.num_regions == 9 && info.num_irqs == 5 &&
+	       (info.flags & VFIO_DEVICE_FLAGS_PCI));
+
+	/* Configuration space, by pread and pwrite at its region. */
+	EXPECT(pread(dev, &vendor, 2, REGION(VFIO_PCI_CONFIG_REGION_INDEX)) == 2 &&
+	       vendor == 0x8086);
+	cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	EXPECT(pwrite(dev, &cmd, 2, REGION(VFIO_PCI_CONFIG_REGION_INDEX) +
+				       PCI_COMMAND) == 2);
+	EXPECT(pread(dev, &vendor, 2, REGION(1)) == -1 && errno == EINVAL);
+
+	/* BAR0, mapped where the region info says. */
+	ri.index = 0;
+	EXPECT(ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &ri) == 0 &&
+	       (ri.flags & VFIO_REGION_INFO_FLAG_MMAP) && ri.size == 16 << 10);
+	bar = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, dev,
+		   (off_t)ri.offset);
+	EXPECT(bar != MAP_FAILED);
+	if (bar == MAP_FAILED)
+		return 1;
+	EXPECT(bar[0x08] == 0x33);
+
+	/* The device's DMA goes through the IOAS. */
+	EXPECT(ioctl(iommufd, IOMMU_IOAS_MAP, (map.ioas_id = ia.out_ioas_id, &map)) == 0);
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	irq.fd = efd;
+	EXPECT(ioctl(dev, VFIO_DEVICE_SET_IRQS, &irq) == 0);
+	*(volatile uint32_t *)(bar + 0x2000 + 12) = 0; /* unmask vector 0 */
+	reset_channel(bar);
+	EXPECT((bar[0x88] & 7) == 3); /* halted */
+	memset(mem + PG, 0x6b, PG);
+	*d = (struct desc){ .size = PG, .ctl = 1, .src = IOVA + PG,
+			    .dst = IOVA + 2 * PG, .next = IOVA };
+	*(volatile uint64_t *)(bar + 0x90) = IOVA; /* chain */
+	*(volatile uint16_t *)(bar + 0x80) = 1;    /* arm the interrupt */
+	*(volatile uint16_t *)(bar + 0x86) = 1;    /* one descriptor */
+	EXPECT(wait_readable(efd) && read(efd, &count, 8) == 8 && count == 1);
+	EXPECT(wait_status(bar, 1) == (IOVA | 1));
+	EXPECT(!memcmp(mem + 2 * PG, mem + PG, PG));
+
+	/* A source outside the IOAS: the engine halts with the error. */
+	reset_channel(bar);
+	EXPECT((bar[0x88] & 7) == 3);
+	d->src = 0x40000000;
+	*(volatile uint64_t *)(bar + 0x90) = IOVA;
+	*(volatile uint16_t *)(bar + 0x86) = 1;
+	for (int i = 0; i < 5000 && !*(volatile uint32_t *)(bar + 0xa8); i++)
+		usleep(1000);
+	EXPECT(*(volatile uint32_t *)(bar + 0xa8) == 1); /* source error */
+	EXPECT((bar[0x88] & 7) == 3);
+
+	/* Closing the file unbinds it: a new one binds again. */
+	munmap((void *)bar, ri.size);
+	close(dev);
+	dev = open("/dev/vfio/devices/vfio0", O_RDWR);
+	EXPECT(dev >= 0 && bind(dev, iommufd, NULL) == 0);
+	close(dev);
+	close(efd);
+	close(iommufd);
+	printf("%s: a VFIO device through the shim and the daemon\n",
+	       failures ? "FAIL" : "ok");
+	printf("%d passed, %d failed, 0 skipped\n", !failures, !!failures);
+	return failures ? 1 : 0;
+}
