@@ -177,12 +177,13 @@ static void maps_query_and_text_agree(void)
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct ioasid_page_id q[3], t[3];
 	struct ioasid_mm *theirs;
-	struct mm_vma v;
+	struct mm_vma v, first[2];
 	pid_t child;
 
 	CHECK(m != MAP_FAILED);
 	CHECK_EQ(mprotect(m + 2 * PG, PG, PROT_READ), 0);
-	CHECK_EQ(munmap(m + 3 * PG, PG), 0);
+	/* A page nobody may read: named, it is a hole to DMA. */
+	CHECK_EQ(mprotect(m + 3 * PG, PG, PROT_NONE), 0);
 	for (int text = 0; text < 2; text++) {
 		ioasid_mm_maps_as_text = text;
 		CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)m, 3,
@@ -191,14 +192,20 @@ static void maps_query_and_text_agree(void)
 		CHECK_EQ(ioasid_mm_vma(self_mm(), (uintptr_t)m + 2 * PG, &v), 0);
 		CHECK(v.start == (uintptr_t)m + 2 * PG && v.read && !v.write &&
 		      v.shared && v.ino);
-		/* The hole: the mapping found is the next one, above it. */
-		CHECK_EQ(ioasid_mm_vma(self_mm(), (uintptr_t)m + 3 * PG, &v), 0);
-		CHECK(v.start > (uintptr_t)m + 3 * PG);
 		CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)m + 3 * PG, 1,
 					    text ? t : q),
 			 -EFAULT);
+		/* Below every mapping, a hole: the one found is above. */
+		CHECK_EQ(ioasid_mm_vma(self_mm(), 0, &first[text]), 0);
+		CHECK(first[text].start > 0);
+		CHECK_EQ(ioasid_va_page_ids(self_mm(), 0, 1, text ? t : q),
+			 -EFAULT);
+		CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)m, 3,
+					    text ? t : q),
+			 0);
 	}
 	CHECK(!memcmp(q, t, sizeof(q)));
+	CHECK(first[0].start == first[1].start && first[0].end == first[1].end);
 	CHECK_EQ(q[1].kind, IOASID_PAGE_ID_FILE);
 	CHECK_EQ(q[1].index, 1);
 
@@ -218,7 +225,7 @@ static void maps_query_and_text_agree(void)
 	}
 	ioasid_mm_maps_as_text = false;
 	ioasid_mm_put(theirs);
-	munmap(m, 3 * PG);
+	munmap(m, 4 * PG);
 }
 
 int main(void)
