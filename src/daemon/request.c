@@ -133,6 +133,15 @@ int request_parse(struct request *r, const unsigned char *buf, size_t n,
 	return 0;
 }
 
+/* Descriptors that came with it and were not taken. */
+static void request_end_fds(struct wire_uaccess *w)
+{
+	for (unsigned int i = 0; i < w->nfds; i++)
+		close(w->fds[i]);
+	w->nfds = 0;
+	w->fd = -1;
+}
+
 int request_recv(int sock, struct request *r, struct client_mm *mm,
 		 const char *who)
 {
@@ -140,7 +149,7 @@ int request_recv(int sock, struct request *r, struct client_mm *mm,
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(struct ucred)) +
 			 CMSG_SPACE(sizeof(int)) +
-			 CMSG_SPACE(4 * sizeof(int))];
+			 CMSG_SPACE(IOASID_WIRE_MAX_FDS * sizeof(int))];
 	} control;
 	struct iovec iov = { .iov_base = rxbuf, .iov_len = sizeof(rxbuf) };
 	struct msghdr msg = {
@@ -178,17 +187,16 @@ int request_recv(int sock, struct request *r, struct client_mm *mm,
 			pidfd_said = true;
 		}
 		else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			/* One descriptor per request is kept; extras are a
-			 * client's mistake and closed at once. */
 			int *fds = (int *)CMSG_DATA(cm);
 			size_t nfds = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 			for (size_t i = 0; i < nfds; i++) {
-				if (w->fd < 0)
-					w->fd = fds[i];
+				if (w->nfds < IOASID_WIRE_MAX_FDS)
+					w->fds[w->nfds++] = fds[i];
 				else
 					close(fds[i]);
 			}
+			w->fd = w->nfds ? w->fds[0] : -1;
 		}
 	}
 	rc = request_parse(r, rxbuf, (size_t)n, cred, sock, who);
@@ -204,17 +212,14 @@ int request_recv(int sock, struct request *r, struct client_mm *mm,
 out_close_fds:
 	if (pidfd >= 0)
 		close(pidfd);
-	if (w->fd >= 0)
-		close(w->fd);
+	request_end_fds(w);
 	return rc;
 }
 
 void request_end(struct request *r)
 {
-	/* The core took its own copy if it needed one. */
-	if (r->w.fd >= 0)
-		close(r->w.fd);
-	r->w.fd = -1;
+	/* The core took its own copies of what it needed. */
+	request_end_fds(&r->w);
 	if (r->w.pidfd >= 0)
 		close(r->w.pidfd);
 	r->w.pidfd = -1;

@@ -406,6 +406,13 @@ static int wu_get_fd(void *priv, int fd)
 	struct wire_uaccess *w = priv;
 	int nfd;
 
+	/* Several, in the order the call's data names them. */
+	if (w->fd_num == IOASID_WIRE_FDS_IN_DATA) {
+		if (fd < 0 || w->fds_taken >= w->nfds)
+			return -EBADF;
+		nfd = fcntl(w->fds[w->fds_taken++], F_DUPFD_CLOEXEC, 3);
+		return nfd < 0 ? -EBADF : nfd;
+	}
 	if (w->fd < 0 || fd != w->fd_num)
 		return -EBADF;
 	nfd = fcntl(w->fd, F_DUPFD_CLOEXEC, 3);

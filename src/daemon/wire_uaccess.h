@@ -56,6 +56,10 @@ struct wire_uaccess {
 	 * for it; fd is -1 when none came. */
 	int fd;
 	int fd_num;
+	/* With fd_num IOASID_WIRE_FDS_IN_DATA: all that came, handed out in
+	 * order (fds[0] is fd). */
+	int fds[IOASID_WIRE_MAX_FDS];
+	unsigned int nfds, fds_taken;
 	/* A file handed to the client (reserve_fd): our end, the client's
 	 * end, where its number goes, and whether the ioctl committed it. */
 	struct ioasid_file *new_file;

@@ -340,17 +340,40 @@ static int add_struct_segs(struct req_builder *b,
 }
 
 /*
- * Send a request, with `fd` attached when it is one: the daemon needs the
- * file itself (IOAS_MAP_FILE), not our number for it.  A number that is
- * no open descriptor goes as -1, and the daemon answers EBADF.
+ * Send a request, with the descriptors in fds attached: the daemon needs
+ * the files themselves (IOAS_MAP_FILE's, SET_IRQS's event fds), not our
+ * numbers for them.  One number that is no open descriptor goes as -1,
+ * and the daemon answers EBADF; among several, the call fails so.
  */
-static int send_request(int sock, unsigned char *buf, size_t len, int fd)
+static int send_request(int sock, unsigned char *buf, size_t len,
+			const int *fds, unsigned int nfds)
 {
 	union ioasid_wire_fd_control control;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int32_t none = -1;
+	int fd = nfds == 1 ? fds[0] : -1;
 
+	if (nfds > 1) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(IOASID_WIRE_MAX_FDS * sizeof(int))];
+		} many;
+		struct cmsghdr *cm;
+
+		if (nfds > IOASID_WIRE_MAX_FDS)
+			return -EINVAL;
+		msg.msg_control = many.buf;
+		msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+		if (sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len)
+			return 0;
+		return errno == EBADF ? -EBADF : -EIO;
+	}
 	if (fd >= 0) {
 		ioasid_wire_attach_fd(&msg, &control, fd);
 		if (sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len)
@@ -704,8 +727,8 @@ static void drain_doorbells(int fd)
  * file's stale doorbells are dropped first when `drain`.
  */
 static long exchange(int fd, struct req_builder *b,
-		     const struct ioasid_wire_req *req, int pass_fd, bool drain,
-		     uint64_t *extra)
+		     const struct ioasid_wire_req *req, const int *fds,
+		     unsigned int nfds, bool drain, uint64_t *extra)
 {
 	size_t rlen;
 	long result;
@@ -717,7 +740,7 @@ static long exchange(int fd, struct req_builder *b,
 		goto out_unlock;
 	if (drain)
 		drain_doorbells(fd);
-	result = send_request(fd, b->buf, b->len, pass_fd);
+	result = send_request(fd, b->buf, b->len, fds, nfds);
 	/* A daemon that refused the connection said why before it hung
 	 * up, maybe before we sent: the reply reads that first. */
 	if (!result || refused_waiting(fd))
@@ -758,34 +781,15 @@ static int bind_route(int devfd, unsigned long arg, int *pass_fd,
 }
 
 /*
- * VFIO_DEVICE_SET_IRQS with event fds: the fds in its data go along (one
- * per request for now: the first that is not -1).  The descriptor to
- * attach, or -1.
+ * One ioctl request: made on file `on_fd` (fd, or the /dev/iommu
+ * connection a bind goes to), with fds attached; fd_field says what the
+ * request's fd field holds (our number for a single one, or
+ * IOASID_WIRE_FDS_IN_DATA).
  */
-static int irq_fd(unsigned long arg)
+static long ioctl_request(int fd, const struct ioasid_ioctl_desc *d,
+			  unsigned long cmd, unsigned long arg, bool vfio,
+			  const int *fds, unsigned int nfds, int32_t fd_field)
 {
-	struct vfio_irq_set set;
-	int32_t efd;
-
-	if (self_xfer(arg, &set, sizeof(set), 0) ||
-	    !(set.flags & VFIO_IRQ_SET_DATA_EVENTFD) ||
-	    set.argsz < sizeof(set) + 4ull * set.count)
-		return -1;
-	for (uint32_t i = 0; i < set.count; i++) {
-		if (self_xfer(arg + sizeof(set) + 4ull * i, &efd, 4, 0))
-			return -1;
-		if (efd >= 0)
-			return efd;
-	}
-	return -1;
-}
-
-long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
-{
-	bool vfio = client_fd_is_vfio(fd);
-	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find_on(
-		vfio ? IOASID_ON_VFIO_DEVICE : IOASID_ON_IOMMUFD,
-		(unsigned int)cmd);
 	struct req_builder *b;
 	struct ioasid_wire_req req = {
 		.magic = IOASID_WIRE_MAGIC,
@@ -795,11 +799,8 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 		.arg = arg,
 	};
 	long result;
-	int saved = errno, pass_fd = -1, on_fd = fd;
+	int pass_fd = -1, on_fd = fd;
 
-	/* A file of ours with no ioctls: the kernel's anon files say so. */
-	if (!d || cmd > UINT32_MAX || (client_fd_is_file(fd) && !vfio))
-		return -ENOTTY;
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
@@ -808,28 +809,92 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	if (d->arg == IOASID_ARG_SIZED || d->arg == IOASID_ARG_ARGSZ)
 		pass_fd = add_struct_segs(b, d, arg);
 	req.fd = pass_fd;
-	if (vfio && cmd == VFIO_DEVICE_SET_IRQS) {
-		pass_fd = irq_fd(arg);
-		req.fd = pass_fd;
+	if (nfds) {
+		req.fd = fd_field;
+	} else if (pass_fd >= 0) {
+		fds = &pass_fd;
+		nfds = 1;
 	}
 	if (vfio && cmd == VFIO_DEVICE_BIND_IOMMUFD) {
 		on_fd = bind_route(fd, arg, &pass_fd, &req);
 		if (on_fd < 0) {
 			free(b);
-			errno = saved;
 			return on_fd;
 		}
+		fds = &pass_fd;
+		nfds = 1;
 	}
-
 	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
 	req.cap_effective = thread_caps();
 	req.tid = (uint32_t)gettid();
 	req.fail_nth = fail_nth_take();
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
-
-	result = exchange(on_fd, b, &req, pass_fd, false, NULL);
+	result = exchange(on_fd, b, &req, fds, nfds, false, NULL);
 	free(b);
+	return result;
+}
+
+/*
+ * VFIO_DEVICE_SET_IRQS with event fds: the descriptors go along in the
+ * order the data names them, at most IOASID_WIRE_MAX_FDS per request; a
+ * call naming more goes as several, each for its part of the range, as
+ * a program may make it itself.  The result, or -errno.
+ */
+static long set_irqs(int fd, const struct ioasid_ioctl_desc *d,
+		     unsigned long arg)
+{
+	struct vfio_irq_set set;
+	struct {
+		struct vfio_irq_set s;
+		int32_t data[IOASID_WIRE_MAX_FDS];
+	} part;
+	long result = 0;
+
+	if (self_xfer(arg, &set, sizeof(set), 0))
+		return -EFAULT;
+	if (!(set.flags & VFIO_IRQ_SET_DATA_EVENTFD) || !set.count ||
+	    set.argsz < sizeof(set) + 4ull * set.count)
+		return ioctl_request(fd, d, VFIO_DEVICE_SET_IRQS, arg, true,
+				     NULL, 0, -1);
+	for (uint32_t at = 0; at < set.count && result >= 0;) {
+		uint32_t n = MIN(set.count - at, (uint32_t)IOASID_WIRE_MAX_FDS);
+		int fds[IOASID_WIRE_MAX_FDS];
+		unsigned int nfds = 0;
+
+		if (self_xfer(arg + sizeof(set) + 4ull * at, part.data, 4 * n, 0))
+			return -EFAULT;
+		part.s = set;
+		part.s.argsz = (uint32_t)(sizeof(set) + 4 * n);
+		part.s.start = set.start + at;
+		part.s.count = n;
+		for (uint32_t i = 0; i < n; i++)
+			if (part.data[i] >= 0)
+				fds[nfds++] = part.data[i];
+		result = ioctl_request(fd, d, VFIO_DEVICE_SET_IRQS,
+				       (uintptr_t)&part, true, fds, nfds,
+				       nfds ? IOASID_WIRE_FDS_IN_DATA : -1);
+		at += n;
+	}
+	return result;
+}
+
+long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
+{
+	bool vfio = client_fd_is_vfio(fd);
+	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find_on(
+		vfio ? IOASID_ON_VFIO_DEVICE : IOASID_ON_IOMMUFD,
+		(unsigned int)cmd);
+	int saved = errno;
+	long result;
+
+	/* A file of ours with no ioctls: the kernel's anon files say so. */
+	if (!d || cmd > UINT32_MAX || (client_fd_is_file(fd) && !vfio))
+		return -ENOTTY;
+	if (vfio && cmd == VFIO_DEVICE_SET_IRQS)
+		result = set_irqs(fd, d, arg);
+	else
+		result = ioctl_request(fd, d, cmd, arg, vfio, NULL, 0, -1);
 	errno = saved;
 	return result;
 }
@@ -874,7 +939,7 @@ long client_file_pio(int fd, void *buf, size_t count, int64_t off, bool write)
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
-	result = exchange(fd, b, &req, -1, true, NULL);
+	result = exchange(fd, b, &req, NULL, 0, true, NULL);
 	free(b);
 	errno = saved;
 	return result;
@@ -946,7 +1011,7 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 	memcpy(b->buf, &req, sizeof(req));
 	b->len = sizeof(req);
 
-	result = exchange(fd, b, &req, -1, false, rep_extra);
+	result = exchange(fd, b, &req, NULL, 0, false, rep_extra);
 	free(b);
 	errno = saved;
 	return result;

@@ -106,7 +106,10 @@ struct ioasid_wire_req {
 	uint32_t tid;
 	uint32_t nsegs;
 	/* The caller's number for the descriptor attached with SCM_RIGHTS
-	 * (an fd field of the argument, per the table), or -1. */
+	 * (an fd field of the argument, per the table), or -1; or
+	 * IOASID_WIRE_FDS_IN_DATA: up to IOASID_WIRE_MAX_FDS descriptors
+	 * attached in the order the call's data names them (the event fds of
+	 * VFIO_DEVICE_SET_IRQS, -1 entries skipped). */
 	int32_t fd;
 	uint32_t __reserved;
 	/* The calling thread's fault-injection count (fail-nth), 0: none;
@@ -153,6 +156,9 @@ struct ioasid_wire_rep {
 };
 
 #define IOASID_WIRE_VERSION 9
+
+#define IOASID_WIRE_FDS_IN_DATA (-2)
+#define IOASID_WIRE_MAX_FDS 64
 
 /* The abstract socket name of the daemon's end of every file it hands
  * out begins so: "\0" IOASID_WIRE_FILE_PREFIX "<pid>:<serial>". */
