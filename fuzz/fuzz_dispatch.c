@@ -7,8 +7,9 @@
  * keep every request inside what it owns: addresses (VA and pointer
  * fields) land in an arena, lengths and counts are cut to the arena's
  * end, descriptors are the arena's memfd or files the core handed out.
- * Everything else is the fuzzer's.  After each input no page is left
- * pinned or charged.
+ * Everything else is the fuzzer's.  Entries made on a VFIO device go to
+ * a file of an I/OAT function, whose bind takes the input's context.
+ * After each input no page is left pinned or charged.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -27,6 +28,18 @@
 static unsigned char *arena;
 static int memfd;
 static struct ioasid_caller caller;
+static struct ioasid_uaccess_ops ops;
+static struct ioasid_ctx *input_ctx;
+static int device = -1;
+
+/* Any descriptor a bind names is the input's context. */
+static int get_ctx(void *priv, int fd, struct ioasid_ctx **out)
+{
+	(void)priv;
+	(void)fd;
+	*out = input_ctx;
+	return 0;
+}
 static int fds[MAX_FDS];
 static unsigned int nfds;
 
@@ -40,6 +53,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	arena = mmap(NULL, ARENA, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (arena == MAP_FAILED)
+		abort();
+	ops = *caller.uaccess;
+	ops.get_ctx = get_ctx;
+	caller.uaccess = &ops;
+	device = ioasid_vfio_plug("ioat");
+	if (device < 0)
 		abort();
 	return 0;
 }
@@ -132,11 +151,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *p = data, *end = data + size, *rec;
 	struct ioasid_ctx *ctx = ioasid_ctx_new();
+	struct ioasid_file *dev;
 	uint64_t pinned, locked;
 	size_t len;
 
 	if (!ctx)
 		return 0;
+	if (ioasid_vfio_open(device, &dev)) {
+		ioasid_ctx_put(ctx);
+		return 0;
+	}
+	input_ctx = ctx;
 	nfds = 0;
 	for (int n = 0; n < FUZZ_MAX_RECORDS &&
 			(rec = fuzz_next_record(&p, end, &len));
@@ -153,8 +178,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len -= 2;
 		if (d->arg == IOASID_ARG_VALUE || d->arg == IOASID_ARG_NONE) {
 			memcpy(&value, rec, len < 8 ? len : 8);
-			ioasid_ctx_ioctl(ctx, &caller, d->cmd,
-					 (unsigned long)value);
+			if (d->on == IOASID_ON_VFIO_DEVICE)
+				ioasid_file_ioctl(dev, &caller, d->cmd,
+						  (unsigned long)value);
+			else
+				ioasid_ctx_ioctl(ctx, &caller, d->cmd,
+						 (unsigned long)value);
 			continue;
 		}
 		/* The struct lives at the arena's start, as a program's
@@ -164,7 +193,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(image, 0, IMAGE_MAX);
 		memcpy(image, rec, len < d->size ? len : d->size);
 		confine(d, image);
-		rc = ioasid_ctx_ioctl(ctx, &caller, d->cmd, (uintptr_t)image);
+		rc = d->on == IOASID_ON_VFIO_DEVICE ?
+			     ioasid_file_ioctl(dev, &caller, d->cmd,
+					       (uintptr_t)image) :
+			     ioasid_ctx_ioctl(ctx, &caller, d->cmd,
+					      (uintptr_t)image);
 		if (rc > 0 && d->ret_fd_op &&
 		    ioasid_ioctl_desc_op(d, image, d->size) == d->ret_fd_op)
 			keep_fd(rc);
@@ -178,6 +211,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (unsigned int i = 0; i < nfds; i++)
 		ioasid_self_close(fds[i]);
+	/* The device's file first: its bind holds the context. */
+	ioasid_file_put(dev);
 	ioasid_ctx_put(ctx);
 	/* The last close gives every page back. */
 	ioasid_account_totals(getpid(), &pinned, &locked);

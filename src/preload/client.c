@@ -768,9 +768,10 @@ static int bind_route(int devfd, unsigned long arg, int *pass_fd,
 	if (self_xfer(arg, &bind, offsetof(struct vfio_device_bind_iommufd,
 					   token_uuid_ptr), 0))
 		return -EFAULT;
+	/* The kernel's order: what it can judge alone first. */
 	if (bind.argsz < offsetof(struct vfio_device_bind_iommufd,
 				  token_uuid_ptr) ||
-	    bind.iommufd < 0)
+	    bind.iommufd < 0 || (bind.flags & ~VFIO_DEVICE_BIND_FLAG_TOKEN))
 		return -EINVAL;
 	if (!client_fd_is_ours(bind.iommufd) || client_fd_is_file(bind.iommufd))
 		return -EBADF;

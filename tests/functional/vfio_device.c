@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/ioctl_desc.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/vfio_compat.h"
 
@@ -75,6 +76,35 @@ static uint64_t wait_status(volatile uint8_t *bar, unsigned int want)
 	return *(volatile uint64_t *)(bar + 0x88);
 }
 
+/*
+ * Every device ioctl of the table, through the shim: argsz below the
+ * mandatory part is EINVAL, a pointer to nothing EFAULT, a flag it does
+ * not know EINVAL -- the kernel's answers, and the device still works.
+ */
+static void errno_table(int dev)
+{
+	for (unsigned int i = 0; i < ioasid_ioctl_desc_count(); i++) {
+		const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_at(i);
+		unsigned char buf[64] = { 0 };
+		uint32_t argsz = d->min_size - 1, flags;
+
+		if (d->on != IOASID_ON_VFIO_DEVICE || d->arg != IOASID_ARG_ARGSZ)
+			continue;
+		memcpy(buf, &argsz, 4);
+		EXPECT(ioctl(dev, d->cmd, buf) == -1 && errno == EINVAL);
+		EXPECT(ioctl(dev, d->cmd, NULL) == -1 && errno == EFAULT);
+		if (d->flags_mask != 0 && d->flags_mask != UINT32_MAX) {
+			argsz = d->size;
+			flags = ~d->flags_mask;
+			memcpy(buf, &argsz, 4);
+			memcpy(buf + 4, &flags, 4);
+			EXPECT(ioctl(dev, d->cmd, buf) == -1 && errno == EINVAL);
+		}
+	}
+	/* Not a device ioctl at all. */
+	EXPECT(ioctl(dev, IOMMU_IOAS_ALLOC, NULL) == -1 && errno == ENOTTY);
+}
+
 struct desc {
 	uint32_t size, ctl;
 	uint64_t src, dst, next, rsv[4];
@@ -122,6 +152,7 @@ int main(void)
 	EXPECT(ioctl(dev, VFIO_DEVICE_GET_INFO, &info) == 0 &&
 	       info.num_regions == 9 && info.num_irqs == 5 &&
 	       (info.flags & VFIO_DEVICE_FLAGS_PCI));
+	errno_table(dev);
 
 	/* Configuration space, by pread and pwrite at its region. */
 	EXPECT(pread(dev, &vendor, 2, REGION(VFIO_PCI_CONFIG_REGION_INDEX)) == 2 &&

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "core/ioctl_desc.h"
 #include "core/rcu.h"
 #include "ioasid/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
@@ -206,6 +207,40 @@ static void info_ioctls(void)
 	ioasid_file_put(f);
 }
 
+/*
+ * Every device ioctl of the table, on a bound file: argsz below the
+ * mandatory part is EINVAL, a flag it does not know is EINVAL, a pointer
+ * to nothing is EFAULT; none of them changes anything.
+ */
+static void argsz_rules(void)
+{
+	struct ioasid_file *f;
+
+	CHECK_EQ(ioasid_vfio_open(0, &f), 0);
+	CHECK_EQ(bind(f, NULL), 0);
+	for (unsigned int i = 0; i < ioasid_ioctl_desc_count(); i++) {
+		const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_at(i);
+		unsigned char buf[64] = { 0 };
+		uint32_t argsz = d->min_size - 1, flags;
+
+		if (d->on != IOASID_ON_VFIO_DEVICE || d->arg != IOASID_ARG_ARGSZ)
+			continue;
+		memcpy(buf, &argsz, 4);
+		CHECK_EQ(dio(f, d->cmd, buf), -EINVAL);
+		if (d->flags_mask != 0 && d->flags_mask != UINT32_MAX) {
+			argsz = d->size;
+			flags = ~d->flags_mask;
+			memcpy(buf, &argsz, 4);
+			memcpy(buf + 4, &flags, 4);
+			CHECK_EQ(dio(f, d->cmd, buf), -EINVAL);
+		}
+		CHECK_EQ(dio(f, d->cmd, NULL), -EFAULT);
+		if (dio(f, d->cmd, NULL) != -EFAULT)
+			fprintf(stderr, "  in %s\n", d->name);
+	}
+	ioasid_file_put(f);
+}
+
 static int readable(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -352,6 +387,7 @@ int main(void)
 	RUN(plugging);
 	RUN(before_bind);
 	RUN(info_ioctls);
+	RUN(argsz_rules);
 	RUN(regions_irqs_dma);
 	ioasid_ctx_put(ctx);
 	ioasid_synchronize_rcu();
