@@ -286,6 +286,13 @@ IOASID_API int ioasid_dev_dma(struct ioasid_dev *dev, uint32_t pasid, uint64_t i
 IOASID_API int ioasid_vfio_plug(const char *spec);
 IOASID_API int ioasid_vfio_open(int index, struct ioasid_file **out);
 
+/*
+ * Write what /sys and /dev would show of the plugged devices under the
+ * directory root (root/sys/bus/pci/devices/BDF, root/dev/vfio/...): a
+ * shim lays it over the real ones.  0 or -errno.
+ */
+IOASID_API int ioasid_vfio_sysfs(const char *root);
+
 /* How many objects the context holds (published or being built). */
 IOASID_API unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
 

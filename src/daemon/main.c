@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stddef.h>
@@ -127,6 +128,53 @@ static int parse_count(const char *s, unsigned long *out)
 	return errno || !*s || *end || *s == '-' ? -EINVAL : 0;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type,
+			struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	/* Best effort: what cannot go stays, and the walk goes on. */
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/*
+ * The devices' view of /sys and /dev (ioasid_vfio_sysfs), in "root"
+ * beside the listening socket, where the shim looks for it.  A root left
+ * by a daemon that did not stop cleanly is replaced.
+ */
+static int sysfs_write(int lfd, char *root, size_t cap)
+{
+	struct sockaddr_un addr;
+	socklen_t len = sizeof(addr);
+	char *slash;
+	int rc;
+
+	memset(&addr, 0, sizeof(addr));
+	if (getsockname(lfd, (struct sockaddr *)&addr, &len) ||
+	    addr.sun_family != AF_UNIX || !addr.sun_path[0] ||
+	    !(slash = strrchr(addr.sun_path, '/'))) {
+		fprintf(stderr, "ioasidd: --device needs a socket in a "
+				"directory, for the devices' /sys view\n");
+		return -EINVAL;
+	}
+	*slash = 0;
+	if ((size_t)snprintf(root, cap, "%s/root", addr.sun_path) >= cap)
+		return -ENAMETOOLONG;
+	nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rc = ioasid_vfio_sysfs(root);
+	if (rc) {
+		fprintf(stderr, "ioasidd: cannot write %s: %s\n", root,
+			strerror(-rc));
+		nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		root[0] = 0;
+	}
+	return rc;
+}
+
 /* A size: a count of bytes, with K, M or G for binary multiples. */
 static int parse_size(const char *s, unsigned long *out)
 {
@@ -235,6 +283,7 @@ int main(int argc, char **argv)
 	unsigned long max_user_memory = 4UL << 30;
 	const char **devices = NULL;
 	int ndevices = 0;
+	char sysfs_root[PATH_MAX] = "";
 	int user_files_set = 0;
 	const char *path = NULL, *made = NULL;
 	struct serve_loop serving = {
@@ -382,6 +431,9 @@ int main(int argc, char **argv)
 	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
 	fcntl(lfd, F_SETFD, FD_CLOEXEC);
 
+	/* Where programs look for the devices: beside the socket. */
+	if (ndevices && sysfs_write(lfd, sysfs_root, sizeof(sysfs_root)))
+		return 1;
 	log_debug("serving on %s", path ? path : "inherited socket");
 	tell_ready();
 	serving.listen_fd = lfd;
@@ -389,5 +441,7 @@ int main(int argc, char **argv)
 	log_debug("stopped");
 	if (made)
 		unlink(made);
+	if (sysfs_root[0])
+		nftw(sysfs_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return 0;
 }

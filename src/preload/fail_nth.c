@@ -126,7 +126,7 @@ int fail_nth_debugfs_open(int dirfd, const char *path, int flags)
 		return -1;
 	if (dirfd != AT_FDCWD) {
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-		n = readlink(link, dir, sizeof(dir) - 1);
+		n = real.readlink(link, dir, sizeof(dir) - 1);
 		if (n < 0)
 			return -1;
 		dir[n] = 0;

@@ -6,6 +6,7 @@
  * libc leaves it.  Nothing here ever exits or aborts the host program.
  */
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -61,6 +62,10 @@ void preload_resolve(void)
 	real.fcntl = dlsym(RTLD_NEXT, "fcntl");
 	real.fcntl64 = dlsym(RTLD_NEXT, "fcntl64");
 	real.recvmsg = dlsym(RTLD_NEXT, "recvmsg");
+	real.readlink = dlsym(RTLD_NEXT, "readlink");
+	real.readlinkat = dlsym(RTLD_NEXT, "readlinkat");
+	real.opendir = dlsym(RTLD_NEXT, "opendir");
+	real.realpath = dlsym(RTLD_NEXT, "realpath");
 	real.recvmmsg = dlsym(RTLD_NEXT, "recvmmsg");
 }
 
@@ -140,6 +145,7 @@ static int vfio_device_index(const char *path)
 
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
+	char view[PATH_MAX];
 	int fd, index;
 
 	preload_resolve();
@@ -152,6 +158,7 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 		return fd;
 	if ((fd = fail_nth_open(path, flags)) >= 0)
 		return fd;
+	path = sysview_path(path, view, sizeof(view));
 	if (dirfd == AT_FDCWD)
 		fd = real.open(path, flags, mode);
 	else
@@ -323,8 +330,11 @@ static FILE *do_fopen(const char *path, const char *mode,
 	if (f)
 		return f;
 	fd = stdio_open_ours(path, mode);
-	if (fd == -2)
-		return next(path, mode);
+	if (fd == -2) {
+		char view[PATH_MAX];
+
+		return next(sysview_path(path, view, sizeof(view)), mode);
+	}
 	if (fd < 0)
 		return NULL;
 	f = fdopen(fd, mode);
@@ -772,12 +782,16 @@ EXPORT int fstat64(int fd, struct stat64 *st)
 
 EXPORT int stat(const char *path, struct stat *st)
 {
+	char view[PATH_MAX];
+
 	preload_resolve();
 	if (preload_is_device_path(path)) {
 		preload_fill_chardev_stat(st, 1);
 		return 0;
 	}
-	return real.stat(path, st);
+	if (sysview_node_stat(path, st))
+		return 0;
+	return real.stat(sysview_path(path, view, sizeof(view)), st);
 }
 
 EXPORT int stat64(const char *path, struct stat64 *st)
@@ -787,12 +801,16 @@ EXPORT int stat64(const char *path, struct stat64 *st)
 
 EXPORT int lstat(const char *path, struct stat *st)
 {
+	char view[PATH_MAX];
+
 	preload_resolve();
 	if (preload_is_device_path(path)) {
 		preload_fill_chardev_stat(st, 1);
 		return 0;
 	}
-	return real.lstat(path, st);
+	if (sysview_node_stat(path, st))
+		return 0;
+	return real.lstat(sysview_path(path, view, sizeof(view)), st);
 }
 
 EXPORT int lstat64(const char *path, struct stat64 *st)
@@ -804,16 +822,20 @@ EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	/* Declared nonnull, passed NULL by some programs all the same. */
 	const char *volatile maybe_null = path;
+	char view[PATH_MAX];
 
 	preload_resolve();
 	if (preload_is_device_path(path)) {
 		preload_fill_chardev_stat(st, 1);
 		return 0;
 	}
+	if (sysview_node_stat(path, st))
+		return 0;
 	if (maybe_null && !*path && (flags & AT_EMPTY_PATH) &&
 	    client_fd_is_ours(dirfd))
 		return do_fstat(dirfd, st);
-	return real.fstatat(dirfd, path, st, flags);
+	return real.fstatat(dirfd, sysview_path(path, view, sizeof(view)), st,
+			    flags);
 }
 
 EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags)
@@ -845,11 +867,13 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		 struct statx *stx)
 {
 	const char *volatile maybe_null = path;
+	char view[PATH_MAX];
 	struct stat st;
 
 	preload_resolve();
-	if (preload_is_device_path(path)) {
-		preload_fill_chardev_stat(&st, 1);
+	if (preload_is_device_path(path) || sysview_node_stat(path, &st)) {
+		if (preload_is_device_path(path))
+			preload_fill_chardev_stat(&st, 1);
 		statx_from_stat(stx, &st, mask);
 		return 0;
 	}
@@ -860,7 +884,8 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask,
 		statx_from_stat(stx, &st, mask);
 		return 0;
 	}
-	return real.statx(dirfd, path, flags, mask, stx);
+	return real.statx(dirfd, sysview_path(path, view, sizeof(view)), flags,
+			  mask, stx);
 }
 
 /*
@@ -963,16 +988,61 @@ EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
 
 EXPORT int access(const char *path, int mode)
 {
+	char view[PATH_MAX];
+
 	preload_resolve();
 	if (preload_is_device_path(path))
 		return (mode & X_OK) ? (errno = EACCES, -1) : 0;
-	return real.access(path, mode);
+	return real.access(sysview_path(path, view, sizeof(view)), mode);
 }
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
+	char view[PATH_MAX];
+
 	preload_resolve();
 	if (preload_is_device_path(path))
 		return (mode & X_OK) ? (errno = EACCES, -1) : 0;
-	return real.faccessat(dirfd, path, mode, flags);
+	return real.faccessat(dirfd, sysview_path(path, view, sizeof(view)),
+			      mode, flags);
+}
+
+/* ---- the daemon's view of /sys: links, directories, names ------------- */
+
+EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
+{
+	char view[PATH_MAX];
+
+	preload_resolve();
+	return real.readlink(sysview_path(path, view, sizeof(view)), buf, size);
+}
+
+EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
+{
+	char view[PATH_MAX];
+
+	preload_resolve();
+	return real.readlinkat(dirfd, sysview_path(path, view, sizeof(view)),
+			       buf, size);
+}
+
+EXPORT DIR *opendir(const char *path)
+{
+	char view[PATH_MAX];
+
+	preload_resolve();
+	return real.opendir(sysview_path(path, view, sizeof(view)));
+}
+
+/* A path in the view resolves to its /sys name, as the kernel's would. */
+EXPORT char *realpath(const char *path, char *resolved)
+{
+	char view[PATH_MAX];
+	const char *where;
+
+	preload_resolve();
+	where = sysview_path(path, view, sizeof(view));
+	if (where == path)
+		return real.realpath(path, resolved);
+	return sysview_unroot(real.realpath(where, resolved));
 }

@@ -47,6 +47,10 @@ struct real_libc {
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int,
 			struct timespec *);
+	ssize_t (*readlink)(const char *, char *, size_t);
+	ssize_t (*readlinkat)(int, const char *, char *, size_t);
+	void *(*opendir)(const char *);
+	char *(*realpath)(const char *, char *);
 };
 
 extern struct real_libc real;
@@ -54,6 +58,16 @@ void preload_resolve(void);
 
 /* The paths that name our device. */
 bool preload_is_device_path(const char *path);
+
+/*
+ * The daemon's view of /sys and /dev/vfio (sysview.c): path, or where
+ * under the view's root it is (in buf) when it is there.
+ * sysview_node_stat fills st for a VFIO device node and says so;
+ * sysview_unroot maps a resolved path in the view back to its name.
+ */
+const char *sysview_path(const char *path, char *buf, size_t cap);
+bool sysview_node_stat(const char *path, struct stat *st);
+char *sysview_unroot(char *resolved);
 
 /* Make fork() safe for the shim's locks; once, at load. */
 void client_init(void);

@@ -32,6 +32,26 @@ static struct vfio_dev *dev_find(int index)
 	return d;
 }
 
+struct vfio_dev *vfio_devs_first(void)
+{
+	struct vfio_dev *d;
+
+	pthread_mutex_lock(&devs_lock);
+	d = devs;
+	pthread_mutex_unlock(&devs_lock);
+	return d;
+}
+
+struct vfio_dev *vfio_devs_next(struct vfio_dev *d)
+{
+	struct vfio_dev *n;
+
+	pthread_mutex_lock(&devs_lock);
+	n = d->next;
+	pthread_mutex_unlock(&devs_lock);
+	return n;
+}
+
 /* ---- interrupts -------------------------------------------------- */
 
 static void efd_signal(int efd)

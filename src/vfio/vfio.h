@@ -69,6 +69,10 @@ static inline struct vfio_file *vfio_ucmd_file(const struct ioasid_ucmd *u)
 	return u->target;
 }
 
+/* The plugged devices, in index order (they are never unplugged yet). */
+struct vfio_dev *vfio_devs_first(void);
+struct vfio_dev *vfio_devs_next(struct vfio_dev *d);
+
 /* Bind to ctx: 0, or -errno (EBUSY when another file has it bound). */
 int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
 		   struct ioasid_device **idev);

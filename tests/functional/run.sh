@@ -34,6 +34,21 @@ run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/random-via-shim"
 # A VFIO device (the I/OAT model) as a userspace driver uses one.
 echo "-- a VFIO device through the shim and the daemon:"
 run "$BUILD/ioasid-run" --device ioat -- "$BUILD/tests/vfio-device"
+# Unmodified lspci finds it where the kernel puts it.
+if out=$("$BUILD/ioasid-run" --device ioat --device ioat,bdf=0000:00:07.0,group=5 -- \
+	lspci -nn -v 2>&1) &&
+	echo "$out" | grep -q '00:04.0 .*\[8086:2021\]' &&
+	echo "$out" | grep -q '00:07.0 .*\[8086:2021\]' &&
+	echo "$out" | grep -q 'IOMMU group 5' &&
+	echo "$out" | grep -q 'Kernel driver in use: vfio-pci'; then
+	echo "ok: lspci -v lists the devices"
+	passed=$((passed + 1))
+else
+	echo "FAIL: lspci -v lists the devices"
+	echo "$out" | sed 's/^/  /'
+	failed=$((failed + 1))
+	rc=1
+fi
 # The test hooks: served in test mode only, by the daemon and the shim.
 echo "-- test mode and normal mode:"
 run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/mode-check" selftest

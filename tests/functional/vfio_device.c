@@ -8,8 +8,10 @@
  * went through the IOMMU and interrupted; then that an unmapped IOVA
  * halts the engine with its error, and that closing the file unbinds it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/pci_regs.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -19,6 +21,8 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/ioctl_desc.h"
@@ -105,6 +109,57 @@ static void errno_table(int dev)
 	EXPECT(ioctl(dev, IOMMU_IOAS_ALLOC, NULL) == -1 && errno == ENOTTY);
 }
 
+/*
+ * Where QEMU (host=) and the kernel's VFIO selftests look, given only the
+ * address: the device's vfio-dev entry in sysfs, its "dev" file, the node
+ * it names under /dev/vfio/devices, its IOMMU group and its driver.  The
+ * path to open, or NULL.
+ */
+static char *discover(const char *bdf, char *path, size_t cap)
+{
+	char dir[PATH_MAX], link[256], buf[64], name[32];
+	struct dirent *e;
+	unsigned int maj, min;
+	struct stat st;
+	ssize_t n;
+	DIR *d;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", bdf);
+	EXPECT(stat(dir, &st) == 0 && S_ISDIR(st.st_mode));
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/iommu_group", bdf);
+	n = readlink(dir, link, sizeof(link) - 1);
+	EXPECT(n > 0 && (link[n] = 0, !strcmp(strrchr(link, '/'), "/0")));
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/driver", bdf);
+	n = readlink(dir, link, sizeof(link) - 1);
+	EXPECT(n > 0 && (link[n] = 0, !strcmp(strrchr(link, '/'), "/vfio-pci")));
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(dir);
+	EXPECT(d != NULL);
+	if (!d)
+		return NULL;
+	while ((e = readdir(d)) && strncmp(e->d_name, "vfio", 4))
+		;
+	EXPECT(e != NULL);
+	if (!e) {
+		closedir(d);
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)sizeof(name) - 1, e->d_name);
+	closedir(d);
+	snprintf(path, cap, "/dev/vfio/devices/%s", name);
+	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s/vfio-dev/%s/dev",
+		 bdf, name);
+	f = fopen(dir, "r");
+	EXPECT(f && fgets(buf, sizeof(buf), f) &&
+	       sscanf(buf, "%u:%u", &maj, &min) == 2);
+	if (f)
+		fclose(f);
+	EXPECT(stat(path, &st) == 0 && S_ISCHR(st.st_mode) &&
+	       st.st_rdev == makedev(maj, min));
+	return path;
+}
+
 struct desc {
 	uint32_t size, ctl;
 	uint64_t src, dst, next, rsv[4];
@@ -137,10 +192,13 @@ int main(void)
 	uint16_t vendor = 0, cmd;
 	uint64_t count;
 	uint32_t devid;
+	char path[64] = "/dev/vfio/devices/vfio0";
 
 	EXPECT(iommufd >= 0 && ioctl(iommufd, IOMMU_IOAS_ALLOC, &ia) == 0);
 	EXPECT(open("/dev/vfio/devices/vfio7", O_RDWR) == -1 && errno == ENOENT);
-	dev = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
+	EXPECT(discover("0000:00:04.0", path, sizeof(path)) != NULL &&
+	       !strcmp(path, "/dev/vfio/devices/vfio0"));
+	dev = open(path, O_RDWR | O_CLOEXEC);
 	EXPECT(dev >= 0);
 	/* Before bind, nothing else. */
 	EXPECT(ioctl(dev, VFIO_DEVICE_GET_INFO, &info) == -1 && errno == EINVAL);

@@ -182,4 +182,13 @@ struct ioasid_device_detach {
 };
 #define IOASID_DEVICE_DETACH _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_DEVICE_DETACH)
 
+/*
+ * The character devices our VFIO devices and groups are, as stat(2) of
+ * /dev/vfio/devices/vfioN and /dev/vfio/N says under the shim and as
+ * their sysfs "dev" files say: (major, N).  The kernel's majors are
+ * dynamic; these are fixed, in its dynamic range.
+ */
+#define IOASID_VFIO_DEVICE_MAJOR 511
+#define IOASID_VFIO_GROUP_MAJOR 510
+
 #endif
