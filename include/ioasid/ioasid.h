@@ -167,7 +167,8 @@ IOASID_API long ioasid_file_pwrite(struct ioasid_file *file,
 			const struct ioasid_caller *caller, uint64_t uptr,
 			size_t count, uint64_t off);
 IOASID_API int ioasid_file_mmap(struct ioasid_file *file, uint64_t off,
-		     uint64_t len, int prot, int flags, uint64_t *fd_off);
+		     uint64_t len, int prot, int flags, uint64_t *fd_off,
+		     uint64_t *trap_len);
 IOASID_API void ioasid_file_set_notify(struct ioasid_file *file, void (*notify)(void *priv),
 			    void *priv);
 IOASID_API void ioasid_file_unregister(struct ioasid_file *file);

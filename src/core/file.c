@@ -84,11 +84,12 @@ long ioasid_file_pwrite(struct ioasid_file *file,
 }
 
 int ioasid_file_mmap(struct ioasid_file *file, uint64_t off, uint64_t len,
-		     int prot, int flags, uint64_t *fd_off)
+		     int prot, int flags, uint64_t *fd_off, uint64_t *trap_len)
 {
+	*trap_len = 0;
 	if (!file->ops->mmap)
 		return -ENODEV;
-	return file->ops->mmap(file, off, len, prot, flags, fd_off);
+	return file->ops->mmap(file, off, len, prot, flags, fd_off, trap_len);
 }
 
 unsigned int ioasid_file_poll(struct ioasid_file *file)

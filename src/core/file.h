@@ -45,7 +45,7 @@ struct ioasid_file_ops {
 	long (*pwrite)(struct ioasid_file *file, const struct ioasid_caller *c,
 		       uint64_t uptr, size_t count, uint64_t off);
 	int (*mmap)(struct ioasid_file *file, uint64_t off, uint64_t len,
-		    int prot, int flags, uint64_t *fd_off);
+		    int prot, int flags, uint64_t *fd_off, uint64_t *trap_len);
 };
 
 struct ioasid_file {

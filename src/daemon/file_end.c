@@ -95,13 +95,15 @@ static int serve_mmap(struct file_end *fe, struct request *r)
 	int flags = (r->req.__reserved & IOASID_WIRE_MMAP_SHARED) ?
 			    MAP_SHARED :
 			    MAP_PRIVATE;
-	uint64_t at = 0;
+	uint64_t at = 0, trap = 0;
 	int fd = ioasid_file_mmap(fe->file, r->req.arg, r->req.cmd,
-				  (int)(r->req.__reserved & 0xff), flags, &at);
+				  (int)(r->req.__reserved & 0xff), flags, &at,
+				  &trap);
 	int rc;
 
 	request_end(r);
 	r->reply_extra = at;
+	r->reply_trap = trap;
 	rc = request_reply(fe->ep.fd, r, fd < 0 ? fd : 0, fd) ? -ECONNRESET : 0;
 	if (fd >= 0)
 		close(fd);

@@ -39,6 +39,7 @@ int request_reply(int sock, struct request *r, long result, int client_fd)
 		.result = result,
 		.fail_nth_left = r->fail_nth_left,
 		.extra = r->reply_extra,
+		.trap = r->reply_trap,
 	};
 	struct iovec iov[2] = {
 		{ .iov_base = &rep, .iov_len = sizeof(rep) },

@@ -20,7 +20,8 @@ struct request {
 	struct wire_uaccess w;
 	struct ioasid_caller caller;
 	uint32_t fail_nth_left; /* answered back (fail_nth.h) */
-	uint64_t reply_extra;   /* the reply's extra (wire.h) */
+	uint64_t reply_extra;   /* the reply's extra and trap (wire.h) */
+	uint64_t reply_trap;
 	/* Its sender had exited by the time we read it: not served, as a
 	 * process that is gone makes no call (and its pid may be another's). */
 	bool sender_gone;

@@ -316,6 +316,10 @@ static int ioat_init(struct pci_fn *fn, const char *options)
 	pci_fn_set_id(fn, IOAT_VENDOR, IOAT_DEVICE_SKX, IOAT_CLASS, 0,
 		      IOAT_VENDOR, 0);
 	rc = pci_fn_add_bar(fn, 0, IOAT_BAR_SIZE, true, false);
+	/* A driver writes DMACOUNT and reads CHANSTS next: the device and
+	 * channel registers take each write as it comes. */
+	if (!rc)
+		pci_fn_trap_bar(fn, 0, CHAN + 0x80);
 	if (!rc)
 		rc = pci_fn_add_pcie(fn, true);
 	if (!rc)

@@ -109,6 +109,15 @@ out_close:
 	return -ENOMEM;
 }
 
+void pci_fn_trap_bar(struct pci_fn *fn, unsigned int n, uint64_t len)
+{
+	uint64_t page = (uint64_t)getpagesize();
+
+	if (n < PCI_NUM_BARS)
+		fn->bars[n].trapped = MIN((len + page - 1) & ~(page - 1),
+					  fn->bars[n].size);
+}
+
 /* Room for a capability of len bytes, linked last in the list. */
 static int cap_add(struct pci_fn *fn, uint8_t id, unsigned int len,
 		   uint16_t *where)
@@ -534,6 +543,31 @@ static bool msix_masked(struct pci_fn *fn, unsigned int v, unsigned int *bar,
 				     PCI_MSIX_ENTRY_VECTOR_CTRL,
 			     4) &
 		PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+void pci_fn_msix_mask(struct pci_fn *fn, unsigned int v, bool masked)
+{
+	uint32_t table;
+	unsigned int bar;
+	uint64_t word, ctrl_at, bits;
+	bool pending;
+
+	if (!fn->msix_cap || v >= fn->msix_vectors)
+		return;
+	pthread_mutex_lock(&fn->lock);
+	table = cfg_get(fn->cfg, fn->msix_cap + PCI_MSIX_TABLE, 4);
+	msix_masked(fn, v, &bar, &word);
+	ctrl_at = (table & PCI_MSIX_TABLE_OFFSET) + v * PCI_MSIX_ENTRY_SIZE +
+		  PCI_MSIX_ENTRY_VECTOR_CTRL;
+	pci_bar_store(fn, bar, ctrl_at, 4,
+		      masked ? PCI_MSIX_ENTRY_CTRL_MASKBIT : 0);
+	bits = pci_bar_load(fn, bar, word, 8);
+	pending = !masked && (bits & 1ULL << (v % 64));
+	if (pending)
+		pci_bar_store(fn, bar, word, 8, bits & ~(1ULL << (v % 64)));
+	pthread_mutex_unlock(&fn->lock);
+	if (pending)
+		pci_fn_interrupt(fn, v);
 }
 
 void pci_fn_interrupt(struct pci_fn *fn, unsigned int v)

@@ -36,6 +36,10 @@ struct ioasid_dev;
 
 struct pci_bar {
 	uint64_t size;  /* a power of two, >= 16; 0: no BAR here */
+	/* [0, trapped) holds registers whose every write the model must
+	 * see as it happens: a client maps them read-only, and its stores
+	 * come as region writes (bar_write). */
+	uint64_t trapped;
 	uint32_t flags; /* PCI_BASE_ADDRESS_* type bits of the register */
 	int memfd;
 	unsigned char *mem; /* size bytes, mapped from memfd */
@@ -129,6 +133,9 @@ void pci_fn_set_id(struct pci_fn *fn, uint16_t vendor, uint16_t device,
  * then takes n + 1 too): -EINVAL or -ENOMEM. */
 int pci_fn_add_bar(struct pci_fn *fn, unsigned int n, uint64_t size,
 		   bool is64, bool prefetch);
+/* The first len bytes of BAR n are registers whose writes must be seen
+ * at once, mapped or not (page-rounded). */
+void pci_fn_trap_bar(struct pci_fn *fn, unsigned int n, uint64_t len);
 /* Capabilities, chained in the order added; 0 or -ENOSPC. */
 int pci_fn_add_pm(struct pci_fn *fn);
 int pci_fn_add_msi(struct pci_fn *fn, unsigned int vectors);
@@ -218,6 +225,12 @@ bool pci_fn_msi_enabled(struct pci_fn *fn);
 /* The exposer turns MSI-X or MSI on and off (VFIO_DEVICE_SET_IRQS). */
 void pci_fn_set_msix(struct pci_fn *fn, bool on);
 void pci_fn_set_msi(struct pci_fn *fn, bool on);
+
+/*
+ * Mask or unmask MSI-X vector v in the table, as the host kernel does for
+ * the vectors userspace routes: unmasking sends what was pending.
+ */
+void pci_fn_msix_mask(struct pci_fn *fn, unsigned int v, bool masked);
 
 void pci_fn_set_irq_sink(struct pci_fn *fn, const struct pci_irq_sink *sink);
 void pci_fn_set_dma(struct pci_fn *fn, struct ioasid_dev *dev);

@@ -73,7 +73,7 @@ int client_open(int oflags)
 }
 
 static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
-			   uint32_t extra, uint64_t *rep_extra);
+			   uint32_t extra, struct ioasid_wire_rep *head);
 
 /*
  * open(2) of /dev/vfio/devices/vfioN: a connection of its own asks for
@@ -675,7 +675,7 @@ static int recv_reply(int fd, const struct ioasid_wire_req *req,
  * a descriptor we do not report is closed, never leaked.
  */
 static long apply_reply(const unsigned char *buf, size_t len, int rfd,
-			uint64_t *extra)
+			struct ioasid_wire_rep *head)
 {
 	struct ioasid_wire_rep rep;
 	struct ioasid_wire_cursor c;
@@ -686,8 +686,8 @@ static long apply_reply(const unsigned char *buf, size_t len, int rfd,
 
 	memcpy(&rep, buf, sizeof(rep));
 	result = rep.result;
-	if (extra)
-		*extra = rep.extra;
+	if (head)
+		*head = rep;
 	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + len, rep.nsegs };
 	while ((rc = ioasid_wire_next_seg(&c, &seg, &data)) == 0) {
 		if (data && self_xfer(seg.uptr, (void *)data, seg.len, 1) &&
@@ -728,7 +728,7 @@ static void drain_doorbells(int fd)
  */
 static long exchange(int fd, struct req_builder *b,
 		     const struct ioasid_wire_req *req, const int *fds,
-		     unsigned int nfds, bool drain, uint64_t *extra)
+		     unsigned int nfds, bool drain, struct ioasid_wire_rep *head)
 {
 	size_t rlen;
 	long result;
@@ -747,7 +747,7 @@ static long exchange(int fd, struct req_builder *b,
 		result = recv_reply(fd, req, b->buf, sizeof(b->buf), &rlen,
 				    &rfd);
 	if (!result)
-		result = apply_reply(b->buf, rlen, rfd, extra);
+		result = apply_reply(b->buf, rlen, rfd, head);
 	lock_fd(fd, F_UNLCK);
 out_unlock:
 	pthread_mutex_unlock(&exchange_lock);
@@ -987,7 +987,7 @@ void client_init(void)
 
 /* A request without segments on fd: the result, or -errno. */
 static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
-			   uint32_t extra, uint64_t *rep_extra)
+			   uint32_t extra, struct ioasid_wire_rep *head)
 {
 	struct req_builder *b;
 	struct ioasid_wire_req req = {
@@ -1012,17 +1012,42 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 	memcpy(b->buf, &req, sizeof(req));
 	b->len = sizeof(req);
 
-	result = exchange(fd, b, &req, NULL, 0, false, rep_extra);
+	result = exchange(fd, b, &req, NULL, 0, false, head);
 	free(b);
 	errno = saved;
 	return result;
 }
 
+/* The first len bytes of mapping p, a device file's at offset: trapped. */
+static int trap_registers(void *p, uint64_t len, int prot, int devfd,
+			  uint64_t offset)
+{
+	int fd = real.fcntl(devfd, F_DUPFD_CLOEXEC, 3);
+
+	client_fd_maybe_ours(fd);
+	if (fd < 0)
+		return -EMFILE;
+	if (mprotect(p, len, prot & ~PROT_WRITE) ||
+	    mmio_trap_add((uintptr_t)p, len, fd, offset)) {
+		real.close(fd);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void untrap_registers(uintptr_t start, size_t len)
+{
+	int fd;
+
+	while ((fd = mmio_trap_remove(start, len)) >= 0)
+		real.close(fd);
+}
+
 void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t offset, int *err)
 {
+	struct ioasid_wire_rep head = { 0 };
 	struct mapping *slot = NULL;
-	uint64_t at = 0;
 	long memfd;
 	void *p;
 	int conn;
@@ -1037,7 +1062,7 @@ void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 				       ((flags & MAP_SHARED) ?
 						IOASID_WIRE_MMAP_SHARED :
 						0),
-			       &at);
+			       &head);
 	if (memfd < 0) {
 		*err = (int)-memfd;
 		return MAP_FAILED;
@@ -1053,8 +1078,17 @@ void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		}
 	}
 	pthread_mutex_unlock(&mappings_lock);
-	p = slot ? real.mmap(addr, len, prot, flags, (int)memfd, (off_t)at) :
+	p = slot ? real.mmap(addr, len, prot, flags, (int)memfd,
+			     (off_t)head.extra) :
 		   MAP_FAILED;
+	/* Registers that must see each store: read-only, stores trapped. */
+	if (p != MAP_FAILED && head.trap && (prot & PROT_WRITE) &&
+	    trap_registers(p, MIN(head.trap, (uint64_t)len), prot, fd,
+			   (uint64_t)offset)) {
+		real.munmap(p, len);
+		p = MAP_FAILED;
+		errno = ENOMEM;
+	}
 	*err = slot ? errno : ENOMEM;
 	real.close((int)memfd);
 	if (p == MAP_FAILED) {
@@ -1099,5 +1133,6 @@ void client_munmap(void *addr, size_t len)
 			simple_request(m.conn, IOASID_WIRE_MUNMAP, m.offset, 0, 0,
 				       NULL);
 		real.close(m.conn);
+		untrap_registers(m.addr, m.len);
 	}
 }

@@ -107,6 +107,14 @@ void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 		  off_t offset, int *err);
 void client_munmap(void *addr, size_t len);
 /*
+ * Registers of a device mapping whose stores must reach the model as
+ * they happen (mmio.c): [start, start + len) of the program's memory,
+ * mapped read-only, is at offset in the device file devfd (ours now).
+ * remove hands back the descriptor of one trap in the range, or -1.
+ */
+int mmio_trap_add(uintptr_t start, size_t len, int devfd, uint64_t off);
+int mmio_trap_remove(uintptr_t start, size_t len);
+/*
  * Fault injection (fail_nth.c).  fail_nth_open: a descriptor for a
  * thread's fail-nth file, or -1 when path is not one.
  * fail_nth_debugfs_open: a sink for a fault-injection knob the kernel

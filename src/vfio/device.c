@@ -115,6 +115,27 @@ unsigned int vfio_irq_count(struct vfio_dev *dev, unsigned int index)
 	}
 }
 
+/*
+ * The device's own MSI-X table follows the routes, as the host kernel
+ * programs it: a routed vector unmasked, any other masked.  Called
+ * without dev->lock: unmasking may deliver a pending interrupt, which
+ * takes it.
+ */
+void vfio_msix_follow(struct vfio_dev *dev)
+{
+	struct vfio_irq_index *ix = &dev->irqs[VFIO_PCI_MSIX_IRQ_INDEX];
+
+	for (unsigned int v = 0; v < dev->fn->msix_vectors; v++) {
+		bool masked;
+
+		pthread_mutex_lock(&dev->lock);
+		masked = dev->irq_type != VFIO_PCI_MSIX_IRQ_INDEX ||
+			 v >= ix->count || ix->efds[v] < 0;
+		pthread_mutex_unlock(&dev->lock);
+		pci_fn_msix_mask(dev->fn, v, masked);
+	}
+}
+
 /* Drop the routes of index ix (under dev->lock). */
 static void routes_drop(struct vfio_irq_index *ix)
 {
@@ -230,6 +251,8 @@ int vfio_set_irqs(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
 		}
 	}
 	pthread_mutex_unlock(&dev->lock);
+	if (!rc && action == VFIO_IRQ_SET_ACTION_TRIGGER)
+		vfio_msix_follow(dev);
 	/* Whatever trigger routes did not take over are ours to close. */
 	if (rc && efds)
 		for (unsigned int i = 0; i < hdr->count; i++)
@@ -335,7 +358,7 @@ static long file_pwrite(struct ioasid_file *file, const struct ioasid_caller *c,
  * kernel maps only shared, whole pages of a region that allows it.
  */
 static int file_mmap(struct ioasid_file *file, uint64_t off, uint64_t len,
-		     int prot, int flags, uint64_t *fd_off)
+		     int prot, int flags, uint64_t *fd_off, uint64_t *trap_len)
 {
 	struct vfio_file *vf = vfio_file_of(file);
 	unsigned int index = (unsigned int)(off >> VFIO_REGION_SHIFT);
@@ -355,6 +378,10 @@ static int file_mmap(struct ioasid_file *file, uint64_t off, uint64_t len,
 	if (fd < 0)
 		return -ENOMEM;
 	*fd_off = at;
+	/* From the mapping's start: the registers that must trap. */
+	*trap_len = vf->dev->fn->bars[index].trapped > at ?
+			    MIN(vf->dev->fn->bars[index].trapped - at, len) :
+			    0;
 	return fd;
 }
 
@@ -407,6 +434,7 @@ static void file_unbind(struct vfio_file *vf)
 	pci_fn_set_dma(dev->fn, NULL);
 	dev->bound = NULL;
 	pthread_mutex_unlock(&dev->lock);
+	/* The reset masks every vector again. */
 	pci_fn_reset(dev->fn);
 	ioasid_device_unbind(vf->idev);
 	vf->idev = NULL;

@@ -255,6 +255,7 @@ long ioasid_vfio_device_reset(struct ioasid_ucmd *u)
 	pci_fn_set_msix(vf->dev->fn, vf->dev->irq_type == VFIO_PCI_MSIX_IRQ_INDEX);
 	pci_fn_set_msi(vf->dev->fn, vf->dev->irq_type == VFIO_PCI_MSI_IRQ_INDEX);
 	pthread_mutex_unlock(&vf->dev->lock);
+	vfio_msix_follow(vf->dev);
 	return 0;
 }
 

@@ -79,6 +79,8 @@ int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
 /* Interrupt setting (VFIO_DEVICE_SET_IRQS), once validated. */
 int vfio_set_irqs(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
 		  const void *data, const int *efds);
+/* The function's MSI-X table as the routes say (without dev->lock). */
+void vfio_msix_follow(struct vfio_dev *dev);
 /* How many vectors an index has; 0 when the device has none. */
 unsigned int vfio_irq_count(struct vfio_dev *dev, unsigned int index);
 /* Region index's size and flags; -EINVAL for no such index. */

@@ -152,10 +152,13 @@ struct ioasid_wire_rep {
 	uint32_t fail_nth_left; /* the request's fail_nth, counted down */
 	uint64_t fd_uptr;
 	uint64_t extra; /* MMAP: where in the descriptor to map from */
+	/* MMAP: how much from the mapping's start must be mapped read-only,
+	 * its stores sent as PWRITEs (registers a model must see written) */
+	uint64_t trap;
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 9
+#define IOASID_WIRE_VERSION 10
 
 #define IOASID_WIRE_FDS_IN_DATA (-2)
 #define IOASID_WIRE_MAX_FDS 64

@@ -271,7 +271,7 @@ static void regions_irqs_dma(void)
 	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	volatile unsigned char *bar;
 	struct ioasid_file *f;
-	uint64_t fd_off = 1, count;
+	uint64_t fd_off = 1, count, trap;
 	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, vendor = 0;
 	int memfd;
 
@@ -295,16 +295,19 @@ static void regions_irqs_dma(void)
 
 	/* BAR0, mapped: shared, whole pages, inside the BAR. */
 	CHECK_EQ(ioasid_file_mmap(f, REGION(0), 16 << 10, PROT_READ,
-				  MAP_PRIVATE, &fd_off), -EINVAL);
+				  MAP_PRIVATE, &fd_off, &trap), -EINVAL);
 	CHECK_EQ(ioasid_file_mmap(f, REGION(0) + 8, PG, PROT_READ, MAP_SHARED,
-				  &fd_off), -EINVAL);
+				  &fd_off, &trap), -EINVAL);
 	CHECK_EQ(ioasid_file_mmap(f, REGION(0), 32 << 10, PROT_READ,
-				  MAP_SHARED, &fd_off), -EINVAL);
+				  MAP_SHARED, &fd_off, &trap), -EINVAL);
 	CHECK_EQ(ioasid_file_mmap(f, REGION(7), PG, PROT_READ, MAP_SHARED,
-				  &fd_off), -EINVAL);
+				  &fd_off, &trap), -EINVAL);
 	memfd = ioasid_file_mmap(f, REGION(0), 16 << 10,
-				 PROT_READ | PROT_WRITE, MAP_SHARED, &fd_off);
+				 PROT_READ | PROT_WRITE, MAP_SHARED, &fd_off,
+				 &trap);
 	CHECK(memfd >= 0 && fd_off == 0);
+	/* The registers' page is to trap; the MSI-X table's is not. */
+	CHECK_EQ(trap, PG);
 	bar = mmap(NULL, 16 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, memfd,
 		   (off_t)fd_off);
 	CHECK(bar != MAP_FAILED);
