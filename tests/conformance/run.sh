@@ -1,7 +1,8 @@
 #!/bin/bash
-# Upstream conformance: build the Linux v7.2 iommufd selftests from Debian's
-# linux-source-7.2 package (fetched at test time, never committed), run them
-# under ioasid-run, and fail if any test in expected-pass does not pass.
+# Upstream conformance: build the Linux v7.2 iommufd and VFIO selftests from
+# Debian's linux-source-7.2 package (fetched at test time, never committed),
+# run them under ioasid-run (the VFIO ones against an I/OAT model,
+# --device ioat), and fail if any test in expected-pass does not pass.
 #
 #   tests/conformance/run.sh BUILD_DIR
 #
@@ -15,14 +16,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${IOASID_CONFORMANCE_CACHE:-/var/cache/ioasid-conformance}
 expected="$here/expected-pass"
 hashes="$here/upstream.sha256"
-FILES="tools/testing/selftests/iommu/iommufd.c
-tools/testing/selftests/iommu/iommufd_utils.h
-tools/testing/selftests/iommu/iommufd_fail_nth.c
-tools/testing/selftests/kselftest_harness.h
-tools/testing/selftests/kselftest.h
-drivers/iommu/iommufd/iommufd_test.h
-include/uapi/linux/iommufd.h"
-
+# The files the hashes pin, and the headers the VFIO tests build with
+# (tools/include, taken as they come: the build needs them, the tests are
+# not in them).
+FILES=$(awk '{ print $2 }' "$hashes")
+BUILD_ONLY="tools/include/* tools/arch/x86/include/*"
 say() { echo "conformance: $*"; }
 unavailable() {
 	echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
@@ -77,7 +75,7 @@ fetch() {
 		tarball=$(dpkg-deb -c "$deb" | grep -oE '\./usr/src/linux-source-[0-9.]+\.tar\.xz')
 		dpkg-deb --fsys-tarfile "$deb" | tar -xO "$tarball" |
 			tar -xJ -C "$cache/src.new" --strip-components=1 --wildcards \
-				$(for f in $FILES; do echo "linux-source-*/$f"; done) 2>/dev/null
+				$(for f in $FILES $BUILD_ONLY; do echo "linux-source-*/$f"; done) 2>/dev/null
 		if (cd "$cache/src.new" && sha256sum --quiet -c "$hashes" >/dev/null 2>&1); then
 			rm -rf "$cache/src" && mv "$cache/src.new" "$cache/src"
 			rm -f "$deb"
@@ -106,6 +104,42 @@ for t in iommufd iommufd_fail_nth; do
 	fi
 done
 
+# The VFIO selftests and their library.  Built as the kernel's Makefile
+# would, with two differences for Debian 12's headers and v7.2's own
+# slip: __counted_by, which its <linux/stddef.h> lacks, reads as nothing;
+# calloc_assert, which the library calls and no header of v7.2 defines,
+# is a calloc that aborts on failure (glue.h, written here).
+vsrc="$cache/src/tools/testing/selftests/vfio"
+vbin="$bin/vfio"
+VFIO_TESTS="vfio_iommufd_setup_test vfio_pci_device_test vfio_dma_mapping_test
+vfio_dma_mapping_mmio_test vfio_pci_driver_test vfio_pci_device_init_perf_test
+vfio_pci_sriov_uapi_test"
+mkdir -p "$vbin/inc/linux"
+cp "$cache/src/include/uapi/linux/vfio.h" "$cache/src/include/uapi/linux/idxd.h" \
+	"$cache/src/include/uapi/linux/iommufd.h" "$cache/src/include/linux/pci_ids.h" \
+	"$vbin/inc/linux/"
+printf '#include <stdlib.h>\nstatic inline void *calloc_assert(size_t n, size_t size)\n{\n\tvoid *p = calloc(n, size);\n\n\tif (!p)\n\t\tabort();\n\treturn p;\n}\n' >"$vbin/glue.h"
+vcflags=(-D_GNU_SOURCE '-D__counted_by(x)=' -include "$vbin/glue.h" -O2 -w
+	-I"$vbin/inc" -I"$cache/src/tools/include"
+	-I"$cache/src/tools/arch/x86/include" -I"$vsrc/lib/include"
+	-I"$cache/src/tools/testing/selftests")
+if [ ! -x "$vbin/vfio_pci_driver_test" ] || [ "$vsrc/lib/vfio_pci_device.c" -nt "$vbin/vfio_pci_driver_test" ]; then
+	objs=()
+	for f in "$vsrc"/lib/*.c; do
+		gcc "${vcflags[@]}" -c "$f" -o "$vbin/lib_$(basename "$f" .c).o" ||
+			unavailable "the VFIO selftests' library did not build"
+		objs+=("$vbin/lib_$(basename "$f" .c).o")
+	done
+	gcc "${vcflags[@]}" -I"$cache/src/drivers/dma/ioat" -c "$vsrc/lib/drivers/ioat/ioat.c" \
+		-o "$vbin/lib_ioat.o" || unavailable "the VFIO selftests' ioat driver did not build"
+	gcc "${vcflags[@]}" -I"$cache/src/drivers/dma/idxd" -c "$vsrc/lib/drivers/dsa/dsa.c" \
+		-o "$vbin/lib_dsa.o" || unavailable "the VFIO selftests' dsa driver did not build"
+	for t in $VFIO_TESTS; do
+		gcc "${vcflags[@]}" "$vsrc/$t.c" "${objs[@]}" "$vbin/lib_ioat.o" "$vbin/lib_dsa.o" \
+			-o "$vbin/$t" -luuid -pthread || unavailable "$t did not build"
+	done
+fi
+
 # Huge pages for the tests that map MAP_HUGETLB memory (128 MiB at most),
 # given back as found when the run ends.
 hugepages=$(cat /proc/sys/vm/nr_hugepages)
@@ -133,6 +167,11 @@ fi
 results=$(mktemp -d)
 for t in iommufd iommufd_fail_nth; do
 	(cd "$results" && timeout 3000 "${wrap[@]}" "$BUILD/ioasid-run" --selftest -- "$bin/$t" >"$results/$t.tap" 2>"$results/$t.err")
+done
+# The VFIO ones, each against a fresh I/OAT function at 0000:00:04.0.
+for t in $VFIO_TESTS; do
+	(cd "$results" && VFIO_SELFTESTS_BDF=0000:00:04.0 timeout 600 "${wrap[@]}" \
+		"$BUILD/ioasid-run" --device ioat -- "$vbin/$t" >"$results/$t.tap" 2>"$results/$t.err")
 done
 
 # ok / not ok lines -> name status
