@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <linux/pci_regs.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/ioctl_desc.h"
@@ -266,6 +268,46 @@ int main(void)
 	dev = open("/dev/vfio/devices/vfio0", O_RDWR);
 	EXPECT(dev >= 0 && bind(dev, iommufd, NULL) == 0);
 	close(dev);
+
+	/* A process killed while it holds the device, attached and with
+	 * memory mapped, lets go of it: the device binds again. */
+	{
+		int ready[2];
+		pid_t pid;
+		char c;
+
+		EXPECT(pipe(ready) == 0);
+		pid = fork();
+		if (pid == 0) {
+			int fd = open("/dev/iommu", O_RDWR);
+			struct iommu_ioas_alloc a = { .size = sizeof(a) };
+			struct vfio_device_attach_iommufd_pt pt = {
+				.argsz = sizeof(pt),
+			};
+			int d = open("/dev/vfio/devices/vfio0", O_RDWR);
+
+			if (fd < 0 || ioctl(fd, IOMMU_IOAS_ALLOC, &a) ||
+			    bind(d, fd, NULL))
+				_exit(1);
+			pt.pt_id = a.out_ioas_id;
+			map.ioas_id = a.out_ioas_id;
+			if (ioctl(d, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &pt) ||
+			    ioctl(fd, IOMMU_IOAS_MAP, &map))
+				_exit(2);
+			(void)!write(ready[1], "r", 1);
+			pause();
+			_exit(0);
+		}
+		EXPECT(read(ready[0], &c, 1) == 1);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(ready[0]);
+		close(ready[1]);
+		dev = open("/dev/vfio/devices/vfio0", O_RDWR);
+		/* The daemon saw the hang-ups before this request. */
+		EXPECT(dev >= 0 && bind(dev, iommufd, NULL) == 0);
+		close(dev);
+	}
 	close(efd);
 	close(iommufd);
 	printf("%s: a VFIO device through the shim and the daemon\n",
