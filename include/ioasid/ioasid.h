@@ -294,6 +294,14 @@ IOASID_API int ioasid_vfio_open(int index, struct ioasid_file **out);
  */
 IOASID_API int ioasid_vfio_sysfs(const char *root);
 
+/*
+ * A VFIO device file joins (add) or leaves a VM's KVM VFIO pseudo-device,
+ * as KVM_DEV_VFIO_FILE_ADD/_DEL say: 0, -EEXIST when it is linked
+ * already, -ENOENT when it is not, -EINVAL for a file that is no VFIO
+ * device.  Our devices' DMA is coherent: KVM needs nothing more.
+ */
+IOASID_API int ioasid_vfio_kvm_link(struct ioasid_file *file, int add);
+
 /* How many objects the context holds (published or being built). */
 IOASID_API unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
 

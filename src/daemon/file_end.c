@@ -161,6 +161,11 @@ int file_end_serve_one(struct file_end *fe)
 		/* A file's mapping holds nothing of ours to let go. */
 		result = 0;
 		break;
+	case IOASID_WIRE_KVM_LINK:
+		result = r.sender_gone ? -ESRCH :
+					 ioasid_vfio_kvm_link(fe->file,
+							      r.req.arg != 0);
+		break;
 	default:
 		result = -ENOTTY;
 		break;

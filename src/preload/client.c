@@ -900,6 +900,11 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 	return result;
 }
 
+long client_kvm_link(int fd, bool add)
+{
+	return simple_request(fd, IOASID_WIRE_KVM_LINK, add, 0, 0, NULL);
+}
+
 long client_file_io(int fd, void *buf, size_t count, bool write)
 {
 	return client_file_pio(fd, buf, count, -1, write);

@@ -184,6 +184,7 @@ static int do_close(int fd)
 	int rc;
 
 	fail_nth_close(fd);
+	kvm_forget(fd);
 	if (ours)
 		client_quiesce_begin();
 	client_fd_forget(fd);
@@ -408,6 +409,13 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 			return -1;
 		}
 		return (int)rc;
+	}
+	{
+		long rc;
+
+		/* errno is set already when it fails. */
+		if (kvm_ioctl(fd, request, arg, &rc))
+			return (int)rc;
 	}
 	return real.ioctl(fd, request, arg);
 }

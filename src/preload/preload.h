@@ -113,6 +113,17 @@ void client_munmap(void *addr, size_t len);
  * remove hands back the descriptor of one trap in the range, or -1.
  */
 int mmio_trap_add(uintptr_t start, size_t len, int devfd, uint64_t off);
+/*
+ * KVM's VFIO pseudo-device (kvm.c): kvm_ioctl handles an ioctl on a file
+ * that is not ours when it is KVM's business with our files (1, and the
+ * ioctl's result in *result, -1 with errno set), else leaves it to the
+ * kernel (0).  kvm_forget: fd
+ * is being closed.  client_kvm_link tells the daemon a VFIO file of ours
+ * joins (or leaves) a VM: 0 or -errno.
+ */
+int kvm_ioctl(int fd, unsigned long request, unsigned long arg, long *result);
+void kvm_forget(int fd);
+long client_kvm_link(int fd, bool add);
 int mmio_trap_remove(uintptr_t start, size_t len);
 /*
  * Fault injection (fail_nth.c).  fail_nth_open: a descriptor for a

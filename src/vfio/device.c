@@ -465,6 +465,24 @@ static const struct ioasid_file_ops vfio_file_ops = {
 	.mmap = file_mmap,
 };
 
+int ioasid_vfio_kvm_link(struct ioasid_file *file, int add)
+{
+	struct vfio_file *vf = vfio_file_of(file);
+	int rc = 0;
+
+	if (file->ops != &vfio_file_ops)
+		return -EINVAL;
+	pthread_mutex_lock(&vf->dev->lock);
+	if (add && vf->kvm_linked)
+		rc = -EEXIST;
+	else if (!add && !vf->kvm_linked)
+		rc = -ENOENT;
+	else
+		vf->kvm_linked = add;
+	pthread_mutex_unlock(&vf->dev->lock);
+	return rc;
+}
+
 int ioasid_vfio_open(int index, struct ioasid_file **out)
 {
 	struct vfio_dev *dev = dev_find(index);

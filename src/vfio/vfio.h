@@ -56,6 +56,7 @@ struct vfio_file {
 	/* Bound: the context (file.ctx, referenced) and our device there,
 	 * which this file owns. */
 	struct ioasid_device *idev;
+	bool kvm_linked; /* in a VM's KVM VFIO pseudo-device */
 };
 
 static inline struct vfio_file *vfio_file_of(struct ioasid_file *f)

@@ -54,6 +54,9 @@ enum ioasid_wire_kind {
 	/* pread(2) and pwrite(2) of a file: as READ and WRITE, at offset */
 	IOASID_WIRE_PREAD = 14,
 	IOASID_WIRE_PWRITE = 15,
+	/* client -> daemon on a VFIO device file: it joins (arg 1) or
+	 * leaves (arg 0) a VM's KVM VFIO pseudo-device */
+	IOASID_WIRE_KVM_LINK = 16,
 };
 
 /*

@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/kvm.h>
+
 #include "core/ioctl_desc.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/vfio_compat.h"
@@ -162,6 +164,47 @@ static char *discover(const char *bdf, char *path, size_t cap)
 	return path;
 }
 
+/*
+ * Under KVM, QEMU adds each device file to the VM's KVM VFIO
+ * pseudo-device; the kernel's refuses anything but its own VFIO files.
+ * Ours are linked (and unlinked) as the kernel links its own, and a file
+ * that is no device gets KVM's own answer.  Skipped without /dev/kvm.
+ */
+static void kvm_link(int dev)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, efd;
+	struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+	int32_t file = dev;
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_GROUP, .attr = KVM_DEV_VFIO_GROUP_ADD,
+		.addr = (uintptr_t)&file,
+	};
+
+	if (kvm < 0) {
+		printf("  (no /dev/kvm: the KVM link is not tried)\n");
+		return;
+	}
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	EXPECT(vm >= 0 && ioctl(vm, KVM_CREATE_DEVICE, &cd) == 0);
+	EXPECT(ioctl((int)cd.fd, KVM_SET_DEVICE_ATTR, &attr) == 0);
+	EXPECT(ioctl((int)cd.fd, KVM_SET_DEVICE_ATTR, &attr) == -1 &&
+	       errno == EEXIST);
+	attr.attr = KVM_DEV_VFIO_GROUP_DEL;
+	EXPECT(ioctl((int)cd.fd, KVM_SET_DEVICE_ATTR, &attr) == 0);
+	EXPECT(ioctl((int)cd.fd, KVM_SET_DEVICE_ATTR, &attr) == -1 &&
+	       errno == ENOENT);
+	/* Not a VFIO file at all: KVM says so itself. */
+	efd = eventfd(0, EFD_CLOEXEC);
+	file = efd;
+	attr.attr = KVM_DEV_VFIO_GROUP_ADD;
+	EXPECT(ioctl((int)cd.fd, KVM_SET_DEVICE_ATTR, &attr) == -1 &&
+	       errno == EINVAL);
+	close(efd);
+	close((int)cd.fd);
+	close(vm);
+	close(kvm);
+}
+
 struct desc {
 	uint32_t size, ctl;
 	uint64_t src, dst, next, rsv[4];
@@ -213,6 +256,7 @@ int main(void)
 	       info.num_regions == 9 && info.num_irqs == 5 &&
 	       (info.flags & VFIO_DEVICE_FLAGS_PCI));
 	errno_table(dev);
+	kvm_link(dev);
 
 	/* Configuration space, by pread and pwrite at its region. */
 	EXPECT(pread(dev, &vendor, 2, REGION(VFIO_PCI_CONFIG_REGION_INDEX)) == 2 &&
