@@ -10,9 +10,11 @@
 #define IDLE_MAX_NS 1000000
 
 /*
- * Lock order: engine_lock, then a function's and its model's locks.  A
- * round of polls runs under engine_lock: once remove has taken a function
- * off the list under it, no poll of that function runs or will.
+ * Lock order: engine_lock, then a model's lock, then whatever a model's
+ * interrupts take (the VFIO device's lock, vfio/vfio.h), then the
+ * function's lock; so nobody holding those may call in here.  A round of
+ * polls runs under engine_lock: once remove has taken a function off the
+ * list under it, no poll of that function runs or will.
  */
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t engine_wake;

@@ -85,9 +85,11 @@ struct pci_irq_sink {
 };
 
 /*
- * Lock order: lock, then the sink's and the model's own locks.  lock
- * guards configuration space and the sink; BAR memory is the model's
- * (and its client's, through mappings).
+ * Lock order: lock is innermost.  A model (with its own lock held), the
+ * engine and the sink's owner take it; nothing is called with it held
+ * (an interrupt goes to the sink after it is let go).  lock guards
+ * configuration space and the sink; BAR memory is the model's (and its
+ * client's, through mappings).
  */
 struct pci_fn {
 	const struct pci_model *model;

@@ -397,26 +397,33 @@ int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
 
 	if (!m)
 		return -ENODEV;
+	/* One file at a time: the cdev path has no safe way to share.  The
+	 * claim is taken under the lock; the rest is done without it, as the
+	 * engine takes a model's lock, which takes ours (vfio.h). */
 	pthread_mutex_lock(&dev->lock);
-	/* One file at a time: the cdev path has no safe way to share. */
-	if (vf->idev || dev->bound) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
+	rc = vf->idev || dev->bound ? -EINVAL : 0;
+	if (!rc)
+		dev->bound = vf;
+	pthread_mutex_unlock(&dev->lock);
+	if (rc)
+		return rc;
 	rc = m->create(ctx, true, true, idev);
 	if (rc)
-		goto out_unlock;
+		goto out_unclaim;
 	rc = pci_engine_add(dev->fn);
-	if (rc) {
-		ioasid_device_unbind(*idev);
-		goto out_unlock;
-	}
+	if (rc)
+		goto out_unbind;
 	ioasid_ctx_get(ctx);
 	vf->file.ctx = ctx;
 	vf->idev = *idev;
-	dev->bound = vf;
 	pci_fn_set_dma(dev->fn, ioasid_device_dma_handle(*idev));
-out_unlock:
+	return 0;
+
+out_unbind:
+	ioasid_device_unbind(*idev);
+out_unclaim:
+	pthread_mutex_lock(&dev->lock);
+	dev->bound = NULL;
 	pthread_mutex_unlock(&dev->lock);
 	return rc;
 }

@@ -33,8 +33,10 @@ struct vfio_irq_index {
 };
 
 /*
- * Lock order: lock, then the function's lock.  lock guards the binding
- * and the interrupt routes; the function is the PCI layer's.
+ * Lock order: the PCI engine's lock, then a model's lock, then this lock
+ * (a model raises interrupts, which find their routes here), then the
+ * function's lock.  So nothing here calls into the engine or a model
+ * with it held.  lock guards the binding and the interrupt routes.
  */
 struct vfio_dev {
 	struct pci_fn *fn;

@@ -104,7 +104,8 @@ if [ -x "$BUILD/tests/ioasidd-tsan" ]; then
 	mkfifo "$tdir/ready"
 	TSAN_OPTIONS="log_path=$tdir/tsan second_deadlock_stack=1" \
 		IOASID_READY_FD=9 "$BUILD/tests/ioasidd-tsan" --selftest \
-		--socket "$tdir/t.sock" --max-user-objects 2000 9>"$tdir/ready" &
+		--socket "$tdir/t.sock" --max-user-objects 2000 --device ioat \
+		9>"$tdir/ready" &
 	tpid=$!
 	read -r -n1 _ <"$tdir/ready"
 	for prog in fd-semantics random-via-shim; do
@@ -112,6 +113,8 @@ if [ -x "$BUILD/tests/ioasidd-tsan" ]; then
 			"$BUILD/ioasid-run" --selftest --socket "$tdir/t.sock" -- \
 			"$BUILD/tests/$prog"
 	done
+	# A device's engine, interrupts and binding, from many threads.
+	run "$BUILD/ioasid-run" --socket "$tdir/t.sock" -- "$BUILD/tests/vfio-device"
 	kill -TERM "$tpid"
 	wait "$tpid"
 	if ls "$tdir"/tsan* >/dev/null 2>&1; then
