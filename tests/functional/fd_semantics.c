@@ -38,16 +38,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 
-static int failures;
-
-#define EXPECT(cond)                                                         \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "  %s:%d: expected %s (errno %d)\n", \
-				__FILE__, __LINE__, #cond, errno);           \
-			failures++;                                          \
-		}                                                            \
-	} while (0)
+#include "expect.h"
 
 static int ioas_alloc(int fd)
 {

@@ -37,16 +37,7 @@
 #define REGION(i) ((off_t)(i) << 40)
 #define IOVA 0x200000ull
 
-static int failures;
-
-#define EXPECT(cond)                                                        \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "  %s:%d: expected %s (errno %d)\n", \
-				__FILE__, __LINE__, #cond, errno);          \
-			failures++;                                         \
-		}                                                           \
-	} while (0)
+#include "expect.h"
 
 static int bind(int dev, int iommufd, uint32_t *devid)
 {
