@@ -286,6 +286,15 @@ IOASID_API int ioasid_dev_dma(struct ioasid_dev *dev, uint32_t pasid, uint64_t i
  */
 IOASID_API int ioasid_vfio_plug(const char *spec);
 IOASID_API int ioasid_vfio_open(int index, struct ioasid_file **out);
+/*
+ * A file of IOMMU group `group` (what an open(2) of /dev/vfio/<group>
+ * is): -ENODEV when no device is in it, -EBUSY while it is open already.
+ */
+IOASID_API int ioasid_vfio_open_group(unsigned int group,
+				      struct ioasid_file **out);
+/* Which kind of file the core made: "[vfio-device]", "[vfio-group]",
+ * or the anonymous-inode name of the others. */
+IOASID_API const char *ioasid_file_name(const struct ioasid_file *file);
 
 /*
  * Write what /sys and /dev would show of the plugged devices under the

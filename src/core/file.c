@@ -92,6 +92,11 @@ int ioasid_file_mmap(struct ioasid_file *file, uint64_t off, uint64_t len,
 	return file->ops->mmap(file, off, len, prot, flags, fd_off, trap_len);
 }
 
+const char *ioasid_file_name(const struct ioasid_file *file)
+{
+	return file->ops->name;
+}
+
 unsigned int ioasid_file_poll(struct ioasid_file *file)
 {
 	return file->ops->poll ? file->ops->poll(file) : 0;

@@ -124,6 +124,8 @@ void ioasid_ioctl_decode(FILE *f, unsigned int cmd, unsigned long arg,
 		fprintf(f, "ioctl %#x(%#lx)", cmd, arg);
 	} else if (d->arg == IOASID_ARG_VALUE || d->arg == IOASID_ARG_NONE) {
 		fprintf(f, "%s(%lu)", d->name, arg);
+	} else if (d->arg == IOASID_ARG_S32 || d->arg == IOASID_ARG_STRING) {
+		fprintf(f, "%s(%#lx)", d->name, arg);
 	} else if (!before) {
 		fprintf(f, "%s(%#lx: unreadable)", d->name, arg);
 	} else {

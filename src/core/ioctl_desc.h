@@ -21,7 +21,11 @@ enum ioasid_arg_kind {
 	IOASID_ARG_ARGSZ, /* VFIO: struct led by __u32 argsz, no tail rule */
 	IOASID_ARG_VALUE, /* the argument is an integer */
 	IOASID_ARG_NONE,  /* the argument is ignored */
+	IOASID_ARG_S32,   /* it points at an __s32 (VFIO_GROUP_SET_CONTAINER) */
+	IOASID_ARG_STRING, /* it points at a NUL-ended name, at most
+			    * IOASID_ARG_STRING_MAX bytes with the NUL */
 };
+#define IOASID_ARG_STRING_MAX 4096 /* the kernel takes a page */
 
 /* What a field means, which is how it is checked, decoded and invented. */
 enum ioasid_field_kind {

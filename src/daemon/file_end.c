@@ -89,6 +89,36 @@ void file_end_close(struct file_end *fe)
 	quota_give(fe->uid);
 }
 
+/*
+ * The ioctl committed a file for the client: watch our end, then send
+ * theirs.  If the ioctl failed after all, or the client cannot get it,
+ * the file's only reference goes and with it the object.
+ */
+int file_end_reply_with_file(int sock, struct request *r, long result,
+			      uid_t uid)
+{
+	struct wire_uaccess *w = &r->w;
+	int ours = w->new_file_fds[0], theirs = w->new_file_fds[1];
+	int rc = 0;
+
+	if (result >= 0) {
+		rc = file_end_open(ours, theirs, w->new_file, uid);
+		if (rc)
+			result = rc;
+	}
+	if (result < 0) {
+		close(ours);
+		ioasid_file_put(w->new_file);
+		rc = request_reply(sock, r, result, -1);
+	} else {
+		rc = request_reply(sock, r, result, theirs);
+		/* Gone before it got it: our end hangs up at once and the
+		 * event loop releases the file. */
+	}
+	close(theirs);
+	return rc ? -ECONNRESET : 0;
+}
+
 /* mmap(2) of the file: the memory to map goes with the reply. */
 static int serve_mmap(struct file_end *fe, struct request *r)
 {
@@ -174,7 +204,11 @@ int file_end_serve_one(struct file_end *fe)
 	if (r.w.reply_overflow && result >= 0)
 		result = -ENOMEM;
 	request_end(&r); /* before the reply, as session.c */
-	rc = request_reply(fe->ep.fd, &r, result, -1) ? -ECONNRESET : 0;
+	if (r.w.new_file)
+		rc = file_end_reply_with_file(fe->ep.fd, &r, result,
+					      r.caller.uid);
+	else
+		rc = request_reply(fe->ep.fd, &r, result, -1) ? -ECONNRESET : 0;
 	if (!rc && r.w.cb_broken)
 		rc = -EPROTO; /* it did not answer for its memory */
 	/* The client drained its doorbells before asking. */

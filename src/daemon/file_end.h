@@ -34,6 +34,15 @@ int file_end_open(int ours, int theirs, struct ioasid_file *file, uid_t uid);
  * serve.c to free (free(fe)). */
 void file_end_close(struct file_end *fe);
 
+/*
+ * Answer r with the file its ioctl committed (r->w.new_file): our end
+ * watched for user uid, theirs sent; if the ioctl failed after all, or
+ * the client cannot get it, the file goes.  0 or -ECONNRESET.
+ */
+struct request;
+int file_end_reply_with_file(int sock, struct request *r, long result,
+			     uid_t uid);
+
 /* Serve one read or write from the client: -errno to drop the end. */
 int file_end_serve_one(struct file_end *fe);
 

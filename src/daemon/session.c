@@ -84,36 +84,6 @@ void session_close(struct session *s)
 }
 
 /*
- * The ioctl committed a file for the client: watch our end, then send
- * theirs.  If the ioctl failed after all, or the client cannot get it,
- * the file's only reference goes and with it the object.
- */
-static int send_reply_with_file(struct session *s, struct request *r,
-				long result)
-{
-	struct wire_uaccess *w = &r->w;
-	int ours = w->new_file_fds[0], theirs = w->new_file_fds[1];
-	int rc = 0;
-
-	if (result >= 0) {
-		rc = file_end_open(ours, theirs, w->new_file, r->caller.uid);
-		if (rc)
-			result = rc;
-	}
-	if (result < 0) {
-		close(ours);
-		ioasid_file_put(w->new_file);
-		rc = request_reply(s->ep.fd, r, result, -1);
-	} else {
-		rc = request_reply(s->ep.fd, r, result, theirs);
-		/* Gone before it got it: our end hangs up at once and the
-		 * event loop releases the file. */
-	}
-	close(theirs);
-	return rc ? -ECONNRESET : 0;
-}
-
-/*
  * VFIO_DEVICE_BIND_IOMMUFD of the device file that came with the request,
  * sent on the connection whose context it binds to: the shim sends it
  * here because only this connection knows which context it is.
@@ -123,8 +93,11 @@ static long bind_device(struct session *s, struct request *r)
 	struct ioasid_file *file;
 	long result;
 
-	if (r->req.__reserved != IOASID_ON_VFIO_DEVICE ||
-	    r->req.cmd != VFIO_DEVICE_BIND_IOMMUFD)
+	/* So is a group's VFIO_GROUP_SET_CONTAINER, for its container. */
+	if (!(r->req.__reserved == IOASID_ON_VFIO_DEVICE &&
+	      r->req.cmd == VFIO_DEVICE_BIND_IOMMUFD) &&
+	    !(r->req.__reserved == IOASID_ON_VFIO_GROUP &&
+	      r->req.cmd == VFIO_GROUP_SET_CONTAINER))
 		return -EINVAL;
 	if (r->w.fd < 0 || ioasid_file_lookup(r->w.fd, &file))
 		return -EBADF;
@@ -136,18 +109,20 @@ static long bind_device(struct session *s, struct request *r)
 	return result;
 }
 
-/* A VFIO device's file, handed to the client like any file of ours. */
-static long open_device(struct request *r)
+/* A VFIO device's or group's file, handed out like any file of ours. */
+static long open_device(struct request *r, bool group)
 {
 	struct ioasid_file *file;
 	int rc;
 
 	if (r->req.arg > INT32_MAX)
 		return -ENODEV;
-	rc = ioasid_vfio_open((int)r->req.arg, &file);
+	rc = group ? ioasid_vfio_open_group((unsigned int)r->req.arg, &file) :
+		     ioasid_vfio_open((int)r->req.arg, &file);
 	if (rc)
 		return rc;
-	rc = wire_file_pair(r->w.new_file_fds, IOASID_WIRE_VFIO_PREFIX);
+	rc = wire_file_pair(r->w.new_file_fds, group ? IOASID_WIRE_GROUP_PREFIX :
+						       IOASID_WIRE_VFIO_PREFIX);
 	if (rc) {
 		ioasid_file_put(file);
 		return rc;
@@ -186,7 +161,10 @@ int session_serve_one(struct session *s)
 		break;
 	}
 	case IOASID_WIRE_OPEN_DEVICE:
-		result = r.sender_gone ? -ESRCH : open_device(&r);
+	case IOASID_WIRE_OPEN_GROUP:
+		result = r.sender_gone ?
+				 -ESRCH :
+				 open_device(&r, r.req.kind == IOASID_WIRE_OPEN_GROUP);
 		break;
 	case IOASID_WIRE_MMAP: {
 		int flags = (r.req.__reserved & IOASID_WIRE_MMAP_SHARED) ?
@@ -225,7 +203,7 @@ int session_serve_one(struct session *s)
 	 * kernel's fput() is: the caller may count our descriptors next. */
 	request_end(&r);
 	if (r.w.new_file)
-		rc = send_reply_with_file(s, &r, result);
+		rc = file_end_reply_with_file(s->ep.fd, &r, result, r.caller.uid);
 	else
 		rc = request_reply(s->ep.fd, &r, result, -1) ? -ECONNRESET : 0;
 	if (!rc && r.w.cb_broken) {

@@ -449,7 +449,12 @@ static int wu_reserve_fd(void *priv, struct ioasid_file *file,
 			 uint64_t fd_uptr)
 {
 	struct wire_uaccess *w = priv;
-	int rc = wire_file_pair(w->new_file_fds, IOASID_WIRE_FILE_PREFIX);
+	/* A VFIO device's file says so in its name: the shim serves its
+	 * regions and mappings. */
+	int rc = wire_file_pair(w->new_file_fds,
+				strcmp(ioasid_file_name(file), "[vfio-device]") ?
+					IOASID_WIRE_FILE_PREFIX :
+					IOASID_WIRE_VFIO_PREFIX);
 
 	if (rc)
 		return rc;

@@ -26,6 +26,28 @@ static int get_compat_ioas(struct ioasid_ctx *ctx, struct ioasid_ioas **out)
 	return 0;
 }
 
+int ioasid_vfio_compat_ioas_create(struct ioasid_ctx *ctx)
+{
+	struct ioasid_ioas *ioas;
+	bool have;
+	int rc;
+
+	rc = ioasid_ioas_new(ctx, &ioas);
+	if (rc)
+		return rc;
+	/* Chosen before it is published: a racing group keeps the first. */
+	pthread_mutex_lock(&ctx->lock);
+	have = ctx->vfio_ioas_id != 0;
+	if (!have)
+		ctx->vfio_ioas_id = ioas->obj.id;
+	pthread_mutex_unlock(&ctx->lock);
+	if (have)
+		ioasid_obj_abort(ctx, &ioas->obj);
+	else
+		ioasid_obj_publish(ctx, &ioas->obj);
+	return 0;
+}
+
 /*
  * DMA is cache coherent when every domain of the compat IOAS enforces it.
  * An IOAS without domains has none that could fail to.

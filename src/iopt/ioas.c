@@ -49,18 +49,30 @@ int ioasid_ioas_get(struct ioasid_ctx *ctx, uint32_t id,
 	return rc;
 }
 
+int ioasid_ioas_new(struct ioasid_ctx *ctx, struct ioasid_ioas **out)
+{
+	struct ioasid_ioas *ioas;
+	int rc;
+
+	rc = ioasid_obj_new(ctx, IOASID_OBJ_IOAS, &ioas);
+	if (rc)
+		return rc;
+	iopt_init(&ioas->iopt);
+	pthread_mutex_init(&ioas->mutex, NULL);
+	pthread_mutex_init(&ioas->hwpts_lock, NULL);
+	*out = ioas;
+	return 0;
+}
+
 long ioasid_ioas_alloc_ioctl(struct ioasid_ucmd *u)
 {
 	struct iommu_ioas_alloc *cmd = u->cmd;
 	struct ioasid_ioas *ioas;
 	int rc;
 
-	rc = ioasid_obj_new(u->ctx, IOASID_OBJ_IOAS, &ioas);
+	rc = ioasid_ioas_new(u->ctx, &ioas);
 	if (rc)
 		return rc;
-	iopt_init(&ioas->iopt);
-	pthread_mutex_init(&ioas->mutex, NULL);
-	pthread_mutex_init(&ioas->hwpts_lock, NULL);
 	/* From here the dispatcher publishes it, or aborts it if we fail. */
 	u->new_obj = &ioas->obj;
 

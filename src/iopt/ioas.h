@@ -25,6 +25,15 @@ struct ioasid_ioas {
 int ioasid_ioas_get(struct ioasid_ctx *ctx, uint32_t id,
 		    struct ioasid_ioas **out);
 
+/* A new, empty IOAS, not yet published (ioasid_obj_publish/abort). */
+int ioasid_ioas_new(struct ioasid_ctx *ctx, struct ioasid_ioas **out);
+
+/*
+ * The VFIO compat IOAS, made if the context has none: a group joining
+ * an iommufd as its container brings one, so VFIO_SET_IOMMU finds it.
+ */
+int ioasid_vfio_compat_ioas_create(struct ioasid_ctx *ctx);
+
 struct ioasid_ucmd;
 struct iommu_option;
 

@@ -79,14 +79,15 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
  * open(2) of /dev/vfio/devices/vfioN: a connection of its own asks for
  * the device's file, which is what the caller gets.
  */
-int client_open_device(unsigned int index, int oflags)
+int client_open_device(unsigned int index, int oflags, bool group)
 {
 	int conn = client_open(oflags | O_CLOEXEC), fd, saved = errno;
 
 	if (conn < 0)
 		return conn;
-	fd = (int)simple_request(conn, IOASID_WIRE_OPEN_DEVICE, index, 0, 0,
-				 NULL);
+	fd = (int)simple_request(conn, group ? IOASID_WIRE_OPEN_GROUP :
+					       IOASID_WIRE_OPEN_DEVICE,
+				 index, 0, 0, NULL);
 	real.close(conn);
 	client_fd_forget(conn);
 	if (fd >= 0 && !(oflags & O_CLOEXEC))
@@ -94,7 +95,7 @@ int client_open_device(unsigned int index, int oflags)
 	if (fd >= 0)
 		client_fd_maybe_ours(fd);
 	errno = saved;
-	/* No such device: as the kernel's missing node. */
+	/* No such device or group: as the kernel's missing node. */
 	return fd == -ENODEV ? -ENOENT : fd;
 }
 
@@ -165,28 +166,35 @@ static bool peer_is_daemon(int fd)
 	return base && !strcmp(base, "/ioasid.sock");
 }
 
-bool client_fd_is_vfio(int fd)
+enum client_kind client_fd_kind(int fd)
 {
 	struct sockaddr_un addr;
 	socklen_t len = sizeof(addr);
+	const char *name = addr.sun_path + 1;
 
+	if (!client_fd_is_ours(fd))
+		return CLIENT_NOT_OURS;
 	memset(&addr, 0, sizeof(addr));
-	return client_fd_is_ours(fd) &&
-	       !getpeername(fd, (struct sockaddr *)&addr, &len) &&
-	       !addr.sun_path[0] &&
-	       !strncmp(addr.sun_path + 1, IOASID_WIRE_VFIO_PREFIX,
-			sizeof(IOASID_WIRE_VFIO_PREFIX) - 1);
+	/* The daemon's files are socket pairs: their names are abstract. */
+	if (getpeername(fd, (struct sockaddr *)&addr, &len) || addr.sun_path[0])
+		return CLIENT_CONNECTION;
+	if (!strncmp(name, IOASID_WIRE_VFIO_PREFIX,
+		     sizeof(IOASID_WIRE_VFIO_PREFIX) - 1))
+		return CLIENT_VFIO_DEVICE;
+	if (!strncmp(name, IOASID_WIRE_GROUP_PREFIX,
+		     sizeof(IOASID_WIRE_GROUP_PREFIX) - 1))
+		return CLIENT_VFIO_GROUP;
+	return CLIENT_OTHER_FILE;
+}
+
+bool client_fd_is_vfio(int fd)
+{
+	return client_fd_kind(fd) == CLIENT_VFIO_DEVICE;
 }
 
 bool client_fd_is_file(int fd)
 {
-	struct sockaddr_un addr;
-	socklen_t len = sizeof(addr);
-
-	memset(&addr, 0, sizeof(addr));
-	return client_fd_is_ours(fd) &&
-	       !getpeername(fd, (struct sockaddr *)&addr, &len) &&
-	       !addr.sun_path[0];
+	return client_fd_kind(fd) > CLIENT_CONNECTION;
 }
 
 bool client_fd_is_ours(int fd)
@@ -782,6 +790,51 @@ static int bind_route(int devfd, unsigned long arg, int *pass_fd,
 }
 
 /*
+ * VFIO_GROUP_SET_CONTAINER names the container by our descriptor of it,
+ * a /dev/iommu connection: sent there, with the group file attached, as
+ * a bind is (bind_route).
+ */
+static int container_route(int groupfd, unsigned long arg, int *pass_fd,
+			   struct ioasid_wire_req *req)
+{
+	int32_t container;
+
+	if (self_xfer(arg, &container, sizeof(container), 0))
+		return -EFAULT;
+	if (container < 0)
+		return -EBADF;
+	/* Not a container of ours: the kernel's "not a VFIO container". */
+	if (!client_fd_is_ours(container) || client_fd_is_file(container))
+		return real.fcntl(container, F_GETFD) < 0 ? -EBADF : -EBADFD;
+	*pass_fd = groupfd;
+	req->fd = groupfd;
+	req->__reserved = IOASID_ON_VFIO_GROUP;
+	return container;
+}
+
+/*
+ * An ioctl whose argument points at an __s32 or a name: those bytes go
+ * along (a name up to its NUL, or the most a name may be).
+ */
+static void add_value_seg(struct req_builder *b,
+			  const struct ioasid_ioctl_desc *d, unsigned long arg)
+{
+	char name[IOASID_ARG_STRING_MAX];
+	size_t len = 0;
+
+	if (d->arg == IOASID_ARG_S32) {
+		add_seg(b, arg, 4, 0, true);
+		return;
+	}
+	while (len < sizeof(name) &&
+	       !self_xfer(arg + len, &name[len], 1, 0) && name[len])
+		len++;
+	if (len < sizeof(name))
+		len++; /* the NUL */
+	add_seg(b, arg, len, 0, true);
+}
+
+/*
  * One ioctl request: made on file `on_fd` (fd, or the /dev/iommu
  * connection a bind goes to), with fds attached; fd_field says what the
  * request's fd field holds (our number for a single one, or
@@ -809,6 +862,8 @@ static long ioctl_request(int fd, const struct ioasid_ioctl_desc *d,
 	b->nsegs = 0;
 	if (d->arg == IOASID_ARG_SIZED || d->arg == IOASID_ARG_ARGSZ)
 		pass_fd = add_struct_segs(b, d, arg);
+	else if (d->arg == IOASID_ARG_S32 || d->arg == IOASID_ARG_STRING)
+		add_value_seg(b, d, arg);
 	req.fd = pass_fd;
 	if (nfds) {
 		req.fd = fd_field;
@@ -816,8 +871,11 @@ static long ioctl_request(int fd, const struct ioasid_ioctl_desc *d,
 		fds = &pass_fd;
 		nfds = 1;
 	}
-	if (vfio && cmd == VFIO_DEVICE_BIND_IOMMUFD) {
-		on_fd = bind_route(fd, arg, &pass_fd, &req);
+	if ((vfio && cmd == VFIO_DEVICE_BIND_IOMMUFD) ||
+	    (d->on == IOASID_ON_VFIO_GROUP && cmd == VFIO_GROUP_SET_CONTAINER)) {
+		on_fd = cmd == VFIO_GROUP_SET_CONTAINER ?
+				container_route(fd, arg, &pass_fd, &req) :
+				bind_route(fd, arg, &pass_fd, &req);
 		if (on_fd < 0) {
 			free(b);
 			return on_fd;
@@ -882,15 +940,23 @@ static long set_irqs(int fd, const struct ioasid_ioctl_desc *d,
 
 long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 {
-	bool vfio = client_fd_is_vfio(fd);
-	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find_on(
-		vfio ? IOASID_ON_VFIO_DEVICE : IOASID_ON_IOMMUFD,
-		(unsigned int)cmd);
+	static const enum ioasid_ioctl_on on_kind[] = {
+		[CLIENT_CONNECTION] = IOASID_ON_IOMMUFD,
+		[CLIENT_VFIO_DEVICE] = IOASID_ON_VFIO_DEVICE,
+		[CLIENT_VFIO_GROUP] = IOASID_ON_VFIO_GROUP,
+	};
+	enum client_kind kind = client_fd_kind(fd);
+	const struct ioasid_ioctl_desc *d;
+	bool vfio = kind == CLIENT_VFIO_DEVICE;
 	int saved = errno;
 	long result;
 
 	/* A file of ours with no ioctls: the kernel's anon files say so. */
-	if (!d || cmd > UINT32_MAX || (client_fd_is_file(fd) && !vfio))
+	if (kind == CLIENT_OTHER_FILE || kind == CLIENT_NOT_OURS ||
+	    cmd > UINT32_MAX)
+		return -ENOTTY;
+	d = ioasid_ioctl_desc_find_on(on_kind[kind], (unsigned int)cmd);
+	if (!d)
 		return -ENOTTY;
 	if (vfio && cmd == VFIO_DEVICE_SET_IRQS)
 		result = set_irqs(fd, d, arg);

@@ -81,7 +81,10 @@ bool preload_is_device_path(const char *path)
 	/* libc declares path nonnull; programs still pass NULL by mistake. */
 	const char *volatile p = path;
 
-	return p && (!strcmp(path, "/dev/iommu") || !strcmp(path, "/dev/ioasid"));
+	/* /dev/vfio/vfio is iommufd's VFIO container, as the kernel's is
+	 * when iommufd provides it. */
+	return p && (!strcmp(path, "/dev/iommu") || !strcmp(path, "/dev/ioasid") ||
+		     !strcmp(path, "/dev/vfio/vfio"));
 }
 
 /* misc major 10; the minor is ours to pick, and stays the same everywhere. */
@@ -143,6 +146,19 @@ static int vfio_device_index(const char *path)
 	return (int)n;
 }
 
+/* /dev/vfio/N: N, or -1. */
+static int vfio_group_index(const char *path)
+{
+	const char *volatile p = path;
+	unsigned int n;
+	int end = 0;
+
+	if (!p || sscanf(path, "/dev/vfio/%u%n", &n, &end) != 1 ||
+	    path[end] || n > INT32_MAX)
+		return -1;
+	return (int)n;
+}
+
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	char view[PATH_MAX];
@@ -153,7 +169,12 @@ static int do_openat(int dirfd, const char *path, int flags, mode_t mode)
 		return our_open(flags);
 	index = vfio_device_index(path);
 	if (index >= 0)
-		return set_errno(client_open_device((unsigned int)index, flags));
+		return set_errno(client_open_device((unsigned int)index, flags,
+						    false));
+	index = vfio_group_index(path);
+	if (index >= 0)
+		return set_errno(client_open_device((unsigned int)index, flags,
+						    true));
 	if ((fd = proc_status_open(path, flags)) >= 0)
 		return fd;
 	if ((fd = fail_nth_open(path, flags)) >= 0)
@@ -476,6 +497,21 @@ EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t off)
 EXPORT ssize_t pread64(int fd, void *buf, size_t count, off_t off)
 {
 	return pread(fd, buf, count, off);
+}
+
+/* What pread() becomes in programs built with _FORTIFY_SOURCE (QEMU). */
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t count, off_t off,
+			   size_t buflen)
+{
+	if (count > buflen)
+		__builtin_trap(); /* glibc's own check would abort here */
+	return pread(fd, buf, count, off);
+}
+
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t count, off_t off,
+			     size_t buflen)
+{
+	return __pread_chk(fd, buf, count, off, buflen);
 }
 
 EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)

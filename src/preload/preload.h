@@ -81,7 +81,16 @@ void client_quiesce_end(void);
 /* Connect a new context; returns the fd or -errno (-EIO: no daemon). */
 int client_open(int oflags);
 /* open(2) of /dev/vfio/devices/vfio<index>: the fd, or -errno. */
-int client_open_device(unsigned int index, int oflags);
+int client_open_device(unsigned int index, int oflags, bool group);
+/* What fd is to us: one getpeername(2) for a socket of ours. */
+enum client_kind {
+	CLIENT_NOT_OURS,
+	CLIENT_CONNECTION, /* /dev/iommu (or /dev/vfio/vfio) */
+	CLIENT_VFIO_DEVICE,
+	CLIENT_VFIO_GROUP,
+	CLIENT_OTHER_FILE, /* a fault queue and the like */
+};
+enum client_kind client_fd_kind(int fd);
 /* A VFIO device file of ours. */
 bool client_fd_is_vfio(int fd);
 /* Is fd a connection to an ioasid daemon?  Cheap when it is not a socket. */

@@ -73,16 +73,23 @@ bool sysview_node_stat(const char *path, struct stat *st)
 	int end = 0;
 	char buf[PATH_MAX];
 
-	if (!viewed(path) ||
-	    sscanf(path, "/dev/vfio/devices/vfio%u%n", &n, &end) != 1 ||
-	    path[end] || sysview_path(path, buf, sizeof(buf)) == path)
+	unsigned int major = IOASID_VFIO_DEVICE_MAJOR;
+
+	if (!viewed(path) || sysview_path(path, buf, sizeof(buf)) == path)
 		return false;
+	if (sscanf(path, "/dev/vfio/devices/vfio%u%n", &n, &end) != 1 ||
+	    path[end]) {
+		end = 0;
+		if (sscanf(path, "/dev/vfio/%u%n", &n, &end) != 1 || path[end])
+			return false;
+		major = IOASID_VFIO_GROUP_MAJOR;
+	}
 	memset(st, 0, sizeof(*st));
 	st->st_mode = S_IFCHR | 0600;
 	st->st_nlink = 1;
-	st->st_rdev = makedev(IOASID_VFIO_DEVICE_MAJOR, n);
+	st->st_rdev = makedev(major, n);
 	st->st_dev = makedev(0, 5); /* devtmpfs-like, as /dev/iommu's */
-	st->st_ino = 0x10000 + n;
+	st->st_ino = (major == IOASID_VFIO_DEVICE_MAJOR ? 0x10000 : 0x20000) + n;
 	st->st_blksize = 4096;
 	return true;
 }

@@ -460,6 +460,8 @@ static void file_release(struct ioasid_file *file)
 
 	if (vf->idev)
 		file_unbind(vf);
+	if (vf->group)
+		vfio_group_device_closed(vf->group);
 	free(vf);
 }
 

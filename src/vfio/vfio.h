@@ -25,6 +25,7 @@
 
 struct ioasid_device;
 struct vfio_file;
+struct vfio_group_file;
 
 /* Where one interrupt index goes. */
 struct vfio_irq_index {
@@ -59,6 +60,8 @@ struct vfio_file {
 	 * which this file owns. */
 	struct ioasid_device *idev;
 	bool kvm_linked; /* in a VM's KVM VFIO pseudo-device */
+	/* Handed out by a group file (which it holds), or NULL: a cdev's. */
+	struct vfio_group_file *group;
 };
 
 static inline struct vfio_file *vfio_file_of(struct ioasid_file *f)
@@ -82,6 +85,9 @@ int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
 /* Interrupt setting (VFIO_DEVICE_SET_IRQS), once validated. */
 int vfio_set_irqs(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
 		  const void *data, const int *efds);
+/* A device file a group handed out is closed (group.c). */
+void vfio_group_device_closed(struct vfio_group_file *gf);
+
 /* The function's MSI-X table as the routes say (without dev->lock). */
 void vfio_msix_follow(struct vfio_dev *dev);
 /* How many vectors an index has; 0 when the device has none. */

@@ -57,6 +57,8 @@ enum ioasid_wire_kind {
 	/* client -> daemon on a VFIO device file: it joins (arg 1) or
 	 * leaves (arg 0) a VM's KVM VFIO pseudo-device */
 	IOASID_WIRE_KVM_LINK = 16,
+	/* as OPEN_DEVICE, for IOMMU group arg (/dev/vfio/<arg>) */
+	IOASID_WIRE_OPEN_GROUP = 17,
 };
 
 /*
@@ -171,6 +173,8 @@ struct ioasid_wire_rep {
 #define IOASID_WIRE_FILE_PREFIX "ioasid-file:"
 /* ... and of a VFIO device file: "\0" IOASID_WIRE_VFIO_PREFIX "<pid>:<n>". */
 #define IOASID_WIRE_VFIO_PREFIX "ioasid-file:vfio:"
+/* ... and of a VFIO group file. */
+#define IOASID_WIRE_GROUP_PREFIX "ioasid-file:vfio-group:"
 
 /* Room for one descriptor in a message's ancillary data. */
 union ioasid_wire_fd_control {

@@ -6,7 +6,8 @@
  * iommufd, attaches it to an IOAS, maps BAR0, routes MSI-X to an event
  * fd, programs the I/OAT engine through the mapping, and checks the copy
  * went through the IOMMU and interrupted; then that an unmapped IOVA
- * halts the engine with its error, and that closing the file unbinds it.
+ * halts the engine with its error, and that closing the file unbinds it;
+ * and the same device the legacy way, through its group and a container.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -201,6 +202,91 @@ struct desc {
 	uint64_t src, dst, next, rsv[4];
 };
 
+/*
+ * The legacy way, as QEMU's host= and the VFIO selftests' type1 modes
+ * take it: the container /dev/vfio/vfio (iommufd's compat layer), the
+ * group /dev/vfio/0, the device by name, memory by VFIO_IOMMU_MAP_DMA;
+ * the engine's copy proves the device sits in the container's IOAS.
+ */
+static void legacy_group(unsigned char *mem)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct vfio_iommu_type1_dma_map dm = {
+		.argsz = sizeof(dm),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)mem, .iova = IOVA, .size = 4 * PG,
+	};
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+	struct desc *d = (struct desc *)mem;
+	int container, group, dev, cdev, efd, closed;
+	volatile uint8_t *bar;
+	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	struct stat sb;
+
+	EXPECT(stat("/dev/vfio/0", &sb) == 0 && S_ISCHR(sb.st_mode));
+	EXPECT(stat("/sys/kernel/iommu_groups/0/devices/0000:00:04.0", &sb) == 0);
+	EXPECT(open("/dev/vfio/7", O_RDWR) == -1 && errno == ENOENT);
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	group = open("/dev/vfio/0", O_RDWR | O_CLOEXEC);
+	EXPECT(container >= 0 && group >= 0);
+	EXPECT(ioctl(container, VFIO_GET_API_VERSION) == VFIO_API_VERSION);
+	EXPECT(open("/dev/vfio/0", O_RDWR) == -1 && errno == EBUSY);
+	EXPECT(ioctl(group, VFIO_GROUP_GET_STATUS, &st) == 0 &&
+	       st.flags == VFIO_GROUP_FLAGS_VIABLE);
+	/* Containers that are not: an event fd, a closed number. */
+	efd = eventfd(0, EFD_CLOEXEC);
+	EXPECT(ioctl(group, VFIO_GROUP_SET_CONTAINER, &efd) == -1 &&
+	       errno == EBADFD);
+	closed = efd;
+	close(efd);
+	EXPECT(ioctl(group, VFIO_GROUP_SET_CONTAINER, &closed) == -1 &&
+	       errno == EBADF);
+	EXPECT(ioctl(group, VFIO_GROUP_GET_DEVICE_FD, "0000:00:04.0") == -1 &&
+	       errno == EINVAL);
+	EXPECT(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) == 0);
+	EXPECT(ioctl(group, VFIO_GROUP_GET_STATUS, &st) == 0 &&
+	       (st.flags & VFIO_GROUP_FLAGS_CONTAINER_SET));
+	EXPECT(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) == 0);
+	EXPECT(ioctl(container, VFIO_IOMMU_MAP_DMA, &dm) == 0);
+	EXPECT(ioctl(group, VFIO_GROUP_GET_DEVICE_FD, "0000:00:05.0") == -1 &&
+	       errno == ENODEV);
+	dev = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, "0000:00:04.0");
+	EXPECT(dev >= 0);
+	if (dev < 0)
+		return;
+	/* The group has it: its cdev cannot bind it meanwhile. */
+	cdev = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
+	EXPECT(cdev >= 0 && bind(cdev, container, NULL) == -1 &&
+	       errno == EINVAL);
+	close(cdev);
+
+	EXPECT(pwrite(dev, &cmd, 2, REGION(VFIO_PCI_CONFIG_REGION_INDEX) +
+				       PCI_COMMAND) == 2);
+	EXPECT(ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &ri) == 0);
+	bar = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED, dev,
+		   (off_t)ri.offset);
+	EXPECT(bar != MAP_FAILED);
+	if (bar != MAP_FAILED) {
+		reset_channel(bar);
+		memset(mem + PG, 0x5a, PG);
+		memset(mem + 2 * PG, 0, PG);
+		*d = (struct desc){ .size = PG, .src = IOVA + PG,
+				    .dst = IOVA + 2 * PG, .next = IOVA };
+		*(volatile uint64_t *)(bar + 0x90) = IOVA;
+		*(volatile uint16_t *)(bar + 0x86) = 1;
+		EXPECT(wait_status(bar, 1) == (IOVA | 1));
+		EXPECT(!memcmp(mem + 2 * PG, mem + PG, PG));
+		munmap((void *)bar, ri.size);
+	}
+	/* Its device open, the group keeps its container. */
+	EXPECT(ioctl(group, VFIO_GROUP_UNSET_CONTAINER) == -1 &&
+	       errno == EBUSY);
+	close(dev);
+	EXPECT(ioctl(group, VFIO_GROUP_UNSET_CONTAINER) == 0);
+	close(group);
+	close(container);
+}
+
 int main(void)
 {
 	int iommufd = open("/dev/iommu", O_RDWR), dev, efd;
@@ -343,6 +429,7 @@ int main(void)
 		EXPECT(dev >= 0 && bind(dev, iommufd, NULL) == 0);
 		close(dev);
 	}
+	legacy_group(mem);
 	close(efd);
 	close(iommufd);
 	printf("%s: a VFIO device through the shim and the daemon\n",

@@ -401,7 +401,8 @@ static void one_ioctl(void)
 	uint32_t op = 0;
 	long rc;
 
-	if (d->arg == IOASID_ARG_VALUE || d->arg == IOASID_ARG_NONE) {
+	if (d->arg == IOASID_ARG_VALUE || d->arg == IOASID_ARG_NONE ||
+	    d->arg == IOASID_ARG_S32 || d->arg == IOASID_ARG_STRING) {
 		rc = io(d->cmd, (void *)(uintptr_t)a_value_of(d->values,
 							       d->nvalues));
 		check_rc(d->name, rc);

@@ -376,6 +376,113 @@ static void regions_irqs_dma(void)
 	munmap(mem, 4 * PG);
 }
 
+static long gio(struct ioasid_file *g, unsigned int cmd, unsigned long arg)
+{
+	return ioasid_file_ioctl(g, &caller, cmd, arg);
+}
+
+/* The legacy path: group file, container, device file by name. */
+static void legacy_group(void)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct iommu_vfio_ioas vi = { .size = sizeof(vi),
+				      .op = IOMMU_VFIO_IOAS_GET };
+	struct iommu_destroy d = { .size = sizeof(d) };
+	struct ioasid_file *g, *g2, *f, *cdev;
+	int32_t container = IOMMUFD, badfd = 3;
+	char longname[IOASID_ARG_STRING_MAX + 8];
+	long fd;
+
+	CHECK_EQ(ioasid_vfio_open_group(77, &g), -ENODEV);
+	CHECK_EQ(ioasid_vfio_open_group(0, &g), 0);
+	CHECK_EQ(ioasid_vfio_open_group(0, &g2), -EBUSY);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_STATUS, (uintptr_t)&st), 0);
+	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE);
+	st.argsz = 4;
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_STATUS, (uintptr_t)&st), -EINVAL);
+	st.argsz = sizeof(st);
+	/* Not viable while a device of it is bound through its cdev. */
+	CHECK_EQ(ioasid_vfio_open(0, &cdev), 0);
+	CHECK_EQ(bind(cdev, NULL), 0);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_STATUS, (uintptr_t)&st), 0);
+	CHECK_EQ(st.flags, 0);
+	ioasid_file_put(cdev);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_STATUS, (uintptr_t)&st), 0);
+	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE);
+
+	/* No container: nothing to hand devices to. */
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_DEVICE_FD, (uintptr_t)"0000:00:04.0"),
+		 -EINVAL);
+	CHECK_EQ(gio(g, VFIO_GROUP_UNSET_CONTAINER, 0), -EINVAL);
+	CHECK_EQ(gio(g, VFIO_GROUP_SET_CONTAINER, (uintptr_t)&badfd), -EBADF);
+	CHECK_EQ(gio(g, VFIO_GROUP_SET_CONTAINER, 0), -EFAULT);
+	CHECK_EQ(io(IOMMU_VFIO_IOAS, &vi), -ENODEV);
+	CHECK_EQ(gio(g, VFIO_GROUP_SET_CONTAINER, (uintptr_t)&container), 0);
+	CHECK_EQ(gio(g, VFIO_GROUP_SET_CONTAINER, (uintptr_t)&container),
+		 -EINVAL);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_STATUS, (uintptr_t)&st), 0);
+	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE |
+			   VFIO_GROUP_FLAGS_CONTAINER_SET);
+	/* Joining brought the compat IOAS, a new one. */
+	CHECK_EQ(io(IOMMU_VFIO_IOAS, &vi), 0);
+	CHECK(vi.ioas_id != 0 && vi.ioas_id != ioas);
+
+	/* Names: another group's device, none, one without an end. */
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_DEVICE_FD, (uintptr_t)"0000:00:06.0"),
+		 -ENODEV);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_DEVICE_FD, (uintptr_t)"0000:00:04.1"),
+		 -ENODEV);
+	memset(longname, 'a', sizeof(longname));
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_DEVICE_FD, (uintptr_t)longname),
+		 -EINVAL);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_DEVICE_FD, 0), -EFAULT);
+
+	/* Bound through its cdev, the device is not the group's to give. */
+	CHECK_EQ(ioasid_vfio_open(0, &cdev), 0);
+	CHECK_EQ(bind(cdev, NULL), 0);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_DEVICE_FD, (uintptr_t)"0000:00:04.0"),
+		 -EBUSY);
+	ioasid_file_put(cdev);
+
+	fd = gio(g, VFIO_GROUP_GET_DEVICE_FD, (uintptr_t)"0000:00:04.0");
+	CHECK(fd >= 0);
+	CHECK_EQ(ioasid_file_lookup((int)fd, &f), 0);
+	/* Bound and attached already: usable at once, the IOAS pinned. */
+	CHECK_EQ(dio(f, VFIO_DEVICE_GET_INFO, &info), 0);
+	CHECK_EQ(info.num_regions, VFIO_PCI_NUM_REGIONS);
+	CHECK_EQ(bind(f, NULL), -EINVAL);
+	d.id = vi.ioas_id;
+	CHECK_EQ(io(IOMMU_DESTROY, &d), -EBUSY);
+	/* The cdev cannot have it now. */
+	CHECK_EQ(ioasid_vfio_open(0, &cdev), 0);
+	CHECK_EQ(bind(cdev, NULL), -EINVAL);
+	ioasid_file_put(cdev);
+	/* Its file still open, the group keeps its container. */
+	CHECK_EQ(gio(g, VFIO_GROUP_UNSET_CONTAINER, 0), -EBUSY);
+	ioasid_file_put(f);
+	CHECK_EQ(ioasid_self_close((int)fd), 0);
+	CHECK_EQ(gio(g, VFIO_GROUP_UNSET_CONTAINER, 0), 0);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_STATUS, (uintptr_t)&st), 0);
+	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE);
+	CHECK_EQ(io(IOMMU_DESTROY, &d), 0);
+
+	/* A container whose compat IOAS is gone has none to attach to. */
+	CHECK_EQ(gio(g, VFIO_GROUP_SET_CONTAINER, (uintptr_t)&container), 0);
+	vi.op = IOMMU_VFIO_IOAS_CLEAR;
+	CHECK_EQ(io(IOMMU_VFIO_IOAS, &vi), 0);
+	CHECK_EQ(gio(g, VFIO_GROUP_GET_DEVICE_FD, (uintptr_t)"0000:00:04.0"),
+		 -ENODEV);
+	/* Closed with its container set: let go with the file. */
+	ioasid_file_put(g);
+	CHECK_EQ(ioasid_vfio_open_group(0, &g), 0);
+	ioasid_file_put(g);
+	/* And the cdev binds again. */
+	CHECK_EQ(ioasid_vfio_open(0, &cdev), 0);
+	CHECK_EQ(bind(cdev, NULL), 0);
+	ioasid_file_put(cdev);
+}
+
 int main(void)
 {
 	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
@@ -392,6 +499,7 @@ int main(void)
 	RUN(info_ioctls);
 	RUN(argsz_rules);
 	RUN(regions_irqs_dma);
+	RUN(legacy_group);
 	ioasid_ctx_put(ctx);
 	ioasid_synchronize_rcu();
 	return check_finish("vfio");
