@@ -113,6 +113,7 @@ static long bind_device(struct session *s, struct request *r)
 static long open_device(struct request *r, bool group)
 {
 	struct ioasid_file *file;
+	char name[64];
 	int rc;
 
 	if (r->req.arg > INT32_MAX)
@@ -121,8 +122,11 @@ static long open_device(struct request *r, bool group)
 		     ioasid_vfio_open((int)r->req.arg, &file);
 	if (rc)
 		return rc;
-	rc = wire_file_pair(r->w.new_file_fds, group ? IOASID_WIRE_GROUP_PREFIX :
-						       IOASID_WIRE_VFIO_PREFIX);
+	/* Named for its node, which the shim's fstat shows. */
+	snprintf(name, sizeof(name), "%s" IOASID_WIRE_NODE "%u:",
+		 group ? IOASID_WIRE_GROUP_PREFIX : IOASID_WIRE_VFIO_PREFIX,
+		 (unsigned int)r->req.arg);
+	rc = wire_file_pair(r->w.new_file_fds, name);
 	if (rc) {
 		ioasid_file_put(file);
 		return rc;

@@ -22,12 +22,14 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/ioctl_desc.h"
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/vfio_compat.h"
 #include "core/util.h"
 #include "core/vm_access.h"
@@ -166,12 +168,16 @@ static bool peer_is_daemon(int fd)
 	return base && !strcmp(base, "/ioasid.sock");
 }
 
-enum client_kind client_fd_kind(int fd)
+enum client_kind client_fd_kind(int fd, dev_t *node)
 {
 	struct sockaddr_un addr;
 	socklen_t len = sizeof(addr);
 	const char *name = addr.sun_path + 1;
+	enum client_kind kind = CLIENT_OTHER_FILE;
+	unsigned int n;
 
+	if (node)
+		*node = 0;
 	if (!client_fd_is_ours(fd))
 		return CLIENT_NOT_OURS;
 	memset(&addr, 0, sizeof(addr));
@@ -179,22 +185,30 @@ enum client_kind client_fd_kind(int fd)
 	if (getpeername(fd, (struct sockaddr *)&addr, &len) || addr.sun_path[0])
 		return CLIENT_CONNECTION;
 	if (!strncmp(name, IOASID_WIRE_VFIO_PREFIX,
-		     sizeof(IOASID_WIRE_VFIO_PREFIX) - 1))
-		return CLIENT_VFIO_DEVICE;
-	if (!strncmp(name, IOASID_WIRE_GROUP_PREFIX,
-		     sizeof(IOASID_WIRE_GROUP_PREFIX) - 1))
-		return CLIENT_VFIO_GROUP;
-	return CLIENT_OTHER_FILE;
+		     sizeof(IOASID_WIRE_VFIO_PREFIX) - 1)) {
+		kind = CLIENT_VFIO_DEVICE;
+		name += sizeof(IOASID_WIRE_VFIO_PREFIX) - 1;
+	} else if (!strncmp(name, IOASID_WIRE_GROUP_PREFIX,
+			    sizeof(IOASID_WIRE_GROUP_PREFIX) - 1)) {
+		kind = CLIENT_VFIO_GROUP;
+		name += sizeof(IOASID_WIRE_GROUP_PREFIX) - 1;
+	}
+	if (node && kind != CLIENT_OTHER_FILE &&
+	    sscanf(name, IOASID_WIRE_NODE "%u:", &n) == 1)
+		*node = makedev(kind == CLIENT_VFIO_GROUP ?
+					IOASID_VFIO_GROUP_MAJOR :
+					IOASID_VFIO_DEVICE_MAJOR, n);
+	return kind;
 }
 
 bool client_fd_is_vfio(int fd)
 {
-	return client_fd_kind(fd) == CLIENT_VFIO_DEVICE;
+	return client_fd_kind(fd, NULL) == CLIENT_VFIO_DEVICE;
 }
 
 bool client_fd_is_file(int fd)
 {
-	return client_fd_kind(fd) > CLIENT_CONNECTION;
+	return client_fd_kind(fd, NULL) > CLIENT_CONNECTION;
 }
 
 bool client_fd_is_ours(int fd)
@@ -945,7 +959,7 @@ long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
 		[CLIENT_VFIO_DEVICE] = IOASID_ON_VFIO_DEVICE,
 		[CLIENT_VFIO_GROUP] = IOASID_ON_VFIO_GROUP,
 	};
-	enum client_kind kind = client_fd_kind(fd);
+	enum client_kind kind = client_fd_kind(fd, NULL);
 	const struct ioasid_ioctl_desc *d;
 	bool vfio = kind == CLIENT_VFIO_DEVICE;
 	int saved = errno;

@@ -798,10 +798,16 @@ static int do_fstat(int fd, struct stat *st)
 {
 	if (client_fd_is_ours(fd)) {
 		struct stat sock;
+		dev_t node;
+		enum client_kind kind = client_fd_kind(fd, &node);
 
 		if (real.fstat(fd, &sock))
 			return -1;
-		if (client_fd_is_file(fd))
+		/* A VFIO node's file is that node, as the kernel's cdevs; the
+		 * device files a group hands out are anonymous. */
+		if (node)
+			sysview_fill_node_stat(st, node);
+		else if (kind > CLIENT_CONNECTION)
 			preload_fill_anon_stat(st, sock.st_ino);
 		else
 			preload_fill_chardev_stat(st, sock.st_ino);

@@ -67,6 +67,8 @@ bool preload_is_device_path(const char *path);
  */
 const char *sysview_path(const char *path, char *buf, size_t cap);
 bool sysview_node_stat(const char *path, struct stat *st);
+/* What stat shows of a VFIO device or group node (and fstat of its fd). */
+void sysview_fill_node_stat(struct stat *st, dev_t node);
 char *sysview_unroot(char *resolved);
 
 /* Make fork() safe for the shim's locks; once, at load. */
@@ -82,7 +84,8 @@ void client_quiesce_end(void);
 int client_open(int oflags);
 /* open(2) of /dev/vfio/devices/vfio<index>: the fd, or -errno. */
 int client_open_device(unsigned int index, int oflags, bool group);
-/* What fd is to us: one getpeername(2) for a socket of ours. */
+/* What fd is to us: one getpeername(2) for a socket of ours.  node (may
+ * be NULL) gets the device node a VFIO file was opened as, or 0. */
 enum client_kind {
 	CLIENT_NOT_OURS,
 	CLIENT_CONNECTION, /* /dev/iommu (or /dev/vfio/vfio) */
@@ -90,7 +93,7 @@ enum client_kind {
 	CLIENT_VFIO_GROUP,
 	CLIENT_OTHER_FILE, /* a fault queue and the like */
 };
-enum client_kind client_fd_kind(int fd);
+enum client_kind client_fd_kind(int fd, dev_t *node);
 /* A VFIO device file of ours. */
 bool client_fd_is_vfio(int fd);
 /* Is fd a connection to an ioasid daemon?  Cheap when it is not a socket. */

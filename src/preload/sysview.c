@@ -67,6 +67,18 @@ const char *sysview_path(const char *path, char *buf, size_t cap)
 	return real.lstat(buf, &st) ? path : buf;
 }
 
+void sysview_fill_node_stat(struct stat *st, dev_t node)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFCHR | 0600;
+	st->st_nlink = 1;
+	st->st_rdev = node;
+	st->st_dev = makedev(0, 5); /* devtmpfs-like, as /dev/iommu's */
+	st->st_ino = (major(node) == IOASID_VFIO_DEVICE_MAJOR ? 0x10000 : 0x20000) +
+		     minor(node);
+	st->st_blksize = 4096;
+}
+
 bool sysview_node_stat(const char *path, struct stat *st)
 {
 	unsigned int n;
@@ -84,13 +96,7 @@ bool sysview_node_stat(const char *path, struct stat *st)
 			return false;
 		major = IOASID_VFIO_GROUP_MAJOR;
 	}
-	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFCHR | 0600;
-	st->st_nlink = 1;
-	st->st_rdev = makedev(major, n);
-	st->st_dev = makedev(0, 5); /* devtmpfs-like, as /dev/iommu's */
-	st->st_ino = (major == IOASID_VFIO_DEVICE_MAJOR ? 0x10000 : 0x20000) + n;
-	st->st_blksize = 4096;
+	sysview_fill_node_stat(st, makedev(major, n));
 	return true;
 }
 

@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/pci_regs.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -222,6 +224,136 @@ static int set_trigger(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
 	return 0;
 }
 
+/* INTx unmasked (under dev->lock): one that waited fires now. */
+static void intx_unmask(struct vfio_dev *dev)
+{
+	if (!dev->intx_masked)
+		return;
+	dev->intx_masked = false;
+	if (dev->intx_pending) {
+		dev->intx_pending = false;
+		dev->intx_masked = true;
+		efd_signal(dev->irqs[VFIO_PCI_INTX_IRQ_INDEX].efds[0]);
+	}
+}
+
+/*
+ * An event fd whose every signal unmasks INTx: the kernel's virqfd,
+ * which KVM's resample fd drives on the guest's EOI.  A thread waits on
+ * it, so the unmask needs no round trip; `stop` ends the thread.
+ */
+struct vfio_unmask_watch {
+	struct vfio_dev *dev;
+	int efd, stop;
+	pthread_t thread;
+};
+
+static void *unmask_wait(void *arg)
+{
+	struct vfio_unmask_watch *w = arg;
+	struct pollfd p[2] = { { .fd = w->efd, .events = POLLIN },
+			       { .fd = w->stop, .events = POLLIN } };
+	uint64_t n;
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if ((p[0].revents & POLLIN) && read(w->efd, &n, 8) == 8) {
+			pthread_mutex_lock(&w->dev->lock);
+			intx_unmask(w->dev);
+			pthread_mutex_unlock(&w->dev->lock);
+		} else if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* A watch of efd (taken over), or -errno. */
+static int unmask_watch_new(struct vfio_dev *dev, int efd,
+			    struct vfio_unmask_watch **out)
+{
+	struct vfio_unmask_watch *w = calloc(1, sizeof(*w));
+	int rc = -ENOMEM;
+
+	if (!w)
+		goto out_close;
+	w->dev = dev;
+	w->efd = efd;
+	w->stop = eventfd(0, EFD_CLOEXEC);
+	if (w->stop < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	rc = -pthread_create(&w->thread, NULL, unmask_wait, w);
+	if (rc)
+		goto out_stop;
+	*out = w;
+	return 0;
+
+out_stop:
+	close(w->stop);
+out_free:
+	free(w);
+out_close:
+	close(efd);
+	return rc;
+}
+
+/* Stop and free a watch taken out from under dev->lock (which it takes). */
+static void unmask_watch_stop(struct vfio_unmask_watch *w)
+{
+	if (!w)
+		return;
+	efd_signal(w->stop);
+	pthread_join(w->thread, NULL);
+	close(w->stop);
+	close(w->efd);
+	free(w);
+}
+
+/* Under dev->lock: the watch, if INTx is no longer in use, to stop. */
+static struct vfio_unmask_watch *unmask_orphaned(struct vfio_dev *dev)
+{
+	struct vfio_unmask_watch *w = NULL;
+
+	if (dev->irq_type != VFIO_PCI_INTX_IRQ_INDEX) {
+		w = dev->unmask;
+		dev->unmask = NULL;
+	}
+	return w;
+}
+
+/* INTx masking and unmasking (MASK / UNMASK), under dev->lock. */
+static int set_intx_mask(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
+			 const uint8_t *bools, const int *efds,
+			 struct vfio_unmask_watch **retired)
+{
+	uint32_t action = hdr->flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+
+	if (dev->irq_type != VFIO_PCI_INTX_IRQ_INDEX)
+		return -EINVAL;
+	if (hdr->flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		/* vfio-pci masks through an event fd no more than we do. */
+		if (action == VFIO_IRQ_SET_ACTION_MASK)
+			return -ETIMEDOUT;
+		/* -1 takes the fd away; the watch was made unlocked. */
+		*retired = dev->unmask;
+		dev->unmask = NULL;
+		(void)efds;
+		return 0;
+	}
+	if (!hdr->count || (bools && !bools[0]))
+		return 0;
+	if (action == VFIO_IRQ_SET_ACTION_MASK)
+		dev->intx_masked = true;
+	else
+		intx_unmask(dev);
+	return 0;
+}
+
 int vfio_set_irqs(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
 		  const void *data, const int *efds)
 {
@@ -229,28 +361,38 @@ int vfio_set_irqs(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
 	const uint8_t *bools = hdr->flags & VFIO_IRQ_SET_DATA_BOOL ? data : NULL;
 	int rc = 0;
 
+	struct vfio_unmask_watch *fresh = NULL, *retired = NULL;
+	bool unmask_fd = action == VFIO_IRQ_SET_ACTION_UNMASK &&
+			 (hdr->flags & VFIO_IRQ_SET_DATA_EVENTFD);
+
+	/* A new unmask fd's watch, made before the lock its thread takes. */
+	if (unmask_fd && hdr->index == VFIO_PCI_INTX_IRQ_INDEX &&
+	    efds && efds[0] >= 0) {
+		rc = unmask_watch_new(dev, efds[0], &fresh);
+		if (rc)
+			return rc;
+	}
 	pthread_mutex_lock(&dev->lock);
 	if (action == VFIO_IRQ_SET_ACTION_TRIGGER) {
 		rc = set_trigger(dev, hdr, bools, efds);
 	} else if (hdr->index != VFIO_PCI_INTX_IRQ_INDEX) {
 		/* vfio-pci masks only INTx. */
 		rc = -ENOTTY;
-	} else if (hdr->flags & VFIO_IRQ_SET_DATA_EVENTFD) {
-		/* Unmasking through an event fd (irqfd): not ours to offer. */
-		rc = -EINVAL;
-	} else if (hdr->count && (!bools || bools[0])) {
-		if (action == VFIO_IRQ_SET_ACTION_MASK) {
-			dev->intx_masked = true;
-		} else if (dev->intx_masked) {
-			dev->intx_masked = false;
-			if (dev->intx_pending) {
-				dev->intx_pending = false;
-				dev->intx_masked = true;
-				efd_signal(dev->irqs[0].efds[0]);
-			}
+	} else {
+		rc = set_intx_mask(dev, hdr, bools, efds, &retired);
+		if (!rc && fresh) {
+			dev->unmask = fresh;
+			fresh = NULL;
 		}
 	}
+	if (!retired)
+		retired = unmask_orphaned(dev);
 	pthread_mutex_unlock(&dev->lock);
+	unmask_watch_stop(retired);
+	/* Refused: the watch goes, and the fd it took over with it. */
+	unmask_watch_stop(fresh);
+	if (unmask_fd)
+		efds = NULL; /* taken over, by the watch or its end */
 	if (!rc && action == VFIO_IRQ_SET_ACTION_TRIGGER)
 		vfio_msix_follow(dev);
 	/* Whatever trigger routes did not take over are ours to close. */
@@ -432,15 +574,18 @@ out_unclaim:
 static void file_unbind(struct vfio_file *vf)
 {
 	struct vfio_dev *dev = vf->dev;
+	struct vfio_unmask_watch *unmask;
 
 	pci_engine_remove(dev->fn);
 	pthread_mutex_lock(&dev->lock);
 	for (unsigned int i = 0; i < VFIO_PCI_NUM_IRQS; i++)
 		routes_drop(&dev->irqs[i]);
 	irq_type_set(dev, -1);
+	unmask = unmask_orphaned(dev);
 	pci_fn_set_dma(dev->fn, NULL);
 	dev->bound = NULL;
 	pthread_mutex_unlock(&dev->lock);
+	unmask_watch_stop(unmask);
 	/* The reset masks every vector again. */
 	pci_fn_reset(dev->fn);
 	ioasid_device_unbind(vf->idev);

@@ -26,6 +26,7 @@
 struct ioasid_device;
 struct vfio_file;
 struct vfio_group_file;
+struct vfio_unmask_watch;
 
 /* Where one interrupt index goes. */
 struct vfio_irq_index {
@@ -48,6 +49,9 @@ struct vfio_dev {
 	struct vfio_file *bound; /* the file it is bound through */
 	int irq_type;            /* the index in use, or -1 */
 	bool intx_masked, intx_pending;
+	/* INTx unmasked when this event fd is signalled (a VMM's resample
+	 * fd from KVM), or NULL; goes when INTx does. */
+	struct vfio_unmask_watch *unmask;
 	struct vfio_irq_index irqs[VFIO_PCI_NUM_IRQS];
 	struct vfio_dev *next;
 };

@@ -171,10 +171,14 @@ struct ioasid_wire_rep {
 /* The abstract socket name of the daemon's end of every file it hands
  * out begins so: "\0" IOASID_WIRE_FILE_PREFIX "<pid>:<serial>". */
 #define IOASID_WIRE_FILE_PREFIX "ioasid-file:"
-/* ... and of a VFIO device file: "\0" IOASID_WIRE_VFIO_PREFIX "<pid>:<n>". */
+/* ... and of a VFIO device file: "\0" IOASID_WIRE_VFIO_PREFIX "<pid>:<n>",
+ * or, opened as its cdev /dev/vfio/devices/vfio<N> (which fstat(2) shows
+ * as that node), IOASID_WIRE_VFIO_PREFIX IOASID_WIRE_NODE "<N>:<pid>:<n>". */
 #define IOASID_WIRE_VFIO_PREFIX "ioasid-file:vfio:"
-/* ... and of a VFIO group file. */
+/* ... and of a VFIO group file: IOASID_WIRE_GROUP_PREFIX IOASID_WIRE_NODE
+ * "<N>:<pid>:<n>" for /dev/vfio/<N>. */
 #define IOASID_WIRE_GROUP_PREFIX "ioasid-file:vfio-group:"
+#define IOASID_WIRE_NODE "node"
 
 /* Room for one descriptor in a message's ancillary data. */
 union ioasid_wire_fd_control {

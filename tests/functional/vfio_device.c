@@ -223,12 +223,18 @@ static void legacy_group(unsigned char *mem)
 	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	struct stat sb;
 
-	EXPECT(stat("/dev/vfio/0", &sb) == 0 && S_ISCHR(sb.st_mode));
 	EXPECT(stat("/sys/kernel/iommu_groups/0/devices/0000:00:04.0", &sb) == 0);
+	EXPECT(stat("/dev/vfio/0", &sb) == 0 && S_ISCHR(sb.st_mode));
 	EXPECT(open("/dev/vfio/7", O_RDWR) == -1 && errno == ENOENT);
 	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
 	group = open("/dev/vfio/0", O_RDWR | O_CLOEXEC);
 	EXPECT(container >= 0 && group >= 0);
+	{
+		struct stat fst;
+
+		EXPECT(fstat(group, &fst) == 0 && S_ISCHR(fst.st_mode) &&
+		       fst.st_rdev == sb.st_rdev);
+	}
 	EXPECT(ioctl(container, VFIO_GET_API_VERSION) == VFIO_API_VERSION);
 	EXPECT(open("/dev/vfio/0", O_RDWR) == -1 && errno == EBUSY);
 	EXPECT(ioctl(group, VFIO_GROUP_GET_STATUS, &st) == 0 &&
@@ -254,6 +260,8 @@ static void legacy_group(unsigned char *mem)
 	EXPECT(dev >= 0);
 	if (dev < 0)
 		return;
+	/* What a group hands out is an anonymous file, not a node. */
+	EXPECT(fstat(dev, &sb) == 0 && !S_ISCHR(sb.st_mode));
 	/* The group has it: its cdev cannot bind it meanwhile. */
 	cdev = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
 	EXPECT(cdev >= 0 && bind(cdev, container, NULL) == -1 &&
@@ -322,6 +330,13 @@ int main(void)
 	       !strcmp(path, "/dev/vfio/devices/vfio0"));
 	dev = open(path, O_RDWR | O_CLOEXEC);
 	EXPECT(dev >= 0);
+	/* The descriptor is that node, as QEMU checks of a cdev it opens. */
+	{
+		struct stat node, fst;
+
+		EXPECT(stat(path, &node) == 0 && fstat(dev, &fst) == 0 &&
+		       S_ISCHR(fst.st_mode) && fst.st_rdev == node.st_rdev);
+	}
 	/* Before bind, nothing else. */
 	EXPECT(ioctl(dev, VFIO_DEVICE_GET_INFO, &info) == -1 && errno == EINVAL);
 	EXPECT(bind(dev, dev, NULL) == -1 && errno == EBADF);

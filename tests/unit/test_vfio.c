@@ -249,6 +249,26 @@ static int readable(int fd)
 	return poll(&p, 1, 5000) == 1;
 }
 
+/* Readable within a tenth of a second: for what must not happen. */
+static int readable_soon(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 100) == 1;
+}
+
+/* The chain at 0x100000 (one descriptor) again, from a channel reset,
+ * armed to interrupt. */
+static void copy_interrupting(volatile unsigned char *bar)
+{
+	bar[0x80 + 0x04] = 0x20;
+	for (int i = 0; i < 5000 && bar[0x80 + 0x04]; i++)
+		usleep(1000);
+	*(volatile uint64_t *)(bar + 0x80 + 0x10) = 0x100000;
+	*(volatile uint16_t *)(bar + 0x80 + 0x00) = 1;
+	*(volatile uint16_t *)(bar + 0x80 + 0x06) = 1;
+}
+
 static void regions_irqs_dma(void)
 {
 	unsigned char *mem = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
@@ -269,6 +289,7 @@ static void regions_irqs_dma(void)
 		uint64_t src, dst, next, rsv[4];
 	} *d = (void *)mem;
 	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int ufd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	volatile unsigned char *bar;
 	struct ioasid_file *f;
 	uint64_t fd_off = 1, count, trap;
@@ -369,6 +390,49 @@ static void regions_irqs_dma(void)
 	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
 	irq.s.count = 1;
 	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -EINVAL); /* not on */
+
+	/* INTx, level and automasked; unmasked by an event fd as KVM's
+	 * resample fd does it.  Nothing to mask or unmask before INTx is on. */
+	irq.s.index = VFIO_PCI_INTX_IRQ_INDEX;
+	irq.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+	irq.fds[0] = ufd;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -EINVAL);
+	irq.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	irq.fds[0] = efd;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	irq.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK;
+	irq.fds[0] = ufd;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), -ETIMEDOUT);
+	irq.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	copy_interrupting(bar);
+	CHECK(readable(efd) && read(efd, &count, 8) == 8 && count == 1);
+	/* Masked since it fired: the next waits... */
+	copy_interrupting(bar);
+	CHECK(!readable_soon(efd));
+	/* ...until the unmask fd is signalled, and then fires. */
+	count = 1;
+	CHECK(write(ufd, &count, 8) == 8);
+	CHECK(readable(efd) && read(efd, &count, 8) == 8 && count == 1);
+	/* Without the fd (-1), unmasking is by ioctl again. */
+	irq.fds[0] = -1;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	copy_interrupting(bar);
+	count = 1;
+	CHECK(write(ufd, &count, 8) == 8);
+	CHECK(!readable_soon(efd));
+	irq.s.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	CHECK(readable(efd) && read(efd, &count, 8) == 8 && count == 1);
+	/* An unmask fd left in place goes with INTx. */
+	irq.s.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+	irq.fds[0] = ufd;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	irq.s.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+	irq.s.count = 0;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &irq), 0);
+	irq.s.count = 1;
+	close(ufd);
 
 	munmap((void *)bar, 16 << 10);
 	ioasid_file_put(f);
