@@ -101,6 +101,7 @@ script_suite "functional tests, daemon under ASan+UBSan" tests/functional/run.sh
 script_suite "fuzzers (60 s each)" tests/fuzz/run.sh "$BUILD_FUZZ" "$BUILD"
 script_suite "make install into a fresh prefix" tests/install/run.sh "$BUILD"
 script_suite "upstream conformance" tests/conformance/run.sh "$BUILD"
+script_suite "unmodified QEMU on a VFIO device" tests/qemu/run.sh "$BUILD"
 
 echo
 if [ ${#failures[@]} -ne 0 ]; then

@@ -304,10 +304,10 @@ IOASID_API const char *ioasid_file_name(const struct ioasid_file *file);
 IOASID_API int ioasid_vfio_sysfs(const char *root);
 
 /*
- * A VFIO device file joins (add) or leaves a VM's KVM VFIO pseudo-device,
- * as KVM_DEV_VFIO_FILE_ADD/_DEL say: 0, -EEXIST when it is linked
- * already, -ENOENT when it is not, -EINVAL for a file that is no VFIO
- * device.  Our devices' DMA is coherent: KVM needs nothing more.
+ * A VFIO device or group file joins (add) or leaves a VM's KVM VFIO
+ * pseudo-device, as KVM_DEV_VFIO_FILE_ADD/_DEL say: 0, -EEXIST when it is
+ * linked already, -ENOENT when it is not, -EINVAL for a file that is
+ * neither.  Our devices' DMA is coherent: KVM needs nothing more.
  */
 IOASID_API int ioasid_vfio_kvm_link(struct ioasid_file *file, int add);
 

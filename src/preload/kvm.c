@@ -77,7 +77,8 @@ int kvm_ioctl(int fd, unsigned long request, unsigned long arg, long *result)
 	    (attr.attr != KVM_DEV_VFIO_GROUP_ADD &&
 	     attr.attr != KVM_DEV_VFIO_GROUP_DEL) ||
 	    vm_xfer(getpid(), attr.addr, &file, sizeof(file), 0) ||
-	    !client_fd_is_vfio(file))
+	    (client_fd_kind(file, NULL) != CLIENT_VFIO_DEVICE &&
+	     client_fd_kind(file, NULL) != CLIENT_VFIO_GROUP))
 		return 0;
 	*result = client_kvm_link(file, attr.attr == KVM_DEV_VFIO_GROUP_ADD);
 	if (*result < 0) {

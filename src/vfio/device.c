@@ -624,8 +624,9 @@ int ioasid_vfio_kvm_link(struct ioasid_file *file, int add)
 	struct vfio_file *vf = vfio_file_of(file);
 	int rc = 0;
 
+	/* A VMM on the legacy path links the group. */
 	if (file->ops != &vfio_file_ops)
-		return -EINVAL;
+		return vfio_group_kvm_link(file, add);
 	pthread_mutex_lock(&vf->dev->lock);
 	if (add && vf->kvm_linked)
 		rc = -EEXIST;

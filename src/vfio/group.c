@@ -26,6 +26,7 @@ struct vfio_group_file {
 	 * how many device files came from here and are still open. */
 	struct ioasid_ctx *container;
 	unsigned int devices_open;
+	bool kvm_linked; /* in a VM's KVM VFIO pseudo-device */
 	struct vfio_group_file *next;
 };
 
@@ -115,6 +116,22 @@ static bool group_viable(unsigned int group)
 		pthread_mutex_unlock(&d->lock);
 	}
 	return viable;
+}
+
+int vfio_group_kvm_link(struct ioasid_file *file, int add)
+{
+	struct vfio_group_file *gf = (struct vfio_group_file *)file;
+	int rc = 0;
+
+	if (file->ops != &vfio_group_ops)
+		return -EINVAL;
+	pthread_mutex_lock(&groups_lock);
+	if (!add == !gf->kvm_linked)
+		rc = add ? -EEXIST : -ENOENT;
+	else
+		gf->kvm_linked = add;
+	pthread_mutex_unlock(&groups_lock);
+	return rc;
 }
 
 long ioasid_vfio_group_get_status(struct ioasid_ucmd *u)

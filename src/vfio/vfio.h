@@ -91,6 +91,8 @@ int vfio_set_irqs(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
 		  const void *data, const int *efds);
 /* A device file a group handed out is closed (group.c). */
 void vfio_group_device_closed(struct vfio_group_file *gf);
+/* ioasid_vfio_kvm_link() for a group's file; -EINVAL for any other. */
+int vfio_group_kvm_link(struct ioasid_file *file, int add);
 
 /* The function's MSI-X table as the routes say (without dev->lock). */
 void vfio_msix_follow(struct vfio_dev *dev);

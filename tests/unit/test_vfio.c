@@ -461,6 +461,11 @@ static void legacy_group(void)
 	CHECK_EQ(ioasid_vfio_open_group(77, &g), -ENODEV);
 	CHECK_EQ(ioasid_vfio_open_group(0, &g), 0);
 	CHECK_EQ(ioasid_vfio_open_group(0, &g2), -EBUSY);
+	/* A VMM links the group to its VM's KVM VFIO device. */
+	CHECK_EQ(ioasid_vfio_kvm_link(g, 1), 0);
+	CHECK_EQ(ioasid_vfio_kvm_link(g, 1), -EEXIST);
+	CHECK_EQ(ioasid_vfio_kvm_link(g, 0), 0);
+	CHECK_EQ(ioasid_vfio_kvm_link(g, 0), -ENOENT);
 	CHECK_EQ(gio(g, VFIO_GROUP_GET_STATUS, (uintptr_t)&st), 0);
 	CHECK_EQ(st.flags, VFIO_GROUP_FLAGS_VIABLE);
 	st.argsz = 4;

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""QEMU's vfio-pci on the I/OAT model, every way QEMU opens a device.
+
+Each case starts unmodified QEMU under `ioasid-run --device ioat`, lets
+the firmware (SeaBIOS) enumerate the bus, and asks QEMU's monitor until
+the device shows with its BAR0 assigned; the daemon's trace must show
+guest RAM mapped for DMA at IOVA = guest-physical address 0, the way
+each path maps (VFIO_IOMMU_MAP_DMA through a container, IOMMU_IOAS_MAP
+through iommufd).  QEMU may warn, never fail.
+
+    cases.py BUILD_DIR QEMU
+"""
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD, QEMU = sys.argv[1], sys.argv[2]
+ACCEL = "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+DEADLINE = 120  # seconds: a wedged run fails, it does not hang CI
+
+
+class Monitor:
+    """QEMU's human monitor on a unix socket."""
+
+    def __init__(self, path, proc):
+        self.sock = None
+        end = time.monotonic() + DEADLINE
+        while self.sock is None:
+            if proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError("QEMU's monitor never came up")
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                self.sock = s
+            except OSError:
+                time.sleep(0.1)
+        self.sock.settimeout(DEADLINE)
+        self.read_prompt()
+
+    def read_prompt(self):
+        buf = b""
+        while not buf.endswith(b"(qemu) "):
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise RuntimeError("monitor closed")
+            buf += chunk
+        return buf.decode(errors="replace")
+
+    def cmd(self, line):
+        self.sock.sendall(line.encode() + b"\n")
+        # The echo of the line comes back with terminal escapes; drop it.
+        out = self.read_prompt()
+        return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", out).replace("\r", "")
+
+    def quit(self):
+        try:
+            self.sock.sendall(b"quit\n")
+        except OSError:
+            pass
+
+
+def device_with_bar(pci):
+    """BAR0's address in the device's entry of `info pci`, once it has one."""
+    ours = False
+    for line in pci.splitlines():
+        if "PCI device" in line:
+            ours = "PCI device 8086:2021" in line
+        m = re.match(r"\s+BAR0: 64 bit memory at (0x[0-9a-f]+)", line)
+        if ours and m:
+            return m.group(1)
+    return None
+
+
+def run_case(name, qemu_args, wrap=None, maps_re=None):
+    tmp = tempfile.mkdtemp(prefix="ioasid-qemu-")
+    mon = os.path.join(tmp, "mon")
+    trace = os.path.join(tmp, "trace")
+    argv = [QEMU, "-machine", "q35,accel=" + ACCEL, "-m", "256",
+            "-display", "none", "-nodefaults", "-serial", "none",
+            "-monitor", "unix:%s,server=on,wait=off" % mon] + qemu_args
+    if ACCEL == "kvm":
+        argv[3:3] = ["-cpu", "host"]
+    if wrap:
+        argv = ["bash", "-c", wrap + ' exec "$@"', "bash"] + argv
+    argv = [os.path.join(BUILD, "ioasid-run"), "--trace", trace,
+            "--device", "ioat", "--"] + argv
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    problems = []
+    bar = None
+    try:
+        m = Monitor(mon, proc)
+        end = time.monotonic() + DEADLINE
+        while bar is None and time.monotonic() < end and proc.poll() is None:
+            bar = device_with_bar(m.cmd("info pci"))
+            if bar is None:
+                time.sleep(0.2)
+        m.quit()
+    except (RuntimeError, OSError) as e:
+        problems.append(str(e))
+    try:
+        out, _ = proc.communicate(timeout=DEADLINE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        problems.append("QEMU did not quit")
+    if proc.returncode != 0:
+        problems.append("exit status %d" % proc.returncode)
+    errors = [l for l in out.splitlines()
+              if l.startswith("qemu-system") and "warning:" not in l]
+    problems += errors
+    if bar is None:
+        problems.append("the device never showed with BAR0 assigned")
+    try:
+        with open(trace) as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    if maps_re and not re.search(maps_re, text):
+        problems.append("no DMA map of guest RAM at IOVA 0 in the trace")
+    if problems:
+        print("FAIL: qemu: %s" % name)
+        for p in problems:
+            print("   " + p)
+        for l in out.splitlines()[-15:]:
+            print("   | " + l)
+        return False
+    print("ok: qemu: %s (BAR0 at %s, %s)" % (name, bar, ACCEL))
+    for l in out.splitlines():
+        if "warning:" in l:
+            print("   QEMU says: " + l)
+    return True
+
+
+CONTAINER_MAP = r"VFIO_IOMMU_MAP_DMA \{[^}]*iova=0[,}][^\n]*= 0\n"
+IOAS_MAP = r"IOMMU_IOAS_MAP \{[^}]*iova=0[,}][^\n]*= 0\n"
+CASES = [
+    ("host= through a VFIO container (/dev/vfio/vfio, /dev/vfio/0)",
+     ["-device", "vfio-pci,host=0000:00:04.0"], None, CONTAINER_MAP),
+    ("host= with an iommufd object (/dev/vfio/devices/vfio0)",
+     ["-object", "iommufd,id=i0",
+      "-device", "vfio-pci,host=0000:00:04.0,iommufd=i0"], None, IOAS_MAP),
+    ("fd= and an iommufd fd=, as a management tool passes them",
+     ["-object", "iommufd,id=i0,fd=8",
+      "-device", "vfio-pci,fd=7,iommufd=i0"],
+     "exec 7<>/dev/vfio/devices/vfio0 8<>/dev/iommu;", IOAS_MAP),
+]
+
+passed = failed = 0
+for name, args, wrap, maps in CASES:
+    if run_case(name, args, wrap, maps):
+        passed += 1
+    else:
+        failed += 1
+print("qemu: %d passed, %d failed, 0 skipped" % (passed, failed))
+sys.exit(1 if failed else 0)

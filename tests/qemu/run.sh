@@ -1,0 +1,72 @@
+#!/bin/bash
+# Unmodified QEMU against ioasid: the I/OAT model put in a VM by
+# `-device vfio-pci` every way QEMU has (host= through a container,
+# host= with iommufd=, fd= with an iommufd fd=), under ioasid-run.
+#
+#   tests/qemu/run.sh BUILD_DIR
+#
+# Needs QEMU with iommufd (8.2 or later).  Debian 12's own is 7.2: as
+# root, QEMU is installed from bookworm-backports through a private apt
+# configuration (the machine's own sources are left as they are).
+# IOASID_QEMU=skip says on purpose not to run.  Ends with
+# "qemu: N passed, N failed, N skipped".
+set -u
+BUILD=$(cd "${1:-build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${IOASID_QEMU_CACHE:-/var/cache/ioasid-qemu}
+QEMU=${IOASID_QEMU_BIN:-qemu-system-x86_64}
+say() { echo "qemu: $*"; }
+
+if [ "${IOASID_QEMU:-}" = skip ]; then
+	say "IOASID_QEMU=skip: QEMU was not run"
+	say "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+
+has_iommufd() {
+	"$QEMU" -object help 2>/dev/null | grep -qx '  *iommufd\|iommufd'
+}
+
+# A private apt configuration: the machine's sources and
+# bookworm-backports, lists kept in the cache.
+install_qemu() {
+	local parts="$cache/apt/parts" f
+	[ "$(id -u)" -eq 0 ] || return 1
+	mkdir -p "$parts" "$cache/apt/lists/partial" || return 1
+	rm -f "$parts"/*
+	[ -s /etc/apt/sources.list ] && cp /etc/apt/sources.list "$parts/machine.list"
+	for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[ -e "$f" ] && cp "$f" "$parts/"
+	done
+	local mirror
+	mirror=$(grep -hE '^(URIs:|deb )' "$parts"/* 2>/dev/null |
+		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -1 | tr -d ' ')
+	[ -n "$mirror" ] || return 1
+	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+		"${mirror%/}" >"$parts/ioasid-backports.sources"
+	local apt=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$parts"
+		-o Dir::State::Lists="$cache/apt/lists" -o APT::Sandbox::User=root
+		# Snapshot mirrors serve Release files whose Valid-Until has
+		# passed; for these sources, that is no reason to refuse them.
+		-o Acquire::Check-Valid-Until=false)
+	apt-get "${apt[@]}" -qq update >/dev/null 2>&1 || return 1
+	DEBIAN_FRONTEND=noninteractive apt-get "${apt[@]}" -y -qq --no-install-recommends \
+		install -t bookworm-backports qemu-system-x86 >/dev/null 2>&1
+}
+
+if ! has_iommufd; then
+	say "no QEMU with iommufd here: installing qemu-system-x86 from bookworm-backports"
+	install_qemu
+	if ! has_iommufd; then
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+		echo "!! qemu: NO QEMU WITH IOMMUFD, and it could not be installed" >&2
+		echo "!! (root and Debian's bookworm-backports are needed);" >&2
+		echo "!! IOASID_QEMU=skip says on purpose that it need not run." >&2
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+		say "0 passed, 1 failed, 0 skipped"
+		exit 1
+	fi
+fi
+say "$("$QEMU" --version | head -1)"
+
+exec python3 "$here/cases.py" "$BUILD" "$QEMU"
