@@ -112,17 +112,70 @@ long ioasid_vfio_device_get_info(struct ioasid_ucmd *u)
 	return ucmd_respond(u, sizeof(*cmd));
 }
 
+/* A region's capability chain, built before it is sized against argsz. */
+struct cap_chain {
+	uint8_t buf[64];
+	size_t len;
+	size_t last; /* where the last capability begins, + 1; 0: none */
+};
+
+static void cap_add(struct cap_chain *c, const void *cap, size_t size)
+{
+	/* Links count from the start of the region info. */
+	uint32_t at = (uint32_t)(sizeof(struct vfio_region_info) + c->len);
+
+	if (c->last)
+		memcpy(c->buf + c->last - 1 +
+			       offsetof(struct vfio_info_cap_header, next),
+		       &at, sizeof(at));
+	memcpy(c->buf + c->len, cap, size);
+	c->last = c->len + 1;
+	c->len += (size + 7) & ~(size_t)7;
+}
+
+/*
+ * A BAR's capabilities: where part of it holds registers the model must
+ * see each write to, only the rest may be mapped (a VMM then traps the
+ * guest's accesses there and sends them as region access); the BAR with
+ * the MSI-X table says that table may be mapped all the same.
+ */
+static void bar_caps(struct pci_fn *fn, unsigned int index, uint64_t size,
+		     struct cap_chain *c)
+{
+	const struct pci_bar *bar = &fn->bars[index];
+
+	if (bar->trapped) {
+		struct {
+			struct vfio_region_info_cap_sparse_mmap s;
+			struct vfio_region_sparse_mmap_area area;
+		} sparse = {
+			.s = { .header = { .id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+					   .version = 1 },
+			       .nr_areas = bar->trapped < size },
+			.area = { .offset = bar->trapped,
+				  .size = size - bar->trapped },
+		};
+
+		cap_add(c, &sparse, sizeof(sparse.s) +
+				    sparse.s.nr_areas * sizeof(sparse.area));
+	}
+	if (fn->msix_cap && index == (fn->cfg[fn->msix_cap + 4] & 7u)) {
+		struct vfio_info_cap_header msix = {
+			.id = VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, .version = 1,
+		};
+
+		cap_add(c, &msix, sizeof(msix));
+	}
+}
+
 long ioasid_vfio_device_get_region_info(struct ioasid_ucmd *u)
 {
 	struct vfio_region_info *cmd = u->cmd;
-	struct vfio_info_cap_header cap = {
-		.id = VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, .version = 1,
-	};
+	struct cap_chain caps = { .len = 0 };
 	struct vfio_file *vf;
 	uint64_t size;
 	uint32_t flags;
 	int rc = bound(u, &vf);
-	bool msix;
 
 	if (rc)
 		return rc;
@@ -132,20 +185,19 @@ long ioasid_vfio_device_get_region_info(struct ioasid_ucmd *u)
 	cmd->offset = (uint64_t)cmd->index << VFIO_REGION_SHIFT;
 	cmd->flags = flags;
 	cmd->cap_offset = 0;
-	/* The BAR with the MSI-X table says it may be mapped all the same. */
-	msix = vf->dev->fn->msix_cap && cmd->index < PCI_NUM_BARS &&
-	       size && cmd->index == (vf->dev->fn->cfg[vf->dev->fn->msix_cap + 4] & 7);
-	if (msix) {
+	if (cmd->index < PCI_NUM_BARS && size)
+		bar_caps(vf->dev->fn, cmd->index, size, &caps);
+	if (caps.len) {
 		cmd->flags |= VFIO_REGION_INFO_FLAG_CAPS;
-		if (u->user_size >= sizeof(*cmd) + sizeof(cap)) {
+		if (u->user_size >= sizeof(*cmd) + caps.len) {
 			cmd->cap_offset = sizeof(*cmd);
-			rc = ucmd_write(u, u->ubuffer + sizeof(*cmd), &cap,
-					sizeof(cap));
+			rc = ucmd_write(u, u->ubuffer + sizeof(*cmd), caps.buf,
+					caps.len);
 			if (rc)
 				return rc;
 		} else {
 			/* Too small for the chain: say how large to ask. */
-			cmd->argsz = sizeof(*cmd) + sizeof(cap);
+			cmd->argsz = (uint32_t)(sizeof(*cmd) + caps.len);
 		}
 	}
 	return ucmd_respond(u, sizeof(*cmd));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -130,7 +131,9 @@ static void info_ioctls(void)
 	struct vfio_device_feature feat = { .argsz = sizeof(feat) };
 	struct {
 		struct vfio_region_info ri;
-		struct vfio_info_cap_header cap;
+		struct vfio_region_info_cap_sparse_mmap sparse;
+		struct vfio_region_sparse_mmap_area area;
+		struct vfio_info_cap_header msix;
 	} big = { .ri = { .argsz = sizeof(big) } };
 	struct {
 		struct vfio_pci_hot_reset_info h;
@@ -166,7 +169,9 @@ static void info_ioctls(void)
 	CHECK(ri.size == 0 && ri.flags == 0);
 	ri.index = 9;
 	CHECK_EQ(dio(f, VFIO_DEVICE_GET_REGION_INFO, &ri), -EINVAL);
-	/* BAR0 has the MSI-X table: too small an argsz learns how much. */
+	/* BAR0's registers page traps, the rest maps; it has the MSI-X
+	 * table too: two capabilities, and too small an argsz learns how
+	 * much they take. */
 	ri.index = 0;
 	CHECK_EQ(dio(f, VFIO_DEVICE_GET_REGION_INFO, &ri), 0);
 	CHECK_EQ(ri.size, 16 << 10);
@@ -176,7 +181,11 @@ static void info_ioctls(void)
 	CHECK_EQ(ri.cap_offset, 0);
 	CHECK_EQ(dio(f, VFIO_DEVICE_GET_REGION_INFO, &big), 0);
 	CHECK_EQ(big.ri.cap_offset, sizeof(big.ri));
-	CHECK(big.cap.id == VFIO_REGION_INFO_CAP_MSIX_MAPPABLE && !big.cap.next);
+	CHECK_EQ(big.sparse.header.id, VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+	CHECK_EQ(big.sparse.header.next, offsetof(typeof(big), msix));
+	CHECK(big.sparse.nr_areas == 1 && big.area.offset == PG &&
+	      big.area.size == (16 << 10) - PG);
+	CHECK(big.msix.id == VFIO_REGION_INFO_CAP_MSIX_MAPPABLE && !big.msix.next);
 
 	for (unsigned int i = 0; i < 5; i++) {
 		ii.index = i;
