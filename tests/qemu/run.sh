@@ -1,7 +1,8 @@
 #!/bin/bash
 # Unmodified QEMU against ioasid: the I/OAT model put in a VM by
 # `-device vfio-pci` every way QEMU has (host= through a container,
-# host= with iommufd=, fd= with an iommufd fd=), under ioasid-run.
+# host= with iommufd=, fd= with an iommufd fd=), under ioasid-run; and a
+# Linux guest whose own ioatdma driver probes it.
 #
 #   tests/qemu/run.sh BUILD_DIR
 #
@@ -29,29 +30,66 @@ has_iommufd() {
 
 # A private apt configuration: the machine's sources and
 # bookworm-backports, lists kept in the cache.
-install_qemu() {
-	local parts="$cache/apt/parts" f
-	[ "$(id -u)" -eq 0 ] || return 1
+apt=()
+apt_private() {
+	local parts="$cache/apt/parts" f mirror
+	[ ${#apt[@]} -ne 0 ] && return 0
 	mkdir -p "$parts" "$cache/apt/lists/partial" || return 1
 	rm -f "$parts"/*
 	[ -s /etc/apt/sources.list ] && cp /etc/apt/sources.list "$parts/machine.list"
 	for f in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
 		[ -e "$f" ] && cp "$f" "$parts/"
 	done
-	local mirror
 	mirror=$(grep -hE '^(URIs:|deb )' "$parts"/* 2>/dev/null |
 		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -1 | tr -d ' ')
 	[ -n "$mirror" ] || return 1
 	printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
 		"${mirror%/}" >"$parts/ioasid-backports.sources"
-	local apt=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$parts"
+	apt=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$parts"
 		-o Dir::State::Lists="$cache/apt/lists" -o APT::Sandbox::User=root
 		# Snapshot mirrors serve Release files whose Valid-Until has
 		# passed; for these sources, that is no reason to refuse them.
 		-o Acquire::Check-Valid-Until=false)
-	apt-get "${apt[@]}" -qq update >/dev/null 2>&1 || return 1
+	apt-get "${apt[@]}" -qq update >/dev/null 2>&1 || { apt=(); return 1; }
+}
+
+install_qemu() {
+	[ "$(id -u)" -eq 0 ] && apt_private || return 1
 	DEBIAN_FRONTEND=noninteractive apt-get "${apt[@]}" -y -qq --no-install-recommends \
 		install -t bookworm-backports qemu-system-x86 >/dev/null 2>&1
+}
+
+# The guest: Debian 12's own kernel (its ioatdma and dca modules) and
+# busybox, downloaded (not installed) into the cache, and an initramfs
+# around tests/qemu/guest-init.
+guest_assets() {
+	local g="$cache/guest" tmp kpkg
+	if ! [ -s "$g/vmlinuz" ] || ! [ -s "$g/busybox" ] || ! [ -s "$g/ioatdma.ko" ]; then
+		apt_private || return 1
+		kpkg=$(apt-cache "${apt[@]}" depends linux-image-amd64 2>/dev/null |
+			grep -oE 'linux-image-6[^ ]*-amd64' | head -1)
+		[ -n "$kpkg" ] || return 1
+		tmp=$(mktemp -d)
+		(cd "$tmp" && apt-get "${apt[@]}" -qq download "$kpkg" busybox-static \
+			>/dev/null 2>&1) || { rm -rf "$tmp"; return 1; }
+		mkdir -p "$tmp/x" "$g" &&
+			for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$tmp/x" || return 1; done
+		cp "$tmp"/x/boot/vmlinuz-* "$g/vmlinuz" &&
+			cp "$tmp/x/bin/busybox" "$g/busybox" &&
+			cp "$(find "$tmp/x/lib/modules" -name dca.ko)" "$g/dca.ko" &&
+			cp "$(find "$tmp/x/lib/modules" -name ioatdma.ko)" "$g/ioatdma.ko"
+		local rc=$?
+		rm -rf "$tmp"
+		[ $rc -eq 0 ] || return 1
+	fi
+	tmp=$(mktemp -d)
+	mkdir -p "$tmp/root/bin" "$tmp/root/mod" "$tmp/root/proc" "$tmp/root/sys" "$tmp/root/dev"
+	cp "$g/busybox" "$tmp/root/bin/" && cp "$g/dca.ko" "$g/ioatdma.ko" "$tmp/root/mod/" &&
+		install -m 755 "$here/guest-init" "$tmp/root/init" || return 1
+	(cd "$tmp/root" && find . | "$g/busybox" cpio -o -H newc 2>/dev/null) |
+		gzip >"$tmp/initrd.gz" || return 1
+	export IOASID_GUEST_KERNEL="$g/vmlinuz" IOASID_GUEST_INITRD="$tmp/initrd.gz"
+	guest_tmp=$tmp
 }
 
 if ! has_iommufd; then
@@ -68,5 +106,10 @@ if ! has_iommufd; then
 	fi
 fi
 say "$("$QEMU" --version | head -1)"
+guest_tmp=
+if ! guest_assets; then
+	say "the guest's kernel and busybox could not be fetched: the guest case fails"
+fi
+trap '[ -n "$guest_tmp" ] && rm -rf "$guest_tmp"' EXIT
 
-exec python3 "$here/cases.py" "$BUILD" "$QEMU"
+python3 "$here/cases.py" "$BUILD" "$QEMU"
