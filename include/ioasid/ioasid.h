@@ -287,6 +287,14 @@ IOASID_API int ioasid_dev_dma(struct ioasid_dev *dev, uint32_t pasid, uint64_t i
 IOASID_API int ioasid_vfio_plug(const char *spec);
 IOASID_API int ioasid_vfio_open(int index, struct ioasid_file **out);
 /*
+ * Unplug device N: 0 when it is gone, -EINPROGRESS when a file holds it
+ * (its holder is asked to let go through the request interrupt, and the
+ * device goes when its last file closes; it is found by nothing
+ * meanwhile), -ENODEV for no such device.  A plug or unplug after
+ * ioasid_vfio_sysfs() rewrites that view.
+ */
+IOASID_API int ioasid_vfio_unplug(int index);
+/*
  * A file of IOMMU group `group` (what an open(2) of /dev/vfio/<group>
  * is): -ENODEV when no device is in it, -EBUSY while it is open already.
  */

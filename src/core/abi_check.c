@@ -56,6 +56,8 @@ PIN_SIZE(iommu_vevent_tegra241_cmdqv, 16);
 PIN_SIZE(iommu_test_hw_info, 8);
 PIN_SIZE(iommu_viommu_invalidate_selftest, 12);
 PIN_SIZE(vfio_info_cap_header, 8);
+PIN_SIZE(vfio_region_info_cap_sparse_mmap, 16);
+PIN_SIZE(vfio_region_sparse_mmap_area, 16);
 PIN_SIZE(vfio_iommu_type1_info_cap_iova_range, 16);
 PIN_SIZE(vfio_iommu_type1_info_dma_avail, 12);
 

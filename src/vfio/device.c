@@ -19,39 +19,68 @@
 #include "ioasid/uapi/ioasid.h"
 #include "vfio.h"
 
-/* Plugged devices, in index order.  Lock order: taken alone. */
+/*
+ * Plugged devices, in index order.  Lock order: devs_lock, then a
+ * device's lock.  A device unplugged while files of it are open is
+ * `leaving`: found by nothing, freed when its last file closes.
+ */
 static pthread_mutex_t devs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vfio_dev *devs;
 
-static struct vfio_dev *dev_find(int index)
+/* Device index, counted as one more file open (dev_put), or NULL. */
+static struct vfio_dev *dev_get(int index)
 {
 	struct vfio_dev *d;
 
 	pthread_mutex_lock(&devs_lock);
-	for (d = devs; d && (int)d->index != index; d = d->next)
+	for (d = devs; d && ((int)d->index != index || d->leaving); d = d->next)
 		;
+	if (d)
+		d->files++;
 	pthread_mutex_unlock(&devs_lock);
 	return d;
 }
 
-struct vfio_dev *vfio_devs_first(void)
+/* Under devs_lock: take d out of the list. */
+static void dev_unlink(struct vfio_dev *d)
 {
-	struct vfio_dev *d;
+	struct vfio_dev **link;
 
-	pthread_mutex_lock(&devs_lock);
-	d = devs;
-	pthread_mutex_unlock(&devs_lock);
-	return d;
+	for (link = &devs; *link != d; link = &(*link)->next)
+		;
+	*link = d->next;
 }
 
-struct vfio_dev *vfio_devs_next(struct vfio_dev *d)
+static void dev_free(struct vfio_dev *d)
 {
-	struct vfio_dev *n;
+	pci_fn_destroy(d->fn);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+static void dev_put(struct vfio_dev *d)
+{
+	bool gone;
 
 	pthread_mutex_lock(&devs_lock);
-	n = d->next;
+	gone = !--d->files && d->leaving;
+	if (gone)
+		dev_unlink(d);
 	pthread_mutex_unlock(&devs_lock);
-	return n;
+	if (gone)
+		dev_free(d);
+}
+
+int vfio_devs_each(int (*fn)(struct vfio_dev *d, void *priv), void *priv)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&devs_lock);
+	for (struct vfio_dev *d = devs; d && !rc; d = d->next)
+		if (!d->leaving)
+			rc = fn(d, priv);
+	pthread_mutex_unlock(&devs_lock);
+	return rc;
 }
 
 /* ---- interrupts -------------------------------------------------- */
@@ -607,6 +636,7 @@ static void file_release(struct ioasid_file *file)
 		file_unbind(vf);
 	if (vf->group)
 		vfio_group_device_closed(vf->group);
+	dev_put(vf->dev);
 	free(vf);
 }
 
@@ -640,14 +670,16 @@ int ioasid_vfio_kvm_link(struct ioasid_file *file, int add)
 
 int ioasid_vfio_open(int index, struct ioasid_file **out)
 {
-	struct vfio_dev *dev = dev_find(index);
+	struct vfio_dev *dev = dev_get(index);
 	struct vfio_file *vf;
 
 	if (!dev)
 		return -ENODEV;
 	vf = calloc(1, sizeof(*vf));
-	if (!vf)
+	if (!vf) {
+		dev_put(dev);
 		return -ENOMEM;
+	}
 	ioasid_file_init(&vf->file, &vfio_file_ops, NULL);
 	vf->dev = dev;
 	*out = &vf->file;
@@ -789,10 +821,51 @@ int ioasid_vfio_plug(const char *spec)
 	dev->next = *link;
 	*link = dev;
 	pthread_mutex_unlock(&devs_lock);
+	/* Once /sys is shown, a device is there for programs when it shows
+	 * in it: else it goes again. */
+	rc = vfio_sysfs_refresh();
+	if (rc) {
+		ioasid_vfio_unplug((int)index);
+		return rc;
+	}
 	return (int)index;
 
 out_unlock:
 	pthread_mutex_unlock(&devs_lock);
 	free(dev);
+	return rc;
+}
+
+int ioasid_vfio_unplug(int index)
+{
+	struct vfio_dev *d;
+	int rc = 0;
+
+	pthread_mutex_lock(&devs_lock);
+	for (d = devs; d && ((int)d->index != index || d->leaving); d = d->next)
+		;
+	if (!d) {
+		pthread_mutex_unlock(&devs_lock);
+		return -ENODEV;
+	}
+	d->leaving = true;
+	if (!d->files) {
+		dev_unlink(d);
+	} else {
+		/* Held: ask the holder to let go, as vfio-pci asks through
+		 * the request interrupt; it goes when its last file does. */
+		struct vfio_irq_index *req = &d->irqs[VFIO_PCI_REQ_IRQ_INDEX];
+
+		pthread_mutex_lock(&d->lock);
+		if (req->count && req->efds[0] >= 0)
+			efd_signal(req->efds[0]);
+		pthread_mutex_unlock(&d->lock);
+		rc = -EINPROGRESS;
+	}
+	pthread_mutex_unlock(&devs_lock);
+	if (!rc)
+		dev_free(d);
+	/* Gone from /sys at once; what cannot be rewritten stays stale. */
+	(void)vfio_sysfs_refresh();
 	return rc;
 }

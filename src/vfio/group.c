@@ -39,12 +39,14 @@ static struct vfio_group_file *group_of(const struct ioasid_ucmd *u)
 	return u->target;
 }
 
+static int in_group(struct vfio_dev *d, void *group)
+{
+	return d->group == *(unsigned int *)group;
+}
+
 static bool group_exists(unsigned int group)
 {
-	for (struct vfio_dev *d = vfio_devs_first(); d; d = vfio_devs_next(d))
-		if (d->group == group)
-			return true;
-	return false;
+	return vfio_devs_each(in_group, &group) != 0;
 }
 
 static void group_release(struct ioasid_file *file)
@@ -102,20 +104,23 @@ int ioasid_vfio_open_group(unsigned int group, struct ioasid_file **out)
 	return 0;
 }
 
+/* Under the devices' lock (vfio_devs_each), which comes before d->lock. */
+static int held_by_cdev(struct vfio_dev *d, void *group)
+{
+	int held;
+
+	if (d->group != *(unsigned int *)group)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	held = d->bound && !d->bound->group;
+	pthread_mutex_unlock(&d->lock);
+	return held;
+}
+
 /* Not while one of its devices is bound through its own cdev. */
 static bool group_viable(unsigned int group)
 {
-	bool viable = true;
-
-	for (struct vfio_dev *d = vfio_devs_first(); d; d = vfio_devs_next(d)) {
-		if (d->group != group)
-			continue;
-		pthread_mutex_lock(&d->lock);
-		if (d->bound && !d->bound->group)
-			viable = false;
-		pthread_mutex_unlock(&d->lock);
-	}
-	return viable;
+	return !vfio_devs_each(held_by_cdev, &group);
 }
 
 int vfio_group_kvm_link(struct ioasid_file *file, int add)
@@ -238,11 +243,27 @@ void vfio_group_device_closed(struct vfio_group_file *gf)
 	ioasid_file_put(&gf->file);
 }
 
+struct by_name {
+	unsigned int group;
+	const char *name;
+	int index;
+};
+
+static int named(struct vfio_dev *d, void *priv)
+{
+	struct by_name *look = priv;
+
+	if (d->group != look->group || strcmp(d->fn->bdf, look->name))
+		return 0;
+	look->index = (int)d->index;
+	return 1;
+}
+
 long ioasid_vfio_group_get_device_fd(struct ioasid_ucmd *u)
 {
 	struct vfio_group_file *gf = group_of(u);
 	char name[IOASID_ARG_STRING_MAX];
-	struct vfio_dev *dev = NULL;
+	struct by_name look;
 	struct ioasid_file *file;
 	struct ioasid_device *idev;
 	struct ioasid_ctx *ctx;
@@ -252,11 +273,9 @@ long ioasid_vfio_group_get_device_fd(struct ioasid_ucmd *u)
 	rc = read_name(u, name, sizeof(name));
 	if (rc)
 		return rc;
-	for (struct vfio_dev *d = vfio_devs_first(); d && !dev;
-	     d = vfio_devs_next(d))
-		if (d->group == gf->group && !strcmp(d->fn->bdf, name))
-			dev = d;
-	if (!dev)
+	look.group = gf->group;
+	look.name = name;
+	if (!vfio_devs_each(named, &look))
 		return -ENODEV;
 	/* A container with an IOMMU set: the compat IOAS to attach to.  The
 	 * device counts as open from here, so the container stays. */
@@ -277,7 +296,8 @@ long ioasid_vfio_group_get_device_fd(struct ioasid_ucmd *u)
 		rc = -ENODEV;
 		goto out_unclaim;
 	}
-	rc = ioasid_vfio_open((int)dev->index, &file);
+	/* Gone since (unplugged): ENODEV, as if never found. */
+	rc = ioasid_vfio_open(look.index, &file);
 	if (rc)
 		goto out_unclaim;
 	/* The group's from here (status sees it so): the file's release

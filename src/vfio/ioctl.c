@@ -5,6 +5,7 @@
  * other one is EINVAL, as the kernel's cdev path says.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 #include "core/dispatch.h"
 #include "core/util.h"
 #include "iommu/device.h"
+#include "ioasid/ioasid.h"
+#include "ioasid/uapi/ioasid.h"
 #include "vfio.h"
 
 /* A bound file's, or EINVAL. */
@@ -373,4 +376,47 @@ long ioasid_vfio_device_hot_reset(struct ioasid_ucmd *u)
 		return -EINVAL;
 	pci_fn_reset(vf->dev->fn);
 	return 0;
+}
+
+/* ---- plugging at run time (our extension, on /dev/iommu) ---------- */
+
+#define PLUG_SPEC_MAX 255
+
+long ioasid_vfio_plug_ioctl(struct ioasid_ucmd *u)
+{
+	struct ioasid_vfio_plug *cmd = u->cmd;
+	char spec[PLUG_SPEC_MAX + 1];
+	int rc;
+
+	/* What binding a device to vfio-pci takes: root's say-so. */
+	if (!ucmd_capable(u, CAP_SYS_ADMIN))
+		return -EPERM;
+	if (!cmd->spec_len || cmd->spec_len > PLUG_SPEC_MAX)
+		return -EINVAL;
+	rc = ucmd_read(u, cmd->spec, spec, cmd->spec_len);
+	if (rc)
+		return rc;
+	spec[cmd->spec_len] = 0;
+	if (strlen(spec) != cmd->spec_len)
+		return -EINVAL;
+	rc = ioasid_vfio_plug(spec);
+	if (rc < 0)
+		return rc;
+	cmd->out_index = (uint32_t)rc;
+	rc = ucmd_respond(u, sizeof(*cmd));
+	/* Unanswered, it was never there. */
+	if (rc)
+		ioasid_vfio_unplug((int)cmd->out_index);
+	return rc;
+}
+
+long ioasid_vfio_unplug_ioctl(struct ioasid_ucmd *u)
+{
+	struct ioasid_vfio_unplug *cmd = u->cmd;
+
+	if (!ucmd_capable(u, CAP_SYS_ADMIN))
+		return -EPERM;
+	if (cmd->index > INT32_MAX)
+		return -ENODEV;
+	return ioasid_vfio_unplug((int)cmd->index);
 }

@@ -9,6 +9,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <linux/pci_regs.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -190,13 +193,19 @@ static int write_device(const char *root, struct vfio_dev *dev)
 	return rc;
 }
 
-int ioasid_vfio_sysfs(const char *root)
+static int write_each(struct vfio_dev *d, void *root)
+{
+	return write_device(root, d);
+}
+
+/* The whole tree under root, which exists and is empty. */
+static int write_tree(const char *root)
 {
 	static const char *const modules[] = {
 		"vfio", "vfio_pci", "vfio_pci_core", "vfio_iommu_type1",
 		"iommufd",
 	};
-	int rc = mkdir(root, 0755) && errno != EEXIST ? -errno : 0;
+	int rc = 0;
 
 	for (size_t i = 0; !rc && i < sizeof(modules) / sizeof(*modules); i++) {
 		char rel[64];
@@ -206,8 +215,70 @@ int ioasid_vfio_sysfs(const char *root)
 	}
 	rc = rc ? rc : make_dirs(root, "dev/vfio");
 	rc = rc ? rc : put_bytes(root, "dev/vfio", "vfio", "", 0);
-	for (struct vfio_dev *d = vfio_devs_first(); !rc && d;
-	     d = vfio_devs_next(d))
-		rc = write_device(root, d);
+	return rc ? rc : vfio_devs_each(write_each, (void *)root);
+}
+
+static int remove_one(const char *path, const struct stat *st, int type,
+		      struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void remove_tree(const char *dir)
+{
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The root the tree is shown at, once ioasid_vfio_sysfs() wrote it. */
+static pthread_mutex_t root_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *shown_root;
+
+int ioasid_vfio_sysfs(const char *root)
+{
+	char *copy = strdup(root);
+	int rc;
+
+	if (!copy)
+		return -ENOMEM;
+	rc = mkdir(root, 0755) && errno != EEXIST ? -errno : 0;
+	rc = rc ? rc : write_tree(root);
+	pthread_mutex_lock(&root_lock);
+	free(shown_root);
+	shown_root = rc ? NULL : copy;
+	pthread_mutex_unlock(&root_lock);
+	if (rc)
+		free(copy);
+	return rc;
+}
+
+/*
+ * A device came or went: a new tree beside the shown one, exchanged with
+ * it in one rename, so a program reading it sees the old tree or the new,
+ * never half of either.
+ */
+int vfio_sysfs_refresh(void)
+{
+	char next[PATH_MAX];
+	int rc = 0;
+
+	pthread_mutex_lock(&root_lock);
+	if (!shown_root)
+		goto out_unlock;
+	if (snprintf(next, sizeof(next), "%s.next", shown_root) >=
+	    (int)sizeof(next)) {
+		rc = -ENAMETOOLONG;
+		goto out_unlock;
+	}
+	remove_tree(next);
+	rc = mkdir(next, 0755) ? -errno : write_tree(next);
+	if (!rc && renameat2(AT_FDCWD, next, AT_FDCWD, shown_root,
+			     RENAME_EXCHANGE))
+		rc = -errno;
+	/* What is at next now is the old tree (or a failed new one). */
+	remove_tree(next);
+out_unlock:
+	pthread_mutex_unlock(&root_lock);
 	return rc;
 }

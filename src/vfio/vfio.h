@@ -53,6 +53,9 @@ struct vfio_dev {
 	 * fd from KVM), or NULL; goes when INTx does. */
 	struct vfio_unmask_watch *unmask;
 	struct vfio_irq_index irqs[VFIO_PCI_NUM_IRQS];
+	/* Under the devices' lock (device.c): files open, and unplugged. */
+	unsigned int files;
+	bool leaving;
 	struct vfio_dev *next;
 };
 
@@ -79,9 +82,11 @@ static inline struct vfio_file *vfio_ucmd_file(const struct ioasid_ucmd *u)
 	return u->target;
 }
 
-/* The plugged devices, in index order (they are never unplugged yet). */
-struct vfio_dev *vfio_devs_first(void);
-struct vfio_dev *vfio_devs_next(struct vfio_dev *d);
+/* fn on each plugged device in index order (under the devices' lock,
+ * which comes before a device's), until it returns non-zero: that. */
+int vfio_devs_each(int (*fn)(struct vfio_dev *d, void *priv), void *priv);
+/* Rewrite the /sys view, if ioasid_vfio_sysfs() made one (sysfs.c). */
+int vfio_sysfs_refresh(void);
 
 /* Bind to ctx: 0, or -errno (EBUSY when another file has it bound). */
 int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,

@@ -31,6 +31,7 @@
 #include <linux/kvm.h>
 
 #include "core/ioctl_desc.h"
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/vfio_compat.h"
 
@@ -195,6 +196,50 @@ static void kvm_link(int dev)
 	close((int)cd.fd);
 	close(vm);
 	close(kvm);
+}
+
+/*
+ * A device plugged and unplugged while programs run (our extension, as a
+ * hot-plug and an unbind from vfio-pci): /sys and /dev show it at once;
+ * unplugged while held, its holder hears the request interrupt, and it is
+ * gone for good once the holder closes it.
+ */
+static void runtime_plug(int iommufd)
+{
+	const char spec[] = "ioat,bdf=0000:00:0a.0";
+	struct ioasid_vfio_plug p = {
+		.size = sizeof(p), .spec = (uintptr_t)spec,
+		.spec_len = sizeof(spec) - 1,
+	};
+	struct ioasid_vfio_unplug up = { .size = sizeof(up) };
+	struct {
+		struct vfio_irq_set s;
+		int32_t fd;
+	} req = { .s = { .argsz = sizeof(req), .index = VFIO_PCI_REQ_IRQ_INDEX,
+			 .flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_TRIGGER,
+			 .count = 1 } };
+	char path[64];
+	struct stat st;
+	uint64_t n;
+	int dev, efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	EXPECT(stat("/sys/bus/pci/devices/0000:00:0a.0", &st) == -1);
+	EXPECT(ioctl(iommufd, IOASID_VFIO_PLUG, &p) == 0);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/vfio%u", p.out_index);
+	EXPECT(stat("/sys/bus/pci/devices/0000:00:0a.0", &st) == 0);
+	dev = open(path, O_RDWR | O_CLOEXEC);
+	EXPECT(dev >= 0 && bind(dev, iommufd, NULL) == 0);
+	req.fd = efd;
+	EXPECT(ioctl(dev, VFIO_DEVICE_SET_IRQS, &req) == 0);
+	up.index = p.out_index;
+	EXPECT(ioctl(iommufd, IOASID_VFIO_UNPLUG, &up) == -1 &&
+	       errno == EINPROGRESS);
+	EXPECT(wait_readable(efd) && read(efd, &n, 8) == 8 && n == 1);
+	EXPECT(stat("/sys/bus/pci/devices/0000:00:0a.0", &st) == -1);
+	EXPECT(open(path, O_RDWR) == -1 && errno == ENOENT);
+	close(dev);
+	close(efd);
 }
 
 struct desc {
@@ -445,6 +490,7 @@ int main(void)
 		close(dev);
 	}
 	legacy_group(mem);
+	runtime_plug(iommufd);
 	close(efd);
 	close(iommufd);
 	printf("%s: a VFIO device through the shim and the daemon\n",

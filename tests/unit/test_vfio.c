@@ -9,6 +9,9 @@
 #include <linux/pci_regs.h>
 #include <poll.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -18,6 +21,7 @@
 #include "core/ioctl_desc.h"
 #include "core/rcu.h"
 #include "ioasid/ioasid.h"
+#include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/vfio_compat.h"
 
@@ -561,6 +565,105 @@ static void legacy_group(void)
 	ioasid_file_put(cdev);
 }
 
+/* Does root/rel exist? */
+static bool shown(const char *root, const char *rel)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	return access(path, F_OK) == 0;
+}
+
+/* Plugging and unplugging while programs run: the extension ioctls. */
+static void plug_unplug(void)
+{
+	char root[] = "/tmp/test-vfio-sysfs-XXXXXX";
+	const char spec[] = "ioat,bdf=0000:00:09.0";
+	struct ioasid_vfio_plug p = {
+		.size = sizeof(p), .spec = (uintptr_t)spec,
+		.spec_len = sizeof(spec) - 1,
+	};
+	struct ioasid_vfio_unplug up = { .size = sizeof(up) };
+	struct {
+		struct vfio_irq_set s;
+		int32_t fd;
+	} req = { .s = { .argsz = sizeof(req), .index = VFIO_PCI_REQ_IRQ_INDEX,
+			 .flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_TRIGGER,
+			 .count = 1 } };
+	struct ioasid_caller user = caller;
+	struct ioasid_file *f;
+	uint64_t n;
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+	CHECK(mkdtemp(root) != NULL);
+	CHECK_EQ(ioasid_vfio_sysfs(root), 0);
+	/* Only an administrator plugs. */
+	user.cap_effective = 0;
+	CHECK_EQ(ioasid_ctx_ioctl(ctx, &user, IOASID_VFIO_PLUG,
+				  (unsigned long)&p), -EPERM);
+	CHECK_EQ(ioasid_ctx_ioctl(ctx, &user, IOASID_VFIO_UNPLUG,
+				  (unsigned long)&up), -EPERM);
+	/* Specs it refuses change nothing. */
+	p.spec_len = 0;
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), -EINVAL);
+	p.spec_len = 256;
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), -EINVAL);
+	p.spec_len = sizeof(spec); /* the NUL inside */
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), -EINVAL);
+	p.spec_len = 4;
+	p.spec = (uintptr_t)"nope";
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), -ENODEV);
+	p.spec = 8;
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), -EFAULT);
+	p.spec = (uintptr_t)spec;
+	p.spec_len = sizeof(spec) - 1;
+	p.flags = 1;
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), -EOPNOTSUPP);
+	p.flags = 0;
+	CHECK(!shown(root, "sys/bus/pci/devices/0000:00:09.0"));
+
+	/* Plugged: the first free index, and /sys shows it at once. */
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), 0);
+	CHECK_EQ(p.out_index, 2);
+	CHECK(shown(root, "sys/bus/pci/devices/0000:00:09.0"));
+	CHECK(shown(root, "dev/vfio/devices/vfio2"));
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), -EEXIST);
+
+	/* Unplugged while a program holds it: the program is asked to let
+	 * go (its request interrupt), nothing finds the device meanwhile,
+	 * and it goes with the program's last file. */
+	CHECK_EQ(ioasid_vfio_open(2, &f), 0);
+	CHECK_EQ(bind(f, NULL), 0);
+	req.fd = efd;
+	CHECK_EQ(dio(f, VFIO_DEVICE_SET_IRQS, &req), 0);
+	up.index = 2;
+	CHECK_EQ(io(IOASID_VFIO_UNPLUG, &up), -EINPROGRESS);
+	CHECK(readable(efd) && read(efd, &n, 8) == 8 && n == 1);
+	CHECK(!shown(root, "sys/bus/pci/devices/0000:00:09.0"));
+	CHECK(shown(root, "sys/bus/pci/devices/0000:00:04.0"));
+	CHECK_EQ(ioasid_vfio_open(2, &f), -ENODEV);
+	CHECK_EQ(io(IOASID_VFIO_UNPLUG, &up), -ENODEV);
+	/* Still its slot until then. */
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), -EEXIST);
+	ioasid_file_put(f);
+	ioasid_wait_releases();
+	CHECK_EQ(io(IOASID_VFIO_PLUG, &p), 0);
+	CHECK_EQ(p.out_index, 2);
+	/* Idle, it goes at once. */
+	CHECK_EQ(io(IOASID_VFIO_UNPLUG, &up), 0);
+	CHECK(!shown(root, "dev/vfio/devices/vfio2"));
+	up.index = 99;
+	CHECK_EQ(io(IOASID_VFIO_UNPLUG, &up), -ENODEV);
+	close(efd);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+		CHECK_EQ(system(cmd), 0);
+	}
+}
+
 int main(void)
 {
 	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
@@ -578,6 +681,7 @@ int main(void)
 	RUN(argsz_rules);
 	RUN(regions_irqs_dma);
 	RUN(legacy_group);
+	RUN(plug_unplug);
 	ioasid_ctx_put(ctx);
 	ioasid_synchronize_rcu();
 	return check_finish("vfio");

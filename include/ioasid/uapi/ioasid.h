@@ -20,6 +20,8 @@ enum {
 	IOASID_EXT_CMD_DEVICE_ALLOC = 0x02,
 	IOASID_EXT_CMD_DEVICE_ATTACH = 0x03,
 	IOASID_EXT_CMD_DEVICE_DETACH = 0x04,
+	IOASID_EXT_CMD_VFIO_PLUG = 0x05,
+	IOASID_EXT_CMD_VFIO_UNPLUG = 0x06,
 };
 
 /**
@@ -181,6 +183,51 @@ struct ioasid_device_detach {
 	__u32 pasid;
 };
 #define IOASID_DEVICE_DETACH _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_DEVICE_DETACH)
+
+/**
+ * struct ioasid_vfio_plug - IOASID_VFIO_PLUG
+ * @size: sizeof(struct ioasid_vfio_plug)
+ * @flags: must be 0
+ * @spec: user pointer to the device's spec, "MODEL[,key=value...]" as
+ *        ioasid-devices(7) and `--device` take it (no NUL needed)
+ * @spec_len: its length in bytes, at most 255
+ * @out_index: the new device's N (/dev/vfio/devices/vfioN)
+ *
+ * Plug in a PCI function of a device model behind VFIO, as a hot-plugged
+ * device bound to vfio-pci: found in /sys and /dev as the kernel puts
+ * one.  An administrator's act: EPERM without CAP_SYS_ADMIN.  ENODEV for
+ * no such model, EINVAL for a spec it refuses, EEXIST for a taken slot.
+ */
+struct ioasid_vfio_plug {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 spec;
+	__u32 spec_len;
+	__u32 out_index;
+};
+#define IOASID_VFIO_PLUG _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_VFIO_PLUG)
+
+/**
+ * struct ioasid_vfio_unplug - IOASID_VFIO_UNPLUG
+ * @size: sizeof(struct ioasid_vfio_unplug)
+ * @flags: must be 0
+ * @index: the device's N
+ * @__reserved: must be 0
+ *
+ * Unplug it (CAP_SYS_ADMIN, as plugging).  0 when it is gone;
+ * EINPROGRESS when a program holds it open: that program is asked to let
+ * go through the device's request interrupt (VFIO_PCI_REQ_IRQ_INDEX), as
+ * the kernel asks when a device is unbound from vfio-pci, and the device
+ * goes when its last file closes, found by nothing meanwhile.  ENODEV for
+ * no such device.
+ */
+struct ioasid_vfio_unplug {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__u32 __reserved;
+};
+#define IOASID_VFIO_UNPLUG _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_VFIO_UNPLUG)
 
 /*
  * The character devices our VFIO devices and groups are, as stat(2) of
