@@ -7,7 +7,8 @@
  * The daemon says which part of a mapping is such registers; the shim
  * maps that part read-only, and a store there faults.  The handler
  * decodes the store (x86-64 MOV to memory: 88, 89, C6, C7 with their
- * prefixes, which is what a driver's writeb..writeq compile to), sends
+ * prefixes, which is what a driver's writeb..writeq compile to; and
+ * MOVDIR64B, how a descriptor goes to a DSA portal), sends
  * it to the device as a region write -- which the model handles before
  * it answers -- and resumes after the instruction.  Reads are the page's
  * own.  A fault anywhere else, or a store it cannot decode, goes to the
@@ -132,6 +133,78 @@ static bool decode_store(const uint8_t *ip, const greg_t *regs,
 	return true;
 }
 
+/*
+ * MOVDIR64B (66 0F 38 F8 /r, a memory operand): 64 bytes from the memory
+ * operand to the address in the register operand, one write, as a DSA
+ * portal takes a descriptor.  The source's address and the instruction's
+ * length; false for anything else.
+ */
+static bool decode_movdir64b(const uint8_t *ip, const greg_t *regs,
+			     uintptr_t *src, unsigned int *len)
+{
+	const uint8_t *p = ip;
+	bool rex_x = false, rex_b = false;
+	unsigned int mod, rm, base, index, scale;
+	uint64_t ea = 0;
+	uint8_t modrm;
+
+	if (*p++ != 0x66)
+		return false;
+	if ((*p & 0xf0) == 0x40) {
+		rex_x = *p & 2;
+		rex_b = *p & 1;
+		p++;
+	}
+	if (p[0] != 0x0f || p[1] != 0x38 || p[2] != 0xf8)
+		return false;
+	p += 3;
+	modrm = *p++;
+	mod = modrm >> 6;
+	rm = modrm & 7;
+	if (mod == 3)
+		return false;
+	if (rm == 4) {
+		uint8_t sib = *p++;
+
+		scale = sib >> 6;
+		index = ((sib >> 3) & 7) | (rex_x ? 8 : 0);
+		base = (sib & 7) | (rex_b ? 8 : 0);
+		if (index != 4)
+			ea += (uint64_t)regs[greg_of[index]] << scale;
+		if ((base & 7) == 5 && mod == 0) {
+			int32_t d;
+
+			memcpy(&d, p, 4);
+			p += 4;
+			ea += (uint64_t)(int64_t)d;
+		} else {
+			ea += (uint64_t)regs[greg_of[base]];
+		}
+	} else if (rm == 5 && mod == 0) {
+		int32_t d;
+
+		memcpy(&d, p, 4);
+		p += 4;
+		/* RIP-relative: from the end of the instruction. */
+		ea = (uint64_t)(uintptr_t)p + (uint64_t)(int64_t)d;
+	} else {
+		ea = (uint64_t)regs[greg_of[rm | (rex_b ? 8 : 0)]];
+	}
+	if (mod == 1) {
+		ea += (uint64_t)(int64_t)(int8_t)*p;
+		p += 1;
+	} else if (mod == 2) {
+		int32_t d;
+
+		memcpy(&d, p, 4);
+		p += 4;
+		ea += (uint64_t)(int64_t)d;
+	}
+	*src = (uintptr_t)ea;
+	*len = (unsigned int)(p - ip);
+	return true;
+}
+
 static void on_segv(int sig, siginfo_t *si, void *uc_void)
 {
 	ucontext_t *uc = uc_void;
@@ -139,6 +212,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc_void)
 	greg_t *regs = uc->uc_mcontext.gregs;
 	unsigned int width, len;
 	uint64_t value, off = 0;
+	uintptr_t src;
 	int fd = -1;
 
 	for (int i = 0; i < MAX_TRAPS; i++) {
@@ -156,6 +230,20 @@ static void on_segv(int sig, siginfo_t *si, void *uc_void)
 		    (long)width) {
 		regs[REG_RIP] += len;
 		return;
+	}
+	if (fd >= 0 &&
+	    decode_movdir64b((const uint8_t *)regs[REG_RIP], regs, &src,
+			     &len)) {
+		uint8_t desc[64];
+
+		/* The destination is 64-byte aligned, or the CPU faulted
+		 * with #GP before any of this. */
+		memcpy(desc, (const void *)src, sizeof(desc));
+		if (client_file_pio(fd, desc, sizeof(desc), (int64_t)off,
+				    true) == (long)sizeof(desc)) {
+			regs[REG_RIP] += len;
+			return;
+		}
 	}
 	/* Not ours to handle: the program's handler, or the default. */
 	if (previous.sa_flags & SA_SIGINFO && previous.sa_sigaction) {

@@ -2,7 +2,8 @@
 # Upstream conformance: build the Linux v7.2 iommufd and VFIO selftests from
 # Debian's linux-source-7.2 package (fetched at test time, never committed),
 # run them under ioasid-run (the VFIO ones against an I/OAT model,
-# --device ioat), and fail if any test in expected-pass does not pass.
+# --device ioat, the device and driver tests also against a DSA model),
+# and fail if any test in expected-pass does not pass.
 #
 #   tests/conformance/run.sh BUILD_DIR
 #
@@ -175,9 +176,17 @@ for t in $VFIO_TESTS; do
 		"$BUILD/ioasid-run" --device ioat -- "$vbin/$t" >"$results/$t.tap" 2>"$results/$t.err")
 done
 
+# The device and driver tests against a DSA model too; their names
+# carry "dsa:" in front.
+for t in vfio_pci_device_test vfio_pci_driver_test; do
+	(cd "$results" && VFIO_SELFTESTS_BDF=0000:00:04.0 timeout 600 "${wrap[@]}" \
+		"$BUILD/ioasid-run" --device dsa -- "$vbin/$t" >"$results/dsa.$t.tap" 2>"$results/dsa.$t.err")
+done
+
 # ok / not ok lines -> name status
-awk '/^ok [0-9]+ /{ s = ($0 ~ /# SKIP/) ? "skip" : "pass"; print $3, s }
-     /^not ok [0-9]+ /{ print $4, "fail" }' "$results"/*.tap | sort -u >"$results/all"
+awk 'FNR == 1 { p = (FILENAME ~ /\/dsa\.[^\/]*$/) ? "dsa:" : "" }
+     /^ok [0-9]+ /{ s = ($0 ~ /# SKIP/) ? "skip" : "pass"; print p $3, s }
+     /^not ok [0-9]+ /{ print p $4, "fail" }' "$results"/*.tap | sort -u >"$results/all"
 
 passed=0 failed=0 skipped=0 known_fails=0
 fails=()

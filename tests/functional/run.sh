@@ -33,7 +33,7 @@ echo "-- random ioctl sequences:"
 run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/random-via-shim"
 # A VFIO device (the I/OAT model) as a userspace driver uses one.
 echo "-- a VFIO device through the shim and the daemon:"
-run "$BUILD/ioasid-run" --device ioat -- "$BUILD/tests/vfio-device"
+run "$BUILD/ioasid-run" --device ioat --device dsa -- "$BUILD/tests/vfio-device"
 # Unmodified lspci finds it where the kernel puts it.
 if out=$("$BUILD/ioasid-run" --device ioat --device ioat,bdf=0000:00:07.0,group=5 -- \
 	lspci -nn -v 2>&1) &&
@@ -104,7 +104,7 @@ if [ -x "$BUILD/tests/ioasidd-tsan" ]; then
 	mkfifo "$tdir/ready"
 	TSAN_OPTIONS="log_path=$tdir/tsan second_deadlock_stack=1" \
 		IOASID_READY_FD=9 "$BUILD/tests/ioasidd-tsan" --selftest \
-		--socket "$tdir/t.sock" --max-user-objects 2000 --device ioat \
+		--socket "$tdir/t.sock" --max-user-objects 2000 --device ioat --device dsa \
 		9>"$tdir/ready" &
 	tpid=$!
 	read -r -n1 _ <"$tdir/ready"

@@ -242,6 +242,84 @@ static void runtime_plug(int iommufd)
 	close(efd);
 }
 
+/* A 64-byte descriptor to a DSA portal as the selftests' driver and the
+ * kernel's send one: MOVDIR64B, here in two of its addressing forms. */
+static void movdir64b_plain(volatile void *portal, const void *desc)
+{
+	asm volatile(".byte 0x66, 0x0f, 0x38, 0xf8, 0x02" /* (%rdx), %rax */
+		     : : "a"(portal), "d"(desc) : "memory");
+}
+
+static void movdir64b_sib(volatile void *portal, const void *base, long idx)
+{
+	asm volatile(".byte 0x66, 0x0f, 0x38, 0xf8, 0x44, 0x0a, 0x40"
+		     /* 0x40(%rdx,%rcx,1), %rax */
+		     : : "a"(portal), "d"(base), "c"(idx) : "memory");
+}
+
+/*
+ * The DSA model through the shim: its command register and its portal
+ * trap, so a command written through the mapping and a descriptor sent
+ * with MOVDIR64B reach it as they happen.
+ */
+static void dsa_portal(int iommufd, uint32_t ioas, unsigned char *mem)
+{
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at),
+						    .pt_id = ioas };
+	struct {
+		uint32_t pasid_priv, flags_op;
+		uint64_t completion, src, dst;
+		uint32_t size;
+		uint16_t int_handle, rsvd;
+		uint64_t more[3];
+	} __attribute__((aligned(64))) d[3] = { 0 };
+	volatile unsigned char *bar0, *portal;
+	volatile uint8_t *status = mem + 3 * PG;
+	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	int dev = open("/dev/vfio/devices/vfio1", O_RDWR | O_CLOEXEC);
+
+	EXPECT(dev >= 0 && bind(dev, iommufd, NULL) == 0 &&
+	       ioctl(dev, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at) == 0);
+	EXPECT(pwrite(dev, &cmd, 2, REGION(VFIO_PCI_CONFIG_REGION_INDEX) +
+				       PCI_COMMAND) == 2);
+	bar0 = mmap(NULL, 64 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, dev,
+		    REGION(0));
+	portal = mmap(NULL, 16 << 10, PROT_READ | PROT_WRITE, MAP_SHARED, dev,
+		      REGION(2));
+	EXPECT(bar0 != MAP_FAILED && portal != MAP_FAILED);
+	if (bar0 == MAP_FAILED || portal == MAP_FAILED)
+		return;
+	/* The queue's size in its configuration, then enable by command. */
+	*(volatile uint32_t *)(bar0 + 0x3000) = 32;
+	*(volatile uint32_t *)(bar0 + 0x3008) = 1;
+	*(volatile uint32_t *)(bar0 + 0xa0) = 1u << 20;
+	EXPECT(*(volatile uint32_t *)(bar0 + 0xa8) == 0);
+	*(volatile uint32_t *)(bar0 + 0xa0) = 6u << 20;
+	EXPECT(*(volatile uint32_t *)(bar0 + 0xa8) == 0);
+	*(volatile uint32_t *)(bar0 + 0xa0) = 6u << 20; /* again */
+	EXPECT(*(volatile uint32_t *)(bar0 + 0xa8) == 0x21);
+
+	memset(mem + PG, 0x3d, PG);
+	memset(mem + 2 * PG, 0, PG);
+	for (int i = 0; i < 3; i++)
+		d[i] = (typeof(d[0])){ .pasid_priv = 1u << 31,
+				       .flags_op = 0x04 | 0x08 | 3u << 24,
+				       .completion = IOVA + 3 * PG,
+				       .src = IOVA + PG, .dst = IOVA + 2 * PG,
+				       .size = PG };
+	*status = 0;
+	movdir64b_plain(portal, &d[0]);
+	EXPECT(*status == 1 && !memcmp(mem + 2 * PG, mem + PG, PG));
+	/* A move from nowhere: the fault in the record. */
+	*status = 0;
+	d[2].src = 0x40000000;
+	movdir64b_sib(portal, &d[0], 0x40);
+	EXPECT(*status == 3);
+	munmap((void *)bar0, 64 << 10);
+	munmap((void *)portal, 16 << 10);
+	close(dev);
+}
+
 struct desc {
 	uint32_t size, ctl;
 	uint64_t src, dst, next, rsv[4];
@@ -489,6 +567,7 @@ int main(void)
 		EXPECT(dev >= 0 && bind(dev, iommufd, NULL) == 0);
 		close(dev);
 	}
+	dsa_portal(iommufd, ia.out_ioas_id, mem);
 	legacy_group(mem);
 	runtime_plug(iommufd);
 	close(efd);

@@ -407,11 +407,149 @@ static void ioat_polled(void)
 	munmap(mem, 4 * PG);
 }
 
+/* DSA's descriptor and completion record (facts of the hardware). */
+struct dsa_desc {
+	uint32_t pasid_priv, flags_op;
+	uint64_t completion, src, dst;
+	uint32_t size;
+	uint16_t int_handle, rsvd;
+	uint64_t more[3];
+};
+
+struct dsa_comp {
+	uint8_t status, result, fault_info, rsvd;
+	uint32_t done;
+	uint64_t fault_addr, rest[2];
+};
+
+#define DSA_FLAGS_OP(flags, op) ((uint32_t)(flags) | (uint32_t)(op) << 24)
+
+/* A DSA command: the status it leaves. */
+static uint32_t dsa_cmd(struct pci_fn *fn, uint32_t cmd, uint32_t operand)
+{
+	uint32_t v = cmd << 20 | operand, sts = 0;
+
+	CHECK_EQ(pci_bar_write(fn, 0, 0xa0, &v, 4), 0);
+	CHECK_EQ(pci_bar_read(fn, 0, 0xa8, &sts, 4), 0);
+	return sts;
+}
+
+static void dsa_descs(void)
+{
+	unsigned char *mem = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct dsa_desc *list = (struct dsa_desc *)(mem + 4 * PG);
+	struct dsa_comp *comp = (struct dsa_comp *)(mem + 3 * PG);
+	struct pci_irq_sink sink;
+	struct raised r = { 0 };
+	struct dsa_desc d;
+	struct pci_fn *fn;
+	uint64_t v = 0, table;
+	uint32_t wqcfg[16] = { 32 /* wq_size */, 0, 1 /* dedicated */ };
+
+	setup_dma();
+	map(mem, 8 * PG, IOVA);
+	sink = (struct pci_irq_sink){ .raise = count_raise, .priv = &r };
+	CHECK_EQ(pci_fn_create("dsa", NULL, 0, 0, 0x28, &fn), 0);
+	pci_fn_set_dma(fn, dev);
+	pci_fn_set_irq_sink(fn, &sink);
+	cfg_w16(fn, PCI_COMMAND, PCI_COMMAND_MEMORY);
+	CHECK_EQ(pci_bar_read(fn, 0, 0x10, &v, 8), 0);
+	CHECK_EQ((v >> 16) & 0x1f, 20); /* max_xfer_shift */
+	CHECK_EQ(v & (1u << 4), 0);     /* no command capabilities */
+
+	/* Commands in order, each refused out of turn, nothing changed. */
+	CHECK_EQ(dsa_cmd(fn, 6, 0), 0x20);    /* WQ before the device */
+	CHECK_EQ(dsa_cmd(fn, 1, 0), 0x12);    /* no bus mastering */
+	cfg_w16(fn, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+					 PCI_COMMAND_INTX_DISABLE);
+	CHECK_EQ(dsa_cmd(fn, 1, 0), 0);
+	CHECK_EQ(dsa_cmd(fn, 1, 0), 0x10);    /* enabled already */
+	CHECK_EQ(dsa_cmd(fn, 6, 0), 0x22);    /* queue of size 0 */
+	CHECK_EQ(dsa_cmd(fn, 6, 1), 0x02);    /* no such queue */
+	CHECK_EQ(dsa_cmd(fn, 0x1f, 0), 0x01); /* no such command */
+	CHECK_EQ(pci_bar_read(fn, 0, 0x60, &table, 8), 0);
+	CHECK_EQ(pci_bar_write(fn, 0, ((table >> 16) & 0xffff) * 0x100, wqcfg,
+			       sizeof(wqcfg)), 0);
+	CHECK_EQ(dsa_cmd(fn, 6, 0), 0);
+	CHECK_EQ(dsa_cmd(fn, 6, 0), 0x21);
+
+	/* A move, its completion record and its interrupt (vector 1). */
+	pci_fn_set_msix(fn, true);
+	v = 0;
+	CHECK_EQ(pci_bar_write(fn, 0, 0x8000 + 16 + 12, &v, 4), 0);
+	memset(mem, 0x77, PG);
+	d = (struct dsa_desc){ .pasid_priv = 1u << 31,
+			       .flags_op = DSA_FLAGS_OP(0x04 | 0x08 | 0x10, 3),
+			       .completion = IOVA + 3 * PG, .src = IOVA,
+			       .dst = IOVA + PG, .size = PG, .int_handle = 1 };
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK(comp->status == 1 && comp->done == PG);
+	CHECK(!memcmp(mem + PG, mem, PG));
+	CHECK(r.n == 1 && r.kind == PCI_IRQ_MSIX && r.vector == 1);
+
+	/* From an IOVA not mapped: a page fault, where it was. */
+	memset(comp, 0, sizeof(*comp));
+	d.src = 0x40000000;
+	d.flags_op = DSA_FLAGS_OP(0x04 | 0x08, 3);
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK(comp->status == 3 && comp->fault_addr == 0x40000000);
+	/* Too long, an unknown operation, an interrupt handle of none. */
+	d.src = IOVA;
+	d.size = (1u << 20) + 1;
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK_EQ(comp->status, 0x13);
+	d.size = PG;
+	d.flags_op = DSA_FLAGS_OP(0x04 | 0x08, 0x42);
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK_EQ(comp->status, 0x10);
+	d.flags_op = DSA_FLAGS_OP(0x04 | 0x08 | 0x10, 3);
+	d.int_handle = 0;
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK_EQ(comp->status, 0x19);
+	CHECK_EQ(r.n, 1);
+
+	/* A batch of two moves, one record for the batch. */
+	memset(mem + PG, 0, PG);
+	memset(mem + 2 * PG, 0, PG);
+	for (int i = 0; i < 2; i++)
+		list[i] = (struct dsa_desc){
+			.flags_op = DSA_FLAGS_OP(0x04, 3), .src = IOVA,
+			.dst = IOVA + (uint64_t)(1 + i) * PG, .size = PG,
+		};
+	d = (struct dsa_desc){ .flags_op = DSA_FLAGS_OP(0x04 | 0x08, 1),
+			       .completion = IOVA + 3 * PG,
+			       .src = IOVA + 4 * PG, .size = 2 };
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK(comp->status == 1 && comp->done == 2);
+	CHECK(!memcmp(mem + PG, mem, PG) && !memcmp(mem + 2 * PG, mem, PG));
+	/* One that fails inside fails the batch; a batch of one is none. */
+	list[1].src = 0x40000000;
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK_EQ(comp->status, 5);
+	d.size = 1;
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK_EQ(comp->status, 0x14);
+
+	/* Reset: disabled, and what comes to the portal is dropped. */
+	CHECK_EQ(dsa_cmd(fn, 5, 0), 0);
+	memset(comp, 0, sizeof(*comp));
+	d.size = 2;
+	list[1].src = IOVA;
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	CHECK_EQ(comp->status, 0);
+
+	pci_fn_destroy(fn);
+	teardown_dma();
+	munmap(mem, 8 * PG);
+}
+
 int main(void)
 {
 	RUN(config_space);
 	RUN(ioat_copies);
 	RUN(ioat_errors);
 	RUN(ioat_polled);
+	RUN(dsa_descs);
 	return check_finish("pci");
 }
