@@ -75,6 +75,7 @@
 		IOASID_FOR_EACH(IOASID_FLAG_NAME, prefix, __VA_ARGS__) },    \
 	.nflag_names = IOASID_NARGS(__VA_ARGS__)
 #define TEST_ONLY_OPS .attrs = IOASID_IOCTL_TEST_ONLY | IOASID_IOCTL_OPS
+#define MACHINE .attrs = IOASID_IOCTL_MACHINE
 #define RET_FD(op) .ret_fd_op = (op)
 #define ON(file) .on = IOASID_ON_##file
 #define VALUES(...) \

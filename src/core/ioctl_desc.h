@@ -122,6 +122,10 @@ struct ioasid_flag_name {
 #define IOASID_IOCTL_TEST_ONLY (1u << 0) /* served by a test-mode daemon only */
 /* The second __u32 is an op that chooses which union fields are there. */
 #define IOASID_IOCTL_OPS (1u << 1)
+/* It changes the machine for every client (plugs or unplugs a device):
+ * random sequences and fuzzers leave it to the tests made for it, as they
+ * would leave a device another program is using. */
+#define IOASID_IOCTL_MACHINE (1u << 2)
 
 /*
  * Which file an ioctl is made on.  Numbers are unique per file, not

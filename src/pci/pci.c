@@ -460,9 +460,14 @@ int pci_fn_dma(struct pci_fn *fn, uint32_t pasid, uint64_t iova, void *buf,
 	       size_t len, bool write)
 {
 	struct ioasid_dev *dev = atomic_load(&fn->dma);
+	const struct pci_dma_path *path = atomic_load(&fn->dma_path);
 	int rc = -EIO;
 
-	if (dev && pci_fn_master_enabled(fn))
+	if (!pci_fn_master_enabled(fn))
+		;
+	else if (path)
+		rc = path->rw(path->priv, pasid, iova, buf, len, write);
+	else if (dev)
 		rc = ioasid_dev_dma(dev, pasid, iova, buf, len, write);
 	if (rc)
 		atomic_fetch_add(&fn->dma_errors, 1);
@@ -524,6 +529,11 @@ void pci_fn_set_irq_sink(struct pci_fn *fn, const struct pci_irq_sink *sink)
 void pci_fn_set_dma(struct pci_fn *fn, struct ioasid_dev *dev)
 {
 	atomic_store(&fn->dma, dev);
+}
+
+void pci_fn_set_dma_path(struct pci_fn *fn, const struct pci_dma_path *path)
+{
+	atomic_store(&fn->dma_path, path);
 }
 
 /* An MSI-X vector's mask, and where its pending bit is. */

@@ -32,6 +32,7 @@
 #define PCI_NUM_BARS 6
 
 struct pci_fn;
+struct pci_dma_path;
 struct ioasid_dev;
 
 struct pci_bar {
@@ -109,6 +110,7 @@ struct pci_fn {
 	struct pci_bar bars[PCI_NUM_BARS];
 	struct pci_irq_sink sink;
 	_Atomic(struct ioasid_dev *) dma; /* NULL: DMA goes nowhere */
+	_Atomic(const struct pci_dma_path *) dma_path; /* or this way */
 	_Atomic unsigned int dma_errors;  /* DMA the function could not do */
 };
 
@@ -236,6 +238,18 @@ void pci_fn_msix_mask(struct pci_fn *fn, unsigned int v, bool masked);
 
 void pci_fn_set_irq_sink(struct pci_fn *fn, const struct pci_irq_sink *sink);
 void pci_fn_set_dma(struct pci_fn *fn, struct ioasid_dev *dev);
+
+/*
+ * DMA another way than through a domain: a mediated device's, which
+ * reaches memory only by the software path.  rw returns 0 or -errno as
+ * pci_fn_dma; path (the caller's, NULL: none) outlives its use.
+ */
+struct pci_dma_path {
+	int (*rw)(void *priv, uint32_t pasid, uint64_t iova, void *buf,
+		  size_t len, bool write);
+	void *priv;
+};
+void pci_fn_set_dma_path(struct pci_fn *fn, const struct pci_dma_path *path);
 
 /* Function-level reset: configuration and the model, back to after init. */
 void pci_fn_reset(struct pci_fn *fn);

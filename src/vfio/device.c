@@ -54,6 +54,7 @@ static void dev_unlink(struct vfio_dev *d)
 static void dev_free(struct vfio_dev *d)
 {
 	pci_fn_destroy(d->fn);
+	pthread_cond_destroy(&d->dma_idle);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -471,7 +472,7 @@ static long region_rw(struct vfio_file *vf, void *buf, size_t count,
 	uint32_t flags;
 	int rc;
 
-	if (!vf->idev)
+	if (!vfio_file_bound(vf))
 		return -EINVAL;
 	if (vfio_region(vf->dev, index, &size, &flags) ||
 	    add_overflows_u64(at, count, &end) || end > size)
@@ -538,7 +539,7 @@ static int file_mmap(struct ioasid_file *file, uint64_t off, uint64_t len,
 	int fd;
 
 	(void)prot;
-	if (!vf->idev)
+	if (!vfio_file_bound(vf))
 		return -EINVAL;
 	if (!(flags & MAP_SHARED) || vfio_region(vf->dev, index, &size, &rflags) ||
 	    !(rflags & VFIO_REGION_INFO_FLAG_MMAP) || !len ||
@@ -559,11 +560,12 @@ static int file_mmap(struct ioasid_file *file, uint64_t off, uint64_t len,
 /* ---- binding ----------------------------------------------------- */
 
 int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
-		   struct ioasid_device **idev)
+		   struct ioasid_object **obj)
 {
 	struct vfio_dev *dev = vf->dev;
 	const struct ioasid_device_factory *m =
 		ioasid_device_factory_find(dev->iommu_model);
+	struct ioasid_device *idev = NULL;
 	int rc;
 
 	if (!m)
@@ -572,13 +574,19 @@ int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
 	 * claim is taken under the lock; the rest is done without it, as the
 	 * engine takes a model's lock, which takes ours (vfio.h). */
 	pthread_mutex_lock(&dev->lock);
-	rc = vf->idev || dev->bound ? -EINVAL : 0;
+	rc = vfio_file_bound(vf) || dev->bound ? -EINVAL : 0;
 	if (!rc)
 		dev->bound = vf;
 	pthread_mutex_unlock(&dev->lock);
 	if (rc)
 		return rc;
-	rc = m->create(ctx, true, true, idev);
+	if (dev->mdev) {
+		rc = vfio_mdev_bind(vf, ctx, obj);
+	} else {
+		rc = m->create(ctx, true, true, &idev);
+		if (!rc)
+			*obj = &idev->obj;
+	}
 	if (rc)
 		goto out_unclaim;
 	rc = pci_engine_add(dev->fn);
@@ -586,17 +594,49 @@ int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
 		goto out_unbind;
 	ioasid_ctx_get(ctx);
 	vf->file.ctx = ctx;
-	vf->idev = *idev;
-	pci_fn_set_dma(dev->fn, ioasid_device_dma_handle(*idev));
+	if (idev) {
+		vf->idev = idev;
+		pci_fn_set_dma(dev->fn, ioasid_device_dma_handle(idev));
+	}
 	return 0;
 
 out_unbind:
-	ioasid_device_unbind(*idev);
+	if (idev)
+		ioasid_device_unbind(idev);
+	else
+		vfio_mdev_unbind(vf);
 out_unclaim:
 	pthread_mutex_lock(&dev->lock);
 	dev->bound = NULL;
 	pthread_mutex_unlock(&dev->lock);
 	return rc;
+}
+
+int vfio_file_attach(struct vfio_file *vf, uint32_t pasid, uint32_t *pt_id)
+{
+	int rc;
+
+	/* A mediated device has no PASIDs to attach. */
+	if (vf->access)
+		return pasid == IOASID_NO_PASID ? vfio_mdev_attach(vf, *pt_id) :
+						  -EOPNOTSUPP;
+	if (pasid != IOASID_NO_PASID && !vf->idev->max_pasid_log2)
+		return -EINVAL;
+	/* Attached already: this replaces it, as the kernel's does. */
+	rc = ioasid_device_attach(vf->idev, pasid, pt_id);
+	if (rc == -EBUSY)
+		rc = ioasid_device_replace(vf->idev, pasid, pt_id);
+	return rc;
+}
+
+void vfio_file_detach(struct vfio_file *vf, uint32_t pasid)
+{
+	if (vf->access) {
+		if (pasid == IOASID_NO_PASID)
+			vfio_mdev_detach(vf);
+		return;
+	}
+	ioasid_device_detach(vf->idev, pasid);
 }
 
 /* The bound file closes: interrupts off, the function reset, unbound. */
@@ -617,8 +657,12 @@ static void file_unbind(struct vfio_file *vf)
 	unmask_watch_stop(unmask);
 	/* The reset masks every vector again. */
 	pci_fn_reset(dev->fn);
-	ioasid_device_unbind(vf->idev);
-	vf->idev = NULL;
+	if (vf->access) {
+		vfio_mdev_unbind(vf);
+	} else {
+		ioasid_device_unbind(vf->idev);
+		vf->idev = NULL;
+	}
 }
 
 static long file_ioctl(struct ioasid_file *file, const struct ioasid_caller *c,
@@ -632,7 +676,7 @@ static void file_release(struct ioasid_file *file)
 {
 	struct vfio_file *vf = vfio_file_of(file);
 
-	if (vf->idev)
+	if (vfio_file_bound(vf))
 		file_unbind(vf);
 	if (vf->group)
 		vfio_group_device_closed(vf->group);
@@ -726,7 +770,7 @@ static bool slot_taken(uint16_t domain, uint8_t bus, uint8_t devfn)
 struct plug_spec {
 	char model[32];
 	char rest[256];
-	bool have_bdf, have_group;
+	bool have_bdf, have_group, mdev;
 	uint16_t domain;
 	uint8_t bus, devfn;
 	uint32_t iommu;
@@ -767,6 +811,11 @@ static int parse_spec(const char *spec, struct plug_spec *ps)
 				return -EINVAL;
 			ps->group = (unsigned int)v;
 			ps->have_group = true;
+		} else if (!strncmp(tok, "mdev=", 5)) {
+			/* A mediated device: the software path only. */
+			if (strcmp(tok + 5, "0") && strcmp(tok + 5, "1"))
+				return -EINVAL;
+			ps->mdev = tok[5] == '1';
 		} else {
 			int n = snprintf(ps->rest + used, sizeof(ps->rest) - used,
 					 "%s%s", used ? "," : "", tok);
@@ -815,7 +864,9 @@ int ioasid_vfio_plug(const char *spec)
 	/* A group of its own unless told to share. */
 	dev->group = ps.have_group ? ps.group : index;
 	dev->irq_type = -1;
+	dev->mdev = ps.mdev;
 	pthread_mutex_init(&dev->lock, NULL);
+	pthread_cond_init(&dev->dma_idle, NULL);
 	pci_fn_set_irq_sink(dev->fn, &(struct pci_irq_sink){
 		.raise = dev_raise, .priv = dev });
 	dev->next = *link;

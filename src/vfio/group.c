@@ -265,7 +265,7 @@ long ioasid_vfio_group_get_device_fd(struct ioasid_ucmd *u)
 	char name[IOASID_ARG_STRING_MAX];
 	struct by_name look;
 	struct ioasid_file *file;
-	struct ioasid_device *idev;
+	struct ioasid_object *obj;
 	struct ioasid_ctx *ctx;
 	uint32_t pt_id;
 	int rc;
@@ -304,13 +304,13 @@ long ioasid_vfio_group_get_device_fd(struct ioasid_ucmd *u)
 	 * gives the claim back. */
 	vfio_file_of(file)->group = gf;
 	ioasid_file_get(&gf->file);
-	rc = vfio_file_bind(vfio_file_of(file), ctx, &idev);
+	rc = vfio_file_bind(vfio_file_of(file), ctx, &obj);
 	/* Held through the cdev: the group cannot have it. */
 	if (rc == -EINVAL)
 		rc = -EBUSY;
 	if (rc)
 		goto out_put_file;
-	rc = ioasid_device_attach(idev, IOASID_NO_PASID, &pt_id);
+	rc = vfio_file_attach(vfio_file_of(file), IOASID_NO_PASID, &pt_id);
 	if (rc)
 		goto out_put_file;
 	rc = ucmd_reserve_fd(u, file, 0);
@@ -319,7 +319,7 @@ long ioasid_vfio_group_get_device_fd(struct ioasid_ucmd *u)
 	/* The device is the container's, published there with the answer
 	 * (the binding holds the context). */
 	u->ctx = ctx;
-	u->new_obj = &idev->obj;
+	u->new_obj = obj;
 	ioasid_ctx_put(ctx);
 	return rc;
 

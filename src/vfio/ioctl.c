@@ -5,6 +5,7 @@
  * other one is EINVAL, as the kernel's cdev path says.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "core/context.h"
 #include "core/dispatch.h"
 #include "core/util.h"
+#include "iommu/access.h"
 #include "iommu/device.h"
 #include "ioasid/ioasid.h"
 #include "ioasid/uapi/ioasid.h"
@@ -23,7 +25,7 @@ static int bound(const struct ioasid_ucmd *u, struct vfio_file **out)
 {
 	struct vfio_file *vf = vfio_ucmd_file(u);
 
-	if (!vf->idev)
+	if (!vfio_file_bound(vf))
 		return -EINVAL;
 	*out = vf;
 	return 0;
@@ -34,7 +36,7 @@ long ioasid_vfio_device_bind(struct ioasid_ucmd *u)
 	struct vfio_device_bind_iommufd *cmd = u->cmd;
 	const struct ioasid_uaccess_ops *ua = u->caller->uaccess;
 	struct vfio_file *vf = vfio_ucmd_file(u);
-	struct ioasid_device *idev;
+	struct ioasid_object *obj;
 	struct ioasid_ctx *ctx;
 	int rc;
 
@@ -43,21 +45,32 @@ long ioasid_vfio_device_bind(struct ioasid_ucmd *u)
 	/* A token is for virtual functions; ours have none. */
 	if (cmd->flags & VFIO_DEVICE_BIND_FLAG_TOKEN)
 		return -EINVAL;
-	if (vf->idev)
+	if (vfio_file_bound(vf))
 		return -EINVAL;
 	if (!ua->get_ctx)
 		return -EBADF;
 	rc = ua->get_ctx(u->caller->uaccess_priv, cmd->iommufd, &ctx);
 	if (rc)
 		return rc;
-	rc = vfio_file_bind(vf, ctx, &idev);
+	rc = vfio_file_bind(vf, ctx, &obj);
 	if (rc)
 		return rc;
 	/* Published in that context once the answer is out. */
 	u->ctx = ctx;
-	u->new_obj = &idev->obj;
-	cmd->out_devid = idev->obj.id;
+	u->new_obj = obj;
+	cmd->out_devid = obj->id;
 	return ucmd_respond(u, sizeof(*cmd));
+}
+
+/*
+ * The PASID a PASID-flagged attach or detach names: past the mandatory
+ * part, so argsz must reach it, as vfio-pci asks.  0 or -errno.
+ */
+static int flagged_pasid(struct ioasid_ucmd *u, size_t at, uint32_t *pasid)
+{
+	if (u->user_size < at + sizeof(*pasid))
+		return -EINVAL;
+	return ucmd_read(u, u->ubuffer + at, pasid, sizeof(*pasid));
 }
 
 long ioasid_vfio_device_attach(struct ioasid_ucmd *u)
@@ -70,19 +83,19 @@ long ioasid_vfio_device_attach(struct ioasid_ucmd *u)
 
 	if (rc)
 		return rc;
-	if (pasid && (!vf->idev->max_pasid_log2 || cmd->pasid == IOASID_NO_PASID))
-		return -EINVAL;
-	/* Attached already: this replaces it, as the kernel's does. */
-	rc = ioasid_device_attach(vf->idev, pasid ? cmd->pasid : IOASID_NO_PASID,
-				  &pt_id);
-	if (rc == -EBUSY)
-		rc = ioasid_device_replace(vf->idev,
-					   pasid ? cmd->pasid : IOASID_NO_PASID,
-					   &pt_id);
+	if (pasid) {
+		rc = flagged_pasid(u, offsetof(typeof(*cmd), pasid), &cmd->pasid);
+		if (rc)
+			return rc;
+		if (cmd->pasid == IOASID_NO_PASID)
+			return -EINVAL;
+	}
+	rc = vfio_file_attach(vf, pasid ? cmd->pasid : IOASID_NO_PASID, &pt_id);
 	if (rc)
 		return rc;
-	cmd->pt_id = pt_id;
-	return ucmd_respond(u, sizeof(*cmd));
+	/* Only pt_id goes back, as vfio-pci writes it alone. */
+	return ucmd_write(u, u->ubuffer + offsetof(typeof(*cmd), pt_id), &pt_id,
+			  sizeof(pt_id));
 }
 
 long ioasid_vfio_device_detach(struct ioasid_ucmd *u)
@@ -94,9 +107,18 @@ long ioasid_vfio_device_detach(struct ioasid_ucmd *u)
 
 	if (rc)
 		return rc;
-	if (pasid && (!vf->idev->max_pasid_log2 || cmd->pasid == IOASID_NO_PASID))
+	if (pasid) {
+		rc = flagged_pasid(u, offsetof(typeof(*cmd), pasid), &cmd->pasid);
+		if (rc)
+			return rc;
+		if (cmd->pasid == IOASID_NO_PASID)
+			return -EINVAL;
+	}
+	if (pasid && vf->access)
+		return -EOPNOTSUPP;
+	if (pasid && !vf->idev->max_pasid_log2)
 		return -EINVAL;
-	ioasid_device_detach(vf->idev, pasid ? cmd->pasid : IOASID_NO_PASID);
+	vfio_file_detach(vf, pasid ? cmd->pasid : IOASID_NO_PASID);
 	return 0;
 }
 
@@ -346,7 +368,7 @@ long ioasid_vfio_device_hot_reset_info(struct ioasid_ucmd *u)
 		return rc;
 	/* Each function is alone on its slot: a reset reaches only it. */
 	self = (struct vfio_pci_dependent_device){
-		.devid = vf->idev->obj.id,
+		.devid = vf->idev ? vf->idev->obj.id : vf->access->obj.id,
 		.segment = vf->dev->fn->domain,
 		.bus = vf->dev->fn->bus,
 		.devfn = vf->dev->fn->devfn,

@@ -274,8 +274,11 @@ int vfio_sysfs_refresh(void)
 	remove_tree(next);
 	rc = mkdir(next, 0755) ? -errno : write_tree(next);
 	if (!rc && renameat2(AT_FDCWD, next, AT_FDCWD, shown_root,
-			     RENAME_EXCHANGE))
-		rc = -errno;
+			     RENAME_EXCHANGE)) {
+		/* Nothing there to exchange with (someone removed it): the
+		 * new tree is simply put there. */
+		rc = errno == ENOENT && !rename(next, shown_root) ? 0 : -errno;
+	}
 	/* What is at next now is the old tree (or a failed new one). */
 	remove_tree(next);
 out_unlock:

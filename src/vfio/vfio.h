@@ -23,7 +23,9 @@
 #define VFIO_REGION_SHIFT 40
 #define VFIO_MAX_VECTORS 2048
 
+struct ioasid_access;
 struct ioasid_device;
+struct ioasid_object;
 struct vfio_file;
 struct vfio_group_file;
 struct vfio_unmask_watch;
@@ -49,6 +51,13 @@ struct vfio_dev {
 	struct vfio_file *bound; /* the file it is bound through */
 	int irq_type;            /* the index in use, or -1 */
 	bool intx_masked, intx_pending;
+	/* A mediated device (mdev=1): no domain; DMA by `access`, the bound
+	 * file's, through `path`, with dma_inflight transfers under way. */
+	bool mdev;
+	struct ioasid_access *access;
+	struct pci_dma_path path;
+	unsigned int dma_inflight;
+	pthread_cond_t dma_idle;
 	/* INTx unmasked when this event fd is signalled (a VMM's resample
 	 * fd from KVM), or NULL; goes when INTx does. */
 	struct vfio_unmask_watch *unmask;
@@ -66,6 +75,7 @@ struct vfio_file {
 	/* Bound: the context (file.ctx, referenced) and our device there,
 	 * which this file owns. */
 	struct ioasid_device *idev;
+	struct ioasid_access *access; /* instead, for a mediated device */
 	bool kvm_linked; /* in a VM's KVM VFIO pseudo-device */
 	/* Handed out by a group file (which it holds), or NULL: a cdev's. */
 	struct vfio_group_file *group;
@@ -88,9 +98,28 @@ int vfio_devs_each(int (*fn)(struct vfio_dev *d, void *priv), void *priv);
 /* Rewrite the /sys view, if ioasid_vfio_sysfs() made one (sysfs.c). */
 int vfio_sysfs_refresh(void);
 
-/* Bind to ctx: 0, or -errno (EBUSY when another file has it bound). */
+/* Bound: to a context, by a device or (mediated) an access. */
+static inline bool vfio_file_bound(const struct vfio_file *vf)
+{
+	return vf->idev || vf->access;
+}
+
+/*
+ * Bind to ctx: 0 and the object the context knows the device by (not
+ * yet published), or -errno (EINVAL when another file has it bound).
+ */
 int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
-		   struct ioasid_device **idev);
+		   struct ioasid_object **obj);
+/* Attach (or replace) at pasid (IOASID_NO_PASID: whole); detach. */
+int vfio_file_attach(struct vfio_file *vf, uint32_t pasid, uint32_t *pt_id);
+void vfio_file_detach(struct vfio_file *vf, uint32_t pasid);
+
+/* The mediated path (mdev.c). */
+int vfio_mdev_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
+		   struct ioasid_object **obj);
+void vfio_mdev_unbind(struct vfio_file *vf);
+int vfio_mdev_attach(struct vfio_file *vf, uint32_t pt_id);
+void vfio_mdev_detach(struct vfio_file *vf);
 /* Interrupt setting (VFIO_DEVICE_SET_IRQS), once validated. */
 int vfio_set_irqs(struct vfio_dev *dev, const struct vfio_irq_set *hdr,
 		  const void *data, const int *efds);

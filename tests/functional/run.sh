@@ -104,7 +104,7 @@ if [ -x "$BUILD/tests/ioasidd-tsan" ]; then
 	mkfifo "$tdir/ready"
 	TSAN_OPTIONS="log_path=$tdir/tsan second_deadlock_stack=1" \
 		IOASID_READY_FD=9 "$BUILD/tests/ioasidd-tsan" --selftest \
-		--socket "$tdir/t.sock" --max-user-objects 2000 --device ioat --device dsa \
+		--socket "$tdir/t.sock" --max-user-objects 2000 --device ioat --device dsa,mdev=1 \
 		9>"$tdir/ready" &
 	tpid=$!
 	read -r -n1 _ <"$tdir/ready"
@@ -113,7 +113,8 @@ if [ -x "$BUILD/tests/ioasidd-tsan" ]; then
 			"$BUILD/ioasid-run" --selftest --socket "$tdir/t.sock" -- \
 			"$BUILD/tests/$prog"
 	done
-	# A device's engine, interrupts and binding, from many threads.
+	# A device's engine, interrupts and binding, from many threads (the
+	# DSA here is mediated: its DMA goes by the access).
 	run "$BUILD/ioasid-run" --socket "$tdir/t.sock" -- "$BUILD/tests/vfio-device"
 	kill -TERM "$tpid"
 	wait "$tpid"

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -575,9 +576,10 @@ static bool shown(const char *root, const char *rel)
 }
 
 /* Plugging and unplugging while programs run: the extension ioctls. */
+static char root[] = "/tmp/test-vfio-sysfs-XXXXXX";
+
 static void plug_unplug(void)
 {
-	char root[] = "/tmp/test-vfio-sysfs-XXXXXX";
 	const char spec[] = "ioat,bdf=0000:00:09.0";
 	struct ioasid_vfio_plug p = {
 		.size = sizeof(p), .spec = (uintptr_t)spec,
@@ -656,12 +658,155 @@ static void plug_unplug(void)
 	up.index = 99;
 	CHECK_EQ(io(IOASID_VFIO_UNPLUG, &up), -ENODEV);
 	close(efd);
-	{
-		char cmd[600];
+}
 
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-		CHECK_EQ(system(cmd), 0);
+/* A DSA descriptor (a fact of the hardware) and what the tests send. */
+struct dsa_desc {
+	uint32_t pasid_priv, flags_op;
+	uint64_t completion, src, dst;
+	uint32_t size;
+	uint16_t int_handle, rsvd;
+	uint64_t more[3];
+};
+
+struct portal_job {
+	struct ioasid_file *f;
+	struct dsa_desc d;
+};
+
+static void *portal_send(void *arg)
+{
+	struct portal_job *j = arg;
+
+	CHECK_EQ(ioasid_file_pwrite(j->f, &caller, (uintptr_t)&j->d,
+				    sizeof(j->d), REGION(2)), 64);
+	return NULL;
+}
+
+static void dsa_cmd(struct ioasid_file *f, uint32_t cmd, uint32_t expect)
+{
+	uint32_t sts = 0xff;
+
+	CHECK_EQ(ioasid_file_pwrite(f, &caller, (uintptr_t)&cmd, 4,
+				    REGION(0) + 0xa0), 4);
+	CHECK_EQ(ioasid_file_pread(f, &caller, (uintptr_t)&sts, 4,
+				   REGION(0) + 0xa8), 4);
+	CHECK_EQ(sts, expect);
+}
+
+/*
+ * A mediated DSA queue: bound as an access, attached to an IOAS, its DMA
+ * by pins and reads and writes by IOVA; an unmap while it copies is
+ * answered (the copy ends or faults), never refused.
+ */
+static void mediated(void)
+{
+	const uint64_t iova = 0x4000000, big = 1 << 20;
+	unsigned char *mem = mmap(NULL, 66 * big, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Three areas: the record and the list, the sources, the
+	 * destinations; an unmap takes whole areas. */
+	static const uint64_t area[3][2] = { { 0, 1 }, { 1, 32 }, { 33, 33 } };
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+	};
+	struct iommu_ioas_unmap unmap = { .size = sizeof(unmap),
+					  .ioas_id = ioas };
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at),
+						    .pt_id = ioas };
+	struct iommu_destroy destroy = { .size = sizeof(destroy) };
+	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	uint32_t wqcfg[4] = { 32, 0, 1, 0 };
+	/* Completion record in the first page; sources, destinations and a
+	 * descriptor list after. */
+	volatile uint8_t *status = mem;
+	struct dsa_desc *list = (struct dsa_desc *)(mem + 4096);
+	struct portal_job job;
+	struct ioasid_file *f;
+	pthread_t t;
+	uint32_t devid;
+	int index;
+
+	index = ioasid_vfio_plug("dsa,mdev=1,bdf=0000:00:0b.0");
+	CHECK(index >= 0);
+	CHECK_EQ(ioasid_vfio_plug("dsa,mdev=2,bdf=0000:00:0c.0"), -EINVAL);
+	CHECK_EQ(ioasid_vfio_open(index, &f), 0);
+	CHECK_EQ(bind(f, &devid), 0);
+	/* An access of the context's own: not for IOMMU_DESTROY. */
+	destroy.id = devid;
+	CHECK_EQ(io(IOMMU_DESTROY, &destroy), -EBUSY);
+	at.flags = VFIO_DEVICE_ATTACH_PASID;
+	at.pasid = 5;
+	CHECK_EQ(dio(f, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), -EOPNOTSUPP);
+	at.flags = 0;
+	at.pasid = 0;
+	CHECK_EQ(dio(f, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0);
+	CHECK_EQ(dio(f, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at), 0); /* again */
+	for (int i = 0; i < 3; i++) {
+		map.user_va = (uintptr_t)mem + area[i][0] * big;
+		map.iova = iova + area[i][0] * big;
+		map.length = area[i][1] * big;
+		CHECK_EQ(io(IOMMU_IOAS_MAP, &map), 0);
 	}
+
+	CHECK_EQ(ioasid_file_pwrite(f, &caller, (uintptr_t)&cmd, 2,
+				    REGION(VFIO_PCI_CONFIG_REGION_INDEX) +
+					    PCI_COMMAND), 2);
+	CHECK_EQ(ioasid_file_pwrite(f, &caller, (uintptr_t)wqcfg,
+				    sizeof(wqcfg), REGION(0) + 0x3000),
+		 (long)sizeof(wqcfg));
+	dsa_cmd(f, 1u << 20, 0);
+	dsa_cmd(f, 6u << 20, 0);
+
+	/* One move, by the software path. */
+	memset(mem + big, 0x2b, big);
+	job = (struct portal_job){ .f = f, .d = {
+		.pasid_priv = 1u << 31, .flags_op = 0x04 | 0x08 | 3u << 24,
+		.completion = iova, .src = iova + big, .dst = iova + 33 * big,
+		.size = (uint32_t)big } };
+	portal_send(&job);
+	CHECK_EQ(*status, 1);
+	CHECK(!memcmp(mem + 33 * big, mem + big, big));
+
+	/* A batch of 32 moves of 1 MiB, and the sources unmapped meanwhile:
+	 * the unmap is answered, the batch ends whole or with faults. */
+	for (int i = 0; i < 32; i++)
+		list[i] = (struct dsa_desc){
+			.flags_op = 0x04 | 3u << 24,
+			.src = iova + (uint64_t)(1 + i) * big,
+			.dst = iova + (uint64_t)(33 + i) * big,
+			.size = (uint32_t)big };
+	*status = 0;
+	job.d = (struct dsa_desc){ .flags_op = 0x04 | 0x08 | 1u << 24,
+				   .completion = iova, .src = iova + 4096,
+				   .size = 32 };
+	CHECK_EQ(pthread_create(&t, NULL, portal_send, &job), 0);
+	usleep(2000);
+	unmap.iova = iova + big;
+	unmap.length = 32 * big;
+	CHECK_EQ(io(IOMMU_IOAS_UNMAP, &unmap), 0);
+	pthread_join(t, NULL);
+	CHECK(*status == 1 || *status == 5);
+	/* From a source gone: a fault. */
+	job.d = (struct dsa_desc){
+		.pasid_priv = 1u << 31, .flags_op = 0x04 | 0x08 | 3u << 24,
+		.completion = iova, .src = iova + big, .dst = iova + 33 * big,
+		.size = 4096 };
+	portal_send(&job);
+	CHECK_EQ(*status, 3);
+
+	ioasid_file_put(f);
+	ioasid_wait_releases();
+	CHECK_EQ(ioasid_vfio_unplug(index), 0);
+	for (int i = 0; i < 3; i += 2) {
+		unmap.iova = iova + area[i][0] * big;
+		unmap.length = area[i][1] * big;
+		CHECK_EQ(io(IOMMU_IOAS_UNMAP, &unmap), 0);
+	}
+	munmap(mem, 66 * big);
 }
 
 int main(void)
@@ -682,7 +827,14 @@ int main(void)
 	RUN(regions_irqs_dma);
 	RUN(legacy_group);
 	RUN(plug_unplug);
+	RUN(mediated);
 	ioasid_ctx_put(ctx);
 	ioasid_synchronize_rcu();
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+		CHECK_EQ(system(cmd), 0);
+	}
 	return check_finish("vfio");
 }
