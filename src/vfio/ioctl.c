@@ -64,13 +64,17 @@ long ioasid_vfio_device_bind(struct ioasid_ucmd *u)
 
 /*
  * The PASID a PASID-flagged attach or detach names: past the mandatory
- * part, so argsz must reach it, as vfio-pci asks.  0 or -errno.
+ * part, so argsz must reach it, as vfio-pci asks; and never "none".
+ * 0 or -errno.
  */
 static int flagged_pasid(struct ioasid_ucmd *u, size_t at, uint32_t *pasid)
 {
+	int rc;
+
 	if (u->user_size < at + sizeof(*pasid))
 		return -EINVAL;
-	return ucmd_read(u, u->ubuffer + at, pasid, sizeof(*pasid));
+	rc = ucmd_read(u, u->ubuffer + at, pasid, sizeof(*pasid));
+	return rc ? rc : *pasid == IOASID_NO_PASID ? -EINVAL : 0;
 }
 
 long ioasid_vfio_device_attach(struct ioasid_ucmd *u)
@@ -87,8 +91,6 @@ long ioasid_vfio_device_attach(struct ioasid_ucmd *u)
 		rc = flagged_pasid(u, offsetof(typeof(*cmd), pasid), &cmd->pasid);
 		if (rc)
 			return rc;
-		if (cmd->pasid == IOASID_NO_PASID)
-			return -EINVAL;
 	}
 	rc = vfio_file_attach(vf, pasid ? cmd->pasid : IOASID_NO_PASID, &pt_id);
 	if (rc)
@@ -111,8 +113,6 @@ long ioasid_vfio_device_detach(struct ioasid_ucmd *u)
 		rc = flagged_pasid(u, offsetof(typeof(*cmd), pasid), &cmd->pasid);
 		if (rc)
 			return rc;
-		if (cmd->pasid == IOASID_NO_PASID)
-			return -EINVAL;
 	}
 	if (pasid && vf->access)
 		return -EOPNOTSUPP;

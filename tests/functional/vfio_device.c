@@ -39,6 +39,7 @@
 #define REGION(i) ((off_t)(i) << 40)
 #define IOVA 0x200000ull
 
+#include "../common/dsa_hw.h"
 #include "expect.h"
 
 static int bind(int dev, int iommufd, uint32_t *devid)
@@ -266,13 +267,7 @@ static void dsa_portal(int iommufd, uint32_t ioas, unsigned char *mem)
 {
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at),
 						    .pt_id = ioas };
-	struct {
-		uint32_t pasid_priv, flags_op;
-		uint64_t completion, src, dst;
-		uint32_t size;
-		uint16_t int_handle, rsvd;
-		uint64_t more[3];
-	} __attribute__((aligned(64))) d[3] = { 0 };
+	struct dsa_desc d[3] __attribute__((aligned(64))) = { 0 };
 	volatile unsigned char *bar0, *portal;
 	volatile uint8_t *status = mem + 3 * PG;
 	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
@@ -302,8 +297,8 @@ static void dsa_portal(int iommufd, uint32_t ioas, unsigned char *mem)
 	memset(mem + PG, 0x3d, PG);
 	memset(mem + 2 * PG, 0, PG);
 	for (int i = 0; i < 3; i++)
-		d[i] = (typeof(d[0])){ .pasid_priv = 1u << 31,
-				       .flags_op = 0x04 | 0x08 | 3u << 24,
+		d[i] = (struct dsa_desc){ .pasid_priv = 1u << 31,
+					  .flags_op = DSA_FLAGS_OP(0x04 | 0x08, 3),
 				       .completion = IOVA + 3 * PG,
 				       .src = IOVA + PG, .dst = IOVA + 2 * PG,
 				       .size = PG };

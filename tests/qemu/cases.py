@@ -76,6 +76,16 @@ def device_with_bar(pci):
     return None
 
 
+def failed(name, problems, out, tail):
+    """Say what went wrong, with the end of what QEMU printed."""
+    print("FAIL: qemu: %s" % name)
+    for p in problems:
+        print("   " + p)
+    for l in out.splitlines()[-tail:]:
+        print("   | " + l)
+    return False
+
+
 def run_case(name, qemu_args, wrap=None, maps_re=None):
     tmp = tempfile.mkdtemp(prefix="ioasid-qemu-")
     mon = os.path.join(tmp, "mon")
@@ -124,12 +134,7 @@ def run_case(name, qemu_args, wrap=None, maps_re=None):
     if maps_re and not re.search(maps_re, text):
         problems.append("no DMA map of guest RAM at IOVA 0 in the trace")
     if problems:
-        print("FAIL: qemu: %s" % name)
-        for p in problems:
-            print("   " + p)
-        for l in out.splitlines()[-15:]:
-            print("   | " + l)
-        return False
+        return failed(name, problems, out, 15)
     print("ok: qemu: %s (BAR0 at %s, %s)" % (name, bar, ACCEL))
     for l in out.splitlines():
         if "warning:" in l:
@@ -163,8 +168,7 @@ def guest_case():
     kernel = os.environ.get("IOASID_GUEST_KERNEL")
     initrd = os.environ.get("IOASID_GUEST_INITRD")
     if not kernel or not initrd:
-        print("FAIL: qemu: %s\n   no guest kernel and initramfs" % name)
-        return False
+        return failed(name, ["no guest kernel and initramfs"], "", 0)
     argv = [os.path.join(BUILD, "ioasid-run"), "--device", "ioat", "--",
             QEMU, "-machine", "q35,accel=tcg", "-m", "512",
             "-display", "none", "-nodefaults", "-serial", "stdio",
@@ -196,12 +200,7 @@ def guest_case():
     problems += [l for l in out.splitlines()
                  if l.startswith("qemu-system") and "warning:" not in l]
     if problems:
-        print("FAIL: qemu: %s" % name)
-        for p in problems:
-            print("   " + p)
-        for l in out.splitlines()[-20:]:
-            print("   | " + l)
-        return False
+        return failed(name, problems, out, 20)
     print("ok: qemu: %s" % name)
     for l in said:
         if l.startswith("dmesg:"):

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../common/dsa_hw.h"
 #include "check.h"
 #include "ioasid/ioasid.h"
 #include "ioasid/uapi/ioasid.h"
@@ -406,23 +407,6 @@ static void ioat_polled(void)
 	teardown_dma();
 	munmap(mem, 4 * PG);
 }
-
-/* DSA's descriptor and completion record (facts of the hardware). */
-struct dsa_desc {
-	uint32_t pasid_priv, flags_op;
-	uint64_t completion, src, dst;
-	uint32_t size;
-	uint16_t int_handle, rsvd;
-	uint64_t more[3];
-};
-
-struct dsa_comp {
-	uint8_t status, result, fault_info, rsvd;
-	uint32_t done;
-	uint64_t fault_addr, rest[2];
-};
-
-#define DSA_FLAGS_OP(flags, op) ((uint32_t)(flags) | (uint32_t)(op) << 24)
 
 /* A DSA command: the status it leaves. */
 static uint32_t dsa_cmd(struct pci_fn *fn, uint32_t cmd, uint32_t operand)

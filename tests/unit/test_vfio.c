@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../common/dsa_hw.h"
 #include "check.h"
 #include "core/ioctl_desc.h"
 #include "core/rcu.h"
@@ -659,15 +660,6 @@ static void plug_unplug(void)
 	CHECK_EQ(io(IOASID_VFIO_UNPLUG, &up), -ENODEV);
 	close(efd);
 }
-
-/* A DSA descriptor (a fact of the hardware) and what the tests send. */
-struct dsa_desc {
-	uint32_t pasid_priv, flags_op;
-	uint64_t completion, src, dst;
-	uint32_t size;
-	uint16_t int_handle, rsvd;
-	uint64_t more[3];
-};
 
 struct portal_job {
 	struct ioasid_file *f;
