@@ -112,11 +112,39 @@ static void put_elements(FILE *f, const struct ioasid_field *fl,
 	fputc(']', f);
 }
 
-void ioasid_ioctl_decode(FILE *f, unsigned int cmd, unsigned long arg,
-			 const void *before, const void *after, size_t len,
-			 long result, ioasid_decode_read_fn read, void *priv)
+/* An argument that points at an __s32 or a name: what it points at. */
+static void decode_value(FILE *f, const struct ioasid_ioctl_desc *d,
+			 unsigned long arg, ioasid_decode_read_fn read,
+			 void *priv)
 {
-	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find(cmd);
+	char name[65];
+	int32_t v;
+	size_t n = 0;
+
+	if (d->arg == IOASID_ARG_S32) {
+		if (read && !read(priv, arg, &v, sizeof(v)))
+			fprintf(f, "%s([%d])", d->name, v);
+		else
+			fprintf(f, "%s(%#lx)", d->name, arg);
+		return;
+	}
+	while (read && n < sizeof(name) - 1 && !read(priv, arg + n, &name[n], 1) &&
+	       name[n])
+		n++;
+	name[n] = 0;
+	if (!read || (!n && arg))
+		fprintf(f, "%s(%#lx)", d->name, arg);
+	else
+		fprintf(f, "%s(\"%s%s\")", d->name, name,
+			n == sizeof(name) - 1 ? "..." : "");
+}
+
+void ioasid_ioctl_decode(FILE *f, unsigned int on, unsigned int cmd,
+			 unsigned long arg, const void *before,
+			 const void *after, size_t len, long result,
+			 ioasid_decode_read_fn read, void *priv)
+{
+	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find_on(on, cmd);
 	uint32_t op;
 	const char *sep = "";
 
@@ -125,7 +153,7 @@ void ioasid_ioctl_decode(FILE *f, unsigned int cmd, unsigned long arg,
 	} else if (d->arg == IOASID_ARG_VALUE || d->arg == IOASID_ARG_NONE) {
 		fprintf(f, "%s(%lu)", d->name, arg);
 	} else if (d->arg == IOASID_ARG_S32 || d->arg == IOASID_ARG_STRING) {
-		fprintf(f, "%s(%#lx)", d->name, arg);
+		decode_value(f, d, arg, read, priv);
 	} else if (!before) {
 		fprintf(f, "%s(%#lx: unreadable)", d->name, arg);
 	} else {

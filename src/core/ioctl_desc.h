@@ -222,15 +222,17 @@ uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 
 /*
  * The decoder (ioasid-trace): one line on f for ioctl cmd with argument
- * arg, its struct image before the call and after it (len bytes each;
+ * arg made on a file of kind `on` (enum ioasid_ioctl_on), its struct
+ * image before the call and after it (len bytes each;
  * before NULL when it could not be read, after NULL when it did not
  * change), and its result.  Pointer fields are followed with read
  * (0 or -errno), which may be NULL.
  */
 typedef int (*ioasid_decode_read_fn)(void *priv, uint64_t uptr, void *dst,
 				     size_t len);
-void ioasid_ioctl_decode(FILE *f, unsigned int cmd, unsigned long arg,
-			 const void *before, const void *after, size_t len,
-			 long result, ioasid_decode_read_fn read, void *priv);
+void ioasid_ioctl_decode(FILE *f, unsigned int on, unsigned int cmd,
+			 unsigned long arg, const void *before,
+			 const void *after, size_t len, long result,
+			 ioasid_decode_read_fn read, void *priv);
 
 #endif

@@ -2,14 +2,17 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/ioctl_desc.h"
 #include "file_end.h"
 #include "ioasid/ioasid.h"
 #include "quota.h"
 #include "request.h"
+#include "trace.h"
 #include "serve.h"
 #include "wire/wire.h"
 
@@ -120,6 +123,27 @@ int file_end_reply_with_file(int sock, struct request *r, long result,
 }
 
 /* mmap(2) of the file: the memory to map goes with the reply. */
+
+/* An ioctl on the file, traced as one on its kind of file. */
+static long file_ioctl(struct file_end *fe, struct request *r)
+{
+	const char *name = ioasid_file_name(fe->file);
+	struct trace_ioctl t;
+	long result;
+
+	/* The others (fault and event queues) answer no ioctl: ENOTTY. */
+	if (strcmp(name, "[vfio-group]") && strcmp(name, "[vfio-device]"))
+		return ioasid_file_ioctl(fe->file, &r->caller, r->req.cmd,
+					 r->req.arg);
+	trace_ioctl_begin(&t, &r->caller,
+			  name[6] == 'g' ? IOASID_ON_VFIO_GROUP :
+					   IOASID_ON_VFIO_DEVICE,
+			  r->req.cmd, r->req.arg);
+	result = ioasid_file_ioctl(fe->file, &r->caller, r->req.cmd, r->req.arg);
+	trace_ioctl_end(&t, &r->caller, r->req.cmd, r->req.arg, result);
+	return result;
+}
+
 static int serve_mmap(struct file_end *fe, struct request *r)
 {
 	int flags = (r->req.__reserved & IOASID_WIRE_MMAP_SHARED) ?
@@ -176,9 +200,7 @@ int file_end_serve_one(struct file_end *fe)
 	case IOASID_WIRE_IOCTL:
 		result = r.sender_gone ? -ESRCH :
 			 r.req.__reserved ? -EINVAL :
-					  ioasid_file_ioctl(fe->file, &r.caller,
-							    r.req.cmd,
-							    r.req.arg);
+					  file_ioctl(fe, &r);
 		break;
 	case IOASID_WIRE_MMAP:
 		if (r.sender_gone) {

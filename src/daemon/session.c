@@ -91,6 +91,7 @@ void session_close(struct session *s)
 static long bind_device(struct session *s, struct request *r)
 {
 	struct ioasid_file *file;
+	struct trace_ioctl t;
 	long result;
 
 	/* So is a group's VFIO_GROUP_SET_CONTAINER, for its container. */
@@ -102,9 +103,12 @@ static long bind_device(struct session *s, struct request *r)
 	if (r->w.fd < 0 || ioasid_file_lookup(r->w.fd, &file))
 		return -EBADF;
 	r->w.bind_ctx = s->ctx;
+	trace_ioctl_begin(&t, &r->caller, r->req.__reserved, r->req.cmd,
+			  r->req.arg);
 	request_serve_begin(r);
 	result = ioasid_file_ioctl(file, &r->caller, r->req.cmd, r->req.arg);
 	request_serve_end(r);
+	trace_ioctl_end(&t, &r->caller, r->req.cmd, r->req.arg, result);
 	ioasid_file_put(file);
 	return result;
 }
@@ -156,7 +160,8 @@ int session_serve_one(struct session *s)
 			result = bind_device(s, &r);
 			break;
 		}
-		trace_ioctl_begin(&t, &r.caller, r.req.cmd, r.req.arg);
+		trace_ioctl_begin(&t, &r.caller, IOASID_ON_IOMMUFD, r.req.cmd,
+				  r.req.arg);
 		request_serve_begin(&r);
 		result = ioasid_ctx_ioctl(s->ctx, &r.caller, r.req.cmd,
 					  r.req.arg);

@@ -51,16 +51,17 @@ static bool read_image(const struct ioasid_caller *c,
 }
 
 void trace_ioctl_begin(struct trace_ioctl *t, const struct ioasid_caller *c,
-		       unsigned int cmd, unsigned long arg)
+		       unsigned int on, unsigned int cmd, unsigned long arg)
 {
 	const struct ioasid_ioctl_desc *d;
 
 	t->on = out != NULL;
+	t->file = on;
 	t->readable = false;
 	t->len = 0;
 	if (!t->on)
 		return;
-	d = ioasid_ioctl_desc_find(cmd);
+	d = ioasid_ioctl_desc_find_on(on, cmd);
 	if (d && (d->arg == IOASID_ARG_SIZED || d->arg == IOASID_ARG_ARGSZ))
 		t->readable = read_image(c, d, arg, t->before,
 					 sizeof(t->before), &t->len);
@@ -85,7 +86,8 @@ void trace_ioctl_end(struct trace_ioctl *t, const struct ioasid_caller *c,
 	if (!line)
 		return;
 	fprintf(line, "pid %d tid %d: ", (int)c->pid, (int)c->tid);
-	ioasid_ioctl_decode(line, cmd, arg, t->readable ? t->before : NULL,
+	ioasid_ioctl_decode(line, t->file, cmd, arg,
+			    t->readable ? t->before : NULL,
 			    changed ? after : NULL, t->len, result,
 			    caller_read_after, (void *)c);
 	if (!fclose(line))

@@ -198,6 +198,18 @@ trace_case 'IOASID_DEVICE_DMA \{.*flags=IOASID_DMA_WRITE.*uptr=0x[0-9a-f]+\[22 b
 trace_case 'IOASID_DEVICE_DMA \{.*length=0x8, .*\} = -1 ENOENT \(No such file or directory\)$' \
 	"an error by name"
 rm -f "$logdir/trace"
+# Device and group files' ioctls too, by the table of their own file.
+"$BUILD/ioasid-run" --trace "$logdir/trace" --device ioat --device dsa -- \
+	"$BUILD/tests/vfio-device" >/dev/null
+trace_case ': VFIO_DEVICE_BIND_IOMMUFD \{argsz=24, flags=0, iommufd=[0-9]+, out_devid=0=>[0-9]+, token_uuid_ptr=0\} = 0$' \
+	"a device file's bind, made through the iommufd connection"
+trace_case ': VFIO_DEVICE_SET_IRQS \{argsz=24, flags=VFIO_IRQ_SET_DATA_EVENTFD\|VFIO_IRQ_SET_ACTION_TRIGGER, index=2, start=0, count=0x1\} = 0$' \
+	"a device file's own ioctl"
+trace_case ': VFIO_GROUP_GET_DEVICE_FD\("0000:00:05.0"\) = -1 ENODEV' \
+	"a group's ioctl, with the name it was given"
+trace_case ': VFIO_GROUP_SET_CONTAINER\(\[[0-9]+\]\) = 0$' \
+	"the container a group joins"
+rm -f "$logdir/trace"
 
 # The worked example of ioasid(7), compiled from the page's own text
 # against our <linux/iommufd.h>, run on a daemon in normal mode.
