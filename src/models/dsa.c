@@ -14,7 +14,8 @@
  * submits 64-byte descriptors to a portal with MOVDIR64B; the device does
  * each as it arrives (a portal write is seen at once, as a command is),
  * writes its completion record where the descriptor asks, and interrupts
- * on the vector it names.
+ * on the vector it names.  A queue configured with a PASID does its DMA
+ * tagged with it, through what is attached at that PASID.
  */
 #include <errno.h>
 #include <linux/pci_regs.h>
@@ -60,6 +61,7 @@ enum {
 	ERR_INVAL_CMD = 0x01, ERR_INVAL_WQIDX = 0x02,
 	ERR_DEV_ENABLED = 0x10, ERR_BUSMASTER_EN = 0x12,
 	ERR_DEV_NOTEN = 0x20, ERR_WQ_ENABLED = 0x21, ERR_WQ_SIZE = 0x22,
+	ERR_PASID_EN = 0x26,
 	ERR_DIS_DEV_EN = 0x31, ERR_DEV_NOT_EN = 0x32,
 	STATE_DISABLED = 0, STATE_ENABLED = 1,
 	INTC_CMD = 0x02,
@@ -103,6 +105,9 @@ _Static_assert(sizeof(struct dsa_comp) == COMP_SIZE, "completion layout");
 struct dsa {
 	pthread_mutex_t lock;
 	bool enabled, wq_enabled;
+	/* The queue's PASID, taken from its configuration when it was
+	 * enabled (as the hardware latches it); 0: none, DMA by the RID. */
+	uint32_t wq_pasid;
 };
 
 static uint64_t reg(struct pci_fn *fn, unsigned int off, unsigned int bytes)
@@ -160,7 +165,10 @@ static void command_done(struct pci_fn *fn, uint32_t cmd, uint8_t err)
 
 static uint8_t enable_wq(struct pci_fn *fn, struct dsa *d, uint32_t wq)
 {
-	uint32_t size = wqcfg(fn, 0) & 0xffff;
+	uint32_t size = wqcfg(fn, 0) & 0xffff, mode = wqcfg(fn, 2);
+	/* Word 2: pasid in bits 8-27, pasid_en bit 28. */
+	bool pasid_en = mode >> 28 & 1;
+	uint32_t pasid = mode >> 8 & 0xfffff;
 
 	if (!d->enabled)
 		return ERR_DEV_NOTEN;
@@ -170,6 +178,11 @@ static uint8_t enable_wq(struct pci_fn *fn, struct dsa *d, uint32_t wq)
 		return ERR_WQ_ENABLED;
 	if (!size || size > WQ_SIZE)
 		return ERR_WQ_SIZE;
+	/* PASID 0 is the RID's here (as IOMMU_NO_PASID is the kernel's):
+	 * a queue that enables PASIDs names another. */
+	if (pasid_en && !pasid)
+		return ERR_PASID_EN;
+	d->wq_pasid = pasid_en ? pasid : 0;
 	d->wq_enabled = true;
 	/* wq_state (bits 30-31 of word 6): enabled. */
 	set_reg(fn, WQCFG_AT + 24, 4, (wqcfg(fn, 6) & 0x3fffffff) | 1u << 30);
@@ -334,8 +347,9 @@ static void submit(struct pci_fn *fn, struct dsa *d, uint64_t off)
 {
 	struct dsa_desc desc;
 	struct dsa_comp comp = { 0 };
-	/* A privileged descriptor on a queue without PASIDs: no PASID. */
-	uint32_t pasid = 0;
+	/* A dedicated queue's descriptors carry its PASID, whatever theirs
+	 * says; without one, the RID's. */
+	uint32_t pasid = d->wq_pasid;
 
 	memcpy(&desc, fn->bars[2].mem + (off & ~(uint64_t)(DESC_SIZE - 1)),
 	       sizeof(desc));

@@ -528,6 +528,99 @@ static void dsa_descs(void)
 	munmap(mem, 8 * PG);
 }
 
+/* A DSA queue configured with a PASID copies through what is attached at
+ * that PASID, and one without through the RID's domain. */
+static void dsa_pasid(void)
+{
+	unsigned char *a = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *b = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+	struct ioasid_device_alloc da = {
+		.size = sizeof(da), .flags = IOASID_DEVICE_ALLOC_PASID,
+		.model = IOASID_DEVICE_VTD,
+	};
+	struct ioasid_device_attach at = { .size = sizeof(at) };
+	struct iommu_hwpt_alloc ha = { .size = sizeof(ha),
+				       .flags = IOMMU_HWPT_ALLOC_PASID };
+	struct iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.length = 4 * PG, .iova = IOVA,
+	};
+	uint32_t wqcfg[3] = { 32, 0, 1 | 1u << 28 /* pasid_en, pasid 0 */ };
+	struct dsa_comp *comp;
+	struct ioasid_dev *pdev;
+	struct dsa_desc d;
+	struct pci_fn *fn;
+	uint32_t ioas_b;
+
+	setup_dma();
+	CHECK_EQ(io(IOMMU_IOAS_ALLOC, &ia), 0);
+	ioas_b = ia.out_ioas_id;
+	m.ioas_id = ioas;
+	m.user_va = (uintptr_t)a;
+	CHECK_EQ(io(IOMMU_IOAS_MAP, &m), 0);
+	m.ioas_id = ioas_b;
+	m.user_va = (uintptr_t)b;
+	CHECK_EQ(io(IOMMU_IOAS_MAP, &m), 0);
+	CHECK_EQ(io(IOASID_DEVICE_ALLOC, &da), 0);
+	/* Domains that PASIDs may share with the RID: allocated so. */
+	ha.dev_id = da.out_dev_id;
+	ha.pt_id = ioas;
+	CHECK_EQ(io(IOMMU_HWPT_ALLOC, &ha), 0);
+	at.dev_id = da.out_dev_id;
+	at.pt_id = ha.out_hwpt_id;
+	CHECK_EQ(io(IOASID_DEVICE_ATTACH, &at), 0);
+	ha.pt_id = ioas_b;
+	CHECK_EQ(io(IOMMU_HWPT_ALLOC, &ha), 0);
+	at.flags = IOASID_ATTACH_PASID;
+	at.pasid = 7;
+	at.pt_id = ha.out_hwpt_id;
+	CHECK_EQ(io(IOASID_DEVICE_ATTACH, &at), 0);
+	CHECK_EQ(ioasid_dev_get(ctx, da.out_dev_id, &pdev), 0);
+
+	CHECK_EQ(pci_fn_create("dsa", NULL, 0, 0, 0x30, &fn), 0);
+	pci_fn_set_dma(fn, pdev);
+	cfg_w16(fn, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	CHECK_EQ(dsa_cmd(fn, 1, 0), 0);
+	/* PASIDs on, but PASID 0 (the RID's here): refused. */
+	CHECK_EQ(pci_bar_write(fn, 0, 0x3000, wqcfg, sizeof(wqcfg)), 0);
+	CHECK_EQ(dsa_cmd(fn, 6, 0), 0x26);
+	wqcfg[2] |= 7u << 8;
+	CHECK_EQ(pci_bar_write(fn, 0, 0x3000, wqcfg, sizeof(wqcfg)), 0);
+	CHECK_EQ(dsa_cmd(fn, 6, 0), 0);
+
+	memset(a + PG, 0xaa, PG);
+	memset(b + PG, 0xbb, PG);
+	d = (struct dsa_desc){ .flags_op = DSA_FLAGS_OP(0x04 | 0x08, 3),
+			       .completion = IOVA, .src = IOVA + PG,
+			       .dst = IOVA + 2 * PG, .size = PG };
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	comp = (struct dsa_comp *)b;
+	CHECK_EQ(comp->status, 1);
+	CHECK(!memcmp(b + 2 * PG, b + PG, PG));
+	CHECK_EQ(a[2 * PG], 0);
+
+	/* Without PASIDs: the RID's domain, IOAS a. */
+	CHECK_EQ(dsa_cmd(fn, 7, 0), 0);
+	wqcfg[2] = 1;
+	CHECK_EQ(pci_bar_write(fn, 0, 0x3000, wqcfg, sizeof(wqcfg)), 0);
+	CHECK_EQ(dsa_cmd(fn, 6, 0), 0);
+	CHECK_EQ(pci_bar_write(fn, 2, 0, &d, sizeof(d)), 0);
+	comp = (struct dsa_comp *)a;
+	CHECK_EQ(comp->status, 1);
+	CHECK(!memcmp(a + 2 * PG, a + PG, PG));
+
+	pci_fn_destroy(fn);
+	ioasid_dev_put(pdev);
+	teardown_dma();
+	munmap(a, 4 * PG);
+	munmap(b, 4 * PG);
+}
+
 int main(void)
 {
 	RUN(config_space);
@@ -535,5 +628,6 @@ int main(void)
 	RUN(ioat_errors);
 	RUN(ioat_polled);
 	RUN(dsa_descs);
+	RUN(dsa_pasid);
 	return check_finish("pci");
 }
