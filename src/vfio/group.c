@@ -277,7 +277,7 @@ long ioasid_vfio_group_get_device_fd(struct ioasid_ucmd *u)
 	look.name = name;
 	if (!vfio_devs_each(named, &look))
 		return -ENODEV;
-	/* A container with an IOMMU set: the compat IOAS to attach to.  The
+	/* The container, whose compat IOAS the device attaches to.  The
 	 * device counts as open from here, so the container stays. */
 	pthread_mutex_lock(&groups_lock);
 	ctx = gf->container;
