@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +18,11 @@
 #include "core/util.h"
 #include "device.h"
 #include "domain.h"
+#include "fault.h"
+#include "hwpt.h"
 #include "ioasid/ioasid.h"
 #include "ioasid/uapi/ioasid.h"
+#include "ioasid/uapi/iommufd.h"
 #include "pages/frame.h"
 
 /* (device, PASID) -> attachment, for every PASID attachment there is. */
@@ -189,6 +193,32 @@ static inline int translate(struct ioasid_device *dev,
 			      avail);
 }
 
+/*
+ * A DMA that missed (nothing mapped, or not with its permission): where
+ * the HWPT it went through has a fault queue, a page request goes there,
+ * one group of its own, as a device with PRI sends one.  The device does
+ * not wait for the answer; it has its error already.  Taken after the
+ * walk's RCU section, since the device's lock is held across grace
+ * periods elsewhere.
+ */
+static void dma_fault(struct ioasid_device *dev, uint32_t pasid, uint64_t iova,
+		      bool write)
+{
+	/* Page request group indexes are 9 bits. */
+	static _Atomic uint32_t next_group;
+	struct ioasid_hwpt *hwpt;
+
+	pthread_mutex_lock(&dev->lock);
+	hwpt = ioasid_device_attached_locked(dev, pasid);
+	if (hwpt && hwpt->fault)
+		(void)ioasid_fault_report(hwpt->fault, dev, pasid,
+					  atomic_fetch_add(&next_group, 1) & 0x1ff,
+					  write ? IOMMU_PGFAULT_PERM_WRITE :
+						  IOMMU_PGFAULT_PERM_READ,
+					  iova & ~(uint64_t)(IOASID_PAGE_SIZE - 1));
+	pthread_mutex_unlock(&dev->lock);
+}
+
 int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 		      uint64_t iova, void *buf, size_t len, bool write)
 {
@@ -246,6 +276,8 @@ int ioasid_device_dma(struct ioasid_device *dev, uint32_t pasid,
 			memcpy(done, run, run_len);
 	}
 	ioasid_rcu_read_unlock();
+	if (rc == -ENOENT || rc == -EPERM)
+		dma_fault(dev, pasid, iova, write);
 	return rc;
 }
 

@@ -621,6 +621,66 @@ static void dsa_pasid(void)
 	munmap(b, 4 * PG);
 }
 
+/*
+ * A device's DMA that misses, through a HWPT with a fault queue: a page
+ * request for the page in that queue (the device has its error as well),
+ * READ or WRITE as the DMA was; without a queue, none.
+ */
+static void dma_iopf(void)
+{
+	unsigned char *mem = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct iommu_hwpt_alloc ha = { .size = sizeof(ha),
+				       .flags = IOMMU_HWPT_FAULT_ID_VALID };
+	struct ioasid_device_attach at = { .size = sizeof(at),
+					   .flags = IOASID_ATTACH_REPLACE };
+	struct iommu_ioas_map m = {
+		.size = sizeof(m),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+		.length = PG, .iova = IOVA, .user_va = (uintptr_t)mem,
+	};
+	struct iommu_hwpt_page_response r = { .code = IOMMUFD_PAGE_RESP_SUCCESS };
+	struct iommu_hwpt_pgfault f[2];
+	uint64_t word = 0;
+	int fd;
+
+	setup_dma();
+	m.ioas_id = ioas;
+	CHECK_EQ(io(IOMMU_IOAS_MAP, &m), 0);
+	/* No queue yet: an error, and nothing else. */
+	CHECK_EQ(ioasid_dev_dma(dev, 0, IOVA + 5 * PG, &word, 8, 0), -ENOENT);
+	CHECK_EQ(io(IOMMU_FAULT_QUEUE_ALLOC, &fa), 0);
+	fd = (int)fa.out_fault_fd;
+	CHECK_EQ(ioasid_self_read(fd, f, sizeof(f[0])), 0);
+	ha.dev_id = dev_id;
+	ha.pt_id = ioas;
+	ha.fault_id = fa.out_fault_id;
+	CHECK_EQ(io(IOMMU_HWPT_ALLOC, &ha), 0);
+	at.dev_id = dev_id;
+	at.pt_id = ha.out_hwpt_id;
+	CHECK_EQ(io(IOASID_DEVICE_ATTACH, &at), 0);
+
+	CHECK_EQ(ioasid_dev_dma(dev, 0, IOVA, &word, 8, 0), 0);
+	CHECK_EQ(ioasid_dev_dma(dev, 0, IOVA + 5 * PG + 8, &word, 8, 0),
+		 -ENOENT);
+	CHECK_EQ(ioasid_dev_dma(dev, 0, IOVA + 16, &word, 8, 1), -EPERM);
+	CHECK_EQ(ioasid_self_read(fd, f, sizeof(f)), sizeof(f));
+	CHECK(f[0].addr == IOVA + 5 * PG && f[0].perm == IOMMU_PGFAULT_PERM_READ &&
+	      f[0].dev_id == dev_id && (f[0].flags & IOMMU_PGFAULT_FLAGS_LAST_PAGE));
+	CHECK(f[1].addr == IOVA && f[1].perm == IOMMU_PGFAULT_PERM_WRITE &&
+	      f[1].grpid != f[0].grpid);
+	/* Answered as any page request is. */
+	r.cookie = f[0].cookie;
+	CHECK_EQ(ioasid_self_write(fd, &r, sizeof(r)), sizeof(r));
+	r.cookie = f[1].cookie;
+	CHECK_EQ(ioasid_self_write(fd, &r, sizeof(r)), sizeof(r));
+
+	teardown_dma();
+	CHECK_EQ(ioasid_self_close(fd), 0);
+	munmap(mem, PG);
+}
+
 int main(void)
 {
 	RUN(config_space);
@@ -629,5 +689,6 @@ int main(void)
 	RUN(ioat_polled);
 	RUN(dsa_descs);
 	RUN(dsa_pasid);
+	RUN(dma_iopf);
 	return check_finish("pci");
 }
