@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the Debian packages ioasid builds and tests with, if any is missing.
 set -e
-pkgs="meson ninja-build pkg-config gcc g++ liburcu-dev libcap-dev valgrind xz-utils groff-base clang-14 libclang-rt-14-dev pciutils uuid-dev"
+pkgs="meson ninja-build pkg-config gcc g++ liburcu-dev libcap-dev valgrind xz-utils groff-base clang-14 libclang-rt-14-dev pciutils uuid-dev libelf1"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -104,10 +104,12 @@ unsigned int ioasid_file_poll(struct ioasid_file *file)
 
 void ioasid_file_put(struct ioasid_file *file)
 {
-	struct ioasid_ctx *ctx = file->ctx;
+	struct ioasid_ctx *ctx;
 
 	if (atomic_fetch_sub_explicit(&file->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	/* Read after the last put: a file may be bound while shared. */
+	ctx = file->ctx;
 	pthread_mutex_destroy(&file->notify_lock);
 	file->ops->release(file);
 	/* Last: the release may still need the context's objects. */

@@ -5,11 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/event.h"
 #include "core/ioctl_desc.h"
 #include "trace.h"
 #include "wire_uaccess.h"
 
 static FILE *out;
+
+/* One write per line: whole lines, whichever threads report at once. */
+static void trace_event(const char *line)
+{
+	fprintf(out, "event: %s\n", line);
+}
 
 int trace_open(const char *path)
 {
@@ -17,6 +24,7 @@ int trace_open(const char *path)
 	if (!out)
 		return -errno;
 	setvbuf(out, NULL, _IOLBF, 0);
+	ioasid_set_event_sink(trace_event);
 	return 0;
 }
 

@@ -469,9 +469,27 @@ int pci_fn_dma(struct pci_fn *fn, uint32_t pasid, uint64_t iova, void *buf,
 		rc = path->rw(path->priv, pasid, iova, buf, len, write);
 	else if (dev)
 		rc = ioasid_dev_dma(dev, pasid, iova, buf, len, write);
-	if (rc)
+	if (rc) {
 		atomic_fetch_add(&fn->dma_errors, 1);
+	} else {
+		/* Counts read apart, never together: relaxed is enough. */
+		atomic_fetch_add_explicit(&fn->dma_ops[write], 1,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&fn->dma_bytes[write], len,
+					  memory_order_relaxed);
+	}
 	return rc;
+}
+
+void pci_fn_dma_stats(struct pci_fn *fn, struct pci_dma_stats *st)
+{
+	st->reads = atomic_load_explicit(&fn->dma_ops[0], memory_order_relaxed);
+	st->writes = atomic_load_explicit(&fn->dma_ops[1], memory_order_relaxed);
+	st->read_bytes =
+		atomic_load_explicit(&fn->dma_bytes[0], memory_order_relaxed);
+	st->write_bytes =
+		atomic_load_explicit(&fn->dma_bytes[1], memory_order_relaxed);
+	st->errors = atomic_load(&fn->dma_errors);
 }
 
 bool pci_fn_msix_enabled(struct pci_fn *fn)

@@ -112,6 +112,8 @@ struct pci_fn {
 	_Atomic(struct ioasid_dev *) dma; /* NULL: DMA goes nowhere */
 	_Atomic(const struct pci_dma_path *) dma_path; /* or this way */
 	_Atomic unsigned int dma_errors;  /* DMA the function could not do */
+	/* What it did: [0] reads of memory, [1] writes. */
+	_Atomic uint64_t dma_ops[2], dma_bytes[2];
 };
 
 static inline void *pci_fn_priv(struct pci_fn *fn)
@@ -215,6 +217,13 @@ bool pci_fn_master_enabled(struct pci_fn *fn);
  */
 int pci_fn_dma(struct pci_fn *fn, uint32_t pasid, uint64_t iova, void *buf,
 	       size_t len, bool write);
+
+/* The function's DMA so far: transfers and bytes done each way, and
+ * transfers it could not do. */
+struct pci_dma_stats {
+	uint64_t reads, writes, read_bytes, write_bytes, errors;
+};
+void pci_fn_dma_stats(struct pci_fn *fn, struct pci_dma_stats *st);
 
 /*
  * Raise MSI-X (or MSI) vector v; with neither enabled, assert INTx unless

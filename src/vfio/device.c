@@ -12,6 +12,7 @@
 
 #include "core/context.h"
 #include "core/dispatch.h"
+#include "core/event.h"
 #include "core/ioctl_desc.h"
 #include "core/util.h"
 #include "iommu/device.h"
@@ -592,12 +593,13 @@ int vfio_file_bind(struct vfio_file *vf, struct ioasid_ctx *ctx,
 	rc = pci_engine_add(dev->fn);
 	if (rc)
 		goto out_unbind;
-	ioasid_ctx_get(ctx);
-	vf->file.ctx = ctx;
+	pci_fn_dma_stats(dev->fn, &vf->dma_at_bind);
 	if (idev) {
 		vf->idev = idev;
 		pci_fn_set_dma(dev->fn, ioasid_device_dma_handle(idev));
 	}
+	ioasid_ctx_get(ctx);
+	__atomic_store_n(&vf->file.ctx, ctx, __ATOMIC_RELEASE);
 	return 0;
 
 out_unbind:
@@ -639,6 +641,25 @@ void vfio_file_detach(struct vfio_file *vf, uint32_t pasid)
 	ioasid_device_detach(vf->idev, pasid);
 }
 
+/* What the device did while bound: whether DMA went anywhere, for
+ * someone looking at the trace after a VM or a driver ran on it. */
+static void say_dma(struct vfio_file *vf)
+{
+	const struct pci_dma_stats *b = &vf->dma_at_bind;
+	struct pci_fn *fn = vf->dev->fn;
+	struct pci_dma_stats now;
+
+	pci_fn_dma_stats(fn, &now);
+	ioasid_event("vfio%u %s %s: unbound; DMA while bound: reads %llu "
+		     "(%llu bytes), writes %llu (%llu bytes), failures %llu",
+		     vf->dev->index, fn->bdf, fn->model->name,
+		     (unsigned long long)(now.reads - b->reads),
+		     (unsigned long long)(now.read_bytes - b->read_bytes),
+		     (unsigned long long)(now.writes - b->writes),
+		     (unsigned long long)(now.write_bytes - b->write_bytes),
+		     (unsigned long long)(now.errors - b->errors));
+}
+
 /* The bound file closes: interrupts off, the function reset, unbound. */
 static void file_unbind(struct vfio_file *vf)
 {
@@ -663,13 +684,15 @@ static void file_unbind(struct vfio_file *vf)
 		ioasid_device_unbind(vf->idev);
 		vf->idev = NULL;
 	}
+	say_dma(vf);
 }
 
 static long file_ioctl(struct ioasid_file *file, const struct ioasid_caller *c,
 		       unsigned int cmd, unsigned long arg)
 {
-	return ioasid_dispatch(IOASID_ON_VFIO_DEVICE, file, file->ctx, c, cmd,
-			       arg);
+	return ioasid_dispatch(IOASID_ON_VFIO_DEVICE, file,
+			       __atomic_load_n(&file->ctx, __ATOMIC_ACQUIRE), c,
+			       cmd, arg);
 }
 
 static void file_release(struct ioasid_file *file)

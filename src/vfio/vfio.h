@@ -79,6 +79,7 @@ struct vfio_file {
 	bool kvm_linked; /* in a VM's KVM VFIO pseudo-device */
 	/* Handed out by a group file (which it holds), or NULL: a cdev's. */
 	struct vfio_group_file *group;
+	struct pci_dma_stats dma_at_bind; /* to say what it did while bound */
 };
 
 static inline struct vfio_file *vfio_file_of(struct ioasid_file *f)
@@ -98,10 +99,14 @@ int vfio_devs_each(int (*fn)(struct vfio_dev *d, void *priv), void *priv);
 /* Rewrite the /sys view, if ioasid_vfio_sysfs() made one (sysfs.c). */
 int vfio_sysfs_refresh(void);
 
-/* Bound: to a context, by a device or (mediated) an access. */
+/*
+ * Bound: to a context, by a device or (mediated) an access.  Another of
+ * the client's threads may bind the file while this one asks: binding
+ * publishes the context last, so whoever sees it sees the rest.
+ */
 static inline bool vfio_file_bound(const struct vfio_file *vf)
 {
-	return vf->idev || vf->access;
+	return __atomic_load_n(&vf->file.ctx, __ATOMIC_ACQUIRE) != NULL;
 }
 
 /*

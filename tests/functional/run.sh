@@ -209,6 +209,8 @@ trace_case ': VFIO_GROUP_GET_DEVICE_FD\("0000:00:05.0"\) = -1 ENODEV' \
 	"a group's ioctl, with the name it was given"
 trace_case ': VFIO_GROUP_SET_CONTAINER\(\[[0-9]+\]\) = 0$' \
 	"the container a group joins"
+trace_case '^event: vfio0 0000:00:04\.0 ioat: unbound; DMA while bound: reads [1-9][0-9]* \([1-9][0-9]* bytes\), writes [1-9][0-9]* \([1-9][0-9]* bytes\), failures 1$' \
+	"what a device's DMA did while it was bound, failures included"
 rm -f "$logdir/trace"
 
 # The worked example of ioasid(7), compiled from the page's own text

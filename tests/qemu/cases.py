@@ -156,20 +156,28 @@ CASES = [
      "exec 7<>/dev/vfio/devices/vfio0 8<>/dev/iommu;", IOAS_MAP),
 ]
 
+DMATEST_RUNS = 256  # tests/qemu/guest-init's iterations=
+
+
 def guest_case():
-    """Debian 12's kernel boots with the device passed through, and its
-    ioatdma driver probes it: the probe resets the channel, starts it with
-    a null descriptor, copies a buffer with an interrupt asked for and
-    compares it, and gives up the device ("Self-test ... disabling") if
-    any of that fails; a channel in /sys/class/dma means it all worked.
-    Under TCG: this machine's KVM stalls that kernel's early boot with or
-    without our device."""
-    name = "a Linux guest's own ioatdma driver probes the device (TCG)"
+    """Debian 12's kernel boots with the device passed through.  Its
+    ioatdma driver probes it (resets the channel, starts it with a null
+    descriptor, copies a buffer with an interrupt asked for and compares
+    it, and gives up the device, "Self-test ... disabling", if any of that
+    fails; a channel in /sys/class/dma means it all worked).  Then
+    dmatest copies through that channel, random lengths and offsets, each
+    completion by interrupt, and verifies every byte.  On the host, the
+    daemon's trace says what the device's DMA did through the guest's
+    domain while QEMU had it bound.  Under TCG: this machine's KVM stalls
+    that kernel's early boot with or without our device."""
+    name = "a Linux guest's ioatdma driver and dmatest copy through the device (TCG)"
     kernel = os.environ.get("IOASID_GUEST_KERNEL")
     initrd = os.environ.get("IOASID_GUEST_INITRD")
     if not kernel or not initrd:
         return failed(name, ["no guest kernel and initramfs"], "", 0)
-    argv = [os.path.join(BUILD, "ioasid-run"), "--device", "ioat", "--",
+    trace = os.path.join(tempfile.mkdtemp(prefix="ioasid-qemu-"), "trace")
+    argv = [os.path.join(BUILD, "ioasid-run"), "--trace", trace,
+            "--device", "ioat", "--",
             QEMU, "-machine", "q35,accel=tcg", "-m", "512",
             "-display", "none", "-nodefaults", "-serial", "stdio",
             "-no-reboot", "-kernel", kernel, "-initrd", initrd,
@@ -193,30 +201,51 @@ def guest_case():
         problems.append("the guest does not see the device")
     if "channel dma0chan0" not in said:
         problems.append("the driver made no channel of it")
-    bad = [l for l in said if "Self-test" in l or "disabling" in l]
+    bad = [l for l in said if "Self-test" in l or "disabling" in l or
+           re.search(r"dmatest: .*result #", l)]
     problems += bad
+    summary = [m for m in (re.search(r"dmatest: dma0chan0-copy0: summary "
+                                     r"(\d+) tests, (\d+) failures", l)
+                           for l in said) if m]
+    if not summary:
+        problems.append("dmatest said nothing of dma0chan0")
+    elif summary[0].group(1) != str(DMATEST_RUNS) or summary[0].group(2) != "0":
+        problems.append("dmatest: %s tests, %s failures (%d runs asked)" %
+                        (summary[0].group(1), summary[0].group(2),
+                         DMATEST_RUNS))
     if "end" not in said:
         problems.append("the guest's script did not finish")
     problems += [l for l in out.splitlines()
                  if l.startswith("qemu-system") and "warning:" not in l]
+    try:
+        with open(trace) as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    # Each copy reads its source and writes its destination and its
+    # completion through the domain: at least one of each per test.
+    dma = re.search(r"^event: vfio0 0000:00:04\.0 ioat: unbound; DMA while "
+                    r"bound: reads (\d+) \((\d+) bytes\), writes (\d+) "
+                    r"\((\d+) bytes\), failures (\d+)$", text, re.M)
+    if not dma:
+        problems.append("the trace does not say what the device's DMA did")
+    elif (int(dma.group(1)) < DMATEST_RUNS or int(dma.group(3)) < DMATEST_RUNS
+          or dma.group(5) != "0"):
+        problems.append("the device's DMA, by the trace: " + dma.group(0))
     if problems:
         return failed(name, problems, out, 20)
     print("ok: qemu: %s" % name)
     for l in said:
-        if l.startswith("dmesg:"):
+        if l.startswith("dmesg:") and ("summary" in l or "QuickData" in l):
             print("   guest " + l)
+    print("   host  " + dma.group(0))
     return True
 
 
-passed = failed = 0
-for name, args, wrap, maps in CASES:
-    if run_case(name, args, wrap, maps):
-        passed += 1
-    else:
-        failed += 1
-if guest_case():
-    passed += 1
-else:
-    failed += 1
-print("qemu: %d passed, %d failed, 0 skipped" % (passed, failed))
-sys.exit(1 if failed else 0)
+# (Counts apart from failed(), which the cases call on their way out.)
+results = [run_case(name, args, wrap, maps) for name, args, wrap, maps in CASES]
+results.append(guest_case())
+n_failed = results.count(False)
+print("qemu: %d passed, %d failed, 0 skipped" % (len(results) - n_failed,
+                                                 n_failed))
+sys.exit(1 if n_failed else 0)

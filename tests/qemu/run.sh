@@ -59,32 +59,63 @@ install_qemu() {
 		install -t bookworm-backports qemu-system-x86 >/dev/null 2>&1
 }
 
-# The guest: Debian 12's own kernel (its ioatdma and dca modules) and
-# busybox, downloaded (not installed) into the cache, and an initramfs
-# around tests/qemu/guest-init.
-guest_assets() {
-	local g="$cache/guest" tmp kpkg
-	if ! [ -s "$g/vmlinuz" ] || ! [ -s "$g/busybox" ] || ! [ -s "$g/ioatdma.ko" ]; then
-		apt_private || return 1
-		kpkg=$(apt-cache "${apt[@]}" depends linux-image-amd64 2>/dev/null |
-			grep -oE 'linux-image-6[^ ]*-amd64' | head -1)
-		[ -n "$kpkg" ] || return 1
-		tmp=$(mktemp -d)
-		(cd "$tmp" && apt-get "${apt[@]}" -qq download "$kpkg" busybox-static \
-			>/dev/null 2>&1) || { rm -rf "$tmp"; return 1; }
-		mkdir -p "$tmp/x" "$g" &&
-			for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$tmp/x" || return 1; done
+# The guest: Debian 12's own kernel (its ioatdma and dca modules),
+# busybox, and dmatest, which Debian's kernel does not build: it is built
+# here from the same kernel's source package (linux-source), against its
+# headers, with the host's gcc (Debian builds its kernel with the same
+# gcc-12).  All downloaded (not installed) into the cache, every package
+# checked by apt against the archive's signed hashes; the initramfs is
+# made around tests/qemu/guest-init at each run.
+guest_fetch() {
+	local g="$cache/guest" tmp kpkg kver abi series hdr rc
+	apt_private || return 1
+	kpkg=$(apt-cache "${apt[@]}" depends linux-image-amd64 2>/dev/null |
+		grep -oE 'linux-image-6[^ ]*-amd64' | head -1)
+	kver=$(apt-cache "${apt[@]}" show --no-all-versions "$kpkg" 2>/dev/null |
+		sed -n 's/^Version: //p' | head -1)
+	[ -n "$kpkg" ] && [ -n "$kver" ] || return 1
+	abi=${kpkg#linux-image-}; abi=${abi%-amd64}	# 6.1.0-56
+	series=${abi%%.0-*}				# 6.1
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get "${apt[@]}" -qq download "$kpkg=$kver" busybox-static \
+		"linux-headers-$abi-amd64=$kver" "linux-headers-$abi-common=$kver" \
+		"linux-kbuild-$series=$kver" "linux-source-$series=$kver" \
+		>/dev/null 2>&1) || { rm -rf "$tmp"; return 1; }
+	mkdir -p "$tmp/x" "$tmp/m" "$g"
+	for d in "$tmp"/*.deb; do
+		case $d in *linux-source-*) continue ;; esac
+		dpkg-deb -x "$d" "$tmp/x" || { rm -rf "$tmp"; return 1; }
+	done
+	hdr=$tmp/x/usr/src/linux-headers-$abi-amd64
+	# Its Makefile names the common headers by absolute path.
+	sed -i "s|/usr/src/|$tmp/x/usr/src/|" "$hdr/Makefile"
+	dpkg-deb --fsys-tarfile "$tmp"/linux-source-*.deb |
+		tar -xO "./usr/src/linux-source-$series.tar.xz" | xz -dc |
+		tar -x -C "$tmp/m" --strip-components=3 \
+			"linux-source-$series/drivers/dma/dmatest.c" &&
+		echo 'obj-m := dmatest.o' >"$tmp/m/Kbuild" &&
+		make -s -C "$hdr" M="$tmp/m" modules >"$tmp/build.log" 2>&1 &&
+		strip --strip-debug "$tmp/m/dmatest.ko" &&
 		cp "$tmp"/x/boot/vmlinuz-* "$g/vmlinuz" &&
-			cp "$tmp/x/bin/busybox" "$g/busybox" &&
-			cp "$(find "$tmp/x/lib/modules" -name dca.ko)" "$g/dca.ko" &&
-			cp "$(find "$tmp/x/lib/modules" -name ioatdma.ko)" "$g/ioatdma.ko"
-		local rc=$?
-		rm -rf "$tmp"
-		[ $rc -eq 0 ] || return 1
-	fi
+		cp "$tmp/x/bin/busybox" "$g/busybox" &&
+		cp "$(find "$tmp/x/lib/modules" -name dca.ko)" "$g/dca.ko" &&
+		cp "$(find "$tmp/x/lib/modules" -name ioatdma.ko)" "$g/ioatdma.ko" &&
+		cp "$tmp/m/dmatest.ko" "$g/dmatest.ko"
+	rc=$?
+	[ $rc -eq 0 ] || { say "building the guest's dmatest failed:"; tail -5 "$tmp/build.log" 2>/dev/null; }
+	rm -rf "$tmp"
+	return $rc
+}
+
+guest_assets() {
+	local g="$cache/guest" tmp f
+	for f in vmlinuz busybox dca.ko ioatdma.ko dmatest.ko; do
+		[ -s "$g/$f" ] || { guest_fetch || return 1; break; }
+	done
 	tmp=$(mktemp -d)
 	mkdir -p "$tmp/root/bin" "$tmp/root/mod" "$tmp/root/proc" "$tmp/root/sys" "$tmp/root/dev"
-	cp "$g/busybox" "$tmp/root/bin/" && cp "$g/dca.ko" "$g/ioatdma.ko" "$tmp/root/mod/" &&
+	cp "$g/busybox" "$tmp/root/bin/" &&
+		cp "$g/dca.ko" "$g/ioatdma.ko" "$g/dmatest.ko" "$tmp/root/mod/" &&
 		install -m 755 "$here/guest-init" "$tmp/root/init" || return 1
 	(cd "$tmp/root" && find . | "$g/busybox" cpio -o -H newc 2>/dev/null) |
 		gzip >"$tmp/initrd.gz" || return 1
