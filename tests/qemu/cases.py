@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """QEMU's vfio-pci on the I/OAT model, every way QEMU opens a device,
-and a Linux guest driving it.
+the device programmed by the test through its BAR, and a Linux guest's
+own driver and dmatest driving it.
 
-Each case starts unmodified QEMU under `ioasid-run --device ioat`, lets
-the firmware (SeaBIOS) enumerate the bus, and asks QEMU's monitor until
-the device shows with its BAR0 assigned; the daemon's trace must show
-guest RAM mapped for DMA at IOVA = guest-physical address 0, the way
-each path maps (VFIO_IOMMU_MAP_DMA through a container, IOMMU_IOAS_MAP
-through iommufd).  QEMU may warn, never fail.
+Each of the first cases starts unmodified QEMU under `ioasid-run
+--device ioat`, lets the firmware (SeaBIOS) enumerate the bus, and asks
+QEMU's monitor until the device shows with its BAR0 assigned; the
+daemon's trace must show guest RAM mapped for DMA at IOVA =
+guest-physical address 0, the way each path maps (VFIO_IOMMU_MAP_DMA
+through a container, IOMMU_IOAS_MAP through iommufd).  The guest cases
+boot Debian's kernel (see boot_guest).  QEMU may warn, never fail.
 
     cases.py BUILD_DIR QEMU
 """
@@ -156,34 +158,26 @@ CASES = [
      "exec 7<>/dev/vfio/devices/vfio0 8<>/dev/iommu;", IOAS_MAP),
 ]
 
-DMATEST_RUNS = 256  # tests/qemu/guest-init's iterations=
-
-
-def guest_case():
-    """Debian 12's kernel boots with the device passed through.  Its
-    ioatdma driver probes it (resets the channel, starts it with a null
-    descriptor, copies a buffer with an interrupt asked for and compares
-    it, and gives up the device, "Self-test ... disabling", if any of that
-    fails; a channel in /sys/class/dma means it all worked).  Then
-    dmatest copies through that channel, random lengths and offsets, each
-    completion by interrupt, and verifies every byte.  On the host, the
-    daemon's trace says what the device's DMA did through the guest's
-    domain while QEMU had it bound.  Under TCG: this machine's KVM stalls
-    that kernel's early boot with or without our device."""
-    name = "a Linux guest's ioatdma driver and dmatest copy through the device (TCG)"
+def boot_guest(device_args, append="", wrap=None):
+    """Debian 12's kernel under TCG with the I/OAT model passed through
+    (this machine's KVM stalls that kernel's early boot, with or without
+    our device), the daemon tracing; tests/qemu/guest-init reports lines
+    "ioasid-guest: ..." and powers off.  What the guest said, everything
+    QEMU printed, the daemon's account of the device's DMA (a match of
+    the trace's event line, or None), and what went wrong."""
     kernel = os.environ.get("IOASID_GUEST_KERNEL")
     initrd = os.environ.get("IOASID_GUEST_INITRD")
     if not kernel or not initrd:
-        return failed(name, ["no guest kernel and initramfs"], "", 0)
+        return [], "", None, ["no guest kernel and initramfs"]
     trace = os.path.join(tempfile.mkdtemp(prefix="ioasid-qemu-"), "trace")
-    argv = [os.path.join(BUILD, "ioasid-run"), "--trace", trace,
-            "--device", "ioat", "--",
-            QEMU, "-machine", "q35,accel=tcg", "-m", "512",
+    argv = [QEMU, "-machine", "q35,accel=tcg", "-m", "512",
             "-display", "none", "-nodefaults", "-serial", "stdio",
             "-no-reboot", "-kernel", kernel, "-initrd", initrd,
-            "-append", "console=ttyS0 panic=-1 quiet",
-            "-object", "iommufd,id=i0",
-            "-device", "vfio-pci,host=0000:00:04.0,iommufd=i0"]
+            "-append", "console=ttyS0 panic=-1 quiet " + append] + device_args
+    if wrap:
+        argv = ["bash", "-c", wrap + ' exec "$@"', "bash"] + argv
+    argv = [os.path.join(BUILD, "ioasid-run"), "--trace", trace,
+            "--device", "ioat", "--"] + argv
     problems = []
     try:
         out = subprocess.run(argv, stdout=subprocess.PIPE,
@@ -199,20 +193,6 @@ def guest_case():
     if not any(re.match(r"pci 0000:00:0[0-9a-f]\.0 0x8086:0x2021$", l)
                for l in said):
         problems.append("the guest does not see the device")
-    if "channel dma0chan0" not in said:
-        problems.append("the driver made no channel of it")
-    bad = [l for l in said if "Self-test" in l or "disabling" in l or
-           re.search(r"dmatest: .*result #", l)]
-    problems += bad
-    summary = [m for m in (re.search(r"dmatest: dma0chan0-copy0: summary "
-                                     r"(\d+) tests, (\d+) failures", l)
-                           for l in said) if m]
-    if not summary:
-        problems.append("dmatest said nothing of dma0chan0")
-    elif summary[0].group(1) != str(DMATEST_RUNS) or summary[0].group(2) != "0":
-        problems.append("dmatest: %s tests, %s failures (%d runs asked)" %
-                        (summary[0].group(1), summary[0].group(2),
-                         DMATEST_RUNS))
     if "end" not in said:
         problems.append("the guest's script did not finish")
     problems += [l for l in out.splitlines()
@@ -222,19 +202,89 @@ def guest_case():
             text = f.read()
     except OSError:
         text = ""
-    # Each copy reads its source and writes its destination and its
-    # completion through the domain: at least one of each per test.
     dma = re.search(r"^event: vfio0 0000:00:04\.0 ioat: unbound; DMA while "
                     r"bound: reads (\d+) \((\d+) bytes\), writes (\d+) "
                     r"\((\d+) bytes\), failures (\d+)$", text, re.M)
     if not dma:
         problems.append("the trace does not say what the device's DMA did")
-    elif (int(dma.group(1)) < DMATEST_RUNS or int(dma.group(3)) < DMATEST_RUNS
-          or dma.group(5) != "0"):
+    return said, out, dma, problems
+
+
+IOMMUFD_HOST = ["-object", "iommufd,id=i0",
+                "-device", "vfio-pci,host=0000:00:04.0,iommufd=i0"]
+IOMMUFD_FD = (["-object", "iommufd,id=i0,fd=8",
+               "-device", "vfio-pci,fd=7,iommufd=i0"],
+              "exec 7<>/dev/vfio/devices/vfio0 8<>/dev/iommu;")
+
+
+def poke_case(name, device_args, wrap=None):
+    """The device programmed through its BAR by the test itself, as
+    QEMU's qtest accelerator would do it if Debian's QEMU had one (it
+    has only tcg and kvm): tests/qemu/guest-ioat, in a guest with no
+    driver bound, turns on bus mastering, aims MSI-X vector 0 at a word
+    of guest RAM, copies a page through the channel with an interrupt
+    and a completion, and then points a descriptor at an IOVA nothing
+    maps.  Its buffers are RAM the guest kernel leaves alone (mem=448M of
+    512M): QEMU maps all of it for DMA at IOVA = guest-physical."""
+    said, out, dma, problems = boot_guest(
+        device_args, "mem=448M ioasid.poke=0x1c000000", wrap)
+    checks = [l for l in said if l.startswith("guest-ioat: ")]
+    problems += [l for l in checks if not l.startswith("guest-ioat: ok ")]
+    if len(checks) < 8:
+        problems.append("guest-ioat made %d of its 8 checks" % len(checks))
+    # Descriptor, source and the bad source read; destination and
+    # completion written: the MSI-X message is QEMU's, not the device's.
+    if dma and (dma.group(1), dma.group(3), dma.group(5)) != ("3", "2", "1"):
         problems.append("the device's DMA, by the trace: " + dma.group(0))
     if problems:
         return failed(name, problems, out, 20)
     print("ok: qemu: %s" % name)
+    print("   host  " + dma.group(0))
+    return True
+
+
+POKE_CASES = [
+    ("a guest programs the device itself, by host= (TCG): a copy, its "
+     "MSI-X, an unmapped IOVA's error", IOMMUFD_HOST, None),
+    ("a guest programs the device itself, by fd= (TCG): a copy, its "
+     "MSI-X, an unmapped IOVA's error", IOMMUFD_FD[0], IOMMUFD_FD[1]),
+]
+
+DMATEST_RUNS = 256  # tests/qemu/guest-init's iterations=
+GUEST = "a Linux guest's ioatdma driver and dmatest copy through the device (TCG)"
+
+
+def guest_case():
+    """The guest's own ioatdma driver probes the device (it resets the
+    channel, starts it with a null descriptor, copies a buffer with an
+    interrupt asked for and compares it, and gives up the device,
+    "Self-test ... disabling", if any of that fails; a channel in
+    /sys/class/dma means it all worked).  Then dmatest copies through
+    that channel, random lengths and offsets, each completion by
+    interrupt, and verifies every byte.  On the host, the daemon's trace
+    says what the device's DMA did through the guest's domain."""
+    said, out, dma, problems = boot_guest(IOMMUFD_HOST)
+    if "channel dma0chan0" not in said:
+        problems.append("the driver made no channel of it")
+    problems += [l for l in said if "Self-test" in l or "disabling" in l or
+                 re.search(r"dmatest: .*result #", l)]
+    summary = [m for m in (re.search(r"dmatest: dma0chan0-copy0: summary "
+                                     r"(\d+) tests, (\d+) failures", l)
+                           for l in said) if m]
+    if not summary:
+        problems.append("dmatest said nothing of dma0chan0")
+    elif summary[0].group(1) != str(DMATEST_RUNS) or summary[0].group(2) != "0":
+        problems.append("dmatest: %s tests, %s failures (%d runs asked)" %
+                        (summary[0].group(1), summary[0].group(2),
+                         DMATEST_RUNS))
+    # Each copy reads its source and writes its destination and its
+    # completion through the domain: at least one of each per test.
+    if dma and (int(dma.group(1)) < DMATEST_RUNS or
+                int(dma.group(3)) < DMATEST_RUNS or dma.group(5) != "0"):
+        problems.append("the device's DMA, by the trace: " + dma.group(0))
+    if problems:
+        return failed(GUEST, problems, out, 20)
+    print("ok: qemu: %s" % GUEST)
     for l in said:
         if l.startswith("dmesg:") and ("summary" in l or "QuickData" in l):
             print("   guest " + l)
@@ -242,9 +292,15 @@ def guest_case():
     return True
 
 
+# IOASID_QEMU_ONLY=TEXT runs only the cases whose name has TEXT in it
+# (for working on one; the count says how many ran).
+ONLY = os.environ.get("IOASID_QEMU_ONLY", "")
 # (Counts apart from failed(), which the cases call on their way out.)
-results = [run_case(name, args, wrap, maps) for name, args, wrap, maps in CASES]
-results.append(guest_case())
+results = [run_case(name, args, wrap, maps)
+           for name, args, wrap, maps in CASES if ONLY in name]
+results += [poke_case(*c) for c in POKE_CASES if ONLY in c[0]]
+if ONLY in GUEST:
+    results.append(guest_case())
 n_failed = results.count(False)
 print("qemu: %d passed, %d failed, 0 skipped" % (len(results) - n_failed,
                                                  n_failed))

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Unmodified QEMU against ioasid: the I/OAT model put in a VM by
 # `-device vfio-pci` every way QEMU has (host= through a container,
-# host= with iommufd=, fd= with an iommufd fd=), under ioasid-run; and a
-# Linux guest whose own ioatdma driver probes it.
+# host= with iommufd=, fd= with an iommufd fd=), under ioasid-run; the
+# device programmed through its BAR by a program in a guest (by host=
+# and by fd=); and a Linux guest whose own ioatdma driver and dmatest
+# copy through it.
 #
 #   tests/qemu/run.sh BUILD_DIR
 #
@@ -114,7 +116,10 @@ guest_assets() {
 	done
 	tmp=$(mktemp -d)
 	mkdir -p "$tmp/root/bin" "$tmp/root/mod" "$tmp/root/proc" "$tmp/root/sys" "$tmp/root/dev"
-	cp "$g/busybox" "$tmp/root/bin/" &&
+	# The guest's own program of the device (guest-ioat.c), static: the
+	# initramfs has no libc.
+	gcc -static -O2 -Wall -Werror -o "$tmp/root/bin/guest-ioat" "$here/guest-ioat.c" &&
+		cp "$g/busybox" "$tmp/root/bin/" &&
 		cp "$g/dca.ko" "$g/ioatdma.ko" "$g/dmatest.ko" "$tmp/root/mod/" &&
 		install -m 755 "$here/guest-init" "$tmp/root/init" || return 1
 	(cd "$tmp/root" && find . | "$g/busybox" cpio -o -H newc 2>/dev/null) |
