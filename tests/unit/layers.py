@@ -34,7 +34,7 @@ OUTSIDE = {
 OUTSIDE_CORE = {
     "preload": ABI_HALF,
     "daemon": ABI_HALF | {"core/rcu.h", "core/user_limits.h",
-                          "core/locate.h"},
+                          "core/locate.h", "core/event.h"},
 }
 include = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
