@@ -191,6 +191,7 @@ awk 'FNR == 1 { p = (FILENAME ~ /\/dsa\.[^\/]*$/) ? "dsa:" : "" }
 passed=0 failed=0 skipped=0 known_fails=0
 fails=()
 while read -r name status; do
+	class=$status
 	if grep -qxF "$name" "$expected"; then
 		case $status in
 		pass) passed=$((passed + 1)) ;;
@@ -205,6 +206,7 @@ while read -r name status; do
 			why=$(awk -v n="$name" '$1 == n { $1 = ""; sub(/^ +/, ""); print; exit }' "$known")
 			if [ -n "$why" ]; then
 				known_fails=$((known_fails + 1))
+				class=skip
 				say "known failure: $name ($why)"
 			else
 				failed=$((failed + 1))
@@ -212,7 +214,26 @@ while read -r name status; do
 			fi ;;
 		esac
 	fi
+	echo "$name $class" >>"$results/classed"
 done <"$results/all"
+
+# Counts per program and, for the VFIO ones, per IOMMU mode (the
+# variant's name starts with it: iommufd_compat_type1v2_anonymous...).
+awk '{
+	n = split($1, part, ".")
+	mode = ""
+	if (n > 2 && part[1] ~ /^(dsa:)?vfio_/)
+		if (match(part[2], /^(vfio_type1v2_iommu|vfio_type1_iommu|iommufd_compat_type1v2|iommufd_compat_type1|iommufd)/))
+			mode = " " substr(part[2], RSTART, RLENGTH)
+	key = part[1] mode
+	c[key, $2]++
+	keys[key] = 1
+}
+END {
+	for (k in keys)
+		printf "conformance:   %s: %d passed, %d failed, %d skipped\n", k,
+			c[k, "pass"], c[k, "fail"], c[k, "skip"]
+}' "$results/classed" | sort
 # A gated test that did not even report is a failure too.
 while read -r name; do
 	[ -z "$name" ] && continue
