@@ -56,8 +56,7 @@ long ioasid_hwpt_set_dirty_tracking_ioctl(struct ioasid_ucmd *u)
 	/* Tracking starts from a clean slate: what was written before it
 	 * was on is not reported. */
 	if (enable)
-		rc = ioasid_domain_read_and_clear_dirty(dom, 0, UINT64_MAX,
-							false, NULL, NULL);
+		rc = ioasid_domain_read_and_clear_dirty(dom, false, NULL);
 	if (!rc)
 		rc = dom->ops->set_dirty_tracking(dom, enable);
 	pthread_rwlock_unlock(&iopt->iova_lock);
@@ -72,27 +71,6 @@ out_put:
  */
 #define CHUNK_BYTES (64u << 10)
 #define CHUNK_BITS ((uint64_t)CHUNK_BYTES * 8)
-
-struct harvest {
-	uint8_t *bits;
-	uint64_t first, last; /* the chunk's IOVA */
-	unsigned int pgshift;
-};
-
-/* A dirty leaf: the bits of the pages it meets inside the chunk. */
-static void harvest_leaf(uint64_t iova, uint64_t size, void *arg)
-{
-	struct harvest *h = arg;
-	uint64_t lo = MAX(iova, h->first);
-	uint64_t hi = MIN(iova + (size - 1), h->last);
-
-	if (lo > hi)
-		return;
-	for (uint64_t b = (lo - h->first) >> h->pgshift,
-		      end = (hi - h->first) >> h->pgshift;
-	     b <= end; b++)
-		h->bits[b / 8] |= (uint8_t)(1u << (b % 8));
-}
 
 /* The kernel's range rules: the IOAS's alignment, then page_size's. */
 static int check_range(const struct io_pagetable *iopt,
@@ -121,7 +99,7 @@ static int harvest_range(struct ioasid_ucmd *u, struct ioasid_domain *dom,
 	unsigned int pgshift = (unsigned int)__builtin_ctzll(cmd->page_size);
 	uint64_t nbits = ((last - cmd->iova) >> pgshift) + 1;
 	bool keep = cmd->flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR;
-	struct harvest h = { .pgshift = pgshift };
+	struct pt_dirty_bitmap h = { .pgshift = pgshift };
 	int rc = 0;
 
 	h.bits = malloc(MIN(CHUNK_BYTES, (nbits + 7) / 8));
@@ -132,9 +110,9 @@ static int harvest_range(struct ioasid_ucmd *u, struct ioasid_domain *dom,
 		uint64_t uptr = cmd->data + done / 8;
 		size_t bytes = (size_t)((n + 7) / 8);
 
-		h.first = cmd->iova + (done << pgshift);
+		h.iova = cmd->iova + (done << pgshift);
 		/* n << pgshift is 0 only for a chunk of all 2^64 bytes. */
-		if (add_overflows_u64(h.first, (n << pgshift) - 1, &h.last) ||
+		if (add_overflows_u64(h.iova, (n << pgshift) - 1, &h.last) ||
 		    h.last > last)
 			h.last = last;
 		/* A bitmap we cannot read and write fails before any dirty
@@ -145,9 +123,7 @@ static int harvest_range(struct ioasid_ucmd *u, struct ioasid_domain *dom,
 			rc = ucmd_write(u, uptr, h.bits, bytes);
 		if (rc)
 			break;
-		rc = ioasid_domain_read_and_clear_dirty(
-			dom, h.first, h.last - h.first + 1, keep, harvest_leaf,
-			&h);
+		rc = ioasid_domain_read_and_clear_dirty(dom, keep, &h);
 		if (!rc)
 			rc = ucmd_write(u, uptr, h.bits, bytes);
 		done += n;

@@ -97,17 +97,16 @@ static void invalidate_iotlbs(struct ioasid_domain *dom, uint64_t iova,
 	pthread_mutex_unlock(&dom->iotlb_lock);
 }
 
-int ioasid_domain_read_and_clear_dirty(struct ioasid_domain *dom,
-				       uint64_t iova, uint64_t len, bool keep,
-				       void (*fn)(uint64_t iova, uint64_t size,
-						  void *arg),
-				       void *arg)
+int ioasid_domain_read_and_clear_dirty(struct ioasid_domain *dom, bool keep,
+				       struct pt_dirty_bitmap *bm)
 {
 	int rc;
 
 	if (dom->type != IOASID_DOMAIN_PAGING)
 		return -EINVAL;
-	rc = pt_read_and_clear_dirty(&dom->pt, iova, len, keep, fn, arg);
+	rc = bm ? pt_read_and_clear_dirty_bitmap(&dom->pt, keep, bm) :
+		  pt_read_and_clear_dirty(&dom->pt, 0, UINT64_MAX, keep, NULL,
+					  NULL);
 	/* A cached "already dirty" would let the next write skip the bit. */
 	if (!rc && !keep)
 		atomic_fetch_add(&dom->dirty_gen, 1);

@@ -93,15 +93,12 @@ void ioasid_domain_remove_iotlb(struct ioasid_domain *dom,
 				struct iotlb *iotlb);
 
 /*
- * Report and clear dirty leaves of [iova, iova + len), as
- * pt_read_and_clear_dirty does; translations cached as dirty are no
- * longer trusted to be.
+ * Harvest the dirty pages of bm's range into it, as
+ * pt_read_and_clear_dirty_bitmap does; with bm NULL, clear every dirty
+ * bit.  Translations cached as dirty are no longer trusted to be.
  */
-int ioasid_domain_read_and_clear_dirty(struct ioasid_domain *dom,
-				       uint64_t iova, uint64_t len, bool keep,
-				       void (*fn)(uint64_t iova, uint64_t size,
-						  void *arg),
-				       void *arg);
+int ioasid_domain_read_and_clear_dirty(struct ioasid_domain *dom, bool keep,
+				       struct pt_dirty_bitmap *bm);
 
 /* The paging domain whose table translates for dom. */
 static inline struct ioasid_domain *ioasid_domain_s2(struct ioasid_domain *dom)

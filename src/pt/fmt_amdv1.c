@@ -7,13 +7,15 @@
  * address in 12-51, IR and IW in 61 and 62.  Next Level names the level of
  * the table an entry points to (1 is the table of 4 KiB pages); 0 makes the
  * entry a leaf of its own level's size.  Six levels reach 64 bits; any
- * level may hold a leaf.
+ * level may hold a leaf.  Bits 6-8 of a table entry are ignored by the
+ * hardware: bit 8 marks dirty tables for us.
  */
 #include "pt.h"
 
 #define AMD_PR (1ULL << 0)
 #define AMD_A (1ULL << 5)
 #define AMD_D (1ULL << 6)
+#define AMD_TABLE_DIRTY (1ULL << 8) /* ignored in table entries */
 #define AMD_NEXT_SHIFT 9
 #define AMD_NEXT_MASK (7ULL << AMD_NEXT_SHIFT)
 #define AMD_ADDR 0x000ffffffffff000ULL
@@ -65,4 +67,5 @@ const struct pt_format pt_fmt_amdv1 = {
 	.prot = amd_prot,
 	.accessed_bit = AMD_A,
 	.dirty_bit = AMD_D,
+	.table_dirty_bit = AMD_TABLE_DIRTY,
 };

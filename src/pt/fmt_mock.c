@@ -12,6 +12,7 @@
 #define M_LEAF (1ULL << 3)
 #define M_ACCESSED (1ULL << 5)
 #define M_DIRTY (1ULL << 6)
+#define M_TABLE_DIRTY (1ULL << 7) /* in table entries: a leaf below is */
 #define M_ADDR 0x000ffffffffff800ULL /* bits 11..51 */
 
 static uint64_t mock_leaf(uint64_t pa, unsigned int level, int prot)
@@ -56,4 +57,5 @@ const struct pt_format pt_fmt_mock = {
 	.prot = mock_prot,
 	.accessed_bit = M_ACCESSED,
 	.dirty_bit = M_DIRTY,
+	.table_dirty_bit = M_TABLE_DIRTY,
 };

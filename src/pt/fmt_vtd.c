@@ -10,12 +10,14 @@
  * D in 6, PS in 7, XD in 63.
  *
  * Both: 4 KiB granule, 2 MiB and 1 GiB leaves, addresses in bits 12-51,
- * four levels for 48-bit input addresses, five for 57.
+ * four levels for 48-bit input addresses, five for 57.  Bit 11 is ignored
+ * by the hardware in a table entry of either: we mark dirty tables there.
  */
 #include "pt.h"
 
 #define VTD_ADDR 0x000ffffffffff000ULL
 #define VTD_PS (1ULL << 7)
+#define VTD_TABLE_DIRTY (1ULL << 11) /* ignored in table entries */
 
 #define SL_R (1ULL << 0)
 #define SL_W (1ULL << 1)
@@ -65,6 +67,7 @@ const struct pt_format pt_fmt_vtd_sl = {
 	.prot = sl_prot,
 	.accessed_bit = SL_A,
 	.dirty_bit = SL_D,
+	.table_dirty_bit = VTD_TABLE_DIRTY,
 };
 
 #define FL_P (1ULL << 0)
@@ -109,4 +112,5 @@ const struct pt_format pt_fmt_vtd_fl = {
 	.prot = fl_prot,
 	.accessed_bit = FL_A,
 	.dirty_bit = FL_D,
+	.table_dirty_bit = VTD_TABLE_DIRTY,
 };

@@ -427,8 +427,14 @@ uint64_t pt_unmap(struct pt *pt, uint64_t iova, uint64_t len)
 }
 
 /* The leaf PTE holding iova, or NULL; inside a read-side section. */
+/* The table entries a walk went through, by level, and what they held. */
+struct pt_path {
+	pte_t *slot[PT_MAX_LEVELS];
+	uint64_t pte[PT_MAX_LEVELS];
+};
+
 static pte_t *walk(struct pt *pt, uint64_t iova, unsigned int *level_out,
-		   uint64_t *pte_out)
+		   uint64_t *pte_out, struct pt_path *path)
 {
 	const struct pt_format *fmt = pt->fmt;
 	pte_t *table = pt->root;
@@ -449,11 +455,37 @@ static pte_t *walk(struct pt *pt, uint64_t iova, unsigned int *level_out,
 		case PT_ENTRY_TABLE:
 			if (l == 0)
 				return NULL; /* malformed: no table below 0 */
+			if (path) {
+				path->slot[l] = slot;
+				path->pte[l] = e;
+			}
 			table = table_at(fmt, e, l);
 			break;
 		}
 	}
 	return NULL;
+}
+
+/*
+ * A leaf below the path's tables has just become dirty: say so in each
+ * table entry above it, so a harvest looks into those tables.  Only an
+ * entry that still points to the table we walked through gets the bit
+ * (an unmap may have put something else there since).  The leaf's bit was
+ * set first, and a harvest clears an entry's bit before it scans below
+ * it: whichever comes first, the harvest finds the leaf.
+ */
+static void mark_path(struct pt *pt, struct pt_path *path,
+		      unsigned int leaf_level)
+{
+	uint64_t t = pt->fmt->table_dirty_bit;
+
+	for (unsigned int l = leaf_level + 1; t && l < pt->levels; l++) {
+		uint64_t e = atomic_load(path->slot[l]);
+
+		while (!(e & t) && (e | t) == (path->pte[l] | t) &&
+		       !atomic_compare_exchange_weak(path->slot[l], &e, e | t))
+			;
+	}
 }
 
 static void fill_translation(const struct pt *pt, uint64_t iova,
@@ -473,7 +505,7 @@ int pt_iova_to_phys(struct pt *pt, uint64_t iova, struct pt_translation *out)
 	unsigned int level;
 	uint64_t pte;
 
-	if (!walk(pt, iova, &level, &pte))
+	if (!walk(pt, iova, &level, &pte, NULL))
 		return -ENOENT;
 	fill_translation(pt, iova, pte, level, out);
 	return 0;
@@ -482,12 +514,13 @@ int pt_iova_to_phys(struct pt *pt, uint64_t iova, struct pt_translation *out)
 int pt_translate(struct pt *pt, uint64_t iova, bool write,
 		 struct pt_translation *out)
 {
-	uint64_t pte, set = pt->fmt->accessed_bit |
-			    (write ? pt->fmt->dirty_bit : 0);
+	uint64_t d = write ? pt->fmt->dirty_bit : 0;
+	uint64_t pte, set = pt->fmt->accessed_bit | d;
+	struct pt_path path;
 	unsigned int level;
 	pte_t *slot;
 
-	slot = walk(pt, iova, &level, &pte);
+	slot = walk(pt, iova, &level, &pte, &path);
 	if (!slot)
 		return -ENOENT;
 	/* Set the bits only in the entry we translated through: a
@@ -498,16 +531,19 @@ int pt_translate(struct pt *pt, uint64_t iova, bool write,
 		fill_translation(pt, iova, pte, level, out);
 		if (!(out->prot & (write ? PT_PROT_WRITE : PT_PROT_READ)))
 			return -EPERM;
-		if ((pte & set) == set ||
-		    atomic_compare_exchange_weak_explicit(
-			    slot, &pte, pte | set, memory_order_acq_rel,
-			    memory_order_acquire))
+		if ((pte & set) == set)
 			return 0;
+		if (atomic_compare_exchange_weak(slot, &pte, pte | set)) {
+			if (!(pte & d))
+				mark_path(pt, &path, level);
+			return 0;
+		}
 	}
 }
 
 int pt_set_dirty(struct pt *pt, uint64_t iova)
 {
+	struct pt_path path;
 	unsigned int level;
 	uint64_t pte;
 	pte_t *slot;
@@ -516,30 +552,152 @@ int pt_set_dirty(struct pt *pt, uint64_t iova)
 	if (!pt->fmt->dirty_bit)
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&pt->lock);
-	slot = walk(pt, iova, &level, &pte);
+	slot = walk(pt, iova, &level, &pte, &path);
 	if (slot) {
-		atomic_fetch_or_explicit(slot, pt->fmt->dirty_bit,
-					 memory_order_acq_rel);
+		atomic_fetch_or(slot, pt->fmt->dirty_bit);
+		mark_path(pt, &path, level);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&pt->lock);
 	return rc;
 }
 
+/*
+ * A harvest.  Dirty leaves go to fn, or (bm) straight into a bitmap, with
+ * no call per leaf.  Runs under the table's lock, so only translations run
+ * beside it, and they only ever set bits.
+ */
 struct dirty_walk {
 	struct pt *pt;
-	bool keep, all;
+	bool keep;
+	uint64_t first, last; /* the range asked for */
 	void (*fn)(uint64_t iova, uint64_t size, void *arg);
 	void *arg;
+	struct pt_dirty_bitmap *bm;
 };
+
+/* Bits [b, end] of the bitmap: whole bytes at once. */
+static void bitmap_set(uint8_t *bits, uint64_t b, uint64_t end)
+{
+	for (; b <= end && b % 8; b++)
+		bits[b / 8] |= (uint8_t)(1u << (b % 8));
+	if (b + 7 <= end) {
+		memset(bits + b / 8, 0xff, (end + 1 - b) / 8);
+		b += (end + 1 - b) / 8 * 8;
+	}
+	for (; b <= end; b++)
+		bits[b / 8] |= (uint8_t)(1u << (b % 8));
+}
+
+/* The bits of the bitmap's pages that [iova, iova + size) meets. */
+static void bitmap_mark(struct pt_dirty_bitmap *bm, uint64_t iova,
+			uint64_t size)
+{
+	uint64_t lo = MAX(iova, bm->iova);
+	uint64_t hi = MIN(iova + (size - 1), bm->last);
+
+	if (lo <= hi)
+		bitmap_set(bm->bits, (lo - bm->iova) >> bm->pgshift,
+			   (hi - bm->iova) >> bm->pgshift);
+}
+
+/* OR a word of bits, bit 0 at bit number at (a multiple of 64), into the
+ * bitmap, which may end inside the word. */
+static void bitmap_or64(struct pt_dirty_bitmap *bm, uint64_t at,
+			uint64_t word)
+{
+	uint64_t nbytes = ((bm->last - bm->iova) >> bm->pgshift) / 8 + 1;
+	uint8_t *p = bm->bits + at / 8;
+
+	for (unsigned int i = 0; word && at / 8 + i < nbytes; i++, word >>= 8)
+		p[i] |= (uint8_t)word;
+}
+
+static inline void emit(struct dirty_walk *w, uint64_t iova, uint64_t size)
+{
+	if (w->bm)
+		bitmap_mark(w->bm, iova, size);
+	else if (w->fn)
+		w->fn(iova, size, w->arg);
+}
+
+/*
+ * Level 0: every entry a leaf or nothing, so only the dirty bit is
+ * looked at, 64 entries at a time: their bits gathered into a word, then
+ * the dirty ones cleared.  Clearing is a plain store: the table's writers
+ * are shut out, only a harvest clears the bit, and a translation sets
+ * bits by compare-and-exchange on the value it saw, so one racing this
+ * store sees it fail and sets its bits again (at most an accessed bit
+ * set in between is lost, which nothing reads).  When a leaf is the
+ * bitmap's page, the word is the bitmap's bits; otherwise each dirty
+ * leaf is reported on its own.
+ */
+static void dirty_leaves(struct dirty_walk *w, pte_t *table, uint64_t iova,
+			 uint64_t last)
+{
+	const struct pt_format *fmt = w->pt->fmt;
+	unsigned int shift = fmt->granule_shift;
+	unsigned int dshift = (unsigned int)__builtin_ctzll(fmt->dirty_bit);
+	uint64_t d = fmt->dirty_bit, base = iova >> shift << shift;
+	unsigned int i = pt_index(fmt, iova, 0);
+	unsigned int n = (unsigned int)MIN((last - base) >> shift,
+					   (uint64_t)(PT_TABLE_ENTRIES - 1 - i)) + 1;
+	struct pt_dirty_bitmap *bm = w->bm;
+	bool keep = w->keep;
+	bool direct = bm && bm->pgshift == shift && base >= bm->iova &&
+		      !((base - bm->iova) & ((1ULL << shift) - 1)) &&
+		      base + ((uint64_t)n << shift) - 1 <= bm->last;
+	uint64_t bit = direct ? (base - bm->iova) >> shift : 0;
+
+	for (unsigned int k = 0; k < n;) {
+		/* Entries k.. up to the next 64-bit word of the bitmap (or
+		 * of the table, when not direct). */
+		unsigned int at = (unsigned int)((bit + k) % 64);
+		unsigned int cnt = MIN(64 - at, n - k);
+		pte_t *slot = &table[i + k];
+		uint64_t mask = 0;
+
+		/* Sequentially consistent against a translation's
+		 * exchange, which sets the leaf's bit and then reads the
+		 * table entries' (mark_path), as we cleared those first. */
+		for (unsigned int j = 0; j < cnt; j++)
+			mask |= (atomic_load(&slot[j]) >> dshift & 1) << j;
+		if (mask) {
+			/* Only a harvest clears the bit, under the lock: a
+			 * leaf seen dirty still is. */
+			for (uint64_t m = mask; m; m &= m - 1) {
+				unsigned int j = (unsigned int)__builtin_ctzll(m);
+
+				if (!keep)
+					atomic_store_explicit(
+						&slot[j],
+						atomic_load_explicit(
+							&slot[j],
+							memory_order_relaxed) &
+							~d,
+						memory_order_relaxed);
+				if (!direct)
+					emit(w, base + ((uint64_t)(k + j) << shift),
+					     1ULL << shift);
+			}
+			if (direct)
+				bitmap_or64(bm, bit + k - at, mask << at);
+		}
+		k += cnt;
+	}
+}
 
 static void dirty_level(struct dirty_walk *w, pte_t *table, unsigned int level,
 			uint64_t iova, uint64_t last)
 {
 	const struct pt_format *fmt = w->pt->fmt;
 	uint64_t span = 1ULL << pt_level_shift(fmt, level);
-	uint64_t d = fmt->dirty_bit;
+	uint64_t d = fmt->dirty_bit, t = fmt->table_dirty_bit;
 
+	if (level == 0) {
+		dirty_leaves(w, table, iova, last);
+		return;
+	}
 	for (;;) {
 		pte_t *slot = &table[pt_index(fmt, iova, level)];
 		uint64_t e = pte_load(slot);
@@ -553,12 +711,18 @@ static void dirty_level(struct dirty_walk *w, pte_t *table, unsigned int level,
 			if (!(e & d))
 				break;
 			if (!w->keep)
-				atomic_fetch_and_explicit(slot, ~d,
-							  memory_order_acq_rel);
-			if (w->fn)
-				w->fn(base, span, w->arg);
+				atomic_fetch_and(slot, ~d);
+			emit(w, base, span);
 			break;
 		case PT_ENTRY_TABLE:
+			/* Nothing below has been written since it was last
+			 * harvested whole: skip it whole. */
+			if (t && !(e & t))
+				break;
+			/* Harvested whole now: clear the mark first, so a
+			 * leaf dirtied during the scan marks it again. */
+			if (!w->keep && base >= w->first && end <= w->last)
+				atomic_fetch_and(slot, ~t);
 			dirty_level(w, table_at(fmt, e, level), level - 1, iova,
 				    stop);
 			break;
@@ -569,25 +733,42 @@ static void dirty_level(struct dirty_walk *w, pte_t *table, unsigned int level,
 	}
 }
 
+static int harvest(struct dirty_walk *w, uint64_t iova, uint64_t len)
+{
+	struct pt *pt = w->pt;
+
+	if (!pt->fmt->dirty_bit)
+		return -EOPNOTSUPP;
+	if (!len || iova >> pt->ias_bits)
+		return 0;
+	if (__builtin_add_overflow(iova, len - 1, &w->last) ||
+	    w->last >> pt->ias_bits)
+		w->last = (1ULL << pt->ias_bits) - 1;
+	w->first = iova;
+	pthread_mutex_lock(&pt->lock);
+	dirty_level(w, pt->root, pt->levels - 1, iova, w->last);
+	pthread_mutex_unlock(&pt->lock);
+	return 0;
+}
+
 int pt_read_and_clear_dirty(struct pt *pt, uint64_t iova, uint64_t len,
 			    bool keep,
 			    void (*fn)(uint64_t iova, uint64_t size, void *arg),
 			    void *arg)
 {
 	struct dirty_walk w = { .pt = pt, .keep = keep, .fn = fn, .arg = arg };
-	uint64_t last;
 
-	if (!pt->fmt->dirty_bit)
-		return -EOPNOTSUPP;
-	if (!len || iova >> pt->ias_bits)
-		return 0;
-	if (__builtin_add_overflow(iova, len - 1, &last) ||
-	    last >> pt->ias_bits)
-		last = (1ULL << pt->ias_bits) - 1;
-	pthread_mutex_lock(&pt->lock);
-	dirty_level(&w, pt->root, pt->levels - 1, iova, last);
-	pthread_mutex_unlock(&pt->lock);
-	return 0;
+	return harvest(&w, iova, len);
+}
+
+int pt_read_and_clear_dirty_bitmap(struct pt *pt, bool keep,
+				   struct pt_dirty_bitmap *bm)
+{
+	struct dirty_walk w = { .pt = pt, .keep = keep, .bm = bm };
+
+	if (bm->last < bm->iova)
+		return -EINVAL;
+	return harvest(&w, bm->iova, bm->last - bm->iova + 1);
 }
 
 void pt_clear_all_dirty(struct pt *pt)

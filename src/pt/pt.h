@@ -53,7 +53,13 @@ struct pt_format {
 	uint64_t (*addr)(uint64_t pte, unsigned int level);
 	int (*prot)(uint64_t pte);
 	uint64_t accessed_bit, dirty_bit; /* 0: the format has none */
+	/* A bit the hardware ignores in table entries, set by us in each
+	 * entry above a leaf that became dirty: a harvest skips a table
+	 * whose entry lacks it, whole. */
+	uint64_t table_dirty_bit;
 };
+
+#define PT_MAX_LEVELS 6
 
 extern const struct pt_format pt_fmt_mock;   /* the selftest's, 2 KiB */
 extern const struct pt_format pt_fmt_vtd_sl; /* VT-d second level */
@@ -149,6 +155,19 @@ int pt_read_and_clear_dirty(struct pt *pt, uint64_t iova, uint64_t len,
 			    bool keep,
 			    void (*fn)(uint64_t iova, uint64_t size, void *arg),
 			    void *arg);
+
+/*
+ * The same into a bitmap, without a call per leaf: bit n stands for the
+ * page of 2^pgshift bytes at iova + (n << pgshift), and is set when a
+ * dirty leaf meets that page inside [iova, last].  Bits are only set.
+ */
+struct pt_dirty_bitmap {
+	uint8_t *bits;
+	uint64_t iova, last;
+	unsigned int pgshift;
+};
+int pt_read_and_clear_dirty_bitmap(struct pt *pt, bool keep,
+				   struct pt_dirty_bitmap *bm);
 
 /* Clear every dirty bit (as enabling dirty tracking does). */
 void pt_clear_all_dirty(struct pt *pt);

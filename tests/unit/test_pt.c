@@ -27,7 +27,8 @@ static const struct pt_format *const formats[] = {
 	&pt_fmt_amdv1,
 };
 
-static uint64_t rng = 0x2545f4914f6cdd1dull;
+/* Per thread: the race cases draw from it on both sides. */
+static __thread uint64_t rng = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
@@ -182,6 +183,155 @@ static void ad_bits(const struct pt_format *f)
 					 &log),
 		 0);
 	CHECK_EQ(log.n, 0);
+	pt_destroy(&pt);
+}
+
+/* Harvest [first, last] into a bitmap of 2^shift pages; the set bits. */
+static int harvest_bits(struct pt *pt, uint64_t first, uint64_t last,
+			unsigned int shift, bool keep, uint64_t *out, int max)
+{
+	static uint8_t bits[4096];
+	struct pt_dirty_bitmap bm = { .bits = bits, .iova = first,
+				      .last = last, .pgshift = shift };
+	uint64_t nbits = ((last - first) >> shift) + 1;
+	int n = 0;
+
+	memset(bits, 0, sizeof(bits));
+	CHECK(nbits <= sizeof(bits) * 8);
+	CHECK_EQ(pt_read_and_clear_dirty_bitmap(pt, keep, &bm), 0);
+	for (uint64_t b = 0; b < nbits; b++)
+		if (bits[b / 8] & (1u << (b % 8))) {
+			if (n < max)
+				out[n] = b;
+			n++;
+		}
+	return n;
+}
+
+static void write_page(struct pt *pt, uint64_t iova)
+{
+	struct pt_translation t;
+
+	ioasid_rcu_read_lock();
+	CHECK_EQ(pt_translate(pt, iova, true, &t), 0);
+	ioasid_rcu_read_unlock();
+}
+
+/*
+ * Harvests into a bitmap across several leaf tables: exactly the pages
+ * written, each once; a harvest of part of a table or of part of the
+ * space leaves the rest to be found; a coarser bitmap, or one that does
+ * not start on a leaf, gets a bit per page a dirty leaf meets.
+ */
+static void harvest(const struct pt_format *f)
+{
+	unsigned int shift = f->granule_shift;
+	uint64_t gran = 1ULL << shift, b[8];
+	uint64_t last = 3 * 512 * gran - 1; /* three leaf tables */
+	static const uint64_t pages[] = { 0, 511, 512, 1000, 1535 };
+	struct pt pt;
+
+	CHECK_EQ(pt_init(&pt, f, 39, gran), 0);
+	CHECK_EQ(pt_map(&pt, 0, 0x40000000, last + 1, 3), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(pages); i++)
+		write_page(&pt, pages[i] * gran + 7);
+	CHECK_EQ(harvest_bits(&pt, 0, last, shift, true, b, 8), 5);
+	CHECK_EQ(harvest_bits(&pt, 0, last, shift, false, b, 8), 5);
+	for (size_t i = 0; i < ARRAY_SIZE(pages); i++)
+		CHECK_EQ(b[i], pages[i]);
+	CHECK_EQ(harvest_bits(&pt, 0, last, shift, false, b, 8), 0);
+
+	/* Part of a table: the rest of it is still found later. */
+	write_page(&pt, 20 * gran);
+	write_page(&pt, 30 * gran);
+	CHECK_EQ(harvest_bits(&pt, 20 * gran, 21 * gran - 1, shift, false, b,
+			      8), 1);
+	CHECK_EQ(harvest_bits(&pt, 0, last, shift, false, b, 8), 1);
+	CHECK_EQ(b[0], 30);
+	/* Part of the space: one table whole, the next one untouched. */
+	write_page(&pt, 10 * gran);
+	write_page(&pt, 600 * gran);
+	CHECK_EQ(harvest_bits(&pt, 0, 512 * gran - 1, shift, false, b, 8), 1);
+	CHECK_EQ(harvest_bits(&pt, 0, last, shift, false, b, 8), 1);
+	CHECK_EQ(b[0], 600);
+	/* Written again after a harvest: found again. */
+	write_page(&pt, 10 * gran);
+	CHECK_EQ(harvest_bits(&pt, 0, last, shift, false, b, 8), 1);
+	CHECK_EQ(b[0], 10);
+
+	/* Two leaves a bit, from the middle of leaf 3: leaves 3 and 4
+	 * share bit 0, leaf 5 is bit 1, leaf 600 bit (600 - 3) / 2. */
+	write_page(&pt, 4 * gran);
+	write_page(&pt, 5 * gran);
+	write_page(&pt, 600 * gran);
+	CHECK_EQ(harvest_bits(&pt, 3 * gran + gran / 2, last, shift + 1, false,
+			      b, 8), 3);
+	CHECK_EQ(b[0], 0);
+	CHECK_EQ(b[1], 1);
+	CHECK_EQ(b[2], (600 * gran - 3 * gran - gran / 2) >> (shift + 1));
+	pt_destroy(&pt);
+}
+
+struct harvest_race {
+	struct pt *pt;
+	uint64_t pages, gran;
+	_Atomic bool done;
+	_Atomic int errors; /* (CHECK is the main thread's) */
+};
+
+static void *writer(void *arg)
+{
+	struct harvest_race *r = arg;
+	struct pt_translation t;
+
+	for (uint64_t p = 0; p < r->pages; p++) {
+		ioasid_rcu_read_lock();
+		if (pt_translate(r->pt, p * r->gran, true, &t))
+			atomic_fetch_add(&r->errors, 1);
+		ioasid_rcu_read_unlock();
+	}
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+/*
+ * Harvests while a device writes every page once: each page is found
+ * exactly once over all of them (a page missed, or reported twice,
+ * fails), whatever the order of its bits and the harvest's.
+ */
+static void harvest_race(const struct pt_format *f)
+{
+	uint64_t gran = 1ULL << f->granule_shift;
+	struct harvest_race r = { .pages = 4 * 512, .gran = gran };
+	static uint8_t bits[4 * 512 / 8];
+	static unsigned char seen[4 * 512];
+	struct pt_dirty_bitmap bm = { .bits = bits, .iova = 0,
+				      .last = 4 * 512 * gran - 1,
+				      .pgshift = f->granule_shift };
+	struct pt pt;
+	pthread_t th;
+	bool done;
+	int twice = 0, missed = 0;
+
+	r.pt = &pt;
+	memset(seen, 0, sizeof(seen));
+	CHECK_EQ(pt_init(&pt, f, 39, gran), 0);
+	CHECK_EQ(pt_map(&pt, 0, 0x40000000, 4 * 512 * gran, 3), 0);
+	CHECK_EQ(pthread_create(&th, NULL, writer, &r), 0);
+	do {
+		done = atomic_load(&r.done);
+		memset(bits, 0, sizeof(bits));
+		CHECK_EQ(pt_read_and_clear_dirty_bitmap(&pt, false, &bm), 0);
+		for (uint64_t p = 0; p < r.pages; p++)
+			if (bits[p / 8] & (1u << (p % 8)))
+				twice += seen[p]++ > 0;
+	} while (!done);
+	pthread_join(th, NULL);
+	for (uint64_t p = 0; p < r.pages; p++)
+		missed += !seen[p];
+	CHECK_EQ(atomic_load(&r.errors), 0);
+	CHECK_EQ(missed, 0);
+	CHECK_EQ(twice, 0);
 	pt_destroy(&pt);
 }
 
@@ -441,6 +591,10 @@ int main(void)
 		RUN_AS(name, model(f));
 		snprintf(name, sizeof(name), "race %s", f->name);
 		RUN_AS(name, race(f));
+		snprintf(name, sizeof(name), "harvest %s", f->name);
+		RUN_AS(name, harvest(f));
+		snprintf(name, sizeof(name), "harvest_race %s", f->name);
+		RUN_AS(name, harvest_race(f));
 	}
 	/* The 2 KiB format takes 4 KiB runs; sizes no level expresses
 	 * are refused. */
