@@ -196,11 +196,6 @@ struct ioasid_mm *ioasid_mm_get(struct ioasid_mm *mm)
 	return mm;
 }
 
-bool ioasid_mm_last_ref(struct ioasid_mm *mm)
-{
-	return atomic_load(&mm->refs) == 1;
-}
-
 void ioasid_mm_put(struct ioasid_mm *mm)
 {
 	if (!mm ||

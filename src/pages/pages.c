@@ -499,8 +499,13 @@ void ioasid_pages_put(struct ioasid_pages *p)
 							 sizeof(*p->pfn_chunks));
 	}
 	/* A device's DMA may still be reading through the set (frame.c):
-	 * its descriptor and process stay until no reader can be. */
-	if (p->fd >= 0 || (p->mm && ioasid_mm_last_ref(p->mm)))
+	 * its descriptor and process stay until no reader can be, and go
+	 * before the call that dropped the set returns (a grace period,
+	 * about a microsecond).  Whether its reference to the process is
+	 * the last cannot be told here: the connection that lent it may
+	 * close next, and must then find it gone, as a kernel's close
+	 * leaves nothing behind. */
+	if (p->fd >= 0 || p->mm)
 		ioasid_defer_release(&p->release, pages_release);
 	else
 		ioasid_call_rcu(&p->rcu, pages_free_rcu);
