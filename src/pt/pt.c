@@ -710,8 +710,10 @@ static void dirty_level(struct dirty_walk *w, pte_t *table, unsigned int level,
 		case PT_ENTRY_LEAF:
 			if (!(e & d))
 				break;
+			/* A plain store, as for level 0 (dirty_leaves). */
 			if (!w->keep)
-				atomic_fetch_and(slot, ~d);
+				atomic_store_explicit(slot, e & ~d,
+						      memory_order_relaxed);
 			emit(w, base, span);
 			break;
 		case PT_ENTRY_TABLE:
