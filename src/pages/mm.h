@@ -79,7 +79,6 @@ int ioasid_mm_vma(struct ioasid_mm *mm, uint64_t addr, struct mm_vma *out);
 size_t ioasid_mm_others(uid_t uid, const struct ioasid_mm *not,
 			struct ioasid_mm **out, size_t max);
 
-
 /* Tests: read /proc/PID/maps as text, as on kernels before PROCMAP_QUERY. */
 extern bool ioasid_mm_maps_as_text;
 

@@ -133,30 +133,31 @@ static mode_t va_mode(int flags, va_list ap)
 		       va_arg(ap, mode_t) : 0;
 }
 
-/* /dev/vfio/devices/vfioN: N, or -1. */
-static int vfio_device_index(const char *path)
+/* prefix, then a number N and nothing after it: N, or -1. */
+static int path_index(const char *path, const char *prefix)
 {
 	const char *volatile p = path;
+	size_t len = strlen(prefix);
 	unsigned int n;
 	int end = 0;
 
-	if (!p || sscanf(path, "/dev/vfio/devices/vfio%u%n", &n, &end) != 1 ||
-	    path[end] || n > INT32_MAX)
+	if (!p || strncmp(path, prefix, len) ||
+	    sscanf(path + len, "%u%n", &n, &end) != 1 || path[len + end] ||
+	    n > INT32_MAX)
 		return -1;
 	return (int)n;
+}
+
+/* /dev/vfio/devices/vfioN: N, or -1. */
+static int vfio_device_index(const char *path)
+{
+	return path_index(path, "/dev/vfio/devices/vfio");
 }
 
 /* /dev/vfio/N: N, or -1. */
 static int vfio_group_index(const char *path)
 {
-	const char *volatile p = path;
-	unsigned int n;
-	int end = 0;
-
-	if (!p || sscanf(path, "/dev/vfio/%u%n", &n, &end) != 1 ||
-	    path[end] || n > INT32_MAX)
-		return -1;
-	return (int)n;
+	return path_index(path, "/dev/vfio/");
 }
 
 static int do_openat(int dirfd, const char *path, int flags, mode_t mode)

@@ -426,13 +426,14 @@ uint64_t pt_unmap(struct pt *pt, uint64_t iova, uint64_t len)
 	return done;
 }
 
-/* The leaf PTE holding iova, or NULL; inside a read-side section. */
 /* The table entries a walk went through, by level, and what they held. */
 struct pt_path {
 	pte_t *slot[PT_MAX_LEVELS];
 	uint64_t pte[PT_MAX_LEVELS];
 };
 
+/* The leaf PTE holding iova, or NULL; inside a read-side section.  With
+ * path, the table entries on the way are recorded there. */
 static pte_t *walk(struct pt *pt, uint64_t iova, unsigned int *level_out,
 		   uint64_t *pte_out, struct pt_path *path)
 {
@@ -667,15 +668,12 @@ static void dirty_leaves(struct dirty_walk *w, pte_t *table, uint64_t iova,
 			 * leaf seen dirty still is. */
 			for (uint64_t m = mask; m; m &= m - 1) {
 				unsigned int j = (unsigned int)__builtin_ctzll(m);
+				uint64_t e = atomic_load_explicit(
+					&slot[j], memory_order_relaxed);
 
 				if (!keep)
-					atomic_store_explicit(
-						&slot[j],
-						atomic_load_explicit(
-							&slot[j],
-							memory_order_relaxed) &
-							~d,
-						memory_order_relaxed);
+					atomic_store_explicit(&slot[j], e & ~d,
+							      memory_order_relaxed);
 				if (!direct)
 					emit(w, base + ((uint64_t)(k + j) << shift),
 					     1ULL << shift);
