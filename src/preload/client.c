@@ -12,6 +12,7 @@
  * mid-call and is discarded.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
@@ -118,6 +119,9 @@ enum fd_seen { FD_UNSEEN, FD_NOT_OURS, FD_OURS };
 static struct {
 	_Atomic ino_t ino;
 	_Atomic unsigned char seen;
+	/* For FD_OURS: what it is, and its node's minor (kind_node). */
+	_Atomic unsigned char kind;
+	_Atomic unsigned int minor;
 } fd_cache[FD_CACHE];
 
 static void fd_cache_set(int fd, enum fd_seen seen, ino_t ino)
@@ -168,18 +172,17 @@ static bool peer_is_daemon(int fd)
 	return base && !strcmp(base, "/ioasid.sock");
 }
 
-enum client_kind client_fd_kind(int fd, dev_t *node)
+/* What a socket of ours is, by the name of its peer: the kind, and the
+ * minor of the node a VFIO file was opened as (in *minor, else NO_NODE). */
+#define NO_NODE UINT_MAX
+static enum client_kind kind_by_name(int fd, unsigned int *minor)
 {
 	struct sockaddr_un addr;
 	socklen_t len = sizeof(addr);
 	const char *name = addr.sun_path + 1;
 	enum client_kind kind = CLIENT_OTHER_FILE;
-	unsigned int n;
 
-	if (node)
-		*node = 0;
-	if (!client_fd_is_ours(fd))
-		return CLIENT_NOT_OURS;
+	*minor = NO_NODE;
 	memset(&addr, 0, sizeof(addr));
 	/* The daemon's files are socket pairs: their names are abstract. */
 	if (getpeername(fd, (struct sockaddr *)&addr, &len) || addr.sun_path[0])
@@ -193,11 +196,73 @@ enum client_kind client_fd_kind(int fd, dev_t *node)
 		kind = CLIENT_VFIO_GROUP;
 		name += sizeof(IOASID_WIRE_GROUP_PREFIX) - 1;
 	}
-	if (node && kind != CLIENT_OTHER_FILE &&
-	    sscanf(name, IOASID_WIRE_NODE "%u:", &n) == 1)
-		*node = makedev(kind == CLIENT_VFIO_GROUP ?
-					IOASID_VFIO_GROUP_MAJOR :
-					IOASID_VFIO_DEVICE_MAJOR, n);
+	if (kind != CLIENT_OTHER_FILE &&
+	    sscanf(name, IOASID_WIRE_NODE "%u:", minor) != 1)
+		*minor = NO_NODE;
+	return kind;
+}
+
+/*
+ * What fd is: one fstat for a socket we have seen (its inode says the
+ * number still holds the same socket), none for a number known not to
+ * be ours, and the peer's name looked at once per socket.
+ */
+static enum client_kind fd_classify(int fd, unsigned int *minor)
+{
+	enum client_kind kind;
+	struct stat st;
+	int saved = errno;
+	bool cached = fd < FD_CACHE;
+
+	*minor = NO_NODE;
+	if (fd < 0)
+		return CLIENT_NOT_OURS;
+	if (cached && atomic_load_explicit(&fd_cache[fd].seen,
+					   memory_order_relaxed) == FD_NOT_OURS)
+		return CLIENT_NOT_OURS;
+	if (real.fstat(fd, &st)) {
+		errno = saved;
+		return CLIENT_NOT_OURS;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		fd_cache_set(fd, FD_NOT_OURS, 0);
+		errno = saved;
+		return CLIENT_NOT_OURS;
+	}
+	if (cached &&
+	    atomic_load_explicit(&fd_cache[fd].seen, memory_order_relaxed) ==
+		    FD_OURS &&
+	    atomic_load_explicit(&fd_cache[fd].ino, memory_order_relaxed) ==
+		    st.st_ino) {
+		*minor = atomic_load_explicit(&fd_cache[fd].minor,
+					      memory_order_relaxed);
+		errno = saved;
+		return atomic_load_explicit(&fd_cache[fd].kind,
+					    memory_order_relaxed);
+	}
+	kind = peer_is_daemon(fd) ? kind_by_name(fd, minor) : CLIENT_NOT_OURS;
+	if (cached && kind != CLIENT_NOT_OURS) {
+		atomic_store_explicit(&fd_cache[fd].kind, kind,
+				      memory_order_relaxed);
+		atomic_store_explicit(&fd_cache[fd].minor, *minor,
+				      memory_order_relaxed);
+	}
+	fd_cache_set(fd, kind != CLIENT_NOT_OURS ? FD_OURS : FD_NOT_OURS,
+		     st.st_ino);
+	errno = saved;
+	return kind;
+}
+
+enum client_kind client_fd_kind(int fd, dev_t *node)
+{
+	unsigned int minor;
+	enum client_kind kind = fd_classify(fd, &minor);
+
+	if (node)
+		*node = minor == NO_NODE ? 0 :
+			kind == CLIENT_VFIO_GROUP ?
+				makedev(IOASID_VFIO_GROUP_MAJOR, minor) :
+				makedev(IOASID_VFIO_DEVICE_MAJOR, minor);
 	return kind;
 }
 
@@ -213,49 +278,12 @@ bool client_fd_is_file(int fd)
 
 bool client_fd_is_ours(int fd)
 {
-	struct stat st;
-	int saved = errno;
-	bool ours;
-
-	if (fd < 0)
-		return false;
-	if (fd < FD_CACHE && atomic_load_explicit(&fd_cache[fd].seen,
-						  memory_order_relaxed) ==
-				     FD_NOT_OURS)
-		return false;
-	if (real.fstat(fd, &st)) {
-		errno = saved;
-		return false;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		fd_cache_set(fd, FD_NOT_OURS, 0);
-		errno = saved;
-		return false;
-	}
-	if (fd < FD_CACHE &&
-	    atomic_load_explicit(&fd_cache[fd].seen, memory_order_relaxed) ==
-		    FD_OURS &&
-	    atomic_load_explicit(&fd_cache[fd].ino, memory_order_relaxed) ==
-		    st.st_ino) {
-		errno = saved;
-		return true;
-	}
-	ours = peer_is_daemon(fd);
-	fd_cache_set(fd, ours ? FD_OURS : FD_NOT_OURS, st.st_ino);
-	errno = saved;
-	return ours;
+	return client_fd_kind(fd, NULL) != CLIENT_NOT_OURS;
 }
 
 void client_fd_forget(int fd)
 {
 	fd_cache_set(fd, FD_UNSEEN, 0);
-}
-
-/* ---- fault-safe access to our own memory ---------------------------- */
-
-static int self_xfer(uint64_t uptr, void *buf, size_t len, int write)
-{
-	return vm_xfer(getpid(), uptr, buf, len, write);
 }
 
 /* ---- building a request --------------------------------------------- */
@@ -281,7 +309,7 @@ static struct ioasid_wire_seg *add_seg(struct req_builder *b, uint64_t uptr,
 	memcpy(p, &seg, sizeof(seg));
 	b->len += sizeof(seg);
 	if (data) {
-		if (self_xfer(uptr, b->buf + b->len, len, 0)) {
+		if (shim_read(uptr, b->buf + b->len, len)) {
 			p->flags = (p->flags & ~IOASID_SEG_DATA) | IOASID_SEG_FAULT;
 		} else {
 			p->flags |= IOASID_SEG_DATA;
@@ -295,11 +323,16 @@ static struct ioasid_wire_seg *add_seg(struct req_builder *b, uint64_t uptr,
 /* Whether the argument struct can take the answer: written back unchanged. */
 static uint32_t probe_writable(uint64_t uptr, const void *image, size_t len)
 {
-	return self_xfer(uptr, (void *)image, len, 1) ? IOASID_SEG_READONLY :
+	return shim_write(uptr, image, len) ? IOASID_SEG_READONLY :
 							 IOASID_SEG_WRITABLE;
 }
 
-/* Returns the descriptor the struct's fd field names, or -1. */
+/*
+ * Returns the descriptor the struct's fd field names, -1 for none, or
+ * -EFAULT when not even the size can be read: the kernel's first copy
+ * fails there, and the daemon, which reads through /proc/PID/mem, could
+ * read what the program may not (a PROT_NONE page).
+ */
 static int add_struct_segs(struct req_builder *b,
 			   const struct ioasid_ioctl_desc *d, uint64_t arg)
 {
@@ -310,12 +343,12 @@ static int add_struct_segs(struct req_builder *b,
 	int32_t fd = -1;
 
 	if (d->arg == IOASID_ARG_SIZED) {
-		if (self_xfer(arg, &size, sizeof(size), 0))
-			return -1; /* the daemon faults on it just the same */
+		if (shim_read(arg, &size, sizeof(size)))
+			return -EFAULT;
 		len = MIN((uint64_t)size, d->size);
 	} else {
 		len = d->size;
-		if (self_xfer(arg, image, len, 0))
+		if (shim_read(arg, image, len))
 			len = d->min_size;
 	}
 	s = add_seg(b, arg, len, 0, true);
@@ -326,7 +359,7 @@ static int add_struct_segs(struct req_builder *b,
 	fd = ioasid_ioctl_desc_fd(d, image, len);
 
 	if (d->arg == IOASID_ARG_SIZED && size > d->size) {
-		int z = vm_zeroed(getpid(), arg + d->size, size - d->size);
+		int z = shim_zeroed(arg + d->size, size - d->size);
 
 		add_seg(b, arg + d->size, size - d->size,
 			z < 0 ? IOASID_SEG_FAULT :
@@ -446,6 +479,61 @@ void client_quiesce_end(void)
 }
 static atomic_uint next_seq;
 
+/*
+ * Who we are, without a system call per request.  The pid lives in a
+ * page the kernel empties in the child of any fork (MADV_WIPEONFORK),
+ * however the child was made; a thread's tid is kept with the pid it was
+ * read under, so the thread a child starts with reads its own afresh.
+ */
+static _Atomic pid_t *pid_page;
+static __thread struct {
+	pid_t pid, tid;
+} self_thread;
+
+static void pid_page_init(void)
+{
+	void *p = real.mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, 4096, MADV_WIPEONFORK)) {
+		real.munmap(p, 4096);
+		return;
+	}
+	pid_page = p;
+}
+
+static pid_t self_pid(void)
+{
+	pid_t pid;
+
+	if (!pid_page)
+		return getpid();
+	pid = atomic_load_explicit(pid_page, memory_order_relaxed);
+	if (!pid) {
+		pid = getpid();
+		atomic_store_explicit(pid_page, pid, memory_order_relaxed);
+	}
+	return pid;
+}
+
+static pid_t self_tid(void)
+{
+	pid_t pid = self_pid();
+
+	if (self_thread.pid != pid) {
+		self_thread.tid = gettid();
+		self_thread.pid = pid;
+	}
+	return self_thread.tid;
+}
+
+/*
+ * The capabilities we claim: read each time, since capset, a uid change
+ * or prctl may have changed them by any path, and the daemon takes a
+ * claim of none at its word.
+ */
 static uint64_t thread_caps(void)
 {
 	struct __user_cap_header_struct hdr = {
@@ -456,6 +544,15 @@ static uint64_t thread_caps(void)
 	if (syscall(SYS_capget, &hdr, data))
 		return 0;
 	return data[0].effective | ((uint64_t)data[1].effective << 32);
+}
+
+/* The header fields that say who sends a request, and in what order. */
+static void stamp_request(struct ioasid_wire_req *req)
+{
+	req->seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)self_pid() << 16);
+	req->cap_effective = thread_caps();
+	req->tid = (uint32_t)self_tid();
+	req->fail_nth = fail_nth_take();
 }
 
 static int lock_fd(int fd, short type)
@@ -533,12 +630,12 @@ static void answer_for_memory(int fd, const unsigned char *msg, size_t len)
 	    seg.len > IOASID_WIRE_MEM_CHUNK) {
 		result = -EINVAL;
 	} else if (ask.kind == IOASID_WIRE_MEM_WRITE) {
-		if (!data || self_xfer(seg.uptr, (void *)data, seg.len, 1))
+		if (!data || shim_write(seg.uptr, data, seg.len))
 			result = -EFAULT;
 	} else {
 		unsigned char *dst = out + sizeof(ans) + sizeof(seg);
 
-		if (self_xfer(seg.uptr, dst, seg.len, 0)) {
+		if (shim_read(seg.uptr, dst, seg.len)) {
 			result = -EFAULT;
 		} else {
 			seg.flags = IOASID_SEG_DATA;
@@ -712,7 +809,7 @@ static long apply_reply(const unsigned char *buf, size_t len, int rfd,
 		*head = rep;
 	c = (struct ioasid_wire_cursor){ buf + sizeof(rep), buf + len, rep.nsegs };
 	while ((rc = ioasid_wire_next_seg(&c, &seg, &data)) == 0) {
-		if (data && self_xfer(seg.uptr, (void *)data, seg.len, 1) &&
+		if (data && shim_write(seg.uptr, data, seg.len) &&
 		    result >= 0)
 			result = -EFAULT;
 	}
@@ -723,7 +820,7 @@ static long apply_reply(const unsigned char *buf, size_t len, int rfd,
 
 		if (!rep.fd_uptr)
 			return rfd;
-		if (!self_xfer(rep.fd_uptr, &num, sizeof(num), 1))
+		if (!shim_write(rep.fd_uptr, &num, sizeof(num)))
 			return result;
 		result = -EFAULT;
 	} else if (result >= 0 && rep.has_fd) {
@@ -787,8 +884,8 @@ static int bind_route(int devfd, unsigned long arg, int *pass_fd,
 {
 	struct vfio_device_bind_iommufd bind;
 
-	if (self_xfer(arg, &bind, offsetof(struct vfio_device_bind_iommufd,
-					   token_uuid_ptr), 0))
+	if (shim_read(arg, &bind, offsetof(struct vfio_device_bind_iommufd,
+					   token_uuid_ptr)))
 		return -EFAULT;
 	/* The kernel's order: what it can judge alone first. */
 	if (bind.argsz < offsetof(struct vfio_device_bind_iommufd,
@@ -813,7 +910,7 @@ static int container_route(int groupfd, unsigned long arg, int *pass_fd,
 {
 	int32_t container;
 
-	if (self_xfer(arg, &container, sizeof(container), 0))
+	if (shim_read(arg, &container, sizeof(container)))
 		return -EFAULT;
 	if (container < 0)
 		return -EBADF;
@@ -841,7 +938,7 @@ static void add_value_seg(struct req_builder *b,
 		return;
 	}
 	while (len < sizeof(name) &&
-	       !self_xfer(arg + len, &name[len], 1, 0) && name[len])
+	       !shim_read(arg + len, &name[len], 1) && name[len])
 		len++;
 	if (len < sizeof(name))
 		len++; /* the NUL */
@@ -876,6 +973,10 @@ static long ioctl_request(int fd, const struct ioasid_ioctl_desc *d,
 	b->nsegs = 0;
 	if (d->arg == IOASID_ARG_SIZED || d->arg == IOASID_ARG_ARGSZ)
 		pass_fd = add_struct_segs(b, d, arg);
+	if (pass_fd == -EFAULT) {
+		free(b);
+		return -EFAULT;
+	}
 	else if (d->arg == IOASID_ARG_S32 || d->arg == IOASID_ARG_STRING)
 		add_value_seg(b, d, arg);
 	req.fd = pass_fd;
@@ -897,10 +998,7 @@ static long ioctl_request(int fd, const struct ioasid_ioctl_desc *d,
 		fds = &pass_fd;
 		nfds = 1;
 	}
-	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
-	req.cap_effective = thread_caps();
-	req.tid = (uint32_t)gettid();
-	req.fail_nth = fail_nth_take();
+	stamp_request(&req);
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 	result = exchange(on_fd, b, &req, fds, nfds, false, NULL);
@@ -924,7 +1022,7 @@ static long set_irqs(int fd, const struct ioasid_ioctl_desc *d,
 	} part;
 	long result = 0;
 
-	if (self_xfer(arg, &set, sizeof(set), 0))
+	if (shim_read(arg, &set, sizeof(set)))
 		return -EFAULT;
 	if (!(set.flags & VFIO_IRQ_SET_DATA_EVENTFD) || !set.count ||
 	    set.argsz < sizeof(set) + 4ull * set.count)
@@ -935,7 +1033,7 @@ static long set_irqs(int fd, const struct ioasid_ioctl_desc *d,
 		int fds[IOASID_WIRE_MAX_FDS];
 		unsigned int nfds = 0;
 
-		if (self_xfer(arg + sizeof(set) + 4ull * at, part.data, 4 * n, 0))
+		if (shim_read(arg + sizeof(set) + 4ull * at, part.data, 4 * n))
 			return -EFAULT;
 		part.s = set;
 		part.s.argsz = (uint32_t)(sizeof(set) + 4 * n);
@@ -952,14 +1050,14 @@ static long set_irqs(int fd, const struct ioasid_ioctl_desc *d,
 	return result;
 }
 
-long client_ioctl(int fd, unsigned long cmd, unsigned long arg)
+long client_ioctl(int fd, enum client_kind kind, unsigned long cmd,
+		  unsigned long arg)
 {
 	static const enum ioasid_ioctl_on on_kind[] = {
 		[CLIENT_CONNECTION] = IOASID_ON_IOMMUFD,
 		[CLIENT_VFIO_DEVICE] = IOASID_ON_VFIO_DEVICE,
 		[CLIENT_VFIO_GROUP] = IOASID_ON_VFIO_GROUP,
 	};
-	enum client_kind kind = client_fd_kind(fd, NULL);
 	const struct ioasid_ioctl_desc *d;
 	bool vfio = kind == CLIENT_VFIO_DEVICE;
 	int saved = errno;
@@ -1018,10 +1116,7 @@ long client_file_pio(int fd, void *buf, size_t count, int64_t off, bool write)
 	if (count)
 		add_seg(b, (uintptr_t)buf, count,
 			write ? 0 : IOASID_SEG_WRITABLE, write);
-	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
-	req.cap_effective = thread_caps();
-	req.tid = (uint32_t)gettid();
-	req.fail_nth = fail_nth_take();
+	stamp_request(&req);
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
@@ -1067,6 +1162,7 @@ static void atfork_release(void)
 
 void client_init(void)
 {
+	pid_page_init();
 	pthread_atfork(atfork_prepare, atfork_release, atfork_release);
 }
 
@@ -1090,10 +1186,7 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 	b = malloc(sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	req.seq = atomic_fetch_add(&next_seq, 1) ^ ((uint32_t)getpid() << 16);
-	req.cap_effective = thread_caps();
-	req.tid = (uint32_t)gettid();
-	req.fail_nth = fail_nth_take();
+	stamp_request(&req);
 	memcpy(b->buf, &req, sizeof(req));
 	b->len = sizeof(req);
 
@@ -1193,7 +1286,7 @@ void *client_mmap(void *addr, size_t len, int prot, int flags, int fd,
 	slot->addr = (uintptr_t)p;
 	slot->len = len;
 	slot->offset = (uint64_t)offset;
-	slot->pid = getpid();
+	slot->pid = self_pid();
 	pthread_mutex_unlock(&mappings_lock);
 	return p;
 }
@@ -1214,7 +1307,7 @@ void client_munmap(void *addr, size_t len)
 		}
 		mappings[i].conn = -1;
 		pthread_mutex_unlock(&mappings_lock);
-		if (m.pid == getpid())
+		if (m.pid == self_pid())
 			simple_request(m.conn, IOASID_WIRE_MUNMAP, m.offset, 0, 0,
 				       NULL);
 		real.close(m.conn);

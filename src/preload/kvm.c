@@ -15,7 +15,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/vm_access.h"
 #include "preload.h"
 
 #define MAX_KVM_VFIO 16
@@ -65,18 +64,18 @@ int kvm_ioctl(int fd, unsigned long request, unsigned long arg, long *result)
 	if (request == KVM_CREATE_DEVICE) {
 		*result = real.ioctl(fd, request, arg);
 		if (*result == 0 &&
-		    !vm_xfer(getpid(), arg, &cd, sizeof(cd), 0) &&
+		    !shim_read(arg, &cd, sizeof(cd)) &&
 		    cd.type == KVM_DEV_TYPE_VFIO &&
 		    !(cd.flags & KVM_CREATE_DEVICE_TEST))
 			remember((int)cd.fd);
 		return 1;
 	}
 	if (request != KVM_SET_DEVICE_ATTR || !is_kvm_vfio(fd) ||
-	    vm_xfer(getpid(), arg, &attr, sizeof(attr), 0) ||
+	    shim_read(arg, &attr, sizeof(attr)) ||
 	    attr.group != KVM_DEV_VFIO_GROUP ||
 	    (attr.attr != KVM_DEV_VFIO_GROUP_ADD &&
 	     attr.attr != KVM_DEV_VFIO_GROUP_DEL) ||
-	    vm_xfer(getpid(), attr.addr, &file, sizeof(file), 0) ||
+	    shim_read(attr.addr, &file, sizeof(file)) ||
 	    (client_fd_kind(file, NULL) != CLIENT_VFIO_DEVICE &&
 	     client_fd_kind(file, NULL) != CLIENT_VFIO_GROUP))
 		return 0;

@@ -12,7 +12,7 @@
  * it to the device as a region write -- which the model handles before
  * it answers -- and resumes after the instruction.  Reads are the page's
  * own.  A fault anywhere else, or a store it cannot decode, goes to the
- * handler the program had.
+ * handler the program had (uaccess.c owns the signal).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,8 +32,6 @@ static struct trap {
 	int fd;               /* our copy of the device file, -1: free */
 } traps[MAX_TRAPS] = { [0 ... MAX_TRAPS - 1] = { .fd = -1 } };
 static pthread_mutex_t traps_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sigaction previous;
-static bool installed;
 
 /* The general register a ModRM reg field (with REX.R) names. */
 static const int greg_of[16] = {
@@ -205,7 +203,7 @@ static bool decode_movdir64b(const uint8_t *ip, const greg_t *regs,
 	return true;
 }
 
-static void on_segv(int sig, siginfo_t *si, void *uc_void)
+bool mmio_on_fault(siginfo_t *si, void *uc_void)
 {
 	ucontext_t *uc = uc_void;
 	uintptr_t addr = (uintptr_t)si->si_addr;
@@ -229,7 +227,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc_void)
 	    client_file_pio(fd, &value, width, (int64_t)off, true) ==
 		    (long)width) {
 		regs[REG_RIP] += len;
-		return;
+		return true;
 	}
 	if (fd >= 0 &&
 	    decode_movdir64b((const uint8_t *)regs[REG_RIP], regs, &src,
@@ -242,36 +240,21 @@ static void on_segv(int sig, siginfo_t *si, void *uc_void)
 		if (client_file_pio(fd, desc, sizeof(desc), (int64_t)off,
 				    true) == (long)sizeof(desc)) {
 			regs[REG_RIP] += len;
-			return;
+			return true;
 		}
 	}
-	/* Not ours to handle: the program's handler, or the default. */
-	if (previous.sa_flags & SA_SIGINFO && previous.sa_sigaction) {
-		previous.sa_sigaction(sig, si, uc_void);
-	} else if (previous.sa_handler != SIG_DFL &&
-		   previous.sa_handler != SIG_IGN) {
-		previous.sa_handler(sig);
-	} else {
-		signal(sig, SIG_DFL);
-	}
+	return false;
 }
 
 int mmio_trap_add(uintptr_t start, size_t len, int devfd, uint64_t off)
 {
 	int rc = -ENOMEM;
 
+	rc = shim_own_faults();
+	if (rc)
+		return rc;
+	rc = -ENOMEM;
 	pthread_mutex_lock(&traps_lock);
-	if (!installed) {
-		struct sigaction sa = { .sa_sigaction = on_segv,
-					.sa_flags = SA_SIGINFO | SA_NODEFER };
-
-		sigemptyset(&sa.sa_mask);
-		if (sigaction(SIGSEGV, &sa, &previous)) {
-			pthread_mutex_unlock(&traps_lock);
-			return -errno;
-		}
-		installed = true;
-	}
 	for (int i = 0; i < MAX_TRAPS; i++) {
 		if (traps[i].fd < 0) {
 			traps[i] = (struct trap){ start, start + len, off, devfd };

@@ -67,6 +67,9 @@ void preload_resolve(void)
 	real.opendir = dlsym(RTLD_NEXT, "opendir");
 	real.realpath = dlsym(RTLD_NEXT, "realpath");
 	real.recvmmsg = dlsym(RTLD_NEXT, "recvmmsg");
+	real.sigaction = dlsym(RTLD_NEXT, "sigaction");
+	real.signal = dlsym(RTLD_NEXT, "signal");
+	real.sysv_signal = dlsym(RTLD_NEXT, "sysv_signal");
 }
 
 __attribute__((constructor)) static void preload_init(void)
@@ -416,6 +419,7 @@ EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
+	enum client_kind kind;
 	va_list ap;
 	unsigned long arg;
 
@@ -423,8 +427,9 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	preload_resolve();
-	if (client_fd_is_ours(fd)) {
-		long rc = client_ioctl(fd, request, arg);
+	kind = client_fd_kind(fd, NULL);
+	if (kind != CLIENT_NOT_OURS) {
+		long rc = client_ioctl(fd, kind, request, arg);
 
 		if (rc < 0) {
 			errno = (int)-rc;

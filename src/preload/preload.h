@@ -3,6 +3,7 @@
 #ifndef IOASID_PRELOAD_PRELOAD_H
 #define IOASID_PRELOAD_PRELOAD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +52,9 @@ struct real_libc {
 	ssize_t (*readlinkat)(int, const char *, char *, size_t);
 	void *(*opendir)(const char *);
 	char *(*realpath)(const char *, char *);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	sighandler_t (*signal)(int, sighandler_t);
+	sighandler_t (*sysv_signal)(int, sighandler_t);
 };
 
 extern struct real_libc real;
@@ -84,8 +88,9 @@ void client_quiesce_end(void);
 int client_open(int oflags);
 /* open(2) of /dev/vfio/devices/vfio<index>: the fd, or -errno. */
 int client_open_device(unsigned int index, int oflags, bool group);
-/* What fd is to us: one getpeername(2) for a socket of ours.  node (may
- * be NULL) gets the device node a VFIO file was opened as, or 0. */
+/* What fd is to us: one fstat(2) for a socket of ours (its peer's name
+ * is looked at once).  node (may be NULL) gets the device node a VFIO
+ * file was opened as, or 0. */
 enum client_kind {
 	CLIENT_NOT_OURS,
 	CLIENT_CONNECTION, /* /dev/iommu (or /dev/vfio/vfio) */
@@ -108,8 +113,10 @@ void client_fd_not_ours(int fd);
 void client_fd_forget(int fd);
 /* fd was just made, maybe as a copy of one of ours: look at it afresh. */
 void client_fd_maybe_ours(int fd);
-/* Run one ioctl through the daemon; returns its result or -errno. */
-long client_ioctl(int fd, unsigned long cmd, unsigned long arg);
+/* Run one ioctl through the daemon on fd, of the kind client_fd_kind
+ * said; returns its result or -errno. */
+long client_ioctl(int fd, enum client_kind kind, unsigned long cmd,
+		  unsigned long arg);
 /*
  * mmap(2) of /dev/iommu: the region the daemon gives mapped as asked
  * (MAP_FAILED and *err otherwise); munmap(2) of a range that holds such
@@ -125,6 +132,18 @@ void client_munmap(void *addr, size_t len);
  * remove hands back the descriptor of one trap in the range, or -1.
  */
 int mmio_trap_add(uintptr_t start, size_t len, int devfd, uint64_t off);
+/* A SIGSEGV at a trapped register, handled (true), or not ours. */
+bool mmio_on_fault(siginfo_t *si, void *uc);
+/*
+ * The program's memory, fault-safe (uaccess.c): 0 or -EFAULT, as
+ * copy_from_user and copy_to_user.  shim_zeroed: 1 when all zero, 0 when
+ * not, -EFAULT.  shim_own_faults makes SIGSEGV and SIGBUS ours (0 or
+ * -errno); the first copy does it.
+ */
+int shim_read(uint64_t uptr, void *buf, size_t len);
+int shim_write(uint64_t uptr, const void *buf, size_t len);
+int shim_zeroed(uint64_t uptr, uint64_t len);
+int shim_own_faults(void);
 /*
  * KVM's VFIO pseudo-device (kvm.c): kvm_ioctl handles an ioctl on a file
  * that is not ours when it is KVM's business with our files (1, and the

@@ -51,7 +51,8 @@ static int query(pid_t pid, uint64_t *pinned, uint64_t *locked)
 
 	if (fd < 0)
 		return fd;
-	rc = client_ioctl(fd, IOASID_PROCESS_ACCOUNTING, (unsigned long)&q);
+	rc = client_ioctl(fd, CLIENT_CONNECTION, IOASID_PROCESS_ACCOUNTING,
+			  (unsigned long)&q);
 	real.close(fd);
 	if (rc < 0)
 		return (int)rc;

@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <sys/syscall.h>
 
 #include "expect.h"
@@ -2058,6 +2059,112 @@ static void t_big_dma(void)
 }
 
 /*
+ * The shim copies the program's memory itself, catching the faults of a
+ * bad pointer (as the kernel's copy_from_user does), so it owns SIGSEGV
+ * and SIGBUS once the program uses us.  Every bad pointer is EFAULT;
+ * the program still sees, sets and gets its own handlers, and its own
+ * faults reach them.
+ */
+static sigjmp_buf fault_jump;
+static volatile sig_atomic_t faults_first, faults_second;
+
+static void first_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)si;
+	(void)uc;
+	faults_first++;
+	siglongjmp(fault_jump, sig);
+}
+
+static void second_handler(int sig)
+{
+	faults_second++;
+	siglongjmp(fault_jump, sig);
+}
+
+/* Store to p in the program's own code: which signal it took, or 0. */
+static int own_store(volatile char *p)
+{
+	int sig = sigsetjmp(fault_jump, 1);
+
+	if (!sig)
+		*p = 1;
+	return sig;
+}
+
+static void t_bad_pointers_and_handlers(void)
+{
+	struct sigaction first = { .sa_sigaction = first_handler,
+				   .sa_flags = SA_SIGINFO },
+			 cur;
+	int fd = open("/dev/iommu", O_RDWR), memfd = memfd_create("t", 0);
+	char *none = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	/* Past the end of an empty file: SIGBUS, not SIGSEGV. */
+	char *beyond = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    memfd, 0);
+	struct iommu_iova_range r[2];
+	struct iommu_ioas_iova_ranges *ro;
+	sighandler_t old;
+
+	sigemptyset(&first.sa_mask);
+	EXPECT(sigaction(SIGSEGV, &first, NULL) == 0);
+	EXPECT(sigaction(SIGBUS, &first, NULL) == 0);
+	EXPECT(ioctl(fd, IOMMU_DESTROY, NULL) == -1 && errno == EFAULT);
+	EXPECT(ioctl(fd, IOMMU_DESTROY, none) == -1 && errno == EFAULT);
+	EXPECT(ioctl(fd, IOMMU_DESTROY, beyond) == -1 && errno == EFAULT);
+	/* Readable, not writable: the answer cannot be written back. */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	*ro = (struct iommu_ioas_iova_ranges){
+		.size = sizeof(*ro), .ioas_id = (uint32_t)ioas_alloc(fd),
+		.num_iovas = 2, .allowed_iovas = (uintptr_t)r,
+	};
+	EXPECT(mprotect(ro, 4096, PROT_READ) == 0);
+	EXPECT(ioctl(fd, IOMMU_IOAS_IOVA_RANGES, ro) == -1 && errno == EFAULT);
+	/* An output array that is not there. */
+	EXPECT(mprotect(ro, 4096, PROT_READ | PROT_WRITE) == 0);
+	ro->allowed_iovas = (uintptr_t)none;
+	EXPECT(ioctl(fd, IOMMU_IOAS_IOVA_RANGES, ro) == -1 && errno == EFAULT);
+	EXPECT(faults_first == 0);
+
+	/* The program's handler is what it reads back, and what its own
+	 * faults run. */
+	EXPECT(sigaction(SIGSEGV, NULL, &cur) == 0 &&
+	       (cur.sa_flags & SA_SIGINFO) &&
+	       cur.sa_sigaction == first_handler);
+	EXPECT(own_store(none) == SIGSEGV && faults_first == 1);
+	EXPECT(own_store(beyond) == SIGBUS && faults_first == 2);
+	old = signal(SIGSEGV, second_handler);
+	EXPECT((void *)old == (void *)first_handler);
+	EXPECT(own_store(none) == SIGSEGV && faults_second == 1);
+	EXPECT(ioctl(fd, IOMMU_DESTROY, none) == -1 && errno == EFAULT);
+	EXPECT(faults_first == 2 && faults_second == 1);
+	EXPECT(signal(SIGSEGV, SIG_DFL) == second_handler);
+	EXPECT(sigaction(SIGBUS, &(struct sigaction){ .sa_handler = SIG_DFL },
+			 &cur) == 0 &&
+	       cur.sa_sigaction == first_handler);
+
+	/* A child whose fault goes unhandled dies of it, as it would
+	 * without us. */
+	pid_t pid = fork();
+	int st = 0;
+
+	if (!pid) {
+		ioctl(fd, IOMMU_DESTROY, NULL);
+		*none = 1;
+		_exit(0);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) &&
+	       WTERMSIG(st) == SIGSEGV);
+	munmap(ro, 4096);
+	munmap(beyond, 4096);
+	munmap(none, 4096);
+	close(memfd);
+	close(fd);
+}
+
+/*
  * mmap of /dev/iommu: a vIOMMU's region, mapped only exactly, holding the
  * vIOMMU while mapped; a forked child's copy does not count.
  */
@@ -2137,6 +2244,8 @@ static const struct {
 	{ "fault injection (fail-nth)", t_fault_injection },
 	{ "stat, fstat and access", t_stat },
 	{ "errno contract through the wire", t_errors_through_the_wire },
+	{ "bad pointers are EFAULT; the program's fault handlers stay its own",
+	  t_bad_pointers_and_handlers },
 	{ "daemon unreachable gives EIO", t_unreachable },
 	{ "a daemon out of descriptors refuses with EMFILE",
 	  t_daemon_out_of_fds },
