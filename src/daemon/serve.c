@@ -54,6 +54,7 @@
 #include "log.h"
 #include "serve.h"
 #include "session.h"
+#include "wire/spin.h"
 
 #define MAX_THREADS 128
 #define USER_JOBS 16
@@ -61,9 +62,6 @@
  * descriptors not yet taken, see JOB_OPEN): past this many, refused. */
 #define USER_OPENING 1024
 #define MAX_EVENTS 256
-/* How long the leader looks for more work before it sleeps: a client's
- * next request usually follows at once, and a wake-up costs more. */
-#define SPIN_NS 50000
 /* How long a lead may be loose before the standby takes it over; the
  * standby looks this often while the daemon is busy... */
 #define LOOSE_NS 1000000
@@ -188,6 +186,17 @@ static struct endpoint *dequeue(void)
 	sched.queued--;
 	e->where = RUNNING;
 	return e;
+}
+
+/* Put back a job just dequeued, first in line again. */
+static void requeue_first(struct endpoint *e)
+{
+	e->where = QUEUED;
+	e->qnext = sched.queue;
+	if (!e->qnext)
+		sched.queue_tail = &e->qnext;
+	sched.queue = e;
+	sched.queued++;
 }
 
 /* Queue e's job, or hold it while its user has closes pending or its
@@ -487,19 +496,33 @@ static int wait_events(int fd, int timeout)
 	return epoll_pwait(fd, evs, MAX_EVENTS, timeout, loop->wait_mask);
 }
 
-/* Spin a little before sleeping (SPIN_NS). */
+/* Look for work a little before sleeping, as long as looking pays
+ * (wire/spin.h). */
+static struct spin_budget lead_spin = SPIN_BUDGET_INIT;
+
 static int wait_first(void)
 {
-	uint64_t t0;
+	uint32_t budget;
+	uint64_t t0, gave_up;
 	int n = wait_events(epfd, 0);
 
 	if (n)
 		return n;
-	t0 = now_ns();
-	do
+	budget = spin_budget_take(&lead_spin);
+	if (!budget)
+		return wait_events(epfd, -1);
+	t0 = spin_now_ns();
+	do {
 		n = wait_events(epfd, 0);
-	while (n == 0 && now_ns() - t0 < SPIN_NS);
-	return n ? n : wait_events(epfd, -1);
+		if (n) {
+			spin_budget_learn(&lead_spin, true, budget, 0);
+			return n;
+		}
+		gave_up = spin_now_ns();
+	} while (gave_up - t0 < budget);
+	n = wait_events(epfd, -1);
+	spin_budget_learn(&lead_spin, false, budget, spin_now_ns() - gave_up);
+	return n;
 }
 
 /* Room in `ready` for `more` past n: false without memory. */
@@ -656,13 +679,19 @@ static struct endpoint *lead(void)
 		 * take the lead over should it take long. */
 		if (sched.queue && (sched.standby || sched.idle ||
 				    sched.starting || sched.threads < MAX_THREADS)) {
+			struct endpoint *mine;
+
 			sched.loose = true;
 			sched.loose_since = sched.busy_at;
+			/* Taken before the kick, which then wakes nobody for
+			 * it: a request in a quiet spell wakes no thread. */
+			mine = dequeue();
 			kick();
 			if (sched.standby || sched.idle || sched.starting) {
 				free_dead(dead);
-				return dequeue();
+				return mine;
 			}
+			requeue_first(mine);
 			sched.loose = false;
 		}
 		kick();

@@ -16,6 +16,13 @@
 /* Transparent huge pages: the largest alignment automatic IOVAs get. */
 #define IOASID_HPAGE_SIZE (2UL << 20)
 
+/* IOVA from `start` up is free again: the search must look there. */
+static void iopt_free_below(struct io_pagetable *iopt, uint64_t start)
+{
+	if (start < iopt->free_floor)
+		iopt->free_floor = MAX(start, (uint64_t)IOPT_ALLOC_LO);
+}
+
 void iopt_init(struct io_pagetable *iopt)
 {
 	pthread_rwlock_init(&iopt->iova_lock, NULL);
@@ -26,6 +33,7 @@ void iopt_init(struct io_pagetable *iopt)
 	/* A software table can place any byte anywhere until a domain or an
 	 * access says otherwise. */
 	iopt->iova_alignment = 1;
+	iopt->free_floor = IOPT_ALLOC_LO;
 	pthread_mutex_init(&iopt->access_lock, NULL);
 	iopt->accesses = NULL;
 	iopt->next_access_seq = 1;
@@ -138,6 +146,7 @@ void iopt_remove_reserved_locked(struct io_pagetable *iopt, const void *owner)
 		next = itree_iter_next(n, 0, IOASID_ULONG_MAX);
 		if (r->owner != owner)
 			continue;
+		iopt_free_below(iopt, n->start);
 		itree_remove(&iopt->reserved_itree, n);
 		free(r);
 	}
@@ -352,11 +361,21 @@ static bool alloc_in_span_locked(struct io_pagetable *iopt, uint64_t first,
 				 uint64_t *iova)
 {
 	uint64_t cursor = first, hs, hl;
+	bool from_floor;
 
 	if (!alloc_fits(&cursor, last, length, align, page_offset))
 		return false;
+	/* Without this, n areas made one after another cost n^2 steps. */
+	from_floor = cursor <= iopt->free_floor;
+	if (from_floor)
+		cursor = iopt->free_floor;
 	while (next_hole_locked(iopt, cursor, last, &hs, &hl)) {
 		uint64_t start = hs;
+
+		if (from_floor) {
+			iopt->free_floor = hs;
+			from_floor = false;
+		}
 
 		if (alloc_fits(&start, hl, length, align, page_offset)) {
 			*iova = start;
@@ -378,7 +397,7 @@ static int alloc_iova_locked(struct io_pagetable *iopt, uint64_t *iova,
 			     uint64_t addr, uint64_t length)
 {
 	uint64_t page_offset = addr % IOASID_PAGE_SIZE;
-	uint64_t lo = IOASID_PAGE_SIZE, hi = IOASID_ULONG_MAX - IOASID_PAGE_SIZE;
+	uint64_t lo = IOPT_ALLOC_LO, hi = IOASID_ULONG_MAX - IOASID_PAGE_SIZE;
 	struct itree_span span;
 	uint64_t align;
 
@@ -647,6 +666,7 @@ again:
 		struct iopt_area *a = container_of(n, struct iopt_area, node);
 
 		next = itree_iter_next(n, start, last);
+		iopt_free_below(iopt, n->start);
 		itree_remove(&iopt->area_itree, n);
 		iopt_area_unfill_domains_locked(iopt, a);
 		bytes += iopt_area_length(a);

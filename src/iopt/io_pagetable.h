@@ -96,6 +96,9 @@ struct iopt_access_link {
  * it under access_lock alone, having dropped iova_lock to let accesses
  * unpin.
  */
+/* The lowest IOVA an automatic placement gives. */
+#define IOPT_ALLOC_LO IOASID_PAGE_SIZE
+
 struct io_pagetable {
 	pthread_rwlock_t iova_lock;
 	struct itree area_itree;
@@ -103,6 +106,14 @@ struct io_pagetable {
 	struct itree reserved_itree;
 	bool disable_large_pages;
 	uint64_t iova_alignment;
+	/*
+	 * Every IOVA from IOPT_ALLOC_LO (where automatic IOVAs begin) below
+	 * this is an area's or a reserved range's, so the search for the
+	 * lowest free place starts here: raised by the searches that find
+	 * where the first hole is, lowered by anything that frees IOVA
+	 * below it.  Under iova_lock.
+	 */
+	uint64_t free_floor;
 	struct ioasid_domain **domains;
 	size_t ndomains;
 

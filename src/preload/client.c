@@ -35,6 +35,7 @@
 #include "core/util.h"
 #include "core/vm_access.h"
 #include "preload.h"
+#include "wire/spin.h"
 #include "wire/wire.h"
 
 #define DEFAULT_SOCKET "/run/ioasid/ioasid.sock"
@@ -574,30 +575,34 @@ static void close_received(int *fd)
 	*fd = -1;
 }
 
-/*
- * How long to look for the daemon's answer before sleeping on it.  Most
- * answers come within a few microseconds; a sleep costs a wake-up, which
- * on a busy or virtual machine is far longer.  (The daemon looks for the
- * next request the same way.)
- */
-#define SPIN_NS 50000
+/* How long to look for the daemon's answer before sleeping on it: as
+ * long as looking pays (wire/spin.h).  The daemon looks for our next
+ * request the same way. */
+static struct spin_budget reply_spin = SPIN_BUDGET_INIT;
 
 static ssize_t recv_spinning(int fd, struct msghdr *msg)
 {
-	struct timespec t0, t;
+	uint32_t budget = spin_budget_take(&reply_spin);
+	uint64_t t0, gave_up;
 	ssize_t n;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
+	n = real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n >= 0 || errno != EAGAIN || !budget)
+		return n >= 0 || errno != EAGAIN ?
+			       n :
+			       real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
+	t0 = spin_now_ns();
+	do {
 		n = real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-		if (n >= 0 || errno != EAGAIN)
+		if (n >= 0 || errno != EAGAIN) {
+			spin_budget_learn(&reply_spin, true, budget, 0);
 			return n;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000000000L +
-			    (t.tv_nsec - t0.tv_nsec) > SPIN_NS)
-			break;
-	}
-	return real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
+		}
+		gave_up = spin_now_ns();
+	} while (gave_up - t0 < budget);
+	n = real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
+	spin_budget_learn(&reply_spin, false, budget, spin_now_ns() - gave_up);
+	return n;
 }
 
 /*

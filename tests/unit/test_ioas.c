@@ -137,6 +137,55 @@ static void unmap_rules(void)
 	CHECK_EQ(out, 0);
 }
 
+/*
+ * Automatic IOVAs go at the lowest place that fits, however the space
+ * below was filled and freed: the search starts where the last one found
+ * the first hole, and whatever frees IOVA below that is seen again.
+ */
+static void lowest_fit(void)
+{
+	static const struct {
+		const char *name;
+		uint64_t unmap_iova, unmap_len; /* 0: nothing */
+		uint64_t reserved_iova;         /* 0: nothing */
+		uint64_t len, expect;
+	} cases[] = {
+		{ "after four areas, the next", 0, 0, 0, PG, 5 * PG },
+		{ "a hole unmapped below", 2 * PG, PG, 0, PG, 2 * PG },
+		/* Two pages from a 2-page-aligned buffer: 2-page aligned. */
+		{ "a hole too small is passed over", 2 * PG, PG, 0, 2 * PG,
+		  6 * PG },
+		{ "a reserved range fills the hole", 2 * PG, PG, 2 * PG, PG,
+		  5 * PG },
+		{ "the first page freed", PG, PG, 0, PG, PG },
+	};
+	static char buf[2 * PG] __attribute__((aligned(2 * PG)));
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t iova = 0;
+		uint32_t ioas;
+
+		fresh();
+		ioas = ioas_alloc();
+		for (int k = 0; k < 4; k++) {
+			iova = 0;
+			CHECK_EQ(map(ioas, RW, (uintptr_t)buf, PG, &iova), 0);
+			CHECK_EQ(iova, (uint64_t)(k + 1) * PG);
+		}
+		if (cases[i].unmap_len)
+			CHECK_EQ(unmap(ioas, cases[i].unmap_iova,
+				       cases[i].unmap_len, NULL), 0);
+		if (cases[i].reserved_iova)
+			CHECK_EQ(reserve(ioas, cases[i].reserved_iova, PG), 0);
+		iova = 0;
+		CHECK_EQ(map(ioas, RW, (uintptr_t)buf, cases[i].len, &iova), 0);
+		if (iova != cases[i].expect)
+			fprintf(stderr, "lowest_fit: %s: 0x%llx\n",
+				cases[i].name, (unsigned long long)iova);
+		CHECK_EQ(iova, cases[i].expect);
+	}
+}
+
 static struct ioasid_pages *pages_at(uint32_t ioas_id, uint64_t iova)
 {
 	struct ioasid_pages *p = NULL;
@@ -472,6 +521,7 @@ int main(void)
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
 	RUN(map_errors);
 	RUN(unmap_rules);
+	RUN(lowest_fit);
 	RUN(copy_rules);
 	RUN(copies_pin_once);
 	RUN(user_memory_charged);

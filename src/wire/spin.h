@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How long each end of a connection looks for the other's next message
+ * before it sleeps on it.  Looking costs a core; sleeping costs a
+ * wake-up, which on a virtual machine is several microseconds.  Looking
+ * pays when the other end runs on another core and answers at once; it
+ * costs more than it saves when the other end needs the looker's own
+ * core (the other cores busy): then the answer comes only after the look
+ * gives up.  So each end keeps a budget: a look that found the message
+ * restores it whole; one whose message came soon after it gave up halves
+ * it, down to no look at all, and every SPIN_PROBE_EVERY-th wait then
+ * looks briefly to notice when looking pays again.  A message that came
+ * long after says nothing about the machine (the other end had nothing
+ * to say), and changes nothing.
+ */
+#ifndef IOASID_WIRE_SPIN_H
+#define IOASID_WIRE_SPIN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SPIN_MAX_NS 50000u
+#define SPIN_MIN_NS 2000u
+#define SPIN_PROBE_NS 20000u
+#define SPIN_PROBE_EVERY 16u
+/* A message this soon after the look gave up was missed by a little. */
+#define SPIN_MISSED_NS 200000u
+
+struct spin_budget {
+	_Atomic uint32_t ns;    /* 0: do not look */
+	_Atomic uint32_t waits; /* counts waits while not looking */
+};
+
+#define SPIN_BUDGET_INIT { SPIN_MAX_NS, 0 }
+
+static inline uint64_t spin_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* How long this wait may look. */
+static inline uint32_t spin_budget_take(struct spin_budget *b)
+{
+	uint32_t ns = atomic_load_explicit(&b->ns, memory_order_relaxed);
+
+	if (ns)
+		return ns;
+	return atomic_fetch_add_explicit(&b->waits, 1, memory_order_relaxed) %
+			       SPIN_PROBE_EVERY ?
+		       0 :
+		       SPIN_PROBE_NS;
+}
+
+/*
+ * What a wait taught: found while looking, or `late` ns after a look of
+ * `looked` ns gave up (then slept).
+ */
+static inline void spin_budget_learn(struct spin_budget *b, bool found,
+				     uint32_t looked, uint64_t late)
+{
+	uint32_t ns = atomic_load_explicit(&b->ns, memory_order_relaxed);
+
+	if (found) {
+		ns = SPIN_MAX_NS;
+	} else if (looked && late < SPIN_MISSED_NS) {
+		ns /= 2;
+		if (ns < SPIN_MIN_NS)
+			ns = 0;
+	}
+	atomic_store_explicit(&b->ns, ns, memory_order_relaxed);
+}
+
+#endif
