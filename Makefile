@@ -51,11 +51,12 @@ bench: build
 	@for b in $(BUILD)/bench/bench-translate $(BUILD)/bench/bench-dma \
 		  $(BUILD)/bench/bench-map $(BUILD)/bench/bench-pin \
 		  $(BUILD)/bench/bench-dirty $(BUILD)/bench/bench-copy \
-		  $(BUILD)/bench/bench-roundtrip \
+		  $(BUILD)/bench/bench-roundtrip $(BUILD)/bench/bench-batch \
 		  $(BUILD)/bench/bench-contention; do \
 		echo "== $$b"; \
 		case $$b in \
 		*roundtrip) $(BUILD)/ioasid-run -- $$b || exit 1 ;; \
+		*batch) $(BUILD)/ioasid-run --selftest -- $$b || exit 1 ;; \
 		*contention) IOASID_MEMORY_CALLBACK=always \
 			$(BUILD)/ioasid-run -- $$b || exit 1 ;; \
 		*) $$b || exit 1 ;; \

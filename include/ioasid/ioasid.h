@@ -322,6 +322,32 @@ IOASID_API int ioasid_vfio_kvm_link(struct ioasid_file *file, int add);
 /* How many objects the context holds (published or being built). */
 IOASID_API unsigned int ioasid_ctx_object_count(struct ioasid_ctx *ctx);
 
+/*
+ * Many operations in one call (IOASID_RING_ALLOC and IOASID_RING_ENTER on
+ * a /dev/iommu descriptor): a ring of `entries` entries mapped into this
+ * process.  ioasid_ring_open: 0 or -errno (the ioctl's, or mmap's).
+ * ioasid_ring_put: entry i becomes the ioctl cmd with its argument (len
+ * bytes, at most 56); -EINVAL otherwise.  ioasid_ring_enter: run count
+ * entries from first, in order: how many ran (each with its result and
+ * answer in ring->entry[i]), or -errno.  ioasid_ring_close: unmap and
+ * free the ring.
+ */
+struct ioasid_ring_entry;
+struct ioasid_ring {
+	int fd;
+	uint32_t id;
+	uint32_t entries;
+	struct ioasid_ring_entry *entry;
+	size_t length;
+};
+IOASID_API int ioasid_ring_open(int iommufd, unsigned int entries,
+				struct ioasid_ring *ring);
+IOASID_API int ioasid_ring_put(struct ioasid_ring *ring, unsigned int i,
+			       unsigned int cmd, const void *arg, size_t len);
+IOASID_API int ioasid_ring_enter(struct ioasid_ring *ring, unsigned int first,
+				 unsigned int count, unsigned int flags);
+IOASID_API void ioasid_ring_close(struct ioasid_ring *ring);
+
 #ifdef __cplusplus
 }
 #endif

@@ -144,6 +144,7 @@ long ioasid_dispatch(unsigned int on, void *target, struct ioasid_ctx *ctx,
 		.ubuffer = arg,
 		.cmd = buf,
 	};
+	const struct ioasid_caller *outer;
 	ioasid_handler_fn fn;
 	long rc;
 
@@ -170,9 +171,11 @@ long ioasid_dispatch(unsigned int on, void *target, struct ioasid_ctx *ctx,
 	if (!fn)
 		return -ENOTTY;
 
+	/* A ring's entries are dispatched from inside its handler. */
+	outer = current_caller;
 	current_caller = caller;
 	rc = fn(&u);
-	current_caller = NULL;
+	current_caller = outer;
 	/* A handler on another file may have joined a context (u.ctx). */
 	if (u.new_obj) {
 		if (rc < 0)

@@ -62,7 +62,8 @@ enum ioasid_id_kind {
 	IOASID_ID_VEVENTQ = 1 << 7,
 	IOASID_ID_HW_QUEUE = 1 << 8,
 	IOASID_ID_ACCESS_PAGES = 1 << 9, /* a pin of a selftest access */
-	IOASID_ID_ANY = (1 << 10) - 1,
+	IOASID_ID_RING = 1 << 10,
+	IOASID_ID_ANY = (1 << 11) - 1,
 };
 
 enum ioasid_ptr_dir {

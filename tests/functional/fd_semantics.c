@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ioasid/ioasid.h"
 #include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
@@ -2165,6 +2166,73 @@ static void t_bad_pointers_and_handlers(void)
 }
 
 /*
+ * A ring through the shim and the daemon: the entries live in memory the
+ * daemon maps too, and one IOASID_RING_ENTER runs them all.
+ */
+static void t_ring(void)
+{
+	enum { N = 64 };
+	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd);
+	char *mem = mmap(NULL, N * 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	struct iommu_ioas_iova_ranges q = { .size = sizeof(q),
+					    .ioas_id = (uint32_t)ioas };
+	struct iommu_ioas_unmap all = { .size = sizeof(all),
+					.ioas_id = (uint32_t)ioas,
+					.length = UINT64_MAX };
+	struct iommu_destroy d = { .size = sizeof(d) };
+	struct ioasid_ring ring;
+	uint64_t iovas[N];
+
+	EXPECT(ioasid_ring_open(fd, N + 2, &ring) == 0);
+	for (int i = 0; i < N; i++) {
+		struct iommu_ioas_map m = {
+			.size = sizeof(m), .ioas_id = (uint32_t)ioas,
+			.flags = IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE,
+			.user_va = (uintptr_t)mem + i * 4096, .length = 4096,
+		};
+
+		EXPECT(ioasid_ring_put(&ring, i, IOMMU_IOAS_MAP, &m,
+				       sizeof(m)) == 0);
+	}
+	/* A map of nothing, and an ioctl a ring may not run. */
+	EXPECT(ioasid_ring_put(&ring, N, IOMMU_IOAS_MAP,
+			       &(struct iommu_ioas_map){
+				       .size = sizeof(struct iommu_ioas_map),
+				       .ioas_id = (uint32_t)ioas,
+				       .flags = IOMMU_IOAS_MAP_READABLE,
+				       .user_va = (uintptr_t)mem, .length = 0 },
+			       sizeof(struct iommu_ioas_map)) == 0);
+	EXPECT(ioasid_ring_put(&ring, N + 1, IOMMU_IOAS_IOVA_RANGES, &q,
+			       sizeof(q)) == 0);
+	EXPECT(ioasid_ring_put(&ring, N + 2, IOMMU_IOAS_MAP, &q, 8) == -EINVAL);
+	EXPECT(ioasid_ring_put(&ring, 0, IOMMU_IOAS_MAP, &q, 57) == -EINVAL);
+	EXPECT(ioasid_ring_enter(&ring, 0, N + 2, 0) == N + 2);
+	for (int i = 0; i < N; i++) {
+		struct iommu_ioas_map m;
+
+		memcpy(&m, ring.entry[i].arg, sizeof(m));
+		EXPECT(ring.entry[i].result == 0);
+		iovas[i] = m.iova;
+		EXPECT(i == 0 || iovas[i] != iovas[i - 1]);
+	}
+	EXPECT(ring.entry[N].result == -EINVAL);
+	EXPECT(ring.entry[N + 1].result == -EOPNOTSUPP);
+	EXPECT(ioasid_ring_enter(&ring, N, 3, 0) == -EINVAL);
+	/* Mapped, the ring stays; closed, it is gone. */
+	d.id = ring.id;
+	EXPECT(ioctl(fd, IOMMU_DESTROY, &d) == -1 && errno == EBUSY);
+	ioasid_ring_close(&ring);
+	EXPECT(ioctl(fd, IOMMU_DESTROY, &d) == -1 && errno == ENOENT);
+	/* What the entries mapped is there. */
+	EXPECT(ioctl(fd, IOMMU_IOAS_UNMAP, &all) == 0 &&
+	       all.length == N * 4096);
+	munmap(mem, N * 4096);
+	close(fd);
+}
+
+/*
  * mmap of /dev/iommu: a vIOMMU's region, mapped only exactly, holding the
  * vIOMMU while mapped; a forked child's copy does not count.
  */
@@ -2277,6 +2345,7 @@ static const struct {
 	{ "fault queue fds: read, write, poll and epoll", t_fault_fd },
 	{ "a 1 MiB DMA: memory beyond one wire message", t_big_dma },
 	{ "mmap of a vIOMMU's region", t_mmap },
+	{ "a ring of 66 operations in one call", t_ring },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 

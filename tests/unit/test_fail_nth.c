@@ -440,6 +440,50 @@ static void scenario(void)
 		CHECK(rc == 0 || areas_of(a) == before);
 	}
 	{
+		/* A ring, made whole or not at all, and a map entered through
+		 * it: there, or no trace of it. */
+		struct ioasid_ring_alloc ra = { .size = sizeof(ra),
+						.entries = 2 };
+		unsigned int objs = ioasid_ctx_object_count(ctx);
+		struct ioasid_ring_entry *e;
+		int fd;
+
+		rc = io(IOASID_RING_ALLOC, &ra);
+		if (rc)
+			CHECK_EQ(ioasid_ctx_object_count(ctx), objs);
+		fd = rc ? -1 :
+			  ioasid_ctx_mmap(ctx, ra.out_mmap_offset,
+					  ra.out_mmap_length,
+					  PROT_READ | PROT_WRITE, MAP_SHARED);
+		e = fd < 0 ? MAP_FAILED :
+			     mmap(NULL, ra.out_mmap_length,
+				  PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (fd >= 0)
+			close(fd);
+		if (e != MAP_FAILED) {
+			struct iommu_ioas_map map = {
+				.size = sizeof(map), .flags = RW | FIXED,
+				.ioas_id = a, .length = 2 * PG,
+				.user_va = (uintptr_t)buf + 12 * PG,
+				.iova = 0x1500000,
+			};
+			struct ioasid_ring_enter enter = {
+				.size = sizeof(enter),
+				.ring_id = ra.out_ring_id, .count = 1,
+			};
+			int before = areas_of(a);
+
+			e[0].cmd = IOMMU_IOAS_MAP;
+			memcpy(e[0].arg, &map, sizeof(map));
+			rc = io(IOASID_RING_ENTER, &enter);
+			CHECK(rc == 0 || areas_of(a) == before);
+			CHECK(rc != 0 || e[0].result == 0 ||
+			      areas_of(a) == before);
+			munmap(e, ra.out_mmap_length);
+			CHECK_EQ(ioasid_ctx_munmap(ctx, ra.out_mmap_offset), 0);
+		}
+	}
+	{
 		/* A dma-buf imported into the domains, then revoked. */
 		struct iommu_test_cmd get = {
 			.size = sizeof(get), .op = IOMMU_TEST_OP_DMABUF_GET,

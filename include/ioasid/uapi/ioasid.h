@@ -22,6 +22,8 @@ enum {
 	IOASID_EXT_CMD_DEVICE_DETACH = 0x04,
 	IOASID_EXT_CMD_VFIO_PLUG = 0x05,
 	IOASID_EXT_CMD_VFIO_UNPLUG = 0x06,
+	IOASID_EXT_CMD_RING_ALLOC = 0x07,
+	IOASID_EXT_CMD_RING_ENTER = 0x08,
 };
 
 /**
@@ -228,6 +230,80 @@ struct ioasid_vfio_unplug {
 	__u32 __reserved;
 };
 #define IOASID_VFIO_UNPLUG _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_VFIO_UNPLUG)
+
+/**
+ * struct ioasid_ring_entry - one operation in a ring
+ * @cmd: IOMMU_IOAS_MAP, IOMMU_IOAS_UNMAP, IOMMU_IOAS_COPY or
+ *       IOMMU_HWPT_INVALIDATE
+ * @result: what IOASID_RING_ENTER wrote: the operation's return value
+ *          (0), or -errno; EOPNOTSUPP for any other @cmd
+ * @arg: the operation's argument struct, as its ioctl takes it (@size
+ *       first, at most 56 bytes); what the ioctl writes back (an IOVA, a
+ *       length) is written here
+ *
+ * One cache line.  Pointers inside @arg (an invalidation's array) point
+ * into the caller's memory as for the ioctl.
+ */
+struct ioasid_ring_entry {
+	__u32 cmd;
+	__s32 result;
+	__u8 arg[56];
+};
+
+/**
+ * struct ioasid_ring_alloc - IOASID_RING_ALLOC
+ * @size: sizeof(struct ioasid_ring_alloc)
+ * @flags: must be 0
+ * @entries: how many entries, 1 to 65536
+ * @out_ring_id: the ring's object id (IOMMU_DESTROY frees it)
+ * @out_mmap_offset: where to mmap(2) the ring on this file
+ * @out_mmap_length: its length: @entries entries, rounded up to pages
+ *
+ * A ring of operations in memory shared with whoever serves the file:
+ * fill entries, then IOASID_RING_ENTER runs many of them in one call.
+ * While the ring is mapped, IOMMU_DESTROY of it is EBUSY.
+ */
+struct ioasid_ring_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 entries;
+	__u32 out_ring_id;
+	__aligned_u64 out_mmap_offset;
+	__aligned_u64 out_mmap_length;
+};
+#define IOASID_RING_ALLOC _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_RING_ALLOC)
+
+/**
+ * enum ioasid_ring_enter_flags - flags of IOASID_RING_ENTER
+ * @IOASID_RING_ENTER_STOP: stop at the first entry that fails
+ */
+enum ioasid_ring_enter_flags {
+	IOASID_RING_ENTER_STOP = 1 << 0,
+};
+
+/**
+ * struct ioasid_ring_enter - IOASID_RING_ENTER
+ * @size: sizeof(struct ioasid_ring_enter)
+ * @flags: enum ioasid_ring_enter_flags
+ * @ring_id: the ring
+ * @first: the first entry to run
+ * @count: how many, in order; @first + @count at most the ring's entries
+ * @out_done: how many ran (each with its @result written)
+ *
+ * Run entries as their ioctls would run, one after another, as the
+ * caller: each succeeds or fails alone, and a failure changes nothing of
+ * its own.  Fails (EINVAL, ENOENT) only for the call itself; 0 otherwise,
+ * the entries' results in the ring.
+ */
+struct ioasid_ring_enter {
+	__u32 size;
+	__u32 flags;
+	__u32 ring_id;
+	__u32 first;
+	__u32 count;
+	__u32 out_done;
+};
+#define IOASID_RING_ENTER _IO(IOASID_EXT_TYPE, IOASID_EXT_CMD_RING_ENTER)
 
 /*
  * The character devices our VFIO devices and groups are, as stat(2) of
