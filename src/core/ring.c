@@ -193,8 +193,28 @@ static int entry_verify_cap(void *priv, unsigned int cap)
 		       1;
 }
 
-/* No descriptors: an operation that takes or makes one is not allowed. */
+/* Whose memory the pointers are: the caller's, as its own uaccess says. */
+static int entry_get_mm(void *priv, struct ioasid_mm **out)
+{
+	struct entry_access *a = priv;
+
+	return a->caller->uaccess->get_mm(a->caller->uaccess_priv, out);
+}
+
+/*
+ * Descriptors cannot live in shared memory: no operation that takes or
+ * makes one is allowed (ring_allows), and none is reached.  A caller
+ * whose uaccess names no address space is this process, found by its
+ * pid as for its own ioctls: so get_mm is there exactly when the
+ * caller's is.
+ */
 static const struct ioasid_uaccess_ops entry_uaccess = {
+	.read = entry_read,
+	.write = entry_write,
+	.check_zeroed = entry_check_zeroed,
+	.get_mm = entry_get_mm,
+};
+static const struct ioasid_uaccess_ops entry_uaccess_no_mm = {
 	.read = entry_read,
 	.write = entry_write,
 	.check_zeroed = entry_check_zeroed,
@@ -225,7 +245,8 @@ long ioasid_ring_enter_ioctl(struct ioasid_ucmd *u)
 		rc = -EINVAL;
 		goto out_put;
 	}
-	as_entry.uaccess = &entry_uaccess;
+	as_entry.uaccess = u->caller->uaccess->get_mm ? &entry_uaccess :
+							&entry_uaccess_no_mm;
 	as_entry.uaccess_priv = &access;
 	as_entry.verify_cap = entry_verify_cap;
 	for (; done < cmd->count; done++) {

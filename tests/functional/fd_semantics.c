@@ -1389,6 +1389,7 @@ static void t_not_dumpable(void)
 		/* A 12-byte struct with a 4 KiB zero tail the daemon must
 		 * read from us. */
 		struct iommu_ioas_alloc *alloc = (void *)page;
+		struct ioasid_ring ring;
 		int fd;
 
 		if (setresgid(65534, 65534, 65534) ||
@@ -1402,6 +1403,14 @@ static void t_not_dumpable(void)
 		map.ioas_id = alloc->out_ioas_id;
 		if (ioctl(fd, IOMMU_IOAS_MAP, &map) == 0 || errno != EFAULT)
 			_exit(4);
+		/* Nor through a ring, whose entries run as the ioctl. */
+		if (ioasid_ring_open(fd, 1, &ring) ||
+		    ioasid_ring_put(&ring, 0, IOMMU_IOAS_MAP, &map,
+				    sizeof(map)) ||
+		    ioasid_ring_enter(&ring, 0, 1, 0) != 1 ||
+		    ring.entry[0].result != -EFAULT)
+			_exit(7);
+		ioasid_ring_close(&ring);
 		close(fd);
 		if (prctl(PR_SET_DUMPABLE, 1))
 			_exit(5);
@@ -2184,6 +2193,13 @@ static void t_ring(void)
 	struct ioasid_ring ring;
 	uint64_t iovas[N];
 
+	/* A device first: each map pins its page as it is made. */
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+				     .id = (uint32_t)ioas };
+
+	EXPECT(test_cmd(fd, &md) == 0);
+	for (int i = 0; i < N * 4096; i++)
+		mem[i] = (char)(i * 13 + i / 4096);
 	EXPECT(ioasid_ring_open(fd, N + 2, &ring) == 0);
 	for (int i = 0; i < N; i++) {
 		struct iommu_ioas_map m = {
@@ -2220,6 +2236,21 @@ static void t_ring(void)
 	EXPECT(ring.entry[N].result == -EINVAL);
 	EXPECT(ring.entry[N + 1].result == -EOPNOTSUPP);
 	EXPECT(ioasid_ring_enter(&ring, N, 3, 0) == -EINVAL);
+	/* The pages pinned are the caller's: the device reads its bytes. */
+	{
+		unsigned char got[64];
+		struct ioasid_device_dma dma = {
+			.size = sizeof(dma), .length = sizeof(got),
+			.uptr = (uintptr_t)got,
+			.dev_id = md.mock_domain.out_idev_id,
+		};
+
+		for (int i = 0; i < N; i += 21) {
+			dma.iova = iovas[i] + 100;
+			EXPECT(ioctl(fd, IOASID_DEVICE_DMA, &dma) == 0 &&
+			       !memcmp(got, mem + i * 4096 + 100, sizeof(got)));
+		}
+	}
 	/* Mapped, the ring stays; closed, it is gone. */
 	d.id = ring.id;
 	EXPECT(ioctl(fd, IOMMU_DESTROY, &d) == -1 && errno == EBUSY);
