@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <urcu-bp.h>
 
 #include "core/user_limits.h"
@@ -61,6 +62,21 @@ typedef void *_Atomic dir_slot;
 /* Lock order: a page set's mutex, then frames_lock. */
 static pthread_mutex_t frames_lock = PTHREAD_MUTEX_INITIALIZER;
 static dir_slot dir_root[DIR_SLOTS];
+
+/*
+ * Where each frame's page is in this process, by frame number: what a
+ * translation after an IOTLB miss wants, one load away from the leaf's
+ * frame number rather than four levels of directory, the frame, its
+ * holder and the page set.  NULL for a frame whose page is not ours to
+ * touch (another process' memory: DMA reaches it through its holders).
+ * A sparse array the kernel backs page by page as frames are numbered
+ * (8 bytes per frame); written under frames_lock whenever a frame's
+ * holders change, read without it.  Numbers past HOST_MAP_PFNS, or no
+ * map at all (no address space to reserve), fall back to the holders.
+ */
+#define HOST_MAP_PFNS (1ULL << 30)
+static void *_Atomic *_Atomic host_map;
+static bool host_map_tried;
 
 static struct ioasid_frame **hash;
 static size_t hash_size, hash_count;
@@ -267,6 +283,58 @@ static void holder_free_rcu(struct rcu_head *head)
 	free(caa_container_of(head, struct holder, rcu));
 }
 
+/*
+ * Where f's page is in this process, when every holder says the same
+ * place: then any translation that cached it stays right until the
+ * frame's last holder goes, which unmaps every IOVA that leads here.
+ * With holders that differ (the page at two addresses, or another
+ * process' memory besides) NULL: an IOTLB entry filled through one
+ * mapping must not keep the address another mapping's holder gave, which
+ * that holder's unmap does not invalidate.  In a read-side section, or
+ * under frames_lock.
+ */
+static void *frame_self_host(struct ioasid_frame *f)
+{
+	void *host = NULL;
+
+	for (struct holder *h = atomic_load_explicit(&f->holders,
+						     memory_order_acquire);
+	     h; h = atomic_load_explicit(&h->next, memory_order_acquire)) {
+		void *at = ioasid_pages_self_addr(h->pages, h->index);
+
+		if (!at || (host && at != host))
+			return NULL;
+		host = at;
+	}
+	return host;
+}
+
+/* Under frames_lock: the host map says where f's page is now. */
+static void host_map_update(struct ioasid_frame *f, bool gone)
+{
+	void *host;
+
+	if (!host_map_tried) {
+		void *p = mmap(NULL, HOST_MAP_PFNS * sizeof(void *),
+			       PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+			       0);
+
+		host_map_tried = true;
+		if (p != MAP_FAILED)
+			host_map = p;
+	}
+	if (!host_map || f->pfn >= HOST_MAP_PFNS)
+		return;
+	host = gone ? NULL : frame_self_host(f);
+	/* Compared first: a daemon's frames are all NULL, and a page of the
+	 * map that is never written costs no memory. */
+	if (atomic_load_explicit(&host_map[f->pfn], memory_order_relaxed) !=
+	    host)
+		atomic_store_explicit(&host_map[f->pfn], host,
+				      memory_order_release);
+}
+
 static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
 			      uint64_t index)
 {
@@ -282,6 +350,7 @@ static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
 		ioasid_user_mem_uncharge(f->owner, sizeof(*h));
 		ioasid_call_rcu(&h->rcu, holder_free_rcu);
 	}
+	host_map_update(f, f->pins == 1);
 	if (--f->pins)
 		return;
 	ioasid_user_mem_uncharge(f->owner, sizeof(*f));
@@ -316,6 +385,7 @@ static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
 		link = &atomic_load(link)->next;
 	atomic_store_explicit(link, h, memory_order_release);
 	f->pins++;
+	host_map_update(f, false);
 	return 0;
 }
 
@@ -467,24 +537,18 @@ unsigned int ioasid_frame_pins(const struct ioasid_page_id *id, uint64_t *pfn)
 
 void *ioasid_frame_host(uint64_t pfn)
 {
+	void *_Atomic *map = atomic_load_explicit(&host_map,
+						    memory_order_acquire);
 	struct ioasid_frame *f;
-	struct holder *h;
 	dir_slot *slot;
 
+	if (map && pfn < HOST_MAP_PFNS)
+		return atomic_load_explicit(&map[pfn], memory_order_acquire);
 	if (pfn >= PFN_LIMIT)
 		return NULL;
 	slot = dir_leaf_slot(pfn, false);
 	f = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
-	if (!f)
-		return NULL;
-	for (h = atomic_load_explicit(&f->holders, memory_order_acquire); h;
-	     h = atomic_load_explicit(&h->next, memory_order_acquire)) {
-		void *host = ioasid_pages_self_addr(h->pages, h->index);
-
-		if (host)
-			return host;
-	}
-	return NULL;
+	return f ? frame_self_host(f) : NULL;
 }
 
 /* The first holder of frame pfn, in a read-side section. */
@@ -509,8 +573,13 @@ void *ioasid_frame_host_run(uint64_t pfn, uint64_t n)
 	 * The same set holds both ends, n - 1 pages apart: a leaf maps a
 	 * run of an area's pages, so that set holds every page between, at
 	 * the indexes between, which its own address range shows in order.
+	 * And holds them alone: then it is the set of the area the leaf
+	 * came from, whose unmap invalidates what cached the block (see
+	 * frame_self_host).
 	 */
-	if (!a || !b || a->pages != b->pages || b->index - a->index != n - 1)
+	if (!a || !b || a->pages != b->pages || b->index - a->index != n - 1 ||
+	    atomic_load_explicit(&a->next, memory_order_acquire) ||
+	    atomic_load_explicit(&b->next, memory_order_acquire))
 		return NULL;
 	return ioasid_pages_self_addr(a->pages, a->index);
 }

@@ -312,6 +312,69 @@ static void fast_path(void)
 	munmap(ro, PG);
 }
 
+/*
+ * One page at two addresses of ours (a memfd mapped twice) and mapped at
+ * two IOVAs: one frame, two holders that say different places.  No host
+ * pointer then (a translation cached through one mapping must not keep
+ * the address the other's holder gave, which outlives neither its unmap
+ * nor its munmap); DMA copies through a holder still there.
+ */
+static void holder_leaves(void)
+{
+	int mfd = memfd_create("twice", MFD_CLOEXEC);
+	char *a, *b;
+	struct ioasid_device_alloc da = {
+		.size = sizeof(da), .model = IOASID_DEVICE_MOCK,
+	};
+	struct ioasid_device_attach at = { .size = sizeof(at) };
+	struct ioasid_dev *dev;
+	uint32_t ioas;
+	void *host;
+	char got = 0;
+	int rc;
+
+	CHECK(mfd >= 0 && !ftruncate(mfd, PG));
+	a = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	b = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	CHECK(a != MAP_FAILED && b != MAP_FAILED);
+	a[5] = 'x';
+	fresh();
+	ioas = ioas_alloc();
+	CHECK_EQ(io(IOASID_DEVICE_ALLOC, &da), 0);
+	at.dev_id = da.out_dev_id;
+	at.pt_id = ioas;
+	CHECK_EQ(io(IOASID_DEVICE_ATTACH, &at), 0);
+	CHECK_EQ(map_at(ioas, RW, a, PG, BASE), 0);
+	CHECK_EQ(map_at(ioas, RW, b, PG, BASE + PG), 0);
+	CHECK_EQ(ioasid_dev_get(ctx, da.out_dev_id, &dev), 0);
+	ioasid_dma_begin();
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + PG + 5, 0, &host),
+		 -EFAULT);
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + 5, 0, &host), -EFAULT);
+	ioasid_dma_end();
+	CHECK_EQ(unmap(ioas, BASE, PG), 0);
+	munmap(a, PG);
+	CHECK_EQ(ioasid_dev_dma(dev, 0, BASE + PG + 5, &got, 1, 0), 0);
+	CHECK_EQ(got, 'x');
+	ioasid_dma_begin();
+	/* Cached as no pointer, or the one holder's: never a's. */
+	rc = ioasid_dma_translate(dev, 0, BASE + PG + 5, 0, &host);
+	CHECK(rc == -EFAULT || (rc == 0 && host == b + 5));
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + 5, 0, &host), -ENOENT);
+	ioasid_dma_end();
+	/* A frame with one holder again, translated afresh: its address. */
+	CHECK_EQ(map_at(ioas, RW, b, PG, BASE + 8 * PG), 0);
+	CHECK_EQ(unmap(ioas, BASE + PG, PG), 0);
+	ioasid_dma_begin();
+	CHECK_EQ(ioasid_dma_translate(dev, 0, BASE + 8 * PG + 5, 0, &host), 0);
+	CHECK(host == b + 5);
+	ioasid_dma_end();
+	ioasid_dev_put(dev);
+	fresh();
+	munmap(b, PG);
+	close(mfd);
+}
+
 /* ---- the stress test ----------------------------------------------- */
 
 #define SLOTS 16
@@ -465,6 +528,7 @@ int main(void)
 	RUN(basics);
 	RUN(huge_blocks);
 	RUN(fast_path);
+	RUN(holder_leaves);
 	RUN(stress);
 	ioasid_ctx_put(ctx);
 	ioasid_synchronize_rcu();
