@@ -551,37 +551,22 @@ void *ioasid_frame_host(uint64_t pfn)
 	return f ? frame_self_host(f) : NULL;
 }
 
-/* The first holder of frame pfn, in a read-side section. */
-static struct holder *first_holder(uint64_t pfn)
-{
-	struct ioasid_frame *f;
-	dir_slot *slot;
-
-	if (pfn >= PFN_LIMIT)
-		return NULL;
-	slot = dir_leaf_slot(pfn, false);
-	f = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
-	return f ? atomic_load_explicit(&f->holders, memory_order_acquire) :
-		   NULL;
-}
-
 void *ioasid_frame_host_run(uint64_t pfn, uint64_t n)
 {
-	struct holder *a = first_holder(pfn), *b = first_holder(pfn + n - 1);
+	char *first = ioasid_frame_host(pfn), *last;
 
 	/*
-	 * The same set holds both ends, n - 1 pages apart: a leaf maps a
-	 * run of an area's pages, so that set holds every page between, at
-	 * the indexes between, which its own address range shows in order.
-	 * And holds them alone: then it is the set of the area the leaf
-	 * came from, whose unmap invalidates what cached the block (see
-	 * frame_self_host).
+	 * A leaf maps a run of one area's pages, consecutive in its set and
+	 * so in the set's addresses.  Every holder of both ends says where
+	 * they are (frame_self_host), the leaf's set among them: if those
+	 * places are n - 1 pages apart, the set's addresses for the whole
+	 * run are the block from the first, good until its area's unmap
+	 * invalidates what cached it.
 	 */
-	if (!a || !b || a->pages != b->pages || b->index - a->index != n - 1 ||
-	    atomic_load_explicit(&a->next, memory_order_acquire) ||
-	    atomic_load_explicit(&b->next, memory_order_acquire))
+	if (!first)
 		return NULL;
-	return ioasid_pages_self_addr(a->pages, a->index);
+	last = ioasid_frame_host(pfn + n - 1);
+	return last == first + ((n - 1) << IOASID_PAGE_SHIFT) ? first : NULL;
 }
 
 int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id)
