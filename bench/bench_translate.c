@@ -23,6 +23,22 @@
 #define IOVA_BASE (1ull << 32)
 #define SEQ (1u << 20)
 
+/* ns per walk of the page table, over the IOVAs in seq. */
+static double time_walks(struct pt *pt, const uint64_t *seq, uint64_t ops)
+{
+	double ns;
+
+	ioasid_rcu_read_lock();
+	ns = BENCH_BEST(5, ops, {
+		struct pt_translation t;
+
+		pt_translate(pt, seq[_i & (SEQ - 1)], false, &t);
+		bench_sink += t.pa;
+	});
+	ioasid_rcu_read_unlock();
+	return ns;
+}
+
 int main(void)
 {
 	static uint64_t cached[512];
@@ -82,23 +98,9 @@ int main(void)
 		for (size_t i = 0; i < SEQ; i++)
 			seq[i] = iovas[fx_rand(&seed) % n];
 		pt = ioasid_dev_pt(dev);
-		ioasid_rcu_read_lock();
-		walk[k] = BENCH_BEST(5, 4000000, {
-			struct pt_translation t;
-
-			pt_translate(pt, seq[_i & (SEQ - 1)], false, &t);
-			bench_sink += t.pa;
-		});
-		ioasid_rcu_read_unlock();
+		walk[k] = time_walks(pt, seq, 4000000);
 		/* The walk again beside the public path, in the same weather. */
-		ioasid_rcu_read_lock();
-		pub_walk[k] = BENCH_BEST(5, 2000000, {
-			struct pt_translation t;
-
-			pt_translate(pt, seq[_i & (SEQ - 1)], false, &t);
-			bench_sink += t.pa;
-		});
-		ioasid_rcu_read_unlock();
+		pub_walk[k] = time_walks(pt, seq, 2000000);
 		ioasid_dma_begin();
 		pub[k] = BENCH_BEST(5, 2000000, {
 			void *host;

@@ -137,34 +137,36 @@ static unsigned char *in_entry(struct entry_access *a, uint64_t uptr,
 	return a->arg + (uptr - RING_WINDOW);
 }
 
-static int entry_read(void *priv, uint64_t uptr, void *dst, size_t len)
+/* A copy to or from the caller: the entry's bytes, or the caller's. */
+static int entry_xfer(struct entry_access *a, uint64_t uptr, void *buf,
+		      size_t len, bool write)
 {
-	struct entry_access *a = priv;
+	const struct ioasid_uaccess_ops *ops = a->caller->uaccess;
 	int rc;
 	unsigned char *p = in_entry(a, uptr, len, &rc);
 
-	if (p) {
-		memcpy(dst, p, len);
-		return 0;
-	}
-	return rc ? rc :
-		    a->caller->uaccess->read(a->caller->uaccess_priv, uptr, dst,
-					     len);
+	if (rc)
+		return rc;
+	if (!p)
+		return write ? ops->write(a->caller->uaccess_priv, uptr, buf,
+					  len) :
+			       ops->read(a->caller->uaccess_priv, uptr, buf,
+					 len);
+	if (write)
+		memcpy(p, buf, len);
+	else
+		memcpy(buf, p, len);
+	return 0;
+}
+
+static int entry_read(void *priv, uint64_t uptr, void *dst, size_t len)
+{
+	return entry_xfer(priv, uptr, dst, len, false);
 }
 
 static int entry_write(void *priv, uint64_t uptr, const void *src, size_t len)
 {
-	struct entry_access *a = priv;
-	int rc;
-	unsigned char *p = in_entry(a, uptr, len, &rc);
-
-	if (p) {
-		memcpy(p, src, len);
-		return 0;
-	}
-	return rc ? rc :
-		    a->caller->uaccess->write(a->caller->uaccess_priv, uptr,
-					      src, len);
+	return entry_xfer(priv, uptr, (void *)src, len, true);
 }
 
 static int entry_check_zeroed(void *priv, uint64_t uptr, size_t len)
