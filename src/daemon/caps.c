@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "caps.h"
 
@@ -50,34 +53,40 @@ static int same_userns(pid_t pid)
  * it sends its effective uid in its credentials (SCM_CREDENTIALS allows
  * that); root's own processes are unaffected.
  */
-static bool same_identity(const char *task_dir, uid_t sent_as)
+static bool same_identity(const char *task_dir, uid_t sent_as,
+			  struct stat *st)
 {
-	struct stat st;
-
-	return !stat(task_dir, &st) && st.st_uid == sent_as;
+	return !stat(task_dir, st) && st->st_uid == sent_as;
 }
 
+/*
+ * The set itself comes from capget(2) on the thread, one system call
+ * where reading its status file took an open, a read and a parse (a
+ * third of a root client's IOMMU_IOAS_MAP).  capget names the thread by
+ * its id alone; that id is still `pid`'s thread, the one looked at
+ * before, if its task directory is there after the call with the same
+ * inode: a thread that died and whose id went to another process has no
+ * directory under `pid`, and one new to `pid` has a new inode.
+ */
 uint64_t caps_of_thread(pid_t pid, pid_t tid, uid_t sent_as)
 {
-	char path[96], line[256];
-	unsigned long long eff = 0;
-	FILE *f;
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = tid,
+	};
+	struct __user_cap_data_struct data[2];
+	struct stat before, after;
+	char path[96];
 
 	if (pid <= 0 || tid <= 0 || !same_userns(pid))
 		return 0;
 	/* The task directory only lists threads of `pid`, so a client cannot
 	 * borrow the capabilities of a thread of some other process. */
 	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
-	if (!same_identity(path, sent_as))
+	if (!same_identity(path, sent_as, &before) ||
+	    syscall(SYS_capget, &hdr, data) ||
+	    !same_identity(path, sent_as, &after) ||
+	    after.st_ino != before.st_ino || after.st_dev != before.st_dev)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid,
-		 (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	fclose(f);
-	return eff;
+	return data[0].effective | ((uint64_t)data[1].effective << 32);
 }
