@@ -186,8 +186,11 @@ long ioasid_dispatch(unsigned int on, void *target, struct ioasid_ctx *ctx,
 	if (u.new_file)
 		caller->uaccess->commit_fd(caller->uaccess_priv, u.new_file,
 					   rc >= 0);
-	/* What the call let go of is gone when it returns. */
-	ioasid_wait_releases();
+	/* What the call let go of is gone when it returns: the outermost
+	 * call, for a ring's entries, so that a ring of unmaps waits for
+	 * one grace period rather than one each. */
+	if (!outer)
+		ioasid_wait_releases();
 	return rc;
 }
 

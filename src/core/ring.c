@@ -113,7 +113,14 @@ long ioasid_ring_alloc_ioctl(struct ioasid_ucmd *u)
 	return ucmd_respond(u, sizeof(*cmd));
 }
 
-/* ---- running an entry -------------------------------------------------- */
+/* ---- running an entry -------------------------------------------------- *
+ *
+ * Entries are dispatched inside ENTER's own call, so what they let go of
+ * is released when ENTER returns (dispatch.c): one grace period for a
+ * ring of unmaps.  What those releases hold is memory and descriptors
+ * only; every charge (RLIMIT_MEMLOCK, the user's memory in the daemon)
+ * is returned by the unmap itself, so a later entry sees it back.
+ */
 
 /* The caller as one entry's operation sees it. */
 struct entry_access {

@@ -12,6 +12,8 @@
 
 #include "ctx_harness.h"
 #include "ioasid/uapi/ioasid.h"
+#include "pages/account.h"
+#include <linux/capability.h>
 
 struct ring {
 	uint32_t id;
@@ -249,6 +251,61 @@ static void entry_pointers(void)
 	ring_free(&r);
 }
 
+/*
+ * Entries' releases wait for the end of ENTER (one grace period for a
+ * ring of unmaps), yet a map that needs what an earlier unmap gave back
+ * gets it, as one ioctl after another would: here RLIMIT_MEMLOCK, with
+ * the whole limit pinned, then unmapped and mapped elsewhere in one
+ * ENTER.
+ */
+static void releases_before_limits(void)
+{
+	uint64_t limit = ioasid_account_limit(getpid(), getuid());
+	struct ioasid_caller saved = caller;
+	struct ring r;
+	uint32_t ioas, done;
+	char *buf;
+
+	CHECK(limit != UINT64_MAX && limit > 4);
+	buf = mmap(NULL, 2 * limit * PG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	CHECK(buf != MAP_FAILED);
+	/* Charged as a caller without CAP_IPC_LOCK. */
+	caller.cap_effective &= ~(1ull << CAP_IPC_LOCK);
+	fresh();
+	ioas = ioas_alloc();
+	{
+		struct iommu_test_cmd md = { .size = sizeof(md),
+					     .op = IOMMU_TEST_OP_MOCK_DOMAIN,
+					     .id = ioas };
+
+		CHECK_EQ(io(IOMMU_TEST_CMD, &md), 0); /* maps pin now */
+	}
+	CHECK_EQ(map_at(ioas, RW, buf, limit * PG, 0x1000000), 0);
+	CHECK_EQ(ring_alloc(2, &r), 0);
+	{
+		struct iommu_ioas_unmap um = { .size = sizeof(um), .ioas_id = ioas,
+					       .iova = 0x1000000,
+					       .length = limit * PG };
+		struct iommu_ioas_map m = {
+			.size = sizeof(m), .flags = RW | FIXED, .ioas_id = ioas,
+			.user_va = (uintptr_t)buf + limit * PG,
+			.length = limit * PG, .iova = 0x1000000 + 2 * limit * PG,
+		};
+
+		put(&r.e[0], IOMMU_IOAS_UNMAP, &um, sizeof(um));
+		put(&r.e[1], IOMMU_IOAS_MAP, &m, sizeof(m));
+	}
+	CHECK_EQ(enter(r.id, 0, 0, 2, &done), 0);
+	CHECK_EQ(done, 2);
+	CHECK_EQ(r.e[0].result, 0);
+	CHECK_EQ(r.e[1].result, 0);
+	ring_free(&r);
+	fresh();
+	caller = saved;
+	munmap(buf, 2 * limit * PG);
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
@@ -256,6 +313,7 @@ int main(void)
 	RUN(enter_errors);
 	RUN(entries_run);
 	RUN(entry_pointers);
+	RUN(releases_before_limits);
 	ioasid_ctx_put(ctx);
 	return check_finish("ring");
 }
