@@ -75,13 +75,18 @@ static void run_program_handler(unsigned int i, int sig, siginfo_t *si,
 	struct sigaction act = program_action[i];
 	sigset_t old, mask = act.sa_mask;
 
+	/* Sent by kill(2) or the like (si_code <= 0), not a fault. */
+	if (act.sa_handler == SIG_IGN && si->si_code <= 0)
+		return;
 	if (act.sa_handler == SIG_DFL || act.sa_handler == SIG_IGN) {
 		/* A fault's default is death; ignoring one is not possible.
 		 * Returning re-runs the instruction, which faults again into
-		 * the default action. */
+		 * the default action; a sent signal is sent again. */
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 
 		real.sigaction(sig, &dfl, NULL);
+		if (si->si_code <= 0)
+			raise(sig);
 		return;
 	}
 	if (act.sa_flags & SA_RESETHAND) {
@@ -104,7 +109,9 @@ static void on_fault(int sig, siginfo_t *si, void *uc_void)
 	greg_t *regs = uc->uc_mcontext.gregs;
 	int i = owned_index(sig);
 
-	if (regs[REG_RIP] == (greg_t)(uintptr_t)shim_copy_insn) {
+	/* A fault of our copy (a signal someone sent is not one). */
+	if (si->si_code > 0 &&
+	    regs[REG_RIP] == (greg_t)(uintptr_t)shim_copy_insn) {
 		regs[REG_RIP] = (greg_t)(uintptr_t)shim_copy_fail;
 		return;
 	}

@@ -2167,6 +2167,25 @@ static void t_bad_pointers_and_handlers(void)
 	}
 	EXPECT(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) &&
 	       WTERMSIG(st) == SIGSEGV);
+	/* A SIGSEGV sent, not faulted: the default kills, ignoring it
+	 * ignores it. */
+	pid = fork();
+	if (!pid) {
+		ioctl(fd, IOMMU_DESTROY, NULL);
+		kill(getpid(), SIGSEGV);
+		_exit(0);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) &&
+	       WTERMSIG(st) == SIGSEGV);
+	pid = fork();
+	if (!pid) {
+		ioctl(fd, IOMMU_DESTROY, NULL);
+		signal(SIGSEGV, SIG_IGN);
+		kill(getpid(), SIGSEGV);
+		_exit(7);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 7);
 	munmap(ro, 4096);
 	munmap(beyond, 4096);
 	munmap(none, 4096);
