@@ -500,29 +500,24 @@ static int wait_events(int fd, int timeout)
  * (wire/spin.h). */
 static struct spin_budget lead_spin = SPIN_BUDGET_INIT;
 
-static int wait_first(void)
+static int64_t look_for_events(void *arg)
 {
-	uint32_t budget;
-	uint64_t t0, gave_up;
 	int n = wait_events(epfd, 0);
 
-	if (n)
-		return n;
-	budget = spin_budget_take(&lead_spin);
-	if (!budget)
-		return wait_events(epfd, -1);
-	t0 = spin_now_ns();
-	do {
-		n = wait_events(epfd, 0);
-		if (n) {
-			spin_budget_learn(&lead_spin, true, budget, 0);
-			return n;
-		}
-		gave_up = spin_now_ns();
-	} while (gave_up - t0 < budget);
-	n = wait_events(epfd, -1);
-	spin_budget_learn(&lead_spin, false, budget, spin_now_ns() - gave_up);
-	return n;
+	(void)arg;
+	return n ? n : SPIN_NOTHING;
+}
+
+static int64_t sleep_on_events(void *arg)
+{
+	(void)arg;
+	return wait_events(epfd, -1);
+}
+
+static int wait_first(void)
+{
+	return (int)spin_wait(&lead_spin, look_for_events, sleep_on_events,
+			      NULL);
 }
 
 /* Room in `ready` for `more` past n: false without memory. */

@@ -580,29 +580,32 @@ static void close_received(int *fd)
  * request the same way. */
 static struct spin_budget reply_spin = SPIN_BUDGET_INIT;
 
+struct recv_wait {
+	int fd;
+	struct msghdr *msg;
+};
+
+static int64_t recv_look(void *arg)
+{
+	struct recv_wait *w = arg;
+	ssize_t n = real.recvmsg(w->fd, w->msg,
+				 MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+
+	return n < 0 && errno == EAGAIN ? SPIN_NOTHING : n;
+}
+
+static int64_t recv_sleep(void *arg)
+{
+	struct recv_wait *w = arg;
+
+	return real.recvmsg(w->fd, w->msg, MSG_CMSG_CLOEXEC);
+}
+
 static ssize_t recv_spinning(int fd, struct msghdr *msg)
 {
-	uint32_t budget = spin_budget_take(&reply_spin);
-	uint64_t t0, gave_up;
-	ssize_t n;
+	struct recv_wait w = { fd, msg };
 
-	n = real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n >= 0 || errno != EAGAIN || !budget)
-		return n >= 0 || errno != EAGAIN ?
-			       n :
-			       real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
-	t0 = spin_now_ns();
-	do {
-		n = real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-		if (n >= 0 || errno != EAGAIN) {
-			spin_budget_learn(&reply_spin, true, budget, 0);
-			return n;
-		}
-		gave_up = spin_now_ns();
-	} while (gave_up - t0 < budget);
-	n = real.recvmsg(fd, msg, MSG_CMSG_CLOEXEC);
-	spin_budget_learn(&reply_spin, false, budget, spin_now_ns() - gave_up);
-	return n;
+	return (ssize_t)spin_wait(&reply_spin, recv_look, recv_sleep, &w);
 }
 
 /*

@@ -87,4 +87,39 @@ static inline void spin_budget_learn(struct spin_budget *b, bool found,
 	atomic_store_explicit(&b->ns, ns, memory_order_relaxed);
 }
 
+/* What look() returns when there is nothing yet. */
+#define SPIN_NOTHING INT64_MIN
+
+/*
+ * Wait for the other end's next message: look(arg) once, then again for
+ * as long as the budget says, then sleep(arg); the first result that is
+ * not SPIN_NOTHING is returned, and what the wait taught is learnt.
+ */
+static inline int64_t spin_wait(struct spin_budget *b,
+				int64_t (*look)(void *arg),
+				int64_t (*sleep)(void *arg), void *arg)
+{
+	int64_t r = look(arg);
+	uint32_t budget;
+	uint64_t t0, gave_up;
+
+	if (r != SPIN_NOTHING)
+		return r;
+	budget = spin_budget_take(b);
+	if (!budget)
+		return sleep(arg);
+	t0 = spin_now_ns();
+	do {
+		r = look(arg);
+		if (r != SPIN_NOTHING) {
+			spin_budget_learn(b, true, budget, 0);
+			return r;
+		}
+		gave_up = spin_now_ns();
+	} while (gave_up - t0 < budget);
+	r = sleep(arg);
+	spin_budget_learn(b, false, budget, spin_now_ns() - gave_up);
+	return r;
+}
+
 #endif
