@@ -84,15 +84,4 @@ static inline int vm_zeroed_by(int (*read)(void *priv, uint64_t uptr,
 	return rc;
 }
 
-static inline int vm_read_pid(void *priv, uint64_t uptr, void *buf, size_t len)
-{
-	return vm_xfer((pid_t)(intptr_t)priv, uptr, buf, len, 0);
-}
-
-/* The same, in process pid's memory. */
-static inline int vm_zeroed(pid_t pid, uint64_t uptr, uint64_t len)
-{
-	return vm_zeroed_by(vm_read_pid, (void *)(intptr_t)pid, uptr, len);
-}
-
 #endif
