@@ -88,6 +88,9 @@ struct iopt_access_link {
 	uint64_t iova_alignment;
 };
 
+/* The lowest IOVA an automatic placement gives. */
+#define IOPT_ALLOC_LO IOASID_PAGE_SIZE
+
 /*
  * Lock order: iova_lock, then access_lock, then any page-set lock.
  * iova_lock guards the three trees, the domains, disable_large_pages and
@@ -96,9 +99,6 @@ struct iopt_access_link {
  * it under access_lock alone, having dropped iova_lock to let accesses
  * unpin.
  */
-/* The lowest IOVA an automatic placement gives. */
-#define IOPT_ALLOC_LO IOASID_PAGE_SIZE
-
 struct io_pagetable {
 	pthread_rwlock_t iova_lock;
 	struct itree area_itree;
