@@ -62,3 +62,10 @@ EXPORT void *aligned_alloc(size_t align, size_t size)
 {
 	return fail_now() ? NULL : __libc_memalign(align, size);
 }
+
+/* A page table's page, which the library carves from slabs of its own
+ * (src/pt/table_page.c), counts as one allocation. */
+EXPORT int ioasid_fault_page(void)
+{
+	return fail_now();
+}

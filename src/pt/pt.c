@@ -20,6 +20,7 @@
 #include "core/dispatch.h"
 #include "core/util.h"
 #include "pt.h"
+#include "table_page.h"
 
 typedef _Atomic uint64_t pte_t;
 
@@ -46,6 +47,48 @@ static inline pte_t *table_at(const struct pt_format *fmt, uint64_t pte,
 	return (pte_t *)(uintptr_t)fmt->addr(pte, level);
 }
 
+_Static_assert(PT_TABLE_BYTES == PT_PAGE_BYTES, "a table is one page");
+
+/*
+ * Dirty state: bit i of a table's log (table_page.h) says entry i is a
+ * leaf a device has written through since the bit was last harvested.
+ * It is kept there rather than in the leaf's own dirty bit so that a
+ * harvest reads 64 bytes per table, not 4 KiB, and never writes a PTE.
+ * Only leaves get bits: map and unmap clear the bits of the entries they
+ * write.  A translation racing an unmap may leave a bit behind on the
+ * entry it went through; the harvest then reports that range once more,
+ * which costs a migration a page copied twice and never one missed.
+ */
+
+/* Bits lo..hi (0 <= lo <= hi <= 63) of a word. */
+static inline uint64_t bit_range(unsigned int lo, unsigned int hi)
+{
+	return (~0ULL << lo) & (~0ULL >> (63 - hi));
+}
+
+/* The bits of entries first..last of one table, as a word's mask. */
+static inline uint64_t word_mask(unsigned int word, unsigned int first,
+				 unsigned int last)
+{
+	unsigned int lo = word * 64 < first ? first % 64 : 0;
+	unsigned int hi = word * 64 + 63 > last ? last % 64 : 63;
+
+	return bit_range(lo, hi);
+}
+
+/* Entries first..last of a table are clean: new leaves, or none. */
+static void log_clear(pte_t *table, unsigned int first, unsigned int last)
+{
+	_Atomic uint64_t *log = pt_page_log(table);
+
+	for (unsigned int w = first / 64; w <= last / 64; w++) {
+		uint64_t m = word_mask(w, first, last);
+
+		if (atomic_load_explicit(&log[w], memory_order_relaxed) & m)
+			atomic_fetch_and(&log[w], ~m);
+	}
+}
+
 /*
  * Table pages taken out of a live table, freed together once no reader
  * can still be walking them.
@@ -62,7 +105,7 @@ static void gather_free_rcu(struct rcu_head *head)
 
 	ioasid_after_grace_period();
 	for (size_t i = 0; i < g->n; i++)
-		free(g->pages[i]);
+		pt_page_free(g->pages[i]);
 	free(g);
 }
 
@@ -78,7 +121,7 @@ static void gather_page(struct pt_gather **gp, void *page)
 
 		if (!ng) {
 			ioasid_synchronize_rcu();
-			free(page);
+			pt_page_free(page);
 			return;
 		}
 		if (!g)
@@ -116,12 +159,9 @@ static pte_t *alloc_table(const struct pt *pt)
 
 	if (ioasid_user_mem_charge(pt->payer, PT_TABLE_BYTES))
 		return NULL;
-	t = aligned_alloc(PT_TABLE_BYTES, PT_TABLE_BYTES);
-	if (!t) {
+	t = pt_page_alloc();
+	if (!t)
 		ioasid_user_mem_uncharge(pt->payer, PT_TABLE_BYTES);
-		return NULL;
-	}
-	memset(t, 0, PT_TABLE_BYTES);
 	return t;
 }
 
@@ -189,7 +229,7 @@ static void free_table(const struct pt *pt, pte_t *table, unsigned int level)
 			free_table(pt, table_at(pt->fmt, e, level), level - 1);
 	}
 	ioasid_user_mem_uncharge(pt->payer, PT_TABLE_BYTES);
-	free(table);
+	pt_page_free(table);
 }
 
 void pt_destroy(struct pt *pt)
@@ -283,6 +323,7 @@ static int map_leaves(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t size,
 			gather_table(pt, gp, table_at(fmt, e, target),
 				     target - 1);
 	}
+	log_clear(table, idx, idx + count - 1);
 	return 0;
 }
 
@@ -370,6 +411,7 @@ static uint64_t unmap_level(struct pt *pt, pte_t *table, unsigned int level,
 				done += span;
 			}
 		}
+		log_clear(table, first, lastidx);
 		return done;
 	}
 
@@ -384,6 +426,8 @@ static uint64_t unmap_level(struct pt *pt, pte_t *table, unsigned int level,
 			break;
 		case PT_ENTRY_LEAF:
 			pte_store(slot, 0);
+			log_clear(table, pt_index(fmt, iova, level),
+				  pt_index(fmt, iova, level));
 			done += span;
 			break;
 		case PT_ENTRY_TABLE: {
@@ -512,11 +556,30 @@ int pt_iova_to_phys(struct pt *pt, uint64_t iova, struct pt_translation *out)
 	return 0;
 }
 
+/*
+ * A write through the leaf at slot: its bit in the table's log, and on the
+ * first write since a harvest, the marks on the way down.  The bit is set
+ * before the marks are looked at, and a harvest clears a mark before it
+ * reads the bits below it: whichever comes first, the harvest finds it.
+ */
+static void log_write(struct pt *pt, pte_t *slot, struct pt_path *path,
+		      unsigned int level)
+{
+	unsigned int i = (unsigned int)((uintptr_t)slot % PT_PAGE_BYTES /
+					sizeof(*slot));
+	_Atomic uint64_t *word = pt_page_log(slot) + i / 64;
+	uint64_t bit = 1ULL << (i % 64);
+
+	if (atomic_load(word) & bit)
+		return;
+	if (!(atomic_fetch_or(word, bit) & bit))
+		mark_path(pt, path, level);
+}
+
 int pt_translate(struct pt *pt, uint64_t iova, bool write,
 		 struct pt_translation *out)
 {
-	uint64_t d = write ? pt->fmt->dirty_bit : 0;
-	uint64_t pte, set = pt->fmt->accessed_bit | d;
+	uint64_t pte, a = pt->fmt->accessed_bit;
 	struct pt_path path;
 	unsigned int level;
 	pte_t *slot;
@@ -524,7 +587,7 @@ int pt_translate(struct pt *pt, uint64_t iova, bool write,
 	slot = walk(pt, iova, &level, &pte, &path);
 	if (!slot)
 		return -ENOENT;
-	/* Set the bits only in the entry we translated through: a
+	/* The accessed bit only in the entry we translated through: a
 	 * concurrent unmap or remap changes it, and then we look again. */
 	for (;;) {
 		if (pt->fmt->kind(pte, level) != PT_ENTRY_LEAF)
@@ -532,14 +595,13 @@ int pt_translate(struct pt *pt, uint64_t iova, bool write,
 		fill_translation(pt, iova, pte, level, out);
 		if (!(out->prot & (write ? PT_PROT_WRITE : PT_PROT_READ)))
 			return -EPERM;
-		if ((pte & set) == set)
-			return 0;
-		if (atomic_compare_exchange_weak(slot, &pte, pte | set)) {
-			if (!(pte & d))
-				mark_path(pt, &path, level);
-			return 0;
-		}
+		if ((pte & a) == a ||
+		    atomic_compare_exchange_weak(slot, &pte, pte | a))
+			break;
 	}
+	if (write && pt->fmt->dirty_bit)
+		log_write(pt, slot, &path, level);
+	return 0;
 }
 
 int pt_set_dirty(struct pt *pt, uint64_t iova)
@@ -555,8 +617,7 @@ int pt_set_dirty(struct pt *pt, uint64_t iova)
 	pthread_mutex_lock(&pt->lock);
 	slot = walk(pt, iova, &level, &pte, &path);
 	if (slot) {
-		atomic_fetch_or(slot, pt->fmt->dirty_bit);
-		mark_path(pt, &path, level);
+		log_write(pt, slot, &path, level);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&pt->lock);
@@ -602,16 +663,16 @@ static void bitmap_mark(struct pt_dirty_bitmap *bm, uint64_t iova,
 			   (hi - bm->iova) >> bm->pgshift);
 }
 
-/* OR a word of bits, bit 0 at bit number at (a multiple of 64), into the
- * bitmap, which may end inside the word. */
-static void bitmap_or64(struct pt_dirty_bitmap *bm, uint64_t at,
-			uint64_t word)
+/* OR a word of bits into the bitmap with its bit 0 at bit number `at`;
+ * the word's bits all stand for pages inside the bitmap. */
+static void bitmap_or_word(struct pt_dirty_bitmap *bm, uint64_t at,
+			   uint64_t word)
 {
-	uint64_t nbytes = ((bm->last - bm->iova) >> bm->pgshift) / 8 + 1;
+	unsigned __int128 v = (unsigned __int128)word << (at % 8);
 	uint8_t *p = bm->bits + at / 8;
 
-	for (unsigned int i = 0; word && at / 8 + i < nbytes; i++, word >>= 8)
-		p[i] |= (uint8_t)word;
+	for (; v; v >>= 8)
+		*p++ |= (uint8_t)v;
 }
 
 static inline void emit(struct dirty_walk *w, uint64_t iova, uint64_t size)
@@ -623,65 +684,48 @@ static inline void emit(struct dirty_walk *w, uint64_t iova, uint64_t size)
 }
 
 /*
- * Level 0: every entry a leaf or nothing, so only the dirty bit is
- * looked at, 64 entries at a time: their bits gathered into a word, then
- * the dirty ones cleared.  Clearing is a plain store: the table's writers
- * are shut out, only a harvest clears the bit, and a translation sets
- * bits by compare-and-exchange on the value it saw, so one racing this
- * store sees it fail and sets its bits again (at most an accessed bit
- * set in between is lost, which nothing reads).  When a leaf is the
- * bitmap's page, the word is the bitmap's bits; otherwise each dirty
- * leaf is reported on its own.
+ * The dirty leaves among entries first..last of a table at `level` whose
+ * entry 0 maps tbase, read from its log 64 entries at a time, and taken
+ * out of it unless kept.  When a leaf is a page of the bitmap and the
+ * bitmap starts on a leaf, a word of the log is a word of the bitmap.
  */
-static void dirty_leaves(struct dirty_walk *w, pte_t *table, uint64_t iova,
-			 uint64_t last)
+static void dirty_log(struct dirty_walk *w, pte_t *table, unsigned int level,
+		      uint64_t tbase, unsigned int first, unsigned int last)
 {
-	const struct pt_format *fmt = w->pt->fmt;
-	unsigned int shift = fmt->granule_shift;
-	unsigned int dshift = (unsigned int)__builtin_ctzll(fmt->dirty_bit);
-	uint64_t d = fmt->dirty_bit, base = iova >> shift << shift;
-	unsigned int i = pt_index(fmt, iova, 0);
-	unsigned int n = (unsigned int)MIN((last - base) >> shift,
-					   (uint64_t)(PT_TABLE_ENTRIES - 1 - i)) + 1;
+	unsigned int shift = pt_level_shift(w->pt->fmt, level);
+	_Atomic uint64_t *log = pt_page_log(table);
 	struct pt_dirty_bitmap *bm = w->bm;
-	bool keep = w->keep;
-	bool direct = bm && bm->pgshift == shift && base >= bm->iova &&
-		      !((base - bm->iova) & ((1ULL << shift) - 1)) &&
-		      base + ((uint64_t)n << shift) - 1 <= bm->last;
-	uint64_t bit = direct ? (base - bm->iova) >> shift : 0;
+	bool direct = bm && bm->pgshift == shift &&
+		      !((tbase - bm->iova) & ((1ULL << shift) - 1));
+	/* Entry 0's bit in the bitmap, below bit 0 when the bitmap starts
+	 * inside the table (entries before it are outside the range). */
+	int64_t bit0 = 0;
 
-	for (unsigned int k = 0; k < n;) {
-		/* Entries k.. up to the next 64-bit word of the bitmap (or
-		 * of the table, when not direct). */
-		unsigned int at = (unsigned int)((bit + k) % 64);
-		unsigned int cnt = MIN(64 - at, n - k);
-		pte_t *slot = &table[i + k];
-		uint64_t mask = 0;
+	if (direct)
+		bit0 = tbase >= bm->iova ?
+			       (int64_t)((tbase - bm->iova) >> shift) :
+			       -(int64_t)((bm->iova - tbase) >> shift);
+	for (unsigned int k = first / 64; k <= last / 64; k++) {
+		uint64_t m = word_mask(k, first, last);
+		uint64_t bits = atomic_load(&log[k]) & m;
+		int64_t at = bit0 + 64 * (int64_t)k;
 
-		/* Sequentially consistent against a translation's
-		 * exchange, which sets the leaf's bit and then reads the
-		 * table entries' (mark_path), as we cleared those first. */
-		for (unsigned int j = 0; j < cnt; j++)
-			mask |= (atomic_load(&slot[j]) >> dshift & 1) << j;
-		if (mask) {
-			/* Only a harvest clears the bit, under the lock: a
-			 * leaf seen dirty still is. */
-			for (uint64_t m = mask; m; m &= m - 1) {
-				unsigned int j = (unsigned int)__builtin_ctzll(m);
-				uint64_t e = atomic_load_explicit(
-					&slot[j], memory_order_relaxed);
-
-				if (!keep)
-					atomic_store_explicit(&slot[j], e & ~d,
-							      memory_order_relaxed);
-				if (!direct)
-					emit(w, base + ((uint64_t)(k + j) << shift),
-					     1ULL << shift);
-			}
-			if (direct)
-				bitmap_or64(bm, bit + k - at, mask << at);
+		if (!bits)
+			continue;
+		/* Taken with the clear, so a bit set meanwhile is either
+		 * reported now or left for the next harvest. */
+		if (!w->keep)
+			bits = atomic_fetch_and(&log[k], ~m) & m;
+		if (direct) {
+			bitmap_or_word(bm, at < 0 ? 0 : (uint64_t)at,
+				       at < 0 ? bits >> -at : bits);
+			continue;
 		}
-		k += cnt;
+		for (; bits; bits &= bits - 1) {
+			uint64_t e = 64 * k + (unsigned int)__builtin_ctzll(bits);
+
+			emit(w, tbase + (e << shift), 1ULL << shift);
+		}
 	}
 }
 
@@ -689,47 +733,32 @@ static void dirty_level(struct dirty_walk *w, pte_t *table, unsigned int level,
 			uint64_t iova, uint64_t last)
 {
 	const struct pt_format *fmt = w->pt->fmt;
-	uint64_t span = 1ULL << pt_level_shift(fmt, level);
-	uint64_t d = fmt->dirty_bit, t = fmt->table_dirty_bit;
+	unsigned int shift = pt_level_shift(fmt, level);
+	uint64_t span = 1ULL << shift, t = fmt->table_dirty_bit;
+	unsigned int tshift = shift + PT_TABLE_BITS;
+	uint64_t tbase = tshift >= 64 ? 0 : iova >> tshift << tshift;
+	unsigned int first = pt_index(fmt, iova, level);
+	unsigned int end = (last - tbase) >> shift >= PT_TABLE_ENTRIES ?
+				   PT_TABLE_ENTRIES - 1 :
+				   (unsigned int)((last - tbase) >> shift);
 
-	if (level == 0) {
-		dirty_leaves(w, table, iova, last);
-		return;
-	}
-	for (;;) {
-		pte_t *slot = &table[pt_index(fmt, iova, level)];
-		uint64_t e = pte_load(slot);
-		uint64_t base = iova & ~(span - 1), end = base + span - 1;
-		uint64_t stop = end < last ? end : last;
+	if (fmt->leaf_levels & (1u << level))
+		dirty_log(w, table, level, tbase, first, end);
+	for (unsigned int i = first; level > 0 && i <= end; i++) {
+		uint64_t e = pte_load(&table[i]);
+		uint64_t base = tbase + ((uint64_t)i << shift);
+		uint64_t top = base + span - 1;
 
-		switch (fmt->kind(e, level)) {
-		case PT_ENTRY_NONE:
-			break;
-		case PT_ENTRY_LEAF:
-			if (!(e & d))
-				break;
-			/* A plain store, as for level 0 (dirty_leaves). */
-			if (!w->keep)
-				atomic_store_explicit(slot, e & ~d,
-						      memory_order_relaxed);
-			emit(w, base, span);
-			break;
-		case PT_ENTRY_TABLE:
-			/* Nothing below has been written since it was last
-			 * harvested whole: skip it whole. */
-			if (t && !(e & t))
-				break;
-			/* Harvested whole now: clear the mark first, so a
-			 * leaf dirtied during the scan marks it again. */
-			if (!w->keep && base >= w->first && end <= w->last)
-				atomic_fetch_and(slot, ~t);
-			dirty_level(w, table_at(fmt, e, level), level - 1, iova,
-				    stop);
-			break;
-		}
-		if (stop == last || pt_index(fmt, end + 1, level) == 0)
-			return;
-		iova = end + 1;
+		/* Nothing below has been written since it was last
+		 * harvested whole: skip it whole. */
+		if (fmt->kind(e, level) != PT_ENTRY_TABLE || (t && !(e & t)))
+			continue;
+		/* Harvested whole now: clear the mark first, so a leaf
+		 * dirtied during the scan marks it again. */
+		if (!w->keep && base >= w->first && top <= w->last)
+			atomic_fetch_and(&table[i], ~t);
+		dirty_level(w, table_at(fmt, e, level), level - 1,
+			    MAX(iova, base), MIN(last, top));
 	}
 }
 

@@ -13,8 +13,9 @@
  * Translation takes no lock: readers run inside an RCU read-side critical
  * section (liburcu, "bulletproof" flavour, so no thread registration is
  * needed), load PTEs atomically, and table pages are freed only after a
- * grace period.  Hardware-style accessed and dirty bits are set by
- * translation with atomic ORs.
+ * grace period.  Translation sets the accessed bit in the leaf it went
+ * through; a write's dirty state goes to the table's side log
+ * (table_page.h), not to the leaf's dirty bit.
  */
 #ifndef IOASID_PT_PT_H
 #define IOASID_PT_PT_H
@@ -52,7 +53,10 @@ struct pt_format {
 	/* The output address of a leaf or the table address of a table. */
 	uint64_t (*addr)(uint64_t pte, unsigned int level);
 	int (*prot)(uint64_t pte);
-	uint64_t accessed_bit, dirty_bit; /* 0: the format has none */
+	uint64_t accessed_bit; /* 0: the format has none */
+	/* The format's dirty bit; 0: it tracks no dirty pages.  We keep
+	 * the state in the table's side log (pt.c) and leave this clear. */
+	uint64_t dirty_bit;
 	/* A bit the hardware ignores in table entries, set by us in each
 	 * entry above a leaf that became dirty: a harvest skips a table
 	 * whose entry lacks it, whole. */
@@ -137,8 +141,7 @@ int pt_iova_to_phys(struct pt *pt, uint64_t iova, struct pt_translation *out);
 
 /*
  * What a device's access does: translate, check the direction (-EPERM),
- * and set the accessed bit, and the dirty bit for a write, as the IOMMU
- * sets them in hardware.
+ * set the accessed bit, and for a write mark the leaf dirty.
  */
 int pt_translate(struct pt *pt, uint64_t iova, bool write,
 		 struct pt_translation *out);
