@@ -261,3 +261,41 @@ uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 	}
 	return 0;
 }
+
+bool ioasid_ioctl_desc_pin_range(const struct ioasid_ioctl_desc *d,
+				 const void *image, size_t len, uint32_t op,
+				 uint64_t *start, uint64_t *end, bool *write)
+{
+	uint64_t va = 0, length = 0, flags = 0, last;
+	bool have_va = false;
+
+	for (unsigned int i = 0; i < d->nfields; i++) {
+		const struct ioasid_field *f = &d->fields[i];
+
+		if (!ioasid_field_active(d, f, op) || f->off + f->size > len)
+			continue;
+		if (f->kind == IOASID_F_VA) {
+			va = ioasid_field_get(f, image, len);
+			have_va = true;
+		} else if (f->kind == IOASID_F_LENGTH) {
+			length = ioasid_field_get(f, image, len);
+		} else if (f->kind == IOASID_F_FLAGS) {
+			flags = ioasid_field_get(f, image, len);
+		}
+	}
+	if (!have_va || !length ||
+	    __builtin_add_overflow(va, length - 1, &last) ||
+	    last > UINT64_MAX - 4096)
+		return false;
+	*write = false;
+	for (unsigned int i = 0; i < d->nflag_names; i++) {
+		const char *name = strrchr(d->flag_names[i].name, '_');
+
+		if (name && !strncmp(name + 1, "WRITE", 5) &&
+		    (flags & d->flag_names[i].bit))
+			*write = true;
+	}
+	*start = va & ~4095ull;
+	*end = (last | 4095) + 1;
+	return true;
+}

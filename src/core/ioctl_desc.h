@@ -222,6 +222,16 @@ uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 			   size_t len);
 
 /*
+ * The user memory a struct image names to pin -- its VA field over its
+ * LENGTH -- as whole pages [*start, *end), and whether the call's flags
+ * ask for writing (a flag named ..._WRITE or ..._WRITEABLE).  False when
+ * it names none, or a range that wraps.
+ */
+bool ioasid_ioctl_desc_pin_range(const struct ioasid_ioctl_desc *d,
+				 const void *image, size_t len, uint32_t op,
+				 uint64_t *start, uint64_t *end, bool *write);
+
+/*
  * The decoder (ioasid-trace): one line on f for ioctl cmd with argument
  * arg made on a file of kind `on` (enum ioasid_ioctl_on), its struct
  * image before the call and after it (len bytes each;

@@ -42,6 +42,22 @@ int ioasid_ring_open(int iommufd, unsigned int entries,
 	return 0;
 }
 
+static void populate_map(const void *arg)
+{
+	struct iommu_ioas_map m;
+	uint64_t last;
+
+	memcpy(&m, arg, sizeof(m));
+	if (!m.length ||
+	    __builtin_add_overflow(m.user_va, m.length - 1, &last) ||
+	    last > UINT64_MAX - 4096)
+		return;
+	m.user_va &= ~4095ull;
+	madvise((void *)(uintptr_t)m.user_va, (last | 4095) + 1 - m.user_va,
+		(m.flags & IOMMU_IOAS_MAP_WRITEABLE) ? MADV_POPULATE_WRITE :
+							MADV_POPULATE_READ);
+}
+
 int ioasid_ring_put(struct ioasid_ring *ring, unsigned int i,
 		    unsigned int cmd, const void *arg, size_t len)
 {
@@ -49,6 +65,11 @@ int ioasid_ring_put(struct ioasid_ring *ring, unsigned int i,
 
 	if (i >= ring->entries || len > sizeof(e->arg))
 		return -EINVAL;
+	/* As the shim does for the ioctl itself: the pages a MAP pins are
+	 * resident when it returns, which the daemon cannot see to (see
+	 * populate_pinned in src/preload/client.c). */
+	if (cmd == IOMMU_IOAS_MAP && len >= sizeof(struct iommu_ioas_map))
+		populate_map(arg);
 	e = &ring->entry[i];
 	e->cmd = cmd;
 	e->result = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -261,6 +262,21 @@ int ioasid_mm_xfer(struct ioasid_mm *mm, uint64_t addr, void *buf,
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+int ioasid_mm_populate(struct ioasid_mm *mm, uint64_t addr, uint64_t len,
+		       bool write)
+{
+	if (!ioasid_mm_is_self(mm) || !len)
+		return 0;
+	if (!madvise((void *)(uintptr_t)addr, len,
+		     write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ))
+		return 0;
+	/* EINVAL: a kernel before 5.14, or memory with no pages to fault
+	 * (VM_PFNMAP, VM_IO), which naming judges.  A hole, a page that
+	 * cannot be had (SIGBUS past a file's end, poison), memory out of
+	 * reach: what pinning them gives. */
+	return errno == EINVAL ? 0 : -EFAULT;
 }
 
 bool ioasid_mm_alive(struct ioasid_mm *mm)

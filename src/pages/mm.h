@@ -66,6 +66,15 @@ int ioasid_mm_xfer(struct ioasid_mm *mm, uint64_t addr, void *buf,
 		   size_t len, bool write);
 
 /*
+ * Fault [addr, addr + len) in, for writing or reading, as a pin does:
+ * resident when this returns 0, else -EFAULT.  Only this process' own
+ * memory; another's is faulted in by its shim before it asks to map
+ * (the kernel has no call that populates another process' memory).
+ */
+int ioasid_mm_populate(struct ioasid_mm *mm, uint64_t addr, uint64_t len,
+		       bool write);
+
+/*
  * The mapping covering addr, or failing that the first one above it: 0,
  * -ENOENT when there is none, -ESRCH when the image is gone.
  */

@@ -255,6 +255,14 @@ static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 	struct page_namer namer;
 	int rc;
 
+	/* Resident when the pin returns, as the kernel's pin leaves them. */
+	if (p->type == IOASID_PAGES_USER) {
+		rc = ioasid_mm_populate(
+			p->mm, p->uptr + (first << IOASID_PAGE_SHIFT),
+			(last - first + 1) << IOASID_PAGE_SHIFT, p->writable);
+		if (rc)
+			return rc;
+	}
 	rc = pfn_chunks_make(p, first, last);
 	if (rc)
 		return rc;

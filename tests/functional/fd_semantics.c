@@ -2283,6 +2283,58 @@ static void t_ring(void)
 	close(fd);
 }
 
+/* Pages of buf that are in memory, of n. */
+static unsigned int resident(void *buf, unsigned int n)
+{
+	unsigned char vec[64];
+	unsigned int in = 0;
+
+	if (n > sizeof(vec) || mincore(buf, (size_t)n * 4096, vec))
+		return ~0u;
+	for (unsigned int i = 0; i < n; i++)
+		in += vec[i] & 1;
+	return in;
+}
+
+/*
+ * IOMMU_IOAS_MAP leaves the memory it pins in memory, as the kernel's pin
+ * does: anonymous pages never touched, for writing; a read-only
+ * mapping's, for reading.  (The shim finds the range from the ioctl
+ * table's VA and LENGTH fields, VFIO_IOMMU_MAP_DMA's as these.)
+ */
+static void t_map_populates(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd);
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	unsigned char *rw = mmap(NULL, 16 * 4096, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *ro = mmap(NULL, 8 * 4096, PROT_READ,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct iommu_ioas_map map = {
+		.size = sizeof(map),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA,
+		.user_va = (uintptr_t)rw, .length = 16 * 4096, .iova = 1 << 24,
+	};
+
+	EXPECT(fd >= 0 && ioas > 0 && rw != MAP_FAILED && ro != MAP_FAILED);
+	md.id = (uint32_t)ioas;
+	map.ioas_id = (uint32_t)ioas;
+	EXPECT(test_cmd(fd, &md) == 0);
+	EXPECT(resident(rw, 16) == 0 && resident(ro, 8) == 0);
+	EXPECT(ioctl(fd, IOMMU_IOAS_MAP, &map) == 0);
+	EXPECT(resident(rw, 16) == 16);
+	map.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA;
+	map.user_va = (uintptr_t)ro;
+	map.length = 8 * 4096;
+	map.iova = 2 << 24;
+	EXPECT(ioctl(fd, IOMMU_IOAS_MAP, &map) == 0);
+	EXPECT(resident(ro, 8) == 8);
+	munmap(rw, 16 * 4096);
+	munmap(ro, 8 * 4096);
+	close(fd);
+}
+
 /*
  * mmap of /dev/iommu: a vIOMMU's region, mapped only exactly, holding the
  * vIOMMU while mapped; a forked child's copy does not count.
@@ -2396,6 +2448,7 @@ static const struct {
 	{ "fault queue fds: read, write, poll and epoll", t_fault_fd },
 	{ "a 1 MiB DMA: memory beyond one wire message", t_big_dma },
 	{ "mmap of a vIOMMU's region", t_mmap },
+	{ "MAP leaves the pages it pins in memory", t_map_populates },
 	{ "a ring of 66 operations in one call", t_ring },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };

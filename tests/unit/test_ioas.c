@@ -476,6 +476,59 @@ static void accounting(void)
 }
 
 /* 1 GiB of anonymous memory and of a memfd, pinned whole. */
+static unsigned int resident_pages(void *p, size_t len)
+{
+	unsigned char vec[64];
+	unsigned int n = 0;
+
+	CHECK(len / PG <= sizeof(vec));
+	CHECK_EQ(mincore(p, len, vec), 0);
+	for (size_t i = 0; i < len / PG; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/*
+ * A pin faults its pages in, as the kernel's does: resident when MAP
+ * returns with a domain to fill; a page that cannot be had (past the end
+ * of a shared file) fails the MAP with EFAULT and maps nothing.
+ */
+static void pin_populates(void)
+{
+	struct iommu_test_cmd md = { .size = sizeof(md),
+				     .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	char *anon = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int mfd = memfd_create("short", MFD_CLOEXEC);
+	uint64_t iova = 1 << 24;
+	char *shared;
+	uint32_t a;
+
+	CHECK(anon != MAP_FAILED && mfd >= 0);
+	CHECK_EQ(ftruncate(mfd, 2 * PG), 0);
+	shared = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	CHECK(shared != MAP_FAILED);
+	fresh();
+	a = ioas_alloc();
+	md.id = a;
+	CHECK_EQ(io(IOMMU_TEST_CMD, &md), 0);
+
+	CHECK_EQ(resident_pages(anon, 16 * PG), 0);
+	CHECK_EQ(map(a, RW | FIXED, (uintptr_t)anon, 16 * PG, &iova), 0);
+	CHECK_EQ(resident_pages(anon, 16 * PG), 16);
+	CHECK_EQ(unmap(a, iova, 16 * PG, NULL), 0);
+
+	CHECK_EQ(map(a, RW | FIXED, (uintptr_t)shared, 2 * PG, &iova), 0);
+	CHECK_EQ(resident_pages(shared, 2 * PG), 2);
+	CHECK_EQ(unmap(a, iova, 2 * PG, NULL), 0);
+	CHECK_EQ(map(a, RW | FIXED, (uintptr_t)shared, 4 * PG, &iova), -EFAULT);
+	CHECK(pages_at(a, iova) == NULL);
+	CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)shared), 0);
+	munmap(shared, 4 * PG);
+	munmap(anon, 16 * PG);
+	close(mfd);
+}
+
 static void pin_one_gib(void)
 {
 	const uint64_t len = 1ull << 30, npages = len / PG;
@@ -527,6 +580,7 @@ int main(void)
 	RUN(user_memory_charged);
 	RUN(vfio_compat);
 	RUN(accounting);
+	RUN(pin_populates);
 	RUN(pin_one_gib);
 	ioasid_ctx_put(ctx);
 	return check_finish("ioas");
