@@ -30,6 +30,7 @@
 #include "ucmd.h"
 #include "user_limits.h"
 #include "util.h"
+#include "vm_access.h"
 
 #define RING_MAX_ENTRIES 65536u
 /* Where entry i's argument appears to the dispatcher: never a user
@@ -182,12 +183,8 @@ static int entry_check_zeroed(void *priv, uint64_t uptr, size_t len)
 	int rc;
 	unsigned char *p = in_entry(a, uptr, len, &rc);
 
-	if (p) {
-		for (size_t i = 0; i < len; i++)
-			if (p[i])
-				return 0;
-		return 1;
-	}
+	if (p)
+		return vm_all_zero(p, len);
 	return rc ? rc :
 		    a->caller->uaccess->check_zeroed(a->caller->uaccess_priv,
 						     uptr, len);
