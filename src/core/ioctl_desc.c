@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
@@ -262,12 +263,11 @@ uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 	return 0;
 }
 
-bool ioasid_ioctl_desc_pin_range(const struct ioasid_ioctl_desc *d,
-				 const void *image, size_t len, uint32_t op,
-				 uint64_t *start, uint64_t *end, bool *write)
+void ioasid_ioctl_desc_populate(const struct ioasid_ioctl_desc *d,
+				const void *image, size_t len, uint32_t op)
 {
 	uint64_t va = 0, length = 0, flags = 0, last;
-	bool have_va = false;
+	bool have_va = false, write = false;
 
 	for (unsigned int i = 0; i < d->nfields; i++) {
 		const struct ioasid_field *f = &d->fields[i];
@@ -286,16 +286,15 @@ bool ioasid_ioctl_desc_pin_range(const struct ioasid_ioctl_desc *d,
 	if (!have_va || !length ||
 	    __builtin_add_overflow(va, length - 1, &last) ||
 	    last > UINT64_MAX - 4096)
-		return false;
-	*write = false;
+		return;
 	for (unsigned int i = 0; i < d->nflag_names; i++) {
 		const char *name = strrchr(d->flag_names[i].name, '_');
 
 		if (name && !strncmp(name + 1, "WRITE", 5) &&
 		    (flags & d->flag_names[i].bit))
-			*write = true;
+			write = true;
 	}
-	*start = va & ~4095ull;
-	*end = (last | 4095) + 1;
-	return true;
+	va &= ~4095ull;
+	madvise((void *)(uintptr_t)va, (last | 4095) + 1 - va,
+		write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }

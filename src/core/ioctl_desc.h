@@ -222,14 +222,15 @@ uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 			   size_t len);
 
 /*
- * The user memory a struct image names to pin -- its VA field over its
- * LENGTH -- as whole pages [*start, *end), and whether the call's flags
- * ask for writing (a flag named ..._WRITE or ..._WRITEABLE).  False when
- * it names none, or a range that wraps.
+ * Fault in the user memory a struct image names to pin -- its VA field
+ * over its LENGTH -- for writing when the call's flags ask for it (a
+ * flag named ..._WRITE or ..._WRITEABLE): the kernel's pin leaves pages
+ * resident, and a daemon cannot fault another process' pages in, so its
+ * client does before it asks.  Nothing for a call that names none.
+ * Errors are dropped: the pin judges the memory as it names the pages.
  */
-bool ioasid_ioctl_desc_pin_range(const struct ioasid_ioctl_desc *d,
-				 const void *image, size_t len, uint32_t op,
-				 uint64_t *start, uint64_t *end, bool *write);
+void ioasid_ioctl_desc_populate(const struct ioasid_ioctl_desc *d,
+				const void *image, size_t len, uint32_t op);
 
 /*
  * The decoder (ioasid-trace): one line on f for ioctl cmd with argument

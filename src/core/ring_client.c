@@ -13,6 +13,7 @@
 #include "ioasid/ioasid.h"
 #include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
+#include "ioctl_desc.h"
 
 int ioasid_ring_open(int iommufd, unsigned int entries,
 		     struct ioasid_ring *ring)
@@ -42,34 +43,20 @@ int ioasid_ring_open(int iommufd, unsigned int entries,
 	return 0;
 }
 
-static void populate_map(const void *arg)
-{
-	struct iommu_ioas_map m;
-	uint64_t last;
-
-	memcpy(&m, arg, sizeof(m));
-	if (!m.length ||
-	    __builtin_add_overflow(m.user_va, m.length - 1, &last) ||
-	    last > UINT64_MAX - 4096)
-		return;
-	m.user_va &= ~4095ull;
-	madvise((void *)(uintptr_t)m.user_va, (last | 4095) + 1 - m.user_va,
-		(m.flags & IOMMU_IOAS_MAP_WRITEABLE) ? MADV_POPULATE_WRITE :
-							MADV_POPULATE_READ);
-}
-
 int ioasid_ring_put(struct ioasid_ring *ring, unsigned int i,
 		    unsigned int cmd, const void *arg, size_t len)
 {
+	const struct ioasid_ioctl_desc *d;
 	struct ioasid_ring_entry *e;
 
 	if (i >= ring->entries || len > sizeof(e->arg))
 		return -EINVAL;
-	/* As the shim does for the ioctl itself: the pages a MAP pins are
-	 * resident when it returns, which the daemon cannot see to (see
-	 * populate_pinned in src/preload/client.c). */
-	if (cmd == IOMMU_IOAS_MAP && len >= sizeof(struct iommu_ioas_map))
-		populate_map(arg);
+	/* As the shim does for the ioctl itself: the pages an entry pins
+	 * are resident when it runs, which the daemon cannot see to. */
+	d = ioasid_ioctl_desc_find(cmd);
+	if (d)
+		ioasid_ioctl_desc_populate(d, arg, len,
+					   ioasid_ioctl_desc_op(d, arg, len));
 	e = &ring->entry[i];
 	e->cmd = cmd;
 	e->result = 0;

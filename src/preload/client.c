@@ -329,25 +329,6 @@ static uint32_t probe_writable(uint64_t uptr, const void *image, size_t len)
 }
 
 /*
- * The memory a call names to pin is faulted in here, before the request
- * goes: the kernel's pin leaves pages resident, and the daemon's cannot
- * fault another process' pages in (no call populates another process'
- * memory).  What cannot be had is the daemon's to judge as it names the
- * pages, so an error here is dropped.
- */
-static void populate_pinned(const struct ioasid_ioctl_desc *d,
-			    const void *image, size_t len, uint32_t op)
-{
-	uint64_t start, end;
-	bool write;
-
-	if (ioasid_ioctl_desc_pin_range(d, image, len, op, &start, &end,
-					&write))
-		madvise((void *)(uintptr_t)start, end - start,
-			write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
-}
-
-/*
  * Returns the descriptor the struct's fd field names, -1 for none, or
  * -EFAULT when not even the size can be read: the kernel's first copy
  * fails there, and the daemon, which reads through /proc/PID/mem, could
@@ -386,12 +367,14 @@ static int add_struct_segs(struct req_builder *b,
 			z ? IOASID_SEG_ZEROED : IOASID_SEG_NONZERO, false);
 	}
 
+	uint32_t op = ioasid_ioctl_desc_op(d, image, len);
+
+	/* Memory it pins, resident before the daemon pins it. */
+	ioasid_ioctl_desc_populate(d, image, len, op);
+
 	/* The buffers its pointer fields name, per the table.  What the
 	 * daemon writes comes back in the reply, which holds less than a
 	 * request: a large output buffer it writes directly instead. */
-	uint32_t op = ioasid_ioctl_desc_op(d, image, len);
-
-	populate_pinned(d, image, len, op);
 
 	for (unsigned int i = 0; i < d->nfields; i++) {
 		const struct ioasid_field *f = &d->fields[i];
