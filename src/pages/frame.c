@@ -14,50 +14,90 @@
 #include "pt/pt.h"
 
 /*
- * Who holds a frame pinned: a page set and the page index there.  DMA
- * reaches a frame's bytes through its first holder.
+ * The frame table keeps runs, not pages.  An extent is a run of pages
+ * with consecutive identities (one file's consecutive offsets, or one
+ * process' consecutive addresses) and consecutive frame numbers, of one
+ * user.  What is per page lives in the page sets that hold the pages:
+ * each set's frame-number record (pages.c) says which of its pages it
+ * holds, and through which frame.  So a pin of a million pages of one
+ * mapping costs one extent and one holder here, however it is batched.
+ *
+ * Two users pinning the same page get an extent each, under different
+ * numbers: DMA by a frame number reaches the page only through holders
+ * of the user whose domain maps that number, never through another
+ * user's process (which could have put other memory where the page was,
+ * or may read what this user may not).
+ */
+
+/*
+ * One page set's hold on pages of an extent: extent page k is the set's
+ * page k + delta.  It holds page k exactly while the set's record says
+ * so (ioasid_pages_pfn_at); count is how many pages that is.
  */
 struct holder {
 	struct ioasid_pages *pages;
-	uint64_t index;
+	int64_t delta;
+	uint64_t count; /* under frames_lock */
 	struct holder *_Atomic next;
 	struct rcu_head rcu;
 };
 
-/*
- * A frame is one user's hold on a page: two users pinning the same page
- * (a file both map) get a frame each, under different numbers.  DMA by a
- * frame number reaches the page only through its holders, so only ever
- * through the memory of the user whose domain maps that number, never
- * through another user's process (which could have put other memory
- * where the page was, or may read what this user may not).
- */
-struct ioasid_frame {
-	struct ioasid_page_id id;
-	uid_t owner;
-	uint64_t pfn;
-	unsigned int pins; /* = holders on the list */
-	struct holder *_Atomic holders;
-	struct ioasid_frame *hash_next;
+struct source;
+
+struct extent {
+	struct itree_node node; /* identity indexes, in its source */
+	struct source *src;
+	uint64_t pfn; /* of its first page */
+	/* Grows at the end only; readers check a page against it. */
+	_Atomic uint64_t npages;
+	struct holder *_Atomic holders; /* appended: DMA keeps its way */
+	uint64_t held;		/* pages held, summed over holders */
+	/* Whether a holder over this process' own memory ever held it: only
+	 * then can the host map say anything but NULL for its pages. */
+	bool self_seen;
 	struct rcu_head rcu;
-	/* Most frames only ever have one holder: the first is this one,
-	 * used once (readers may still be on it after it leaves). */
-	struct holder first;
-	bool first_spent;
+};
+
+/* One user's extents over one object (a file, or a process' memory). */
+struct source {
+	uint32_t kind;
+	uint64_t a, b;
+	uid_t owner;
+	struct itree extents; /* by identity index */
+	struct source *hash_next;
 };
 
 /*
- * The directory: frame number -> frame, four levels of 1024 slots (40-bit
- * frame numbers, the width of a PTE's address field).  Slots are written
- * under frames_lock and read without it; directory pages are never freed.
+ * Frame numbers keep a page's place within a 2 MiB block (its address or
+ * file offset modulo 512 pages): memory that is contiguous and aligned in
+ * its owner is contiguous and aligned here, and IO page tables can map it
+ * with large leaves, as with real huge pages.  Small extents are packed
+ * side by side, so that consecutive small pins get consecutive numbers
+ * and the host map stays dense.
+ *
+ * The directory: block number -> what holds the block's frames, three
+ * levels of 1024 slots.  A block one extent has wholly is that extent; a
+ * block extents share is a table of 512, one per frame, tagged by its
+ * low bit.  Slots and tables are written under frames_lock and read
+ * without it; directory pages are never freed, tables and extents after
+ * an RCU grace period.
  */
+#define BLOCK_SHIFT 9
+#define BLOCK_PAGES (1ULL << BLOCK_SHIFT)
 #define DIR_BITS 10
 #define DIR_SLOTS (1u << DIR_BITS)
-#define DIR_LEVELS 4
-#define PFN_LIMIT (1ULL << (DIR_BITS * DIR_LEVELS))
-#define COLOUR 512 /* pages in 2 MiB */
+#define DIR_LEVELS 3
+#define PFN_LIMIT (1ULL << (DIR_BITS * DIR_LEVELS + BLOCK_SHIFT))
 
 typedef void *_Atomic dir_slot;
+
+struct block_table {
+	struct extent *_Atomic page[BLOCK_PAGES];
+	unsigned int used; /* non-NULL pages; under frames_lock */
+	struct rcu_head rcu;
+};
+
+#define TABLE_TAG ((uintptr_t)1)
 
 /* Lock order: a page set's mutex, then frames_lock. */
 static pthread_mutex_t frames_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -66,31 +106,33 @@ static dir_slot dir_root[DIR_SLOTS];
 /*
  * Where each frame's page is in this process, by frame number: what a
  * translation after an IOTLB miss wants, one load away from the leaf's
- * frame number rather than four levels of directory, the frame, its
- * holder and the page set.  NULL for a frame whose page is not ours to
- * touch (another process' memory: DMA reaches it through its holders).
- * A sparse array the kernel backs page by page as frames are numbered
- * (8 bytes per frame); written under frames_lock whenever a frame's
- * holders change, read without it.  Numbers past HOST_MAP_PFNS, or no
- * map at all (no address space to reserve), fall back to the holders.
+ * frame number rather than the directory, the extent, its holders and
+ * their page sets.  NULL for a frame whose page is not ours to touch
+ * (another process' memory: DMA reaches it through its holders).  A
+ * sparse array the kernel backs page by page where it is written (8
+ * bytes per frame of this process' own memory, none in a daemon, whose
+ * memory is all its clients'); written under frames_lock whenever who
+ * holds a page changes, read without it.  Numbers past HOST_MAP_PFNS, or
+ * no map at all (no address space to reserve), fall back to the holders.
  */
 #define HOST_MAP_PFNS (1ULL << 30)
 static void *_Atomic *_Atomic host_map;
 static bool host_map_tried;
 
-static struct ioasid_frame **hash;
+static struct source **hash;
 static size_t hash_size, hash_count;
+static size_t nextents;
 
 static size_t dir_pages, free_nodes;
 static struct itree free_pfns = ITREE_INIT;
-static uint64_t next_pfn = COLOUR; /* 0 is never a frame */
+static uint64_t next_pfn = BLOCK_PAGES; /* 0 is never a frame */
 
-static dir_slot *dir_leaf_slot(uint64_t pfn, bool create)
+static dir_slot *dir_slot_of(uint64_t block, bool create)
 {
 	dir_slot *table = dir_root;
 
 	for (int level = DIR_LEVELS - 1; level > 0; level--) {
-		dir_slot *slot = &table[(pfn >> (level * DIR_BITS)) &
+		dir_slot *slot = &table[(block >> (level * DIR_BITS)) &
 					(DIR_SLOTS - 1)];
 		dir_slot *next = atomic_load_explicit(slot,
 						      memory_order_acquire);
@@ -107,61 +149,142 @@ static dir_slot *dir_leaf_slot(uint64_t pfn, bool create)
 		}
 		table = next;
 	}
-	return &table[pfn & (DIR_SLOTS - 1)];
+	return &table[block & (DIR_SLOTS - 1)];
 }
 
-static uint64_t id_hash(const struct ioasid_page_id *id)
+static struct block_table *as_table(void *v)
 {
-	uint64_t h = id->kind * 0x9e3779b97f4a7c15ULL;
+	return (uintptr_t)v & TABLE_TAG ?
+		       (struct block_table *)((uintptr_t)v & ~TABLE_TAG) :
+		       NULL;
+}
 
-	h ^= id->a + 0x517cc1b727220a95ULL + (h << 6) + (h >> 2);
-	h ^= id->b + 0x517cc1b727220a95ULL + (h << 6) + (h >> 2);
-	h ^= id->index * 0xbf58476d1ce4e5b9ULL;
+/* The extent frame pfn belongs to, and the page's place in it; or NULL. */
+static struct extent *extent_of(uint64_t pfn, uint64_t *k)
+{
+	struct block_table *t;
+	struct extent *e;
+	dir_slot *slot;
+	void *v;
+
+	if (pfn >= PFN_LIMIT)
+		return NULL;
+	slot = dir_slot_of(pfn >> BLOCK_SHIFT, false);
+	v = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
+	t = as_table(v);
+	e = t ? atomic_load_explicit(&t->page[pfn & (BLOCK_PAGES - 1)],
+				     memory_order_acquire) :
+		v;
+	if (!e || pfn < e->pfn ||
+	    pfn - e->pfn >= atomic_load_explicit(&e->npages,
+						 memory_order_acquire))
+		return NULL;
+	*k = pfn - e->pfn;
+	return e;
+}
+
+static void table_free_rcu(struct rcu_head *head)
+{
+	ioasid_after_grace_period();
+	free(caa_container_of(head, struct block_table, rcu));
+}
+
+/*
+ * Point frames [pfn, pfn + n) at e (e NULL: at nothing), a block at a
+ * time.  Clearing never fails and may follow a claim that failed half
+ * way.
+ */
+static int dir_point(uint64_t pfn, uint64_t n, struct extent *e)
+{
+	while (n) {
+		uint64_t in = pfn & (BLOCK_PAGES - 1);
+		uint64_t len = MIN(n, BLOCK_PAGES - in);
+		dir_slot *slot = dir_slot_of(pfn >> BLOCK_SHIFT, e != NULL);
+		struct block_table *t;
+
+		if (!slot)
+			return e ? -ENOMEM : 0;
+		t = as_table(atomic_load(slot));
+		if (len == BLOCK_PAGES && !t) {
+			atomic_store_explicit(slot, e, memory_order_release);
+		} else {
+			if (!t && !e)
+				return 0; /* never claimed */
+			if (!t) {
+				t = calloc(1, sizeof(*t));
+				if (!t)
+					return -ENOMEM;
+				atomic_store_explicit(
+					slot, (void *)((uintptr_t)t | TABLE_TAG),
+					memory_order_release);
+			}
+			for (uint64_t i = in; i < in + len; i++) {
+				t->used += !atomic_load(&t->page[i]) - !e;
+				atomic_store_explicit(&t->page[i], e,
+						      memory_order_release);
+			}
+			if (!t->used) {
+				atomic_store_explicit(slot, NULL,
+						      memory_order_release);
+				ioasid_call_rcu(&t->rcu, table_free_rcu);
+			}
+		}
+		pfn += len;
+		n -= len;
+	}
+	return 0;
+}
+
+static uint64_t key_hash(uint32_t kind, uint64_t a, uint64_t b)
+{
+	uint64_t h = kind * 0x9e3779b97f4a7c15ULL;
+
+	h ^= a + 0x517cc1b727220a95ULL + (h << 6) + (h >> 2);
+	h ^= b + 0x517cc1b727220a95ULL + (h << 6) + (h >> 2);
 	return h ^ (h >> 31);
 }
 
-static bool id_equal(const struct ioasid_page_id *x,
-		     const struct ioasid_page_id *y)
+static bool same_object(const struct source *s, const struct ioasid_page_id *id)
 {
-	return x->kind == y->kind && x->a == y->a && x->b == y->b &&
-	       x->index == y->index;
+	return s->kind == id->kind && s->a == id->a && s->b == id->b;
 }
 
-static struct ioasid_frame *hash_find(const struct ioasid_page_id *id,
-				      uid_t owner)
+static struct source **bucket_of(const struct ioasid_page_id *id)
 {
-	struct ioasid_frame *f;
+	return &hash[key_hash(id->kind, id->a, id->b) & (hash_size - 1)];
+}
 
+static struct source *source_find(const struct ioasid_page_id *id,
+				  uid_t owner)
+{
 	if (!hash_size)
 		return NULL;
-	for (f = hash[id_hash(id) & (hash_size - 1)]; f; f = f->hash_next)
-		if (f->owner == owner && id_equal(&f->id, id))
-			return f;
+	for (struct source *s = *bucket_of(id); s; s = s->hash_next)
+		if (s->owner == owner && same_object(s, id))
+			return s;
 	return NULL;
 }
 
-/* Room for `more` entries; failing to grow only makes chains longer. */
-static int hash_reserve(size_t more)
+/* Room for one more source; failing to grow only makes chains longer. */
+static int hash_grow(void)
 {
-	size_t want = hash_size ? hash_size : 1024;
-	struct ioasid_frame **nh;
+	size_t want = hash_size ? hash_size * 2 : 64;
+	struct source **nh;
 
-	while (want < hash_count + more)
-		want *= 2;
-	if (want == hash_size)
+	if (hash_count < hash_size)
 		return 0;
 	nh = calloc(want, sizeof(*nh));
 	if (!nh)
 		return hash_size ? 0 : -ENOMEM;
 	for (size_t i = 0; i < hash_size; i++) {
-		struct ioasid_frame *f, *next;
+		struct source *s, *next;
 
-		for (f = hash[i]; f; f = next) {
-			size_t b = id_hash(&f->id) & (want - 1);
+		for (s = hash[i]; s; s = next) {
+			size_t b = key_hash(s->kind, s->a, s->b) & (want - 1);
 
-			next = f->hash_next;
-			f->hash_next = nh[b];
-			nh[b] = f;
+			next = s->hash_next;
+			s->hash_next = nh[b];
+			nh[b] = s;
 		}
 	}
 	free(hash);
@@ -170,28 +293,59 @@ static int hash_reserve(size_t more)
 	return 0;
 }
 
-static void hash_del(struct ioasid_frame *f)
+static struct source *source_get(const struct ioasid_page_id *id, uid_t owner)
 {
-	struct ioasid_frame **link = &hash[id_hash(&f->id) & (hash_size - 1)];
+	struct source *s = source_find(id, owner), **bucket;
 
-	while (*link != f)
-		link = &(*link)->hash_next;
-	*link = f->hash_next;
+	if (s)
+		return s;
+	if (hash_grow() || ioasid_user_mem_charge(owner, sizeof(*s)))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ioasid_user_mem_uncharge(owner, sizeof(*s));
+		return NULL;
+	}
+	s->kind = id->kind;
+	s->a = id->a;
+	s->b = id->b;
+	s->owner = owner;
+	s->extents = (struct itree)ITREE_INIT;
+	bucket = bucket_of(id);
+	s->hash_next = *bucket;
+	*bucket = s;
+	hash_count++;
+	return s;
+}
+
+/* A source with no extents left goes. */
+static void source_put_if_empty(struct source *s)
+{
+	struct ioasid_page_id id = { .kind = s->kind, .a = s->a, .b = s->b };
+	struct source **link;
+
+	if (!itree_empty(&s->extents))
+		return;
+	for (link = bucket_of(&id); *link != s; link = &(*link)->hash_next)
+		;
+	*link = s->hash_next;
 	hash_count--;
+	ioasid_user_mem_uncharge(s->owner, sizeof(*s));
+	free(s);
 }
 
 /*
  * Free frame numbers below next_pfn, as ranges.  Returning numbers may
  * need a node; without memory they are simply not reused.
  */
-static void pfns_free(uint64_t pfn)
+static void pfns_free(uint64_t first, uint64_t n)
 {
-	struct itree_node *before = pfn ? itree_iter_first(&free_pfns, pfn - 1,
-							  pfn - 1) :
-					  NULL;
-	struct itree_node *after = itree_iter_first(&free_pfns, pfn + 1,
-						    pfn + 1);
-	struct itree_node *n;
+	uint64_t last = first + n - 1;
+	struct itree_node *before = itree_iter_first(&free_pfns, first - 1,
+						     first - 1);
+	struct itree_node *after = itree_iter_first(&free_pfns, last + 1,
+						    last + 1);
+	struct itree_node *node;
 
 	if (before && after) {
 		itree_remove(&free_pfns, after);
@@ -203,105 +357,126 @@ static void pfns_free(uint64_t pfn)
 		return;
 	}
 	if (before || after) {
-		n = before ? before : after;
-		itree_remove(&free_pfns, n);
+		node = before ? before : after;
+		itree_remove(&free_pfns, node);
 		if (before)
-			n->last = pfn;
+			node->last = last;
 		else
-			n->start = pfn;
-		itree_insert(&free_pfns, n);
+			node->start = first;
+		itree_insert(&free_pfns, node);
 		return;
 	}
-	n = malloc(sizeof(*n));
-	if (!n)
+	node = malloc(sizeof(*node));
+	if (!node)
 		return;
 	free_nodes++;
-	n->start = n->last = pfn;
-	itree_insert(&free_pfns, n);
+	node->start = first;
+	node->last = last;
+	itree_insert(&free_pfns, node);
+}
+
+/* Take [first, first + n) out of free range `node`, which holds it. */
+static int pfns_carve(struct itree_node *node, uint64_t first, uint64_t n)
+{
+	uint64_t last = first + n - 1;
+	struct itree_node *tail = NULL;
+
+	if (first != node->start && last != node->last) {
+		tail = malloc(sizeof(*tail));
+		if (!tail)
+			return -ENOMEM;
+		free_nodes++;
+	}
+	itree_remove(&free_pfns, node);
+	if (tail) {
+		tail->start = last + 1;
+		tail->last = node->last;
+		itree_insert(&free_pfns, tail);
+	}
+	if (first != node->start) {
+		node->last = first - 1;
+		itree_insert(&free_pfns, node);
+	} else if (last != node->last) {
+		node->start = last + 1;
+		itree_insert(&free_pfns, node);
+	} else {
+		free(node);
+		free_nodes--;
+	}
+	return 0;
 }
 
 static uint64_t colour_up(uint64_t pfn, uint64_t colour)
 {
-	return pfn + ((colour - pfn) & (COLOUR - 1));
-}
-
-/* n consecutive free numbers, the first one of `colour`; 0 when none. */
-static uint64_t pfns_alloc(uint64_t n, uint64_t colour)
-{
-	struct itree_node *node;
-	uint64_t start;
-
-	itree_for_each(node, &free_pfns, 0, UINT64_MAX) {
-		struct itree_node *tail = NULL;
-
-		start = colour_up(node->start, colour);
-		if (start < node->start || start + n - 1 > node->last)
-			continue;
-		if (start != node->start && start + n - 1 != node->last) {
-			tail = malloc(sizeof(*tail));
-			if (!tail)
-				continue;
-			free_nodes++;
-		}
-		itree_remove(&free_pfns, node);
-		if (tail) {
-			tail->start = start + n;
-			tail->last = node->last;
-			itree_insert(&free_pfns, tail);
-			node->last = start - 1;
-			itree_insert(&free_pfns, node);
-		} else if (start != node->start) {
-			node->last = start - 1;
-			itree_insert(&free_pfns, node);
-		} else if (start + n - 1 != node->last) {
-			node->start = start + n;
-			itree_insert(&free_pfns, node);
-		} else {
-			free(node);
-			free_nodes--;
-		}
-		return start;
-	}
-	start = colour_up(next_pfn, colour);
-	if (start + n > PFN_LIMIT)
-		return 0;
-	for (uint64_t gap = next_pfn; gap < start; gap++)
-		pfns_free(gap);
-	next_pfn = start + n;
-	return start;
-}
-
-static void frame_free_rcu(struct rcu_head *head)
-{
-	ioasid_after_grace_period();
-	free(caa_container_of(head, struct ioasid_frame, rcu));
-}
-
-static void holder_free_rcu(struct rcu_head *head)
-{
-	ioasid_after_grace_period();
-	free(caa_container_of(head, struct holder, rcu));
+	return pfn + ((colour - pfn) & (BLOCK_PAGES - 1));
 }
 
 /*
- * Where f's page is in this process, when every holder says the same
- * place: then any translation that cached it stays right until the
- * frame's last holder goes, which unmaps every IOVA that leads here.
- * With holders that differ (the page at two addresses, or another
+ * n consecutive free numbers, the first one of `colour`, in the first
+ * place with room for `room` of them (>= n: what the caller means to grow
+ * to, so that it can); 0 when there are none.
+ */
+static uint64_t pfns_alloc(uint64_t n, uint64_t room, uint64_t colour)
+{
+	struct itree_node *node;
+	uint64_t first;
+
+	itree_for_each(node, &free_pfns, 0, UINT64_MAX) {
+		first = colour_up(node->start, colour);
+		if (first >= node->start && first + room - 1 >= first &&
+		    first + room - 1 <= node->last &&
+		    !pfns_carve(node, first, n))
+			return first;
+	}
+	first = colour_up(next_pfn, colour);
+	if (first + n > PFN_LIMIT)
+		return 0;
+	if (first > next_pfn)
+		pfns_free(next_pfn, first - next_pfn);
+	next_pfn = first + n;
+	return first;
+}
+
+/* Numbers [first, first + n) if every one of them is free. */
+static bool pfns_take_at(uint64_t first, uint64_t n)
+{
+	struct itree_node *node;
+
+	if (first == next_pfn) {
+		if (first + n > PFN_LIMIT)
+			return false;
+		next_pfn += n;
+		return true;
+	}
+	node = itree_iter_first(&free_pfns, first, first);
+	return node && node->last >= first + n - 1 &&
+	       !pfns_carve(node, first, n);
+}
+
+/*
+ * Where page k of e is in this process, when every set that holds it
+ * says the same place: then a translation that cached it stays right
+ * until the page's last holder goes, which unmaps every IOVA that leads
+ * here.  With holders that differ (the page at two addresses, or another
  * process' memory besides) NULL: an IOTLB entry filled through one
  * mapping must not keep the address another mapping's holder gave, which
  * that holder's unmap does not invalidate.  In a read-side section, or
  * under frames_lock.
  */
-static void *frame_self_host(struct ioasid_frame *f)
+static void *page_self_host(struct extent *e, uint64_t k)
 {
+	const uint64_t pfn = e->pfn + k;
 	void *host = NULL;
 
-	for (struct holder *h = atomic_load_explicit(&f->holders,
+	for (struct holder *h = atomic_load_explicit(&e->holders,
 						     memory_order_acquire);
 	     h; h = atomic_load_explicit(&h->next, memory_order_acquire)) {
-		void *at = ioasid_pages_self_addr(h->pages, h->index);
+		int64_t index = (int64_t)k + h->delta;
+		void *at;
 
+		if (ioasid_pages_pfn_at(h->pages, index) != pfn)
+			continue;
+		at = ioasid_pages_self_addr(h->pages, (uint64_t)index);
 		if (!at || (host && at != host))
 			return NULL;
 		host = at;
@@ -309,11 +484,11 @@ static void *frame_self_host(struct ioasid_frame *f)
 	return host;
 }
 
-/* Under frames_lock: the host map says where f's page is now. */
-static void host_map_update(struct ioasid_frame *f, bool gone)
+/* Under frames_lock: the host map says where pages [k, k + n) of e are. */
+static void host_map_update(struct extent *e, uint64_t k, uint64_t n)
 {
-	void *host;
-
+	if (!e->self_seen)
+		return; /* NULL, as it has always been */
 	if (!host_map_tried) {
 		void *p = mmap(NULL, HOST_MAP_PFNS * sizeof(void *),
 			       PROT_READ | PROT_WRITE,
@@ -324,212 +499,368 @@ static void host_map_update(struct ioasid_frame *f, bool gone)
 		if (p != MAP_FAILED)
 			host_map = p;
 	}
-	if (!host_map || f->pfn >= HOST_MAP_PFNS)
-		return;
-	host = gone ? NULL : frame_self_host(f);
-	/* Compared first: a daemon's frames are all NULL, and a page of the
-	 * map that is never written costs no memory. */
-	if (atomic_load_explicit(&host_map[f->pfn], memory_order_relaxed) !=
-	    host)
-		atomic_store_explicit(&host_map[f->pfn], host,
-				      memory_order_release);
-}
+	for (uint64_t pfn = e->pfn + k; n--; k++, pfn++) {
+		void *host;
 
-static void frame_drop_locked(struct ioasid_frame *f, struct ioasid_pages *p,
-			      uint64_t index)
-{
-	struct holder *_Atomic *link = &f->holders, *h;
-
-	while ((h = atomic_load(link)) && (h->pages != p || h->index != index))
-		link = &h->next;
-	if (!h)
-		return; /* not ours: a caller bug, and nothing to undo */
-	atomic_store_explicit(link, atomic_load(&h->next),
-			      memory_order_release);
-	if (h != &f->first) {
-		ioasid_user_mem_uncharge(f->owner, sizeof(*h));
-		ioasid_call_rcu(&h->rcu, holder_free_rcu);
+		if (!host_map || pfn >= HOST_MAP_PFNS)
+			return;
+		host = page_self_host(e, k);
+		if (atomic_load_explicit(&host_map[pfn],
+					 memory_order_relaxed) != host)
+			atomic_store_explicit(&host_map[pfn], host,
+					      memory_order_release);
 	}
-	host_map_update(f, f->pins == 1);
-	if (--f->pins)
-		return;
-	ioasid_user_mem_uncharge(f->owner, sizeof(*f));
-	hash_del(f);
-	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
-			      memory_order_release);
-	pfns_free(f->pfn);
-	ioasid_call_rcu(&f->rcu, frame_free_rcu);
 }
 
-static int frame_add_holder(struct ioasid_frame *f, struct ioasid_pages *p,
-			    uint64_t index)
+static void extent_free_rcu(struct rcu_head *head)
 {
-	struct holder *h = &f->first;
-
-	if (f->first_spent) {
-		if (ioasid_user_mem_charge(f->owner, sizeof(*h)))
-			return -ENOMEM;
-		h = malloc(sizeof(*h));
-		if (!h) {
-			ioasid_user_mem_uncharge(f->owner, sizeof(*h));
-			return -ENOMEM;
-		}
-	}
-	f->first_spent = true;
-	h->pages = p;
-	h->index = index;
-	/* Appended: DMA keeps going through the holder it used before. */
-	atomic_init(&h->next, NULL);
-	struct holder *_Atomic *link = &f->holders;
-	while (atomic_load(link))
-		link = &atomic_load(link)->next;
-	atomic_store_explicit(link, h, memory_order_release);
-	f->pins++;
-	host_map_update(f, false);
-	return 0;
+	ioasid_after_grace_period();
+	free(caa_container_of(head, struct extent, rcu));
 }
 
-/* A new frame for id at number pfn, published; its owner pays for it. */
-static struct ioasid_frame *frame_new(const struct ioasid_page_id *id,
-				      uid_t owner, uint64_t pfn)
+static void holder_free_rcu(struct rcu_head *head)
 {
-	struct ioasid_frame *f;
-	dir_slot *slot;
+	ioasid_after_grace_period();
+	free(caa_container_of(head, struct holder, rcu));
+}
 
-	if (ioasid_user_mem_charge(owner, sizeof(*f)))
+/*
+ * An extent nobody holds any page of goes, and its numbers with it; its
+ * source stays for the caller to put.
+ */
+static void extent_drop(struct extent *e)
+{
+	uint64_t npages = atomic_load(&e->npages);
+
+	dir_point(e->pfn, npages, NULL);
+	pfns_free(e->pfn, npages);
+	itree_remove(&e->src->extents, &e->node);
+	nextents--;
+	ioasid_user_mem_uncharge(e->src->owner, sizeof(*e));
+	ioasid_call_rcu(&e->rcu, extent_free_rcu);
+}
+
+/*
+ * A new extent of n pages from identity index `index` of s, numbered so
+ * that the first page has the colour of `index`, where it can grow to
+ * `room` pages.
+ */
+static struct extent *extent_new(struct source *s, uint64_t index, uint64_t n,
+				 uint64_t room)
+{
+	struct extent *e;
+	uint64_t pfn;
+
+	if (ioasid_user_mem_charge(s->owner, sizeof(*e)))
 		return NULL;
-	f = calloc(1, sizeof(*f));
-	if (!f)
+	e = calloc(1, sizeof(*e));
+	if (!e)
 		goto out_uncharge;
-	slot = dir_leaf_slot(pfn, true);
-	if (!slot)
+	pfn = pfns_alloc(n, room, index & (BLOCK_PAGES - 1));
+	if (!pfn)
 		goto out_free;
-	f->id = *id;
-	f->owner = owner;
-	f->pfn = pfn;
-	atomic_init(&f->holders, NULL);
-	f->hash_next = hash[id_hash(id) & (hash_size - 1)];
-	hash[id_hash(id) & (hash_size - 1)] = f;
-	hash_count++;
-	atomic_store_explicit(slot, f, memory_order_release);
-	return f;
+	e->src = s;
+	e->pfn = pfn;
+	atomic_init(&e->npages, n);
+	atomic_init(&e->holders, NULL);
+	e->node.start = index;
+	e->node.last = index + n - 1;
+	if (dir_point(pfn, n, e))
+		goto out_pfns;
+	itree_insert(&s->extents, &e->node);
+	nextents++;
+	return e;
 
+out_pfns:
+	dir_point(pfn, n, NULL);
+	pfns_free(pfn, n);
 out_free:
-	free(f);
+	free(e);
 out_uncharge:
-	ioasid_user_mem_uncharge(owner, sizeof(*f));
+	ioasid_user_mem_uncharge(s->owner, sizeof(*e));
 	return NULL;
 }
 
-/* A frame with no holders yet goes away again. */
-static void frame_unwind_new(struct ioasid_frame *f)
+/*
+ * Make e n pages longer, when the numbers after its end are free: a pin
+ * that comes in batches, or grows, stays one run of numbers.
+ */
+static bool extent_grow(struct extent *e, uint64_t n)
 {
-	ioasid_user_mem_uncharge(f->owner, sizeof(*f));
-	hash_del(f);
-	atomic_store_explicit(dir_leaf_slot(f->pfn, false), NULL,
-			      memory_order_release);
-	pfns_free(f->pfn);
-	ioasid_call_rcu(&f->rcu, frame_free_rcu);
+	uint64_t npages = atomic_load(&e->npages), end = e->pfn + npages;
+
+	if (e->node.last + n < e->node.last || !pfns_take_at(end, n))
+		return false;
+	if (dir_point(end, n, e)) {
+		dir_point(end, n, NULL);
+		pfns_free(end, n);
+		return false;
+	}
+	itree_remove(&e->src->extents, &e->node);
+	e->node.last += n;
+	itree_insert(&e->src->extents, &e->node);
+	atomic_store_explicit(&e->npages, npages + n, memory_order_release);
+	return true;
+}
+
+static struct holder *holder_find(struct extent *e, struct ioasid_pages *p,
+				  int64_t delta)
+{
+	for (struct holder *h = atomic_load(&e->holders); h;
+	     h = atomic_load(&h->next))
+		if (h->pages == p && h->delta == delta)
+			return h;
+	return NULL;
+}
+
+/*
+ * Set p's pages [index, index + n) to hold pages [k, k + n) of e, writing
+ * their numbers to pfns[].
+ */
+static int extent_hold(struct extent *e, uint64_t k, uint64_t n,
+		       struct ioasid_pages *p, uint64_t index, uint64_t *pfns)
+{
+	const int64_t delta = (int64_t)(index - k);
+	struct holder *h = holder_find(e, p, delta);
+	struct holder *_Atomic *link;
+
+	if (!h) {
+		if (ioasid_user_mem_charge(e->src->owner, sizeof(*h)))
+			return -ENOMEM;
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			ioasid_user_mem_uncharge(e->src->owner, sizeof(*h));
+			return -ENOMEM;
+		}
+		h->pages = p;
+		h->delta = delta;
+		atomic_init(&h->next, NULL);
+		for (link = &e->holders; atomic_load(link);
+		     link = &atomic_load(link)->next)
+			;
+		atomic_store_explicit(link, h, memory_order_release);
+	}
+	/* The record first: a reader that finds the holder checks it. */
+	for (uint64_t i = 0; i < n; i++)
+		__atomic_store_n(&pfns[i], e->pfn + k + i, __ATOMIC_RELEASE);
+	h->count += n;
+	e->held += n;
+	if (p->in_self)
+		e->self_seen = true;
+	host_map_update(e, k, n);
+	return 0;
+}
+
+/* p gives up pages [index, index + n), pages [k, k + n) of e. */
+static void extent_release(struct extent *e, uint64_t k, uint64_t n,
+			   struct ioasid_pages *p, uint64_t index,
+			   uint64_t *pfns)
+{
+	struct holder *h = holder_find(e, p, (int64_t)(index - k));
+	struct holder *_Atomic *link;
+
+	if (!h || h->count < n)
+		return; /* not held so: a caller bug, and nothing to undo */
+	for (uint64_t i = 0; i < n; i++)
+		__atomic_store_n(&pfns[i], 0, __ATOMIC_RELAXED);
+	host_map_update(e, k, n);
+	e->held -= n;
+	h->count -= n;
+	if (!h->count) {
+		for (link = &e->holders; atomic_load(link) != h;
+		     link = &atomic_load(link)->next)
+			;
+		atomic_store_explicit(link, atomic_load(&h->next),
+				      memory_order_release);
+		ioasid_user_mem_uncharge(e->src->owner, sizeof(*h));
+		ioasid_call_rcu(&h->rcu, holder_free_rcu);
+	}
+	if (!e->held) {
+		struct source *s = e->src;
+
+		extent_drop(e);
+		source_put_if_empty(s);
+	}
+}
+
+/*
+ * Whether p, holding from e's end on with this delta, should grow e rather
+ * than start an extent of its own: when it is e's only holder, so that a
+ * pin taken in batches, or pinned further, stays one run; but sets that
+ * hold pages side by side keep their own extents, or every DMA to one of
+ * them would walk the holders of all the others.
+ */
+static bool grows_for(struct extent *e, struct ioasid_pages *p, int64_t delta)
+{
+	struct holder *h = atomic_load(&e->holders);
+
+	return h && !atomic_load(&h->next) && h->pages == p &&
+	       h->delta == delta;
+}
+
+/*
+ * Numbers for identities [pos, pos + len) of s, which no extent has, to be
+ * held by p's pages from `index`: the extent that ends just before, grown,
+ * or a new one with room for `room` pages.
+ */
+static struct extent *gap_extent(struct source *s, uint64_t pos, uint64_t len,
+				 uint64_t room, struct ioasid_pages *p,
+				 uint64_t index)
+{
+	struct itree_node *before = pos ? itree_iter_first(&s->extents, pos - 1,
+							   pos - 1) :
+					  NULL;
+	struct extent *e = before ? container_of(before, struct extent, node) :
+				    NULL;
+
+	if (e && grows_for(e, p, (int64_t)index - (int64_t)(pos - e->node.start)) &&
+	    extent_grow(e, len))
+		return e;
+	return extent_new(s, pos, len, room);
+}
+
+/*
+ * Pages [index, index + n) of p, identities id .. id + n - 1 of source s,
+ * take frames: those of extents already there, new numbers for the rest.
+ */
+static int hold_run(struct source *s, const struct ioasid_page_id *id,
+		    uint64_t n, uint64_t more, struct ioasid_pages *p,
+		    uint64_t index, uint64_t *pfns)
+{
+	uint64_t pos = id->index, end = id->index + n;
+
+	while (pos < end) {
+		struct itree_node *node = itree_iter_first(&s->extents, pos,
+							   end - 1);
+		uint64_t len, off = pos - id->index;
+		struct extent *e;
+		int rc;
+
+		if (node && node->start <= pos) {
+			e = container_of(node, struct extent, node);
+			len = MIN(end, node->last + 1) - pos;
+		} else {
+			/* A gap up to the next extent, or to past the run. */
+			len = (node ? node->start : end) - pos;
+			e = gap_extent(s, pos, len, node ? len : len + more, p,
+				       index + off);
+			if (!e)
+				return -ENOMEM;
+		}
+		rc = extent_hold(e, pos - e->node.start, len, p, index + off,
+				 pfns + off);
+		if (rc) {
+			if (!e->held)
+				extent_drop(e);
+			return rc;
+		}
+		pos += len;
+	}
+	return 0;
+}
+
+static bool consecutive(const struct ioasid_page_id *x,
+			const struct ioasid_page_id *y)
+{
+	return x->kind == y->kind && x->a == y->a && x->b == y->b &&
+	       x->index + 1 == y->index;
+}
+
+static void release_locked(struct ioasid_pages *p, uint64_t first_index,
+			   uint64_t *pfns, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t k, len = 1;
+		struct extent *e = pfns[i] ? extent_of(pfns[i], &k) : NULL;
+
+		if (!e) {
+			i++;
+			continue;
+		}
+		while (i + len < n && pfns[i + len] == pfns[i] + len &&
+		       k + len < atomic_load(&e->npages))
+			len++;
+		extent_release(e, k, len, p, first_index + i, pfns + i);
+		i += len;
+	}
 }
 
 int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
-		       struct ioasid_pages *p, uint64_t first_index,
-		       uint64_t *pfns)
+		       uint64_t more, struct ioasid_pages *p,
+		       uint64_t first_index, uint64_t *pfns)
 {
 	const uid_t owner = ioasid_pages_owner(p);
 	size_t i = 0;
-	int rc;
+	int rc = 0;
 
 	pthread_mutex_lock(&frames_lock);
-	rc = hash_reserve(n);
-	if (rc)
-		goto out_unlock;
 	while (i < n) {
-		struct ioasid_frame *f = hash_find(&ids[i], owner);
-		uint64_t run = 0, base;
+		struct source *s = source_get(&ids[i], owner);
+		size_t run = 1;
 
-		if (f) {
-			rc = frame_add_holder(f, p, first_index + i);
-			if (rc)
-				goto out_release;
-			pfns[i++] = f->pfn;
-			continue;
-		}
-		/* A run of pages new to us gets consecutive numbers. */
-		while (i + run < n && !hash_find(&ids[i + run], owner))
+		while (i + run < n && consecutive(&ids[i + run - 1], &ids[i + run]))
 			run++;
-		base = pfns_alloc(run, ids[i].index);
-		if (!base) {
-			rc = -ENOMEM;
-			goto out_release;
+		rc = s ? hold_run(s, &ids[i], run, n - i - run + more, p,
+				  first_index + i, pfns + i) :
+			 -ENOMEM;
+		if (rc) {
+			if (s)
+				source_put_if_empty(s);
+			/* The part of this run held so far, with the rest. */
+			release_locked(p, first_index, pfns, i + run);
+			break;
 		}
-		for (uint64_t k = 0; k < run; k++, i++) {
-			f = hash_find(&ids[i], owner); /* twice in one run */
-			if (f) {
-				pfns_free(base + k);
-			} else {
-				f = frame_new(&ids[i], owner, base + k);
-				if (!f) {
-					while (++k < run)
-						pfns_free(base + k);
-					rc = -ENOMEM;
-					goto out_release;
-				}
-			}
-			rc = frame_add_holder(f, p, first_index + i);
-			if (rc) {
-				if (!f->pins)
-					frame_unwind_new(f);
-				while (++k < run)
-					pfns_free(base + k);
-				goto out_release;
-			}
-			pfns[i] = f->pfn;
-		}
+		i += run;
 	}
-	pthread_mutex_unlock(&frames_lock);
-	return 0;
-
-out_release:
-	while (i-- > 0) {
-		struct ioasid_frame *f = atomic_load(dir_leaf_slot(pfns[i], false));
-
-		frame_drop_locked(f, p, first_index + i);
-	}
-out_unlock:
 	pthread_mutex_unlock(&frames_lock);
 	return rc;
 }
 
 void ioasid_frames_release(struct ioasid_pages *p, uint64_t first_index,
-			   const uint64_t *pfns, size_t n)
+			   uint64_t *pfns, size_t n)
 {
 	pthread_mutex_lock(&frames_lock);
-	for (size_t i = 0; i < n; i++) {
-		dir_slot *slot = dir_leaf_slot(pfns[i], false);
-		struct ioasid_frame *f = slot ? atomic_load(slot) : NULL;
-
-		if (f)
-			frame_drop_locked(f, p, first_index + i);
-	}
+	release_locked(p, first_index, pfns, n);
 	pthread_mutex_unlock(&frames_lock);
+}
+
+/* How many sets hold page k of e. */
+static unsigned int page_pins(struct extent *e, uint64_t k)
+{
+	unsigned int pins = 0;
+
+	for (struct holder *h = atomic_load(&e->holders); h;
+	     h = atomic_load(&h->next))
+		pins += ioasid_pages_pfn_at(h->pages, (int64_t)k + h->delta) ==
+			e->pfn + k;
+	return pins;
 }
 
 unsigned int ioasid_frame_pins(const struct ioasid_page_id *id, uint64_t *pfn)
 {
-	struct ioasid_frame *f;
 	unsigned int pins = 0;
 
 	/* The page's pins, whoever holds them, as its refcount would say;
-	 * the number is the first frame's. */
+	 * the number is the first held frame's. */
 	pthread_mutex_lock(&frames_lock);
-	for (f = hash_size ? hash[id_hash(id) & (hash_size - 1)] : NULL; f;
-	     f = f->hash_next) {
-		if (!id_equal(&f->id, id))
+	for (struct source *s = hash_size ? *bucket_of(id) : NULL; s;
+	     s = s->hash_next) {
+		struct itree_node *node;
+		struct extent *e;
+		unsigned int here;
+
+		if (!same_object(s, id))
 			continue;
-		if (!pins && pfn)
-			*pfn = f->pfn;
-		pins += f->pins;
+		node = itree_iter_first(&s->extents, id->index, id->index);
+		if (!node)
+			continue;
+		e = container_of(node, struct extent, node);
+		here = page_pins(e, id->index - node->start);
+		if (here && !pins && pfn)
+			*pfn = e->pfn + id->index - node->start;
+		pins += here;
 	}
 	pthread_mutex_unlock(&frames_lock);
 	return pins;
@@ -539,16 +870,13 @@ void *ioasid_frame_host(uint64_t pfn)
 {
 	void *_Atomic *map = atomic_load_explicit(&host_map,
 						    memory_order_acquire);
-	struct ioasid_frame *f;
-	dir_slot *slot;
+	struct extent *e;
+	uint64_t k;
 
 	if (map && pfn < HOST_MAP_PFNS)
 		return atomic_load_explicit(&map[pfn], memory_order_acquire);
-	if (pfn >= PFN_LIMIT)
-		return NULL;
-	slot = dir_leaf_slot(pfn, false);
-	f = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
-	return f ? frame_self_host(f) : NULL;
+	e = extent_of(pfn, &k);
+	return e ? page_self_host(e, k) : NULL;
 }
 
 void *ioasid_frame_host_run(uint64_t pfn, uint64_t n)
@@ -558,7 +886,7 @@ void *ioasid_frame_host_run(uint64_t pfn, uint64_t n)
 	/*
 	 * A leaf maps a run of one area's pages, consecutive in its set and
 	 * so in the set's addresses.  Every holder of both ends says where
-	 * they are (frame_self_host), the leaf's set among them: if those
+	 * they are (page_self_host), the leaf's set among them: if those
 	 * places are n - 1 pages apart, the set's addresses for the whole
 	 * run are the block from the first, good until its area's unmap
 	 * invalidates what cached it.
@@ -571,47 +899,57 @@ void *ioasid_frame_host_run(uint64_t pfn, uint64_t n)
 
 int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id)
 {
-	struct ioasid_frame *f = NULL;
-	dir_slot *slot;
+	struct extent *e;
+	uint64_t k;
+	int rc = -ENOENT;
 
 	pthread_mutex_lock(&frames_lock);
-	slot = pfn < PFN_LIMIT ? dir_leaf_slot(pfn, false) : NULL;
-	if (slot)
-		f = atomic_load(slot);
-	if (f)
-		*id = f->id;
+	e = extent_of(pfn, &k);
+	if (e && page_pins(e, k)) {
+		*id = (struct ioasid_page_id){
+			.kind = e->src->kind,
+			.a = e->src->a,
+			.b = e->src->b,
+			.index = e->node.start + k,
+		};
+		rc = 0;
+	}
 	pthread_mutex_unlock(&frames_lock);
-	return f ? 0 : -ENOENT;
+	return rc;
 }
 
 int ioasid_frame_rw(uint64_t pa, void *buf, size_t len, bool write)
 {
 	uint64_t pfn = pa >> IOASID_PAGE_SHIFT, off = pa & (IOASID_PAGE_SIZE - 1);
-	struct ioasid_frame *f;
-	struct holder *h;
-	dir_slot *slot;
+	struct extent *e;
+	uint64_t k;
 
-	if (pfn >= PFN_LIMIT || off + len > IOASID_PAGE_SIZE)
+	if (off + len > IOASID_PAGE_SIZE)
 		return -EFAULT;
-	slot = dir_leaf_slot(pfn, false);
-	f = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
-	if (!f)
+	e = extent_of(pfn, &k);
+	if (!e)
 		return -EFAULT;
-	/* Any holder reaches the same page; try them in turn, as one of
-	 * them may have lost its way to it (its process exited). */
-	for (h = atomic_load_explicit(&f->holders, memory_order_acquire); h;
-	     h = atomic_load_explicit(&h->next, memory_order_acquire))
-		if (!ioasid_pages_rw(h->pages,
-				     (h->index << IOASID_PAGE_SHIFT) + off, buf,
-				     len, write))
+	/* Any set that holds the page reaches it; try them in turn, as one
+	 * of them may have lost its way to it (its process exited). */
+	for (struct holder *h = atomic_load_explicit(&e->holders,
+						     memory_order_acquire);
+	     h; h = atomic_load_explicit(&h->next, memory_order_acquire)) {
+		int64_t index = (int64_t)k + h->delta;
+
+		if (ioasid_pages_pfn_at(h->pages, index) == pfn &&
+		    !ioasid_pages_rw(h->pages,
+				     ((uint64_t)index << IOASID_PAGE_SHIFT) +
+					     off,
+				     buf, len, write))
 			return 0;
+	}
 	return -EFAULT;
 }
 
-void ioasid_frames_stats(size_t *frames, size_t *cached_blocks)
+void ioasid_frames_stats(size_t *extents, size_t *cached_blocks)
 {
 	pthread_mutex_lock(&frames_lock);
-	*frames = hash_count;
+	*extents = nextents;
 	*cached_blocks = (hash ? 1 : 0) + dir_pages + free_nodes;
 	pthread_mutex_unlock(&frames_lock);
 }

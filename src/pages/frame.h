@@ -9,13 +9,16 @@
  * page behind this IOVA" and "how many pins does this page carry" are
  * answered from real state.
  *
- * Numbers are given out in runs that keep a page's place within a 2 MiB
- * block (its address or file offset modulo 512 pages), so memory that is
- * contiguous and aligned in its owner is contiguous and aligned here, and
- * IO page tables can map it with large leaves, as with real huge pages.
+ * Frames are kept as extents, runs of pages with consecutive identities
+ * and consecutive numbers, and numbered so that a page keeps its place
+ * within a 2 MiB block (its address or file offset modulo 512 pages):
+ * memory that is contiguous and aligned in its owner is contiguous and
+ * aligned here, and IO page tables can map it with large leaves, as with
+ * real huge pages.  What is per page is the set's own record of the
+ * numbers it holds; the table's memory grows with runs, not pages.
  *
  * Lookups by number take no lock: the directory is never shrunk and
- * frames are freed after an RCU grace period.
+ * extents are freed after an RCU grace period.
  */
 #ifndef IOASID_PAGES_FRAME_H
 #define IOASID_PAGES_FRAME_H
@@ -28,16 +31,19 @@
 
 /*
  * One more pin on the frame of each of ids[0..n), held for page index
- * first_index + i of page set p; pfns[i] gets the frame number.  All or
- * nothing: -ENOMEM leaves nothing held.
+ * first_index + i of page set p; pfns[i], which is p's own record of the
+ * page (0 before), gets the frame number.  `more` says how many pages
+ * the same pin will hold next, so that new numbers leave room for them.
+ * All or nothing: -ENOMEM leaves nothing held.
  */
 int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
-		       struct ioasid_pages *p, uint64_t first_index,
-		       uint64_t *pfns);
+		       uint64_t more, struct ioasid_pages *p,
+		       uint64_t first_index, uint64_t *pfns);
 
-/* Drop the pins ioasid_frames_hold() took for these pages of p. */
+/* Drop the pins ioasid_frames_hold() took for these pages of p, and clear
+ * its record of them. */
 void ioasid_frames_release(struct ioasid_pages *p, uint64_t first_index,
-			   const uint64_t *pfns, size_t n);
+			   uint64_t *pfns, size_t n);
 
 /* The pins on the page named id, and its frame number when pinned. */
 unsigned int ioasid_frame_pins(const struct ioasid_page_id *id,
@@ -66,10 +72,10 @@ int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id);
 int ioasid_frame_rw(uint64_t pa, void *buf, size_t len, bool write);
 
 /*
- * How many frames exist, and how many heap blocks the frame table keeps
+ * How many extents exist, and how many heap blocks the frame table keeps
  * between uses (its hash, directory pages and free-number ranges): leak
  * checks count these apart.
  */
-void ioasid_frames_stats(size_t *frames, size_t *cached_blocks);
+void ioasid_frames_stats(size_t *extents, size_t *cached_blocks);
 
 #endif

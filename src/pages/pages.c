@@ -203,25 +203,49 @@ static void *pfn_alloc(struct ioasid_pages *p, size_t bytes)
 	return mem;
 }
 
-/* Chunks to hold the frame numbers of [first, last]. */
+/*
+ * Chunks to hold the frame numbers of [first, last].  Published with
+ * release: DMA reads the record without the set's mutex
+ * (ioasid_pages_pfn_at).
+ */
 static int pfn_chunks_make(struct ioasid_pages *p, uint64_t first,
 			   uint64_t last)
 {
 	if (!p->pfn_chunks) {
+		uint64_t **chunks;
+
 		p->pfn_payer = p->source_uid;
-		p->pfn_chunks = pfn_alloc(p, pfn_chunk_slots(p) *
-						     sizeof(*p->pfn_chunks));
-		if (!p->pfn_chunks)
+		chunks = pfn_alloc(p, pfn_chunk_slots(p) * sizeof(*chunks));
+		if (!chunks)
 			return -ENOMEM;
+		__atomic_store_n(&p->pfn_chunks, chunks, __ATOMIC_RELEASE);
 	}
 	for (uint64_t c = first / PFN_CHUNK; c <= last / PFN_CHUNK; c++) {
+		uint64_t *chunk;
+
 		if (p->pfn_chunks[c])
 			continue;
-		p->pfn_chunks[c] = pfn_alloc(p, PFN_CHUNK * sizeof(uint64_t));
-		if (!p->pfn_chunks[c])
+		chunk = pfn_alloc(p, PFN_CHUNK * sizeof(uint64_t));
+		if (!chunk)
 			return -ENOMEM;
+		__atomic_store_n(&p->pfn_chunks[c], chunk, __ATOMIC_RELEASE);
 	}
 	return 0;
+}
+
+uint64_t ioasid_pages_pfn_at(const struct ioasid_pages *p, int64_t index)
+{
+	uint64_t **chunks, *chunk;
+
+	if (index < 0 || (uint64_t)index >= p->npages)
+		return 0;
+	chunks = __atomic_load_n(&p->pfn_chunks, __ATOMIC_ACQUIRE);
+	chunk = chunks ? __atomic_load_n(&chunks[index / PFN_CHUNK],
+					 __ATOMIC_ACQUIRE) :
+			 NULL;
+	return chunk ? __atomic_load_n(&chunk[index % PFN_CHUNK],
+				       __ATOMIC_ACQUIRE) :
+		       0;
 }
 
 void ioasid_pages_pfns(struct ioasid_pages *p, uint64_t first, uint64_t n,
@@ -287,8 +311,8 @@ static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 		while (!rc && k < n) {
 			uint64_t m = MIN(n - k, PFN_CHUNK - held % PFN_CHUNK);
 
-			rc = ioasid_frames_hold(ids + k, m, p, held,
-						pfn_slot(p, held));
+			rc = ioasid_frames_hold(ids + k, m, last - held - m + 1,
+						p, held, pfn_slot(p, held));
 			if (!rc) {
 				held += m;
 				k += m;
@@ -454,6 +478,13 @@ int ioasid_pages_rw(struct ioasid_pages *p, uint64_t off, void *buf,
 static void pages_free(struct ioasid_pages *p)
 {
 	ioasid_after_grace_period();
+	/* Freed only now: DMA may have been reading the record until the
+	 * grace period ended (frame.c). */
+	if (p->pfn_chunks) {
+		for (uint64_t c = 0; c < pfn_chunk_slots(p); c++)
+			free(p->pfn_chunks[c]);
+		free(p->pfn_chunks);
+	}
 	if (p->fd >= 0)
 		close(p->fd);
 	ioasid_mm_put(p->mm);
@@ -496,11 +527,8 @@ void ioasid_pages_put(struct ioasid_pages *p)
 	if (p->pfn_chunks) {
 		size_t made = 0;
 
-		for (uint64_t c = 0; c < pfn_chunk_slots(p); c++) {
+		for (uint64_t c = 0; c < pfn_chunk_slots(p); c++)
 			made += p->pfn_chunks[c] != NULL;
-			free(p->pfn_chunks[c]);
-		}
-		free(p->pfn_chunks);
 		ioasid_user_mem_uncharge(p->pfn_payer,
 					 made * PFN_CHUNK * sizeof(uint64_t) +
 						 pfn_chunk_slots(p) *

@@ -72,9 +72,11 @@ struct ioasid_pages {
 	pthread_mutex_t mutex;
 	struct itree pin_itree; /* page-index ranges held pinned */
 	uint64_t npinned;       /* distinct pinned pages, all charged */
-	/* The frame number of each pinned page, in chunks of 512 made on
-	 * first need: what IO page tables are filled with.  Paid for by
-	 * the user the set was charged to when the first was made. */
+	/* The frame number of each pinned page (0 for one not pinned), in
+	 * chunks of 512 made on first need: what IO page tables are filled
+	 * with, and what says which pages of an extent the set holds
+	 * (frame.c).  Paid for by the user the set was charged to when the
+	 * first was made; freed after a grace period. */
 	uint64_t **pfn_chunks;
 	uid_t pfn_payer;
 
@@ -219,6 +221,14 @@ void ioasid_pages_set_temp_memory_limit(size_t bytes);
  */
 void ioasid_pages_pfns(struct ioasid_pages *p, uint64_t first, uint64_t n,
 		       uint64_t *pfns);
+
+/*
+ * The frame number page `index` of p holds, or 0 when it holds none (or
+ * there is no such page): the set's own record, which frame.c fills and
+ * clears and DMA reads without the set's mutex to tell whether the set
+ * holds a page.  In a read-side section, or under the mutex.
+ */
+uint64_t ioasid_pages_pfn_at(const struct ioasid_pages *p, int64_t index);
 
 /* How many page sets hold the page at `uva` of address space mm pinned. */
 unsigned int ioasid_pages_pin_count(struct ioasid_mm *mm, uint64_t uva);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Frames: one per pinned page of memory, shared by every page set that
- * pins it, numbered so that aligned memory stays aligned, and reachable
- * by physical address for DMA.
+ * Frames: one per pinned page of memory, kept in runs, shared by every
+ * page set that pins it, numbered so that aligned memory stays aligned,
+ * and reachable by physical address for DMA.
  */
 #include <errno.h>
 #include <string.h>
@@ -92,27 +92,114 @@ static void shared(void)
 	munmap(buf, 4 * PG);
 }
 
-/* Unpinning part of a set returns exactly those frames. */
+/*
+ * Unpinning part of a set returns exactly those frames; a pin that grows
+ * stays one extent, and the last unpin leaves none.
+ */
 static void partial(void)
 {
 	char *buf = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct ioasid_pages *p = user_set(buf, 8 * PG);
-	size_t frames, cached;
+	uint64_t pfns[8];
+	size_t extents, cached;
 
 	CHECK_EQ(ioasid_pages_pin(p, 0, 5), 0);
 	CHECK_EQ(ioasid_pages_pin(p, 4, 7), 0);
-	ioasid_frames_stats(&frames, &cached);
-	CHECK_EQ(frames, 8);
+	ioasid_frames_stats(&extents, &cached);
+	CHECK_EQ(extents, 1);
+	ioasid_pages_pfns(p, 0, 8, pfns);
+	for (int i = 1; i < 8; i++)
+		CHECK_EQ(pfns[i], pfns[0] + (uint64_t)i);
 	ioasid_pages_unpin(p, 0, 5);
-	ioasid_frames_stats(&frames, &cached);
-	CHECK_EQ(frames, 4);
+	CHECK_EQ(ioasid_pages_pfn_at(p, 3), 0);
+	CHECK_EQ(ioasid_pages_pfn_at(p, 4), pfns[4]);
 	CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)buf + 3 * PG), 0);
 	CHECK_EQ(ioasid_pages_pin_count(self_mm(), (uintptr_t)buf + 4 * PG), 1);
+	/* Pinned again, a page gets the number it had: the extent kept it. */
+	CHECK_EQ(ioasid_pages_pin(p, 2, 3), 0);
+	CHECK_EQ(ioasid_pages_pfn_at(p, 2), pfns[2]);
+	ioasid_pages_unpin(p, 2, 3);
 	ioasid_pages_put(p);
-	ioasid_frames_stats(&frames, &cached);
-	CHECK_EQ(frames, 0);
+	ioasid_frames_stats(&extents, &cached);
+	CHECK_EQ(extents, 0);
 	munmap(buf, 8 * PG);
+}
+
+/*
+ * The frame table's memory is per run of pages, not per page: a pin of
+ * 4096 pages in one mapping, taken batch by batch, is one extent.
+ */
+static void one_extent_per_run(void)
+{
+	const uint64_t n = 4096;
+	char *buf = mmap(NULL, n * PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_pages *p = user_set(buf, n * PG);
+	size_t extents, cached;
+
+	ioasid_pages_set_temp_memory_limit(64 * sizeof(struct ioasid_page_id));
+	CHECK_EQ(ioasid_pages_pin(p, 0, n - 1), 0);
+	ioasid_pages_set_temp_memory_limit(65536);
+	ioasid_frames_stats(&extents, &cached);
+	CHECK_EQ(extents, 1);
+	CHECK_EQ(ioasid_pages_pfn_at(p, (int64_t)n - 1),
+		 ioasid_pages_pfn_at(p, 0) + n - 1);
+	ioasid_pages_put(p);
+	munmap(buf, n * PG);
+}
+
+/*
+ * Set a holds pages 0-3 of one mapping, b pages 2-3; a lets go of 2-3 but
+ * keeps 0-1.  a's hold on the run remains, yet DMA to page 2 must go
+ * through b, the set that holds it: here a's process has put other
+ * memory where page 2 was.
+ */
+static void holder_of_part(void)
+{
+	char *buf = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_pages *a = user_set(buf, 4 * PG);
+	struct ioasid_pages *b;
+	struct ioasid_page_id id;
+	char *alias, got[4];
+	uint64_t pfn;
+
+	CHECK_EQ(ioasid_pages_pin(a, 0, 1), 0);
+	CHECK_EQ(ioasid_pages_pin(a, 2, 3), 0);
+	/* b reaches the same pages at another address. */
+	alias = mremap(buf, 0, 4 * PG, MREMAP_MAYMOVE);
+	CHECK(alias != MAP_FAILED);
+	b = user_set(alias + 2 * PG, 2 * PG);
+	CHECK_EQ(ioasid_pages_pin(b, 0, 1), 0);
+	pfn = ioasid_pages_pfn_at(a, 2);
+	CHECK_EQ(ioasid_pages_pfn_at(b, 0), pfn);
+	CHECK_EQ(ioasid_va_page_ids(self_mm(), (uintptr_t)buf + 2 * PG, 1, &id),
+		 0);
+	CHECK_EQ(ioasid_frame_pins(&id, NULL), 2);
+
+	/* a's hold on the run stays, first on its list, for pages 0-1. */
+	ioasid_pages_unpin(a, 2, 3);
+	CHECK_EQ(ioasid_frame_pins(&id, NULL), 1);
+	/* Other memory where a's page 2 was. */
+	CHECK(mmap(buf + 2 * PG, PG, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED);
+	memcpy(buf + 2 * PG, "evil", 4);
+	memcpy(alias + 2 * PG, "good", 4);
+	ioasid_rcu_read_lock();
+	CHECK_EQ(ioasid_frame_rw(pfn << 12, got, 4, false), 0);
+	ioasid_rcu_read_unlock();
+	CHECK(!memcmp(got, "good", 4));
+	/* Its number names the page while b holds it, and no longer. */
+	CHECK_EQ(ioasid_frame_id(pfn, &id), 0);
+	ioasid_pages_put(b);
+	CHECK_EQ(ioasid_frame_id(pfn, &id), -ENOENT);
+	ioasid_rcu_read_lock();
+	CHECK_EQ(ioasid_frame_rw(pfn << 12, got, 4, false), -EFAULT);
+	ioasid_rcu_read_unlock();
+	ioasid_pages_put(a);
+	munmap(buf, 4 * PG);
+	munmap(alias, 4 * PG);
 }
 
 /*
@@ -234,6 +321,8 @@ int main(void)
 	RUN(maps_query_and_text_agree);
 	RUN(shared);
 	RUN(partial);
+	RUN(one_extent_per_run);
+	RUN(holder_of_part);
 	RUN(source_gone);
 	ioasid_synchronize_rcu();
 	return check_finish("frame");
