@@ -356,16 +356,23 @@ int ioasid_pages_pin(struct ioasid_pages *p, uint64_t first, uint64_t last)
 	r->holders = 1;
 	newly = count_unpinned_locked(p, first, last);
 	if (newly) {
-		/* A process' pages are proven there when they are named
-		 * (frames_take reads its map: a hole, or a page it cannot
-		 * read, is EFAULT); but first, the process itself. */
-		rc = p->type == IOASID_PAGES_USER ?
-			     (ioasid_mm_alive(p->mm) ? 0 : -EFAULT) :
-			     file_check(p, last);
-		if (rc)
-			goto out_free;
+		/* A process' pages are proven there when they are named:
+		 * frames_take queries the map of the image the set was made
+		 * in, so a hole, a page it cannot read, or an image that has
+		 * exited or exec'd is EFAULT there, as the kernel's pin of a
+		 * gone mm fails. */
+		if (p->type == IOASID_PAGES_FILE) {
+			rc = file_check(p, last);
+			if (rc)
+				goto out_free;
+		}
 		rc = ioasid_account_charge(p->account_mode, p->source_pid,
 					   p->source_uid, newly);
+		/* A gone process has no limit to read: its pin is EFAULT, as
+		 * naming would have found, not over a limit. */
+		if (rc == -ENOMEM && p->type == IOASID_PAGES_USER &&
+		    !ioasid_mm_alive(p->mm))
+			rc = -EFAULT;
 		if (rc)
 			goto out_free;
 		itree_for_each_span(&span, &p->pin_itree, first, last) {

@@ -254,6 +254,44 @@ static void source_gone(void)
 }
 
 /*
+ * A pin of a process that has exited is EFAULT, whichever way it is
+ * charged: with accounting, its limit can no longer be read, and that
+ * must not read as over it.
+ */
+static void pin_after_exit(void)
+{
+	static const enum ioasid_account_mode modes[] = {
+		IOASID_ACCOUNT_NONE, IOASID_ACCOUNT_USER, IOASID_ACCOUNT_MM,
+	};
+	char *mem = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_pages *p[3];
+	struct ioasid_mm *theirs;
+	pid_t child;
+
+	child = fork();
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	theirs = ioasid_mm_open(child, getuid());
+	CHECK(theirs != NULL);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ(ioasid_pages_alloc_user(theirs, getuid(),
+						 (uintptr_t)mem, PG, true,
+						 modes[i], &p[i]),
+			 0);
+	ioasid_mm_put(theirs);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(ioasid_pages_pin(p[i], 0, 0), -EFAULT);
+		ioasid_pages_put(p[i]);
+	}
+	munmap(mem, PG);
+}
+
+/*
  * Mappings are asked for with PROCMAP_QUERY where the kernel has it and
  * read as text where it does not: both name the same pages, see the same
  * permissions and holes, and both see an image that has gone.
@@ -324,6 +362,7 @@ int main(void)
 	RUN(one_extent_per_run);
 	RUN(holder_of_part);
 	RUN(source_gone);
+	RUN(pin_after_exit);
 	ioasid_synchronize_rcu();
 	return check_finish("frame");
 }
