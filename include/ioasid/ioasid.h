@@ -202,7 +202,8 @@ IOASID_API int ioasid_caller_self(struct ioasid_caller *caller);
 /*
  * The address space of a caller that is another process, for a transport
  * to return from get_mm: the process' pid, its real uid, its pidfd (-1:
- * none), and descriptors of its /proc/self/mem (read-write) and
+ * none; closed, as the image's descriptors alone say whether it is still
+ * there), and descriptors of its /proc/self/mem (read-write) and
  * /proc/self/maps that the process opened itself and handed over.  The
  * core reaches its memory through them alone, so never beyond what the
  * process could reach, and never in an image that replaced the one they

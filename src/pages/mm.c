@@ -58,7 +58,6 @@ struct ioasid_mm {
 	atomic_uint refs;
 	pid_t pid;
 	uid_t uid;
-	int pidfd; /* -1: none */
 	int mem;   /* -1: this process */
 	int maps;  /* -1: this process (opened afresh each time) */
 	/* Reading maps as text moves the descriptor's offset. */
@@ -69,8 +68,7 @@ struct ioasid_mm {
 static pthread_mutex_t mms_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ioasid_mm *mms;
 
-static struct ioasid_mm *mm_make(pid_t pid, uid_t uid, int pidfd, int mem,
-				 int maps)
+static struct ioasid_mm *mm_make(pid_t pid, uid_t uid, int mem, int maps)
 {
 	struct ioasid_mm *mm = calloc(1, sizeof(*mm));
 
@@ -79,7 +77,6 @@ static struct ioasid_mm *mm_make(pid_t pid, uid_t uid, int pidfd, int mem,
 	atomic_init(&mm->refs, 1);
 	mm->pid = pid;
 	mm->uid = uid;
-	mm->pidfd = pidfd;
 	mm->mem = mem;
 	mm->maps = maps;
 	pthread_mutex_init(&mm->text_lock, NULL);
@@ -115,12 +112,14 @@ struct ioasid_mm *ioasid_mm_new(pid_t pid, uid_t uid, int pidfd, int mem,
 	 * have us write as if it were memory. */
 	if (pid > 0 && mem >= 0 && maps >= 0 && on_procfs(mem) &&
 	    on_procfs(maps))
-		mm = mm_make(pid, uid, pidfd, mem, maps);
+		mm = mm_make(pid, uid, mem, maps);
 	if (!mm) {
-		close_if(pidfd);
 		close_if(mem);
 		close_if(maps);
 	}
+	/* Whether the image is there is the maps descriptor's to say
+	 * (ioasid_mm_alive); the process' own lifetime is not. */
+	close_if(pidfd);
 	return mm;
 }
 
@@ -147,7 +146,7 @@ struct ioasid_mm *ioasid_mm_self(void)
 		mm = NULL;
 	pthread_mutex_unlock(&mms_lock);
 	if (!mm) {
-		mm = mm_make(getpid(), geteuid(), -1, -1, -1);
+		mm = mm_make(getpid(), geteuid(), -1, -1);
 		if (mm) {
 			pthread_mutex_lock(&mms_lock);
 			self_mm = mm;
@@ -209,7 +208,6 @@ void ioasid_mm_put(struct ioasid_mm *mm)
 	if (self_mm == mm)
 		self_mm = NULL;
 	pthread_mutex_unlock(&mms_lock);
-	close_if(mm->pidfd);
 	close_if(mm->mem);
 	close_if(mm->maps);
 	pthread_mutex_destroy(&mm->text_lock);
@@ -283,8 +281,10 @@ bool ioasid_mm_alive(struct ioasid_mm *mm)
 {
 	struct mm_vma vma;
 
-	if (mm->pidfd >= 0 && !vm_process_alive(mm->pidfd, mm->pid))
-		return false;
+	/* One query of the map the image was opened with: it fails once
+	 * the address space is gone, on exit and on exec alike, as the
+	 * kernel's mmget_not_zero() does.  (The process being alive is
+	 * not what matters: memory is the address space's.) */
 	return ioasid_mm_vma(mm, 0, &vma) != -ESRCH;
 }
 
