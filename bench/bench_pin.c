@@ -3,8 +3,9 @@
  * T5: pinning plus accounting of resident memory, against mlock plus
  * munlock of the same pages: per page over 64 MiB, and whole over 4 GiB
  * (as a VMM maps its guest's RAM); and the memory the pins cost the
- * daemon per 4 KiB page (its resident set before and after a pin of 1 GiB
- * of another process' memory, as all of a daemon's pins are).  Charged
+ * daemon per 4 KiB page (its resident set before and after a pin of
+ * another process' memory, as all of a daemon's pins are: 1 GiB in 2 MiB
+ * runs, and 16 MiB of pages that are each a run of their own).  Charged
  * as IOMMU_OPTION's default
  * charges a caller without CAP_IPC_LOCK: to the user's RLIMIT_MEMLOCK,
  * which a root run raises; a run that may not pins what it allows.
@@ -18,11 +19,13 @@
 #include "bench.h"
 #include "pages/mm.h"
 #include "pages/pages.h"
+#include "core/user_limits.h"
 #include "../tests/unit/self_mm.h"
 
 #define SMALL (64ull << 20)
 #define LARGE (4ull << 30)
 #define DAEMON (1ull << 30)
+#define SCATTERED (16ull << 20)
 #define HUGE (2ull << 20)
 
 /* RLIMIT_MEMLOCK at len if it may be raised so far, else what it is. */
@@ -103,14 +106,41 @@ static int pin_vs_mlock(uint64_t len, enum ioasid_account_mode mode,
 }
 
 /*
- * The memory a pin of len bytes of another process costs us per page:
- * shared memory, so that the child reaches it without copies, mapped by a
- * child we pin it from as the daemon pins its clients'.  Uncharged: the
- * limit is not what is measured.
+ * len bytes of a memfd mapped a page at a time in reverse order, so that
+ * no two neighbouring pages are neighbours in the file: every page a run
+ * of its own, the frame table's worst case.  NULL when it cannot be had.
  */
-static int daemon_heap(uint64_t len, double *heap)
+static unsigned char *scattered(uint64_t len)
 {
-	unsigned char *mem = resident(len, MAP_SHARED);
+	int fd = memfd_create("bench-pin", MFD_CLOEXEC);
+	unsigned char *at = MAP_FAILED;
+
+	if (fd >= 0 && !ftruncate(fd, (off_t)len))
+		at = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	for (uint64_t i = 0; at != MAP_FAILED && i < len >> 12; i++)
+		if (mmap(at + (i << 12), 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED, fd,
+			 (off_t)(len - ((i + 1) << 12))) == MAP_FAILED) {
+			munmap(at, len);
+			at = MAP_FAILED;
+		}
+	if (fd >= 0)
+		close(fd);
+	return at == MAP_FAILED ? NULL : at;
+}
+
+/*
+ * The memory a pin of len bytes at mem, shared memory of ours, costs us
+ * per page when we pin it from a child, as the daemon pins its clients'
+ * memory: our resident set before and after (which reads 0 where the
+ * allocator reuses what it had), and what the core charged the pinner
+ * for (its frame table and frame-number record).  Not charged against
+ * RLIMIT_MEMLOCK: the limit is not what is measured.
+ */
+static int daemon_heap(unsigned char *mem, uint64_t len, double *heap,
+		       double *charged)
+{
 	struct ioasid_pages *p = NULL;
 	struct ioasid_mm *child_mm;
 	uint64_t before;
@@ -128,10 +158,15 @@ static int daemon_heap(uint64_t len, double *heap)
 	if (child_mm &&
 	    !ioasid_pages_alloc_user(child_mm, getuid(), (uintptr_t)mem, len,
 				     true, IOASID_ACCOUNT_NONE, &p)) {
+		unsigned long was = ioasid_user_mem_charged(getuid());
+
 		before = resident_bytes();
 		if (!ioasid_pages_pin(p, 0, (len >> 12) - 1)) {
 			*heap = (double)(resident_bytes() - before) /
 				(double)(len >> 12);
+			*charged = (double)(ioasid_user_mem_charged(getuid()) -
+					    was) /
+				   (double)(len >> 12);
 			ioasid_pages_unpin(p, 0, (len >> 12) - 1);
 			rc = 0;
 		}
@@ -151,7 +186,7 @@ int main(void)
 	uint64_t large = lockable(LARGE);
 	uint64_t small = large < SMALL ? large : SMALL;
 	enum ioasid_account_mode mode = IOASID_ACCOUNT_USER;
-	double pin, lock, heap;
+	double pin, lock, heap, heap_scattered, charged, charged_scattered;
 	char what[80];
 
 	if (small < HUGE) {
@@ -160,13 +195,29 @@ int main(void)
 	}
 	bench_begin("pin");
 	if (pin_vs_mlock(small, mode, 5, &pin, &lock) ||
-	    daemon_heap(DAEMON, &heap))
+	    /* Once to warm up: the first pin from a child faults in code
+	     * and the allocator's first arenas, which no page costs. */
+	    daemon_heap(resident(2 * HUGE, MAP_SHARED), 2 * HUGE, &heap,
+			&charged) ||
+	    daemon_heap(resident(DAEMON, MAP_SHARED), DAEMON, &heap,
+			&charged) ||
+	    daemon_heap(scattered(SCATTERED), SCATTERED, &heap_scattered,
+			&charged_scattered))
 		return 1;
 	bench_row("t5_pin_ns", "T5 pin+unpin, RLIMIT_MEMLOCK charged, per page",
 		  pin, lock, "ns");
 	bench_fact("t5_mib", "T5 pinned at once", (double)(small >> 20), "MiB");
-	bench_fact("t5_heap_b", "T5 daemon memory per pinned 4 KiB page, 1 GiB",
+	bench_fact("t5_heap_b",
+		   "T5 daemon memory per pinned page, 2 MiB runs",
 		   heap, "B");
+	bench_fact("t5_charged_b", "T5 the same, charged to the pinner",
+		   charged, "B");
+	bench_fact("t5_heap_scattered_b",
+		   "T5 the same, 16 MiB, no two pages a run", heap_scattered,
+		   "B");
+	bench_fact("t5_charged_scattered_b",
+		   "T5 the same, charged to the pinner", charged_scattered,
+		   "B");
 	/* Where the limit stops short of 4 GiB and may not be raised, the
 	 * whole-guest pin is made uncharged, and says so. */
 	if (large < LARGE) {

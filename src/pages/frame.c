@@ -618,51 +618,56 @@ static struct holder *holder_find(struct extent *e, struct ioasid_pages *p,
  * their numbers to pfns[].
  */
 static int extent_hold(struct extent *e, uint64_t k, uint64_t n,
-		       struct ioasid_pages *p, uint64_t index, uint64_t *pfns)
+		       struct ioasid_pages *p, uint64_t index)
 {
 	const int64_t delta = (int64_t)(index - k);
-	struct holder *h = holder_find(e, p, delta);
+	struct holder *h = holder_find(e, p, delta), *fresh = NULL;
 	struct holder *_Atomic *link;
 
 	if (!h) {
 		if (ioasid_user_mem_charge(e->src->owner, sizeof(*h)))
 			return -ENOMEM;
-		h = calloc(1, sizeof(*h));
-		if (!h) {
-			ioasid_user_mem_uncharge(e->src->owner, sizeof(*h));
-			return -ENOMEM;
-		}
+		fresh = h = calloc(1, sizeof(*h));
+		if (!h)
+			goto out_uncharge;
 		h->pages = p;
 		h->delta = delta;
 		atomic_init(&h->next, NULL);
+	}
+	if (pfn_record_set(&p->record, index, n, e->pfn + k))
+		goto out_free;
+	if (fresh) {
 		for (link = &e->holders; atomic_load(link);
 		     link = &atomic_load(link)->next)
 			;
 		atomic_store_explicit(link, h, memory_order_release);
 	}
-	/* The record first: a reader that finds the holder checks it. */
-	for (uint64_t i = 0; i < n; i++)
-		__atomic_store_n(&pfns[i], e->pfn + k + i, __ATOMIC_RELEASE);
 	h->count += n;
 	e->held += n;
 	if (p->in_self)
 		e->self_seen = true;
 	host_map_update(e, k, n);
 	return 0;
+
+out_free:
+	if (!fresh)
+		return -ENOMEM;
+	free(fresh);
+out_uncharge:
+	ioasid_user_mem_uncharge(e->src->owner, sizeof(*h));
+	return -ENOMEM;
 }
 
 /* p gives up pages [index, index + n), pages [k, k + n) of e. */
 static void extent_release(struct extent *e, uint64_t k, uint64_t n,
-			   struct ioasid_pages *p, uint64_t index,
-			   uint64_t *pfns)
+			   struct ioasid_pages *p, uint64_t index)
 {
 	struct holder *h = holder_find(e, p, (int64_t)(index - k));
 	struct holder *_Atomic *link;
 
 	if (!h || h->count < n)
 		return; /* not held so: a caller bug, and nothing to undo */
-	for (uint64_t i = 0; i < n; i++)
-		__atomic_store_n(&pfns[i], 0, __ATOMIC_RELAXED);
+	pfn_record_clear(&p->record, index, n);
 	host_map_update(e, k, n);
 	e->held -= n;
 	h->count -= n;
@@ -725,7 +730,7 @@ static struct extent *gap_extent(struct source *s, uint64_t pos, uint64_t len,
  */
 static int hold_run(struct source *s, const struct ioasid_page_id *id,
 		    uint64_t n, uint64_t more, struct ioasid_pages *p,
-		    uint64_t index, uint64_t *pfns)
+		    uint64_t index)
 {
 	uint64_t pos = id->index, end = id->index + n;
 
@@ -747,8 +752,7 @@ static int hold_run(struct source *s, const struct ioasid_page_id *id,
 			if (!e)
 				return -ENOMEM;
 		}
-		rc = extent_hold(e, pos - e->node.start, len, p, index + off,
-				 pfns + off);
+		rc = extent_hold(e, pos - e->node.start, len, p, index + off);
 		if (rc) {
 			if (!e->held)
 				extent_drop(e);
@@ -766,30 +770,32 @@ static bool consecutive(const struct ioasid_page_id *x,
 	       x->index + 1 == y->index;
 }
 
-static void release_locked(struct ioasid_pages *p, uint64_t first_index,
-			   uint64_t *pfns, size_t n)
+/* Pages [first, first + n) of p let go of whatever frames they hold. */
+static void release_locked(struct ioasid_pages *p, uint64_t first, uint64_t n)
 {
-	size_t i = 0;
+	uint64_t i = 0;
 
 	while (i < n) {
-		uint64_t k, len = 1;
-		struct extent *e = pfns[i] ? extent_of(pfns[i], &k) : NULL;
+		uint64_t pfn = pfn_record_get(&p->record, first + i), k;
+		struct extent *e = pfn ? extent_of(pfn, &k) : NULL;
+		uint64_t len = 1, npages;
 
 		if (!e) {
 			i++;
 			continue;
 		}
-		while (i + len < n && pfns[i + len] == pfns[i] + len &&
-		       k + len < atomic_load(&e->npages))
+		npages = atomic_load(&e->npages);
+		while (i + len < n && k + len < npages &&
+		       pfn_record_get(&p->record, first + i + len) == pfn + len)
 			len++;
-		extent_release(e, k, len, p, first_index + i, pfns + i);
+		extent_release(e, k, len, p, first + i);
 		i += len;
 	}
 }
 
 int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
 		       uint64_t more, struct ioasid_pages *p,
-		       uint64_t first_index, uint64_t *pfns)
+		       uint64_t first_index)
 {
 	const uid_t owner = ioasid_pages_owner(p);
 	size_t i = 0;
@@ -802,14 +808,16 @@ int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
 
 		while (i + run < n && consecutive(&ids[i + run - 1], &ids[i + run]))
 			run++;
-		rc = s ? hold_run(s, &ids[i], run, n - i - run + more, p,
-				  first_index + i, pfns + i) :
+		/* Only a run that reaches the end of the batch may go on in
+		 * the next: room for more is for that one alone. */
+		rc = s ? hold_run(s, &ids[i], run, i + run == n ? more : 0, p,
+				  first_index + i) :
 			 -ENOMEM;
 		if (rc) {
 			if (s)
 				source_put_if_empty(s);
 			/* The part of this run held so far, with the rest. */
-			release_locked(p, first_index, pfns, i + run);
+			release_locked(p, first_index, i + run);
 			break;
 		}
 		i += run;
@@ -819,10 +827,10 @@ int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
 }
 
 void ioasid_frames_release(struct ioasid_pages *p, uint64_t first_index,
-			   uint64_t *pfns, size_t n)
+			   uint64_t n)
 {
 	pthread_mutex_lock(&frames_lock);
-	release_locked(p, first_index, pfns, n);
+	release_locked(p, first_index, n);
 	pthread_mutex_unlock(&frames_lock);
 }
 

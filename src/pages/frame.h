@@ -31,19 +31,19 @@
 
 /*
  * One more pin on the frame of each of ids[0..n), held for page index
- * first_index + i of page set p; pfns[i], which is p's own record of the
- * page (0 before), gets the frame number.  `more` says how many pages
- * the same pin will hold next, so that new numbers leave room for them.
- * All or nothing: -ENOMEM leaves nothing held.
+ * first_index + i of page set p, whose record (pfn_record.h) gets the
+ * frame number.  `more` says how many pages the same pin will hold next,
+ * so that new numbers leave room for them.  All or nothing: -ENOMEM
+ * leaves nothing held.
  */
 int ioasid_frames_hold(const struct ioasid_page_id *ids, size_t n,
 		       uint64_t more, struct ioasid_pages *p,
-		       uint64_t first_index, uint64_t *pfns);
+		       uint64_t first_index);
 
 /* Drop the pins ioasid_frames_hold() took for these pages of p, and clear
  * its record of them. */
 void ioasid_frames_release(struct ioasid_pages *p, uint64_t first_index,
-			   uint64_t *pfns, size_t n);
+			   uint64_t n);
 
 /* The pins on the page named id, and its frame number when pinned. */
 unsigned int ioasid_frame_pins(const struct ioasid_page_id *id,

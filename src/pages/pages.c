@@ -178,92 +178,24 @@ static uint64_t count_unpinned_locked(struct ioasid_pages *p, uint64_t first,
 	return n;
 }
 
-#define PFN_CHUNK 512
-
-static uint64_t *pfn_slot(struct ioasid_pages *p, uint64_t index)
-{
-	return &p->pfn_chunks[index / PFN_CHUNK][index % PFN_CHUNK];
-}
-
-static size_t pfn_chunk_slots(const struct ioasid_pages *p)
-{
-	return (p->npages + PFN_CHUNK - 1) / PFN_CHUNK;
-}
-
-/* Memory for frame numbers, paid for by the user who pins (at first). */
-static void *pfn_alloc(struct ioasid_pages *p, size_t bytes)
-{
-	void *mem;
-
-	if (ioasid_user_mem_charge(p->pfn_payer, bytes))
-		return NULL;
-	mem = calloc(1, bytes);
-	if (!mem)
-		ioasid_user_mem_uncharge(p->pfn_payer, bytes);
-	return mem;
-}
-
-/*
- * Chunks to hold the frame numbers of [first, last].  Published with
- * release: DMA reads the record without the set's mutex
- * (ioasid_pages_pfn_at).
- */
-static int pfn_chunks_make(struct ioasid_pages *p, uint64_t first,
-			   uint64_t last)
-{
-	if (!p->pfn_chunks) {
-		uint64_t **chunks;
-
-		p->pfn_payer = p->source_uid;
-		chunks = pfn_alloc(p, pfn_chunk_slots(p) * sizeof(*chunks));
-		if (!chunks)
-			return -ENOMEM;
-		__atomic_store_n(&p->pfn_chunks, chunks, __ATOMIC_RELEASE);
-	}
-	for (uint64_t c = first / PFN_CHUNK; c <= last / PFN_CHUNK; c++) {
-		uint64_t *chunk;
-
-		if (p->pfn_chunks[c])
-			continue;
-		chunk = pfn_alloc(p, PFN_CHUNK * sizeof(uint64_t));
-		if (!chunk)
-			return -ENOMEM;
-		__atomic_store_n(&p->pfn_chunks[c], chunk, __ATOMIC_RELEASE);
-	}
-	return 0;
-}
-
 uint64_t ioasid_pages_pfn_at(const struct ioasid_pages *p, int64_t index)
 {
-	uint64_t **chunks, *chunk;
-
 	if (index < 0 || (uint64_t)index >= p->npages)
 		return 0;
-	chunks = __atomic_load_n(&p->pfn_chunks, __ATOMIC_ACQUIRE);
-	chunk = chunks ? __atomic_load_n(&chunks[index / PFN_CHUNK],
-					 __ATOMIC_ACQUIRE) :
-			 NULL;
-	return chunk ? __atomic_load_n(&chunk[index % PFN_CHUNK],
-				       __ATOMIC_ACQUIRE) :
-		       0;
+	return pfn_record_get(&p->record, (uint64_t)index);
 }
 
 void ioasid_pages_pfns(struct ioasid_pages *p, uint64_t first, uint64_t n,
 		       uint64_t *pfns)
 {
 	for (uint64_t i = 0; i < n; i++)
-		pfns[i] = *pfn_slot(p, first + i);
+		pfns[i] = pfn_record_get(&p->record, first + i);
 }
 
 /* Drop the frames of [first, last], which no pin range covers any more. */
 static void frames_drop(struct ioasid_pages *p, uint64_t first, uint64_t last)
 {
-	while (first <= last) {
-		uint64_t n = MIN(last - first + 1, PFN_CHUNK - first % PFN_CHUNK);
-
-		ioasid_frames_release(p, first, pfn_slot(p, first), n);
-		first += n;
-	}
+	ioasid_frames_release(p, first, last - first + 1);
 }
 
 /*
@@ -287,7 +219,8 @@ static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 		if (rc)
 			return rc;
 	}
-	rc = pfn_chunks_make(p, first, last);
+	rc = pfn_record_prepare(&p->record, p->npages, p->source_uid, first,
+				last);
 	if (rc)
 		return rc;
 	rc = page_namer_start(&namer, p, first);
@@ -305,21 +238,15 @@ static int frames_take(struct ioasid_pages *p, uint64_t first, uint64_t last)
 		batch = MIN(batch, (size_t)BACKUP);
 	}
 	while (held <= last) {
-		uint64_t n = MIN(last - held + 1, (uint64_t)batch), k = 0;
+		uint64_t n = MIN(last - held + 1, (uint64_t)batch);
 
 		rc = page_namer_next(&namer, n, ids);
-		while (!rc && k < n) {
-			uint64_t m = MIN(n - k, PFN_CHUNK - held % PFN_CHUNK);
-
-			rc = ioasid_frames_hold(ids + k, m, last - held - m + 1,
-						p, held, pfn_slot(p, held));
-			if (!rc) {
-				held += m;
-				k += m;
-			}
-		}
+		if (!rc)
+			rc = ioasid_frames_hold(ids, n, last - held - n + 1, p,
+						held);
 		if (rc)
 			break;
+		held += n;
 	}
 	if (rc && held > first)
 		frames_drop(p, first, held - 1);
@@ -447,7 +374,7 @@ static int rw_elsewhere(struct ioasid_pages *p, uint64_t off, void *buf,
 		pthread_mutex_lock(&p->mutex);
 		pinned = itree_iter_first(&p->pin_itree, index, index);
 		if (pinned)
-			pfn = *pfn_slot(p, index);
+			pfn = pfn_record_get(&p->record, index);
 		pthread_mutex_unlock(&p->mutex);
 		if (!pinned || ioasid_frame_id(pfn, &id) ||
 		    ioasid_reach_file_rw(&id, p->source_uid, p->mm, in_page,
@@ -487,11 +414,7 @@ static void pages_free(struct ioasid_pages *p)
 	ioasid_after_grace_period();
 	/* Freed only now: DMA may have been reading the record until the
 	 * grace period ended (frame.c). */
-	if (p->pfn_chunks) {
-		for (uint64_t c = 0; c < pfn_chunk_slots(p); c++)
-			free(p->pfn_chunks[c]);
-		free(p->pfn_chunks);
-	}
+	pfn_record_free(&p->record);
 	if (p->fd >= 0)
 		close(p->fd);
 	ioasid_mm_put(p->mm);
@@ -531,16 +454,7 @@ void ioasid_pages_put(struct ioasid_pages *p)
 					p->source_uid, p->npinned);
 	if (p->dmabuf)
 		ioasid_dmabuf_detach(p);
-	if (p->pfn_chunks) {
-		size_t made = 0;
-
-		for (uint64_t c = 0; c < pfn_chunk_slots(p); c++)
-			made += p->pfn_chunks[c] != NULL;
-		ioasid_user_mem_uncharge(p->pfn_payer,
-					 made * PFN_CHUNK * sizeof(uint64_t) +
-						 pfn_chunk_slots(p) *
-							 sizeof(*p->pfn_chunks));
-	}
+	pfn_record_uncharge(&p->record);
 	/* A device's DMA may still be reading through the set (frame.c):
 	 * its descriptor and process stay until no reader can be, and go
 	 * before the call that dropped the set returns (a grace period,

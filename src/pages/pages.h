@@ -29,6 +29,7 @@
 #include "core/util.h"
 #include "core/rcu.h"
 #include "core/interval_tree.h"
+#include "pfn_record.h"
 
 struct ioasid_mm;
 struct ioasid_caller;
@@ -72,13 +73,9 @@ struct ioasid_pages {
 	pthread_mutex_t mutex;
 	struct itree pin_itree; /* page-index ranges held pinned */
 	uint64_t npinned;       /* distinct pinned pages, all charged */
-	/* The frame number of each pinned page (0 for one not pinned), in
-	 * chunks of 512 made on first need: what IO page tables are filled
-	 * with, and what says which pages of an extent the set holds
-	 * (frame.c).  Paid for by the user the set was charged to when the
-	 * first was made; freed after a grace period. */
-	uint64_t **pfn_chunks;
-	uid_t pfn_payer;
+	/* The frame number each page holds (pfn_record.h): what IO page
+	 * tables are filled with. */
+	struct pfn_record record;
 
 	struct rcu_head rcu;
 	struct ioasid_release release; /* instead of rcu when it holds a descriptor */
@@ -224,9 +221,8 @@ void ioasid_pages_pfns(struct ioasid_pages *p, uint64_t first, uint64_t n,
 
 /*
  * The frame number page `index` of p holds, or 0 when it holds none (or
- * there is no such page): the set's own record, which frame.c fills and
- * clears and DMA reads without the set's mutex to tell whether the set
- * holds a page.  In a read-side section, or under the mutex.
+ * there is no such page): what frame.c reads, without the set's mutex, to
+ * tell whether the set holds a page.
  */
 uint64_t ioasid_pages_pfn_at(const struct ioasid_pages *p, int64_t index);
 

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "pages/frame.h"
 #include "pages/pages.h"
+#include "pages/pfn_record.h"
 #include "self_mm.h"
 #include "pages/reach.h"
 #include "pt/pt.h"
@@ -157,19 +158,21 @@ static void one_extent_per_run(void)
  */
 static void holder_of_part(void)
 {
-	char *buf = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	struct ioasid_pages *a = user_set(buf, 4 * PG);
-	struct ioasid_pages *b;
+	int fd = memfd_create("holder_of_part", MFD_CLOEXEC);
+	char *buf, *alias, got[4];
+	struct ioasid_pages *a, *b;
 	struct ioasid_page_id id;
-	char *alias, got[4];
 	uint64_t pfn;
 
+	CHECK(fd >= 0 && !ftruncate(fd, 4 * PG));
+	/* One file at two addresses: b reaches a's pages elsewhere. */
+	buf = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	alias = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	CHECK(buf != MAP_FAILED && alias != MAP_FAILED);
+	a = user_set(buf, 4 * PG);
 	CHECK_EQ(ioasid_pages_pin(a, 0, 1), 0);
 	CHECK_EQ(ioasid_pages_pin(a, 2, 3), 0);
-	/* b reaches the same pages at another address. */
-	alias = mremap(buf, 0, 4 * PG, MREMAP_MAYMOVE);
-	CHECK(alias != MAP_FAILED);
 	b = user_set(alias + 2 * PG, 2 * PG);
 	CHECK_EQ(ioasid_pages_pin(b, 0, 1), 0);
 	pfn = ioasid_pages_pfn_at(a, 2);
@@ -200,6 +203,50 @@ static void holder_of_part(void)
 	ioasid_pages_put(a);
 	munmap(buf, 4 * PG);
 	munmap(alias, 4 * PG);
+}
+
+/*
+ * A set's record of its frame numbers: a chunk of 512 pages that holds one
+ * run costs a run's first number and a bit per page; holding numbers from
+ * two runs turns it into an array, every page keeping its number.
+ */
+static void record_runs(void)
+{
+	const size_t array = 512 * sizeof(uint64_t);
+	struct pfn_record r = { 0 };
+
+	CHECK_EQ(pfn_record_prepare(&r, 2048, getuid(), 0, 2047), 0);
+	CHECK_EQ(pfn_record_set(&r, 0, 2048, 1000), 0);
+	CHECK(r.charged < 2048 / 4);
+	CHECK_EQ(pfn_record_get(&r, 0), 1000);
+	CHECK_EQ(pfn_record_get(&r, 2047), 3047);
+
+	pfn_record_clear(&r, 100, 100);
+	CHECK_EQ(pfn_record_get(&r, 150), 0);
+	CHECK_EQ(pfn_record_get(&r, 99), 1099);
+	CHECK_EQ(pfn_record_get(&r, 200), 1200);
+
+	/* Another run in the same chunk. */
+	CHECK_EQ(pfn_record_set(&r, 150, 1, 5000), 0);
+	CHECK(r.charged >= array);
+	CHECK_EQ(pfn_record_get(&r, 150), 5000);
+	CHECK_EQ(pfn_record_get(&r, 149), 0);
+	CHECK_EQ(pfn_record_get(&r, 99), 1099);
+	CHECK_EQ(pfn_record_get(&r, 511), 1511);
+	CHECK_EQ(pfn_record_get(&r, 512), 1512);
+
+	/* A chunk emptied may start another run without becoming an array. */
+	pfn_record_clear(&r, 512, 512);
+	CHECK_EQ(pfn_record_set(&r, 600, 10, 77), 0);
+	CHECK(r.charged < array + 2048 / 4);
+	CHECK_EQ(pfn_record_get(&r, 605), 82);
+	CHECK_EQ(pfn_record_get(&r, 599), 0);
+	CHECK_EQ(pfn_record_get(&r, 1 << 20), 0);
+
+	pfn_record_uncharge(&r);
+	CHECK_EQ(r.charged, 0);
+	pfn_record_free(&r);
+	ioasid_synchronize_rcu();
 }
 
 /*
@@ -359,6 +406,7 @@ int main(void)
 	RUN(maps_query_and_text_agree);
 	RUN(shared);
 	RUN(partial);
+	RUN(record_runs);
 	RUN(one_extent_per_run);
 	RUN(holder_of_part);
 	RUN(source_gone);
