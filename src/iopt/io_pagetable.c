@@ -464,6 +464,16 @@ static int fill_area_locked(struct io_pagetable *iopt, struct iopt_area *area,
 	return 0;
 }
 
+bool iopt_has_domains(struct io_pagetable *iopt)
+{
+	bool has;
+
+	pthread_rwlock_rdlock(&iopt->iova_lock);
+	has = iopt->ndomains != 0;
+	pthread_rwlock_unlock(&iopt->iova_lock);
+	return has;
+}
+
 int iopt_map_pages(struct io_pagetable *iopt, struct iopt_pages_elm *elms,
 		   size_t nelms, uint64_t length, uint64_t *iova, int prot,
 		   bool fixed)

@@ -140,6 +140,9 @@ void iopt_remove_reserved(struct io_pagetable *iopt, const void *owner);
 int iopt_set_allow_iova(struct io_pagetable *iopt, struct itree *allowed);
 void iopt_free_allowed(struct itree *allowed);
 
+/* Whether a domain is attached now, so that a map pins at once. */
+bool iopt_has_domains(struct io_pagetable *iopt);
+
 /*
  * Map the pieces back to back at *iova: there exactly with `fixed`,
  * otherwise at an address allocated as upstream does.  On success the areas

@@ -264,9 +264,17 @@ int ioasid_ioas_map_user(struct ioasid_ucmd *u, struct ioasid_ioas *ioas,
 	rc = ioasid_caller_mm(u->caller, &mm);
 	if (rc)
 		return rc;
-	rc = ioasid_pages_alloc_user(mm, u->caller->uid, user_va, length,
-				     flags & IOMMU_IOAS_MAP_WRITEABLE,
-				     new_pages_account_mode(u), &pages);
+	/* Memory of an image that is gone is no memory at all.  A map that
+	 * pins proves the image there when it names the pages; one into an
+	 * IOAS with no domain pins nothing, and asks.  (A domain attached
+	 * meanwhile pins, and finds out then.) */
+	if (!iopt_has_domains(&ioas->iopt) && !ioasid_mm_alive(mm))
+		rc = -EFAULT;
+	else
+		rc = ioasid_pages_alloc_user(mm, u->caller->uid, user_va,
+					     length,
+					     flags & IOMMU_IOAS_MAP_WRITEABLE,
+					     new_pages_account_mode(u), &pages);
 	ioasid_mm_put(mm);
 	if (rc)
 		return rc;

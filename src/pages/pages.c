@@ -100,9 +100,6 @@ int ioasid_pages_alloc_user(struct ioasid_mm *mm, uid_t uid, uint64_t uptr,
 	rc = check_length(length);
 	if (rc)
 		return rc;
-	/* Memory of an image that is gone is no memory at all. */
-	if (!ioasid_mm_alive(mm))
-		return -EFAULT;
 	p = pages_alloc(ioasid_mm_pid(mm), uid, uptr - uptr_down, length,
 			writable, mode);
 	if (!p)

@@ -85,7 +85,8 @@ struct ioasid_pages {
  * A page set over [uptr, uptr + length) of address space mm (which it
  * takes a reference to), charged to mm's process and user uid.
  * -EOVERFLOW when the range wraps, -EINVAL when it is empty or absurdly
- * long, -EFAULT when mm's image is gone.
+ * long.  Whether mm's image is still there is for its pin to find
+ * (ioasid_pages_pin), or for ioasid_mm_alive() where nothing pins.
  */
 int ioasid_pages_alloc_user(struct ioasid_mm *mm, uid_t uid, uint64_t uptr,
 			    uint64_t length, bool writable,

@@ -5,9 +5,11 @@
  * ioctls, and pinning with its accounting (RLIMIT_MEMLOCK, 1 GiB pins).
  */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ctx_harness.h"
@@ -529,6 +531,69 @@ static void pin_populates(void)
 	close(mfd);
 }
 
+/* An address space opened while its process lived, as a daemon keeps
+ * its client's. */
+static struct ioasid_mm *gone_mm;
+
+static int gone_get_mm(void *priv, struct ioasid_mm **out)
+{
+	*out = ioasid_mm_get(gone_mm);
+	return 0;
+}
+
+/*
+ * A map served after its process exited (a request the daemon reads late)
+ * is EFAULT and maps nothing: into an IOAS with no domain, which pins
+ * nothing and so asks whether the image is there, and into one with a
+ * domain, whose pin finds it gone when it names the pages.
+ */
+static void map_after_exit(void)
+{
+	struct iommu_test_cmd md = { .size = sizeof(md),
+				     .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	char *buf = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_uaccess_ops ops = *caller.uaccess;
+	struct ioasid_caller gone = caller;
+	uint64_t iova = 1 << 24;
+	uint32_t bare, with_domain;
+	pid_t pid;
+
+	CHECK(buf != MAP_FAILED);
+	pid = fork();
+	if (!pid) {
+		pause();
+		_exit(0);
+	}
+	gone_mm = ioasid_mm_open(pid, getuid());
+	CHECK(gone_mm != NULL);
+	ops.get_mm = gone_get_mm;
+	gone.uaccess = &ops;
+	gone.pid = gone.tid = pid;
+	fresh();
+	bare = ioas_alloc();
+	with_domain = ioas_alloc();
+	md.id = with_domain;
+	CHECK_EQ(io(IOMMU_TEST_CMD, &md), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	for (int i = 0; i < 2; i++) {
+		struct iommu_ioas_map cmd = {
+			.size = sizeof(cmd), .flags = RW | FIXED,
+			.ioas_id = i ? with_domain : bare,
+			.user_va = (uintptr_t)buf, .length = PG, .iova = iova,
+		};
+
+		CHECK_EQ(ioasid_ctx_ioctl(ctx, &gone, IOMMU_IOAS_MAP,
+					  (unsigned long)&cmd),
+			 -EFAULT);
+		CHECK(pages_at(cmd.ioas_id, iova) == NULL);
+	}
+	ioasid_mm_put(gone_mm);
+	munmap(buf, PG);
+}
+
 static void pin_one_gib(void)
 {
 	const uint64_t len = 1ull << 30, npages = len / PG;
@@ -581,6 +646,7 @@ int main(void)
 	RUN(vfio_compat);
 	RUN(accounting);
 	RUN(pin_populates);
+	RUN(map_after_exit);
 	RUN(pin_one_gib);
 	ioasid_ctx_put(ctx);
 	return check_finish("ioas");
