@@ -132,16 +132,32 @@ static void run_bits(struct run_chunk *run, unsigned int from, unsigned int n,
 	}
 }
 
+/* The piece of [index, index + n) in index's chunk: where, and how long. */
+struct piece {
+	uint64_t chunk;
+	unsigned int in, len;
+	void *v; /* the chunk: a tagged run, or an array */
+};
+
+static struct piece piece_at(struct pfn_record *r, uint64_t index, uint64_t n)
+{
+	struct piece p = { .chunk = index / CHUNK, .in = index % CHUNK };
+
+	p.len = (unsigned int)MIN(n, (uint64_t)(CHUNK - p.in));
+	p.v = atomic_load(&r->chunks[p.chunk]);
+	return p;
+}
+
 int pfn_record_set(struct pfn_record *r, uint64_t index, uint64_t n,
 		   uint64_t pfn)
 {
+	const uint64_t first = index;
+
 	while (n) {
-		uint64_t c = index / CHUNK;
-		unsigned int in = index % CHUNK;
-		unsigned int len = (unsigned int)MIN(n, (uint64_t)(CHUNK - in));
-		void *v = atomic_load(&r->chunks[c]);
-		struct run_chunk *run = as_run(v);
-		uint64_t *array = run ? NULL : v;
+		struct piece pc = piece_at(r, index, n);
+		const unsigned int in = pc.in, len = pc.len;
+		struct run_chunk *run = as_run(pc.v);
+		uint64_t *array = run ? NULL : pc.v;
 
 		if (run && run_empty(run))
 			atomic_store_explicit(&run->base, pfn - in,
@@ -150,9 +166,13 @@ int pfn_record_set(struct pfn_record *r, uint64_t index, uint64_t n,
 			run_bits(run, in, len, true);
 		} else {
 			if (run) {
-				array = make_array(r, c, run);
-				if (!array)
+				array = make_array(r, pc.chunk, run);
+				if (!array) {
+					/* The chunks before say nothing. */
+					pfn_record_clear(r, first,
+							 index - first);
 					return -ENOMEM;
+				}
 			}
 			for (unsigned int i = 0; i < len; i++)
 				__atomic_store_n(&array[in + i], pfn + i,
@@ -168,21 +188,18 @@ int pfn_record_set(struct pfn_record *r, uint64_t index, uint64_t n,
 void pfn_record_clear(struct pfn_record *r, uint64_t index, uint64_t n)
 {
 	while (n) {
-		uint64_t c = index / CHUNK;
-		unsigned int in = index % CHUNK;
-		unsigned int len = (unsigned int)MIN(n, (uint64_t)(CHUNK - in));
-		void *v = atomic_load(&r->chunks[c]);
-		struct run_chunk *run = as_run(v);
+		struct piece pc = piece_at(r, index, n);
+		struct run_chunk *run = as_run(pc.v);
 
 		if (run) {
-			run_bits(run, in, len, false);
+			run_bits(run, pc.in, pc.len, false);
 		} else {
-			for (unsigned int i = 0; i < len; i++)
-				__atomic_store_n(&((uint64_t *)v)[in + i], 0,
-						 __ATOMIC_RELAXED);
+			for (unsigned int i = 0; i < pc.len; i++)
+				__atomic_store_n(&((uint64_t *)pc.v)[pc.in + i],
+						 0, __ATOMIC_RELAXED);
 		}
-		index += len;
-		n -= len;
+		index += pc.len;
+		n -= pc.len;
 	}
 }
 

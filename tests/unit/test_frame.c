@@ -15,6 +15,7 @@
 #include "pages/frame.h"
 #include "pages/pages.h"
 #include "pages/pfn_record.h"
+#include "core/user_limits.h"
 #include "self_mm.h"
 #include "pages/reach.h"
 #include "pt/pt.h"
@@ -243,6 +244,17 @@ static void record_runs(void)
 	CHECK_EQ(pfn_record_get(&r, 599), 0);
 	CHECK_EQ(pfn_record_get(&r, 1 << 20), 0);
 
+	/* A set that needs an array it cannot have writes nothing, in the
+	 * chunk before the one that failed either. */
+	pfn_record_clear(&r, 0, 1026);
+	ioasid_set_user_memory_limit(ioasid_user_mem_charged(getuid()) + 64);
+	CHECK_EQ(pfn_record_set(&r, 1020, 6, 9000), -ENOMEM);
+	ioasid_set_user_memory_limit(0);
+	CHECK_EQ(pfn_record_get(&r, 1020), 0);
+	CHECK_EQ(pfn_record_get(&r, 1023), 0);
+	CHECK_EQ(pfn_record_get(&r, 1024), 0);
+	CHECK_EQ(pfn_record_get(&r, 1026), 2026);
+
 	pfn_record_uncharge(&r);
 	CHECK_EQ(r.charged, 0);
 	pfn_record_free(&r);
@@ -266,12 +278,7 @@ static void source_gone(void)
 	pid_t child;
 
 	memset(priv, 1, PG);
-	child = fork();
-	if (!child) {
-		pause();
-		_exit(0);
-	}
-	theirs = ioasid_mm_open(child, getuid());
+	theirs = child_mm(&child);
 	CHECK(theirs != NULL);
 	CHECK_EQ(ioasid_pages_alloc_user(theirs, getuid(), (uintptr_t)shared,
 					 4 * PG, true, IOASID_ACCOUNT_NONE, &s),
@@ -284,8 +291,7 @@ static void source_gone(void)
 	CHECK_EQ(ioasid_pages_pin(pv, 0, 0), 0);
 	/* We are an address space of the same user that maps them. */
 	(void)self_mm();
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	child_end(child);
 
 	memcpy(shared + PG + 5, "reached", 7);
 	CHECK_EQ(ioasid_pages_rw(s, PG + 5, got, 7, false), 0);
@@ -316,12 +322,7 @@ static void pin_after_exit(void)
 	struct ioasid_mm *theirs;
 	pid_t child;
 
-	child = fork();
-	if (!child) {
-		pause();
-		_exit(0);
-	}
-	theirs = ioasid_mm_open(child, getuid());
+	theirs = child_mm(&child);
 	CHECK(theirs != NULL);
 	for (int i = 0; i < 3; i++)
 		CHECK_EQ(ioasid_pages_alloc_user(theirs, getuid(),
@@ -329,8 +330,7 @@ static void pin_after_exit(void)
 						 modes[i], &p[i]),
 			 0);
 	ioasid_mm_put(theirs);
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	child_end(child);
 	for (int i = 0; i < 3; i++) {
 		CHECK_EQ(ioasid_pages_pin(p[i], 0, 0), -EFAULT);
 		ioasid_pages_put(p[i]);
@@ -381,15 +381,9 @@ static void maps_query_and_text_agree(void)
 	CHECK_EQ(q[1].kind, IOASID_PAGE_ID_FILE);
 	CHECK_EQ(q[1].index, 1);
 
-	child = fork();
-	if (!child) {
-		pause();
-		_exit(0);
-	}
-	theirs = ioasid_mm_open(child, getuid());
+	theirs = child_mm(&child);
 	CHECK(theirs && ioasid_mm_alive(theirs));
-	kill(child, SIGKILL);
-	waitpid(child, NULL, 0);
+	child_end(child);
 	for (int text = 0; text < 2; text++) {
 		ioasid_mm_maps_as_text = text;
 		CHECK_EQ(ioasid_mm_vma(theirs, 0, &v), -ESRCH);

@@ -5,11 +5,9 @@
  * ioctls, and pinning with its accounting (RLIMIT_MEMLOCK, 1 GiB pins).
  */
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ctx_harness.h"
@@ -560,12 +558,7 @@ static void map_after_exit(void)
 	pid_t pid;
 
 	CHECK(buf != MAP_FAILED);
-	pid = fork();
-	if (!pid) {
-		pause();
-		_exit(0);
-	}
-	gone_mm = ioasid_mm_open(pid, getuid());
+	gone_mm = child_mm(&pid);
 	CHECK(gone_mm != NULL);
 	ops.get_mm = gone_get_mm;
 	gone.uaccess = &ops;
@@ -575,8 +568,7 @@ static void map_after_exit(void)
 	with_domain = ioas_alloc();
 	md.id = with_domain;
 	CHECK_EQ(io(IOMMU_TEST_CMD, &md), 0);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	child_end(pid);
 
 	for (int i = 0; i < 2; i++) {
 		struct iommu_ioas_map cmd = {
