@@ -190,45 +190,52 @@ static void table_free_rcu(struct rcu_head *head)
 }
 
 /*
- * Point frames [pfn, pfn + n) at e (e NULL: at nothing), a block at a
- * time.  Clearing never fails and may follow a claim that failed half
- * way.
+ * Point frames [in, in + len) of block b at e (e NULL: at nothing).
+ * Clearing never fails, and passes over what was never claimed (a claim
+ * that failed half way is cleared whole).
  */
+static int block_point(uint64_t b, uint64_t in, uint64_t len, struct extent *e)
+{
+	dir_slot *slot = dir_slot_of(b, e != NULL);
+	struct block_table *t;
+
+	if (!slot)
+		return e ? -ENOMEM : 0;
+	t = as_table(atomic_load(slot));
+	if (len == BLOCK_PAGES && !t) {
+		atomic_store_explicit(slot, e, memory_order_release);
+		return 0;
+	}
+	if (!t && !e)
+		return 0;
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		atomic_store_explicit(slot, (void *)((uintptr_t)t | TABLE_TAG),
+				      memory_order_release);
+	}
+	for (uint64_t i = in; i < in + len; i++) {
+		t->used += !atomic_load(&t->page[i]) - !e;
+		atomic_store_explicit(&t->page[i], e, memory_order_release);
+	}
+	if (!t->used) {
+		atomic_store_explicit(slot, NULL, memory_order_release);
+		ioasid_call_rcu(&t->rcu, table_free_rcu);
+	}
+	return 0;
+}
+
+/* Point frames [pfn, pfn + n) at e, a block at a time. */
 static int dir_point(uint64_t pfn, uint64_t n, struct extent *e)
 {
 	while (n) {
 		uint64_t in = pfn & (BLOCK_PAGES - 1);
 		uint64_t len = MIN(n, BLOCK_PAGES - in);
-		dir_slot *slot = dir_slot_of(pfn >> BLOCK_SHIFT, e != NULL);
-		struct block_table *t;
+		int rc = block_point(pfn >> BLOCK_SHIFT, in, len, e);
 
-		if (!slot)
-			return e ? -ENOMEM : 0;
-		t = as_table(atomic_load(slot));
-		if (len == BLOCK_PAGES && !t) {
-			atomic_store_explicit(slot, e, memory_order_release);
-		} else {
-			if (!t && !e)
-				return 0; /* never claimed */
-			if (!t) {
-				t = calloc(1, sizeof(*t));
-				if (!t)
-					return -ENOMEM;
-				atomic_store_explicit(
-					slot, (void *)((uintptr_t)t | TABLE_TAG),
-					memory_order_release);
-			}
-			for (uint64_t i = in; i < in + len; i++) {
-				t->used += !atomic_load(&t->page[i]) - !e;
-				atomic_store_explicit(&t->page[i], e,
-						      memory_order_release);
-			}
-			if (!t->used) {
-				atomic_store_explicit(slot, NULL,
-						      memory_order_release);
-				ioasid_call_rcu(&t->rcu, table_free_rcu);
-			}
-		}
+		if (rc)
+			return rc;
 		pfn += len;
 		n -= len;
 	}
