@@ -18,7 +18,7 @@
  * with consecutive identities (one file's consecutive offsets, or one
  * process' consecutive addresses) and consecutive frame numbers, of one
  * user.  What is per page lives in the page sets that hold the pages:
- * each set's frame-number record (pages.c) says which of its pages it
+ * each set's frame-number record (pfn_record.h) says which of its pages it
  * holds, and through which frame.  So a pin of a million pages of one
  * mapping costs one extent and one holder here, however it is batched.
  *
