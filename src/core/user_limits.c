@@ -122,6 +122,18 @@ void ioasid_user_mem_uncharge(uid_t uid, size_t bytes)
 		ioasid_user_counts_sub(&memory, uid, bytes);
 }
 
+void *ioasid_user_mem_calloc(uid_t uid, size_t bytes)
+{
+	void *mem;
+
+	if (ioasid_user_mem_charge(uid, bytes))
+		return NULL;
+	mem = calloc(1, bytes);
+	if (!mem)
+		ioasid_user_mem_uncharge(uid, bytes);
+	return mem;
+}
+
 unsigned long ioasid_user_mem_charged(uid_t uid)
 {
 	return ioasid_user_counts_of(&memory, uid);

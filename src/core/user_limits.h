@@ -64,5 +64,8 @@ void ioasid_set_user_memory_limit(unsigned long bytes);
 int ioasid_user_mem_charge(uid_t uid, size_t bytes);
 void ioasid_user_mem_uncharge(uid_t uid, size_t bytes);
 unsigned long ioasid_user_mem_charged(uid_t uid);
+/* `bytes` of zeroed memory charged to uid; NULL, with nothing charged,
+ * past the limit or out of memory.  Freed with free() and an uncharge. */
+void *ioasid_user_mem_calloc(uid_t uid, size_t bytes);
 
 #endif

@@ -45,13 +45,9 @@ static struct iopt_area *area_alloc(void)
 	uid_t payer = ioasid_current_uid();
 	struct iopt_area *area;
 
-	if (ioasid_user_mem_charge(payer, sizeof(*area)))
+	area = ioasid_user_mem_calloc(payer, sizeof(*area));
+	if (!area)
 		return NULL;
-	area = calloc(1, sizeof(*area));
-	if (!area) {
-		ioasid_user_mem_uncharge(payer, sizeof(*area));
-		return NULL;
-	}
 	area->payer = payer;
 	return area;
 }

@@ -50,8 +50,8 @@ struct extent {
 	uint64_t pfn; /* of its first page */
 	/* Grows at the end only; readers check a page against it. */
 	_Atomic uint64_t npages;
-	struct holder *_Atomic holders; /* appended: DMA keeps its way */
-	uint64_t held;		/* pages held, summed over holders */
+	/* Appended, so DMA keeps its way; none left, and the extent goes. */
+	struct holder *_Atomic holders;
 	/* Whether a holder over this process' own memory ever held it: only
 	 * then can the host map say anything but NULL for its pages. */
 	bool self_seen;
@@ -306,13 +306,11 @@ static struct source *source_get(const struct ioasid_page_id *id, uid_t owner)
 
 	if (s)
 		return s;
-	if (hash_grow() || ioasid_user_mem_charge(owner, sizeof(*s)))
+	if (hash_grow())
 		return NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		ioasid_user_mem_uncharge(owner, sizeof(*s));
+	s = ioasid_user_mem_calloc(owner, sizeof(*s));
+	if (!s)
 		return NULL;
-	}
 	s->kind = id->kind;
 	s->a = id->a;
 	s->b = id->b;
@@ -558,11 +556,9 @@ static struct extent *extent_new(struct source *s, uint64_t index, uint64_t n,
 	struct extent *e;
 	uint64_t pfn;
 
-	if (ioasid_user_mem_charge(s->owner, sizeof(*e)))
-		return NULL;
-	e = calloc(1, sizeof(*e));
+	e = ioasid_user_mem_calloc(s->owner, sizeof(*e));
 	if (!e)
-		goto out_uncharge;
+		return NULL;
 	pfn = pfns_alloc(n, room, index & (BLOCK_PAGES - 1));
 	if (!pfn)
 		goto out_free;
@@ -583,7 +579,6 @@ out_pfns:
 	pfns_free(pfn, n);
 out_free:
 	free(e);
-out_uncharge:
 	ioasid_user_mem_uncharge(s->owner, sizeof(*e));
 	return NULL;
 }
@@ -620,10 +615,14 @@ static struct holder *holder_find(struct extent *e, struct ioasid_pages *p,
 	return NULL;
 }
 
-/*
- * Set p's pages [index, index + n) to hold pages [k, k + n) of e, writing
- * their numbers to pfns[].
- */
+/* A holder gone from its extent's list, or never on it. */
+static void holder_free(struct extent *e, struct holder *h)
+{
+	ioasid_user_mem_uncharge(e->src->owner, sizeof(*h));
+	free(h);
+}
+
+/* Set p's pages [index, index + n) to hold pages [k, k + n) of e. */
 static int extent_hold(struct extent *e, uint64_t k, uint64_t n,
 		       struct ioasid_pages *p, uint64_t index)
 {
@@ -632,17 +631,18 @@ static int extent_hold(struct extent *e, uint64_t k, uint64_t n,
 	struct holder *_Atomic *link;
 
 	if (!h) {
-		if (ioasid_user_mem_charge(e->src->owner, sizeof(*h)))
-			return -ENOMEM;
-		fresh = h = calloc(1, sizeof(*h));
+		fresh = h = ioasid_user_mem_calloc(e->src->owner, sizeof(*h));
 		if (!h)
-			goto out_uncharge;
+			return -ENOMEM;
 		h->pages = p;
 		h->delta = delta;
 		atomic_init(&h->next, NULL);
 	}
-	if (pfn_record_set(&p->record, index, n, e->pfn + k))
-		goto out_free;
+	if (pfn_record_set(&p->record, index, n, e->pfn + k)) {
+		if (fresh)
+			holder_free(e, fresh);
+		return -ENOMEM;
+	}
 	if (fresh) {
 		for (link = &e->holders; atomic_load(link);
 		     link = &atomic_load(link)->next)
@@ -650,19 +650,10 @@ static int extent_hold(struct extent *e, uint64_t k, uint64_t n,
 		atomic_store_explicit(link, h, memory_order_release);
 	}
 	h->count += n;
-	e->held += n;
 	if (p->in_self)
 		e->self_seen = true;
 	host_map_update(e, k, n);
 	return 0;
-
-out_free:
-	if (!fresh)
-		return -ENOMEM;
-	free(fresh);
-out_uncharge:
-	ioasid_user_mem_uncharge(e->src->owner, sizeof(*h));
-	return -ENOMEM;
 }
 
 /* p gives up pages [index, index + n), pages [k, k + n) of e. */
@@ -676,7 +667,6 @@ static void extent_release(struct extent *e, uint64_t k, uint64_t n,
 		return; /* not held so: a caller bug, and nothing to undo */
 	pfn_record_clear(&p->record, index, n);
 	host_map_update(e, k, n);
-	e->held -= n;
 	h->count -= n;
 	if (!h->count) {
 		for (link = &e->holders; atomic_load(link) != h;
@@ -687,7 +677,7 @@ static void extent_release(struct extent *e, uint64_t k, uint64_t n,
 		ioasid_user_mem_uncharge(e->src->owner, sizeof(*h));
 		ioasid_call_rcu(&h->rcu, holder_free_rcu);
 	}
-	if (!e->held) {
+	if (!atomic_load(&e->holders)) {
 		struct source *s = e->src;
 
 		extent_drop(e);
@@ -761,7 +751,7 @@ static int hold_run(struct source *s, const struct ioasid_page_id *id,
 		}
 		rc = extent_hold(e, pos - e->node.start, len, p, index + off);
 		if (rc) {
-			if (!e->held)
+			if (!atomic_load(&e->holders))
 				extent_drop(e);
 			return rc;
 		}

@@ -36,16 +36,10 @@ static struct run_chunk *as_run(void *v)
 
 static void *charged_alloc(struct pfn_record *r, size_t bytes)
 {
-	void *mem;
+	void *mem = ioasid_user_mem_calloc(r->payer, bytes);
 
-	if (ioasid_user_mem_charge(r->payer, bytes))
-		return NULL;
-	mem = calloc(1, bytes);
-	if (!mem) {
-		ioasid_user_mem_uncharge(r->payer, bytes);
-		return NULL;
-	}
-	r->charged += bytes;
+	if (mem)
+		r->charged += bytes;
 	return mem;
 }
 
