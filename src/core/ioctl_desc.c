@@ -235,6 +235,17 @@ int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
 	return -1;
 }
 
+bool ioasid_ioctl_desc_moves_files(const struct ioasid_ioctl_desc *d)
+{
+	if (d->ret_fd_op)
+		return true;
+	for (unsigned int i = 0; i < d->nfields; i++)
+		if (d->fields[i].kind == IOASID_F_FD ||
+		    d->fields[i].kind == IOASID_F_OUT_FD)
+			return true;
+	return false;
+}
+
 uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 			   size_t len)
 {

@@ -217,6 +217,12 @@ void ioasid_field_set(const struct ioasid_field *f, void *image,
 int ioasid_ioctl_desc_fd(const struct ioasid_ioctl_desc *d, const void *cmd,
 			 size_t len);
 
+/*
+ * Whether a call of d, under any op, takes a descriptor of the caller's
+ * or hands one out: such a call needs the socket, which carries files.
+ */
+bool ioasid_ioctl_desc_moves_files(const struct ioasid_ioctl_desc *d);
+
 /* How many bytes pointer field `f` names in a struct image. */
 uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 			   size_t len);

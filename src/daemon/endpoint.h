@@ -9,6 +9,9 @@ enum endpoint_kind {
 	ENDPOINT_FILE,    /* our end of a file handed to a client */
 };
 
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #include "wire_uaccess.h"
 
 struct lane;
@@ -25,6 +28,10 @@ struct endpoint {
 	int job;                /* what it is held, queued or run for */
 	int where;              /* at rest (armed), held, queued, running */
 	int close_pending;      /* hung up while running: close after */
+	/* Its job waits on the client's request slot (session_linger);
+	 * linger_stop, read without the lock, ends that wait. */
+	bool lingering;
+	_Atomic bool linger_stop;
 	struct endpoint *qnext; /* in the run queue, held in its lane, or
 				 * dead and waiting to be freed */
 	struct endpoint *next, **pprev; /* every open one, for stopping */

@@ -25,22 +25,27 @@ static int request_verify_cap(void *priv, unsigned int cap)
 	return cap < 64 && ((w->caps >> cap) & 1);
 }
 
-int request_reply(int sock, struct request *r, long result, int client_fd)
+/* The reply's header, without a descriptor. */
+static struct ioasid_wire_rep reply_head(const struct request *r, long result)
 {
-	struct wire_uaccess *w = &r->w;
-	uint32_t seq = r->req.seq;
-	union ioasid_wire_fd_control control;
-	struct ioasid_wire_rep rep = {
+	return (struct ioasid_wire_rep){
 		.magic = IOASID_WIRE_MAGIC,
 		.kind = IOASID_WIRE_REPLY,
 		.version = IOASID_WIRE_VERSION,
-		.seq = seq,
-		.nsegs = w->reply_nsegs,
+		.seq = r->req.seq,
+		.nsegs = r->w.reply_nsegs,
 		.result = result,
 		.fail_nth_left = r->fail_nth_left,
 		.extra = r->reply_extra,
 		.trap = r->reply_trap,
 	};
+}
+
+int request_reply(int sock, struct request *r, long result, int client_fd)
+{
+	struct wire_uaccess *w = &r->w;
+	union ioasid_wire_fd_control control;
+	struct ioasid_wire_rep rep = reply_head(r, result);
 	struct iovec iov[2] = {
 		{ .iov_base = &rep, .iov_len = sizeof(rep) },
 		{ .iov_base = w->reply, .iov_len = w->reply_len },
@@ -59,6 +64,14 @@ int request_reply(int sock, struct request *r, long result, int client_fd)
 	return 0;
 }
 
+size_t request_reply_into(struct request *r, long result, unsigned char *out)
+{
+	struct ioasid_wire_rep rep = reply_head(r, result);
+
+	memcpy(out, &rep, sizeof(rep));
+	memcpy(out + sizeof(rep), r->w.reply, r->w.reply_len);
+	return sizeof(rep) + r->w.reply_len;
+}
 
 void request_pass_identity(int sock)
 {
@@ -215,6 +228,28 @@ out_close_fds:
 		close(pidfd);
 	request_end_fds(w);
 	return rc;
+}
+
+int request_take(struct request *r, const unsigned char *msg, size_t n,
+		 const struct ucred *cred, struct client_mm *mm, const char *who)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->w.fd = -1;
+	r->w.cb_sock = -1;
+	r->w.pidfd = -1;
+	if (n > IOASID_WIRE_MAX_MSG) {
+		log_msg("%s: message too large, dropping it", who);
+		return -EPROTO;
+	}
+	/* Read once: the sender may be writing it still. */
+	memcpy(rxbuf, msg, n);
+	rc = request_parse(r, rxbuf, n, cred, -1, who);
+	if (rc)
+		return rc;
+	r->w.mm = mm;
+	return 0;
 }
 
 void request_end(struct request *r)

@@ -70,8 +70,21 @@ int request_recv(int sock, struct request *r, struct client_mm *mm,
 int request_parse(struct request *r, const unsigned char *buf, size_t n,
 		  const struct ucred *cred, int sock, const char *who);
 
+/*
+ * A request that came through a slot (wire/slot.h): the n bytes at msg,
+ * copied before they are read, from the sender cred names, whose address
+ * space is kept in mm.  Nothing can be asked of the client meanwhile.
+ * 0 or -EPROTO, as request_parse; after 0, request_end() must follow.
+ */
+int request_take(struct request *r, const unsigned char *msg, size_t n,
+		 const struct ucred *cred, struct client_mm *mm, const char *who);
+
 /* Answer r with result (and the descriptor client_fd, if >= 0). */
 int request_reply(int sock, struct request *r, long result, int client_fd);
+
+/* The same answer, written at out (IOASID_WIRE_MAX_MSG bytes): its
+ * length. */
+size_t request_reply_into(struct request *r, long result, unsigned char *out);
 
 /* Close what came with the request and was not taken. */
 void request_end(struct request *r);

@@ -35,6 +35,18 @@
  * that many threads, and the pool (up to MAX_THREADS, grown as the load
  * needs) goes on serving everyone else.
  *
+ * Slots.  A connection whose client keeps a request slot (wire/slot.h)
+ * is served there after a request that opened it: the job goes on,
+ * its thread waiting on the slot (session_linger), first giving away
+ * the lead, which must not wait with it.  The job ends, and the
+ * connection is watched again, when the client gives the slot up, when
+ * it has been quiet, or when a message waits on its socket; and at
+ * once when the connection hangs up, when its user has jobs held for
+ * want of a share, when the pool has no thread left, and at the stop.
+ * A request through a slot passes no leader, so it cannot wait for a
+ * close the leader has not seen: the shim gives every slot up before a
+ * close of its own, and its next request on each goes by the socket.
+ *
  * Lifetimes.  An endpoint's memory is freed by the leader only, at the
  * end of the round after it died: by then its descriptor has been closed
  * for a whole collection of events, so no event the leader holds can
@@ -88,6 +100,7 @@ struct lane {
 	unsigned int closing; /* closes pending */
 	unsigned int serving; /* open and serve jobs queued or running */
 	unsigned int opening; /* open jobs held, queued or running */
+	unsigned int lingering; /* jobs waiting on a slot */
 	struct endpoint *held, **held_tail; /* open and serve jobs waiting */
 };
 
@@ -164,6 +177,25 @@ static void lane_put(struct lane *l)
 	free(l);
 }
 
+/* Under sched.lock: e's wait on its slot ends (see Slots). */
+static void stop_lingering(struct endpoint *e)
+{
+	if (!e->lingering || atomic_load(&e->linger_stop))
+		return;
+	atomic_store(&e->linger_stop, true);
+	session_slot_stop((struct session *)e);
+}
+
+/* ... and so does every such wait of lane l's, or of everyone's. */
+static void stop_lingering_all(const struct lane *l)
+{
+	if (l && !l->lingering)
+		return;
+	for (struct endpoint *e = sched.all; e; e = e->next)
+		if (!l || e->lane == l)
+			stop_lingering(e);
+}
+
 static void enqueue(struct endpoint *e, enum job job)
 {
 	e->job = job;
@@ -214,6 +246,8 @@ static void submit(struct endpoint *e, enum job job)
 		e->qnext = NULL;
 		*l->held_tail = e;
 		l->held_tail = &e->qnext;
+		/* A share held by slots waits no longer. */
+		stop_lingering_all(l);
 	} else {
 		l->serving++;
 		enqueue(e, job);
@@ -253,6 +287,8 @@ static void hang_up(struct endpoint *e)
 
 	if (e->job == JOB_CLOSE || e->close_pending)
 		return; /* seen already */
+	/* The user's next requests wait for this close, by the socket. */
+	stop_lingering_all(l);
 	switch (e->where) {
 	case AT_REST:
 		submit(e, JOB_CLOSE);
@@ -304,8 +340,12 @@ static void kick(void)
 		pthread_cond_signal(&sched.standby_wake);
 	for (unsigned int i = 0; i < want && i < sched.idle; i++)
 		pthread_cond_signal(&sched.wake);
-	if (want <= sched.idle + sched.starting ||
-	    sched.threads >= MAX_THREADS || pthread_attr_init(&attr))
+	if (want <= sched.idle + sched.starting)
+		return;
+	/* Threads waiting on slots give way to jobs that have none. */
+	if (sched.threads >= MAX_THREADS)
+		stop_lingering_all(NULL);
+	if (sched.threads >= MAX_THREADS || pthread_attr_init(&attr))
 		return;
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	while (want > sched.idle + sched.starting &&
@@ -416,6 +456,31 @@ static void bury(struct endpoint *e)
 	sched.dead = e;
 }
 
+/* The lead's number while this thread holds it, else 0. */
+static __thread unsigned int my_lead;
+
+/*
+ * e's job is to wait on its slot: stopped at once if a reason to stop
+ * came first, and the lead given away if this thread holds it loose.
+ */
+static void linger_begin(struct endpoint *e)
+{
+	pthread_mutex_lock(&sched.lock);
+	e->lingering = true;
+	e->lane->lingering++;
+	atomic_store(&e->linger_stop, false);
+	if (e->close_pending || e->lane->held || e->lane->closing || sched.stop)
+		atomic_store(&e->linger_stop, true);
+	if (sched.loose && my_lead == sched.lead_gen) {
+		sched.loose = false;
+		sched.led = false;
+		sched.lead_gen++;
+		my_lead = 0;
+		kick();
+	}
+	pthread_mutex_unlock(&sched.lock);
+}
+
 /*
  * Do e's job, holding no lock.  Returns 1 when e is closed, 0 when it
  * is to be watched again, or -errno of an open that failed (e then
@@ -427,10 +492,19 @@ static int run(struct endpoint *e, enum job job)
 	case JOB_OPEN:
 		return session_open((struct session *)e);
 	case JOB_SERVE:
-		if (!(e->kind == ENDPOINT_SESSION ?
-			      session_serve_one((struct session *)e) :
-			      file_end_serve_one((struct file_end *)e)))
+		if (e->kind == ENDPOINT_SESSION) {
+			struct session *s = (struct session *)e;
+			int rc = session_serve_one(s);
+
+			if (!rc && s->slot_opened) {
+				linger_begin(e);
+				rc = session_linger(s, &e->linger_stop);
+			}
+			if (!rc)
+				return 0;
+		} else if (!file_end_serve_one((struct file_end *)e)) {
 			return 0;
+		}
 		/* The client hung up, or broke the protocol. */
 		break;
 	default:
@@ -447,6 +521,10 @@ static void finish(struct endpoint *e, enum job job, int rc)
 {
 	struct lane *l = e->lane;
 
+	if (e->lingering) {
+		e->lingering = false;
+		l->lingering--;
+	}
 	if (job == JOB_CLOSE) {
 		l->closing--;
 	} else {
@@ -661,6 +739,7 @@ static struct endpoint *lead(void)
 		if (*loop->stopping) {
 			sched.stop = true;
 			sched.led = false;
+			stop_lingering_all(NULL);
 			pthread_cond_broadcast(&sched.wake);
 			pthread_cond_broadcast(&sched.standby_wake);
 			return NULL;
@@ -759,6 +838,7 @@ static void *thread_main(void *arg)
 		} else {
 			leading = false;
 		}
+		my_lead = leading ? gen : 0;
 		if (leading) {
 			pthread_mutex_unlock(&sched.lock);
 			e = lead();
@@ -770,6 +850,7 @@ static void *thread_main(void *arg)
 			if (wait_for_work()) {
 				gen = ++sched.lead_gen;
 				leading = true;
+				my_lead = gen;
 				/* As if back from a job of its own. */
 			}
 			continue;

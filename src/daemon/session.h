@@ -3,12 +3,17 @@
 #ifndef IOASID_DAEMON_SESSION_H
 #define IOASID_DAEMON_SESSION_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "endpoint.h"
 
 struct ioasid_ctx;
+
+struct ioasid_wire_slot;
 
 struct session {
 	struct endpoint ep;
@@ -16,6 +21,17 @@ struct session {
 	pid_t opener_pid; /* SO_PEERCRED at accept, for log lines */
 	uid_t opener_uid; /* whose share of descriptors it takes */
 	uint64_t id;
+	/*
+	 * The client's request slot (wire/slot.h), or NULL; its requests'
+	 * sender is the process that handed it over, as it was then (the
+	 * slot is that process' alone: its children do not map it), and
+	 * so is the address space they are served in.  Used by the one
+	 * thread that serves the connection.
+	 */
+	struct ioasid_wire_slot *slot;
+	struct ucred slot_cred;
+	struct client_mm slot_mm;
+	bool slot_opened; /* by the request just served: wait there next */
 };
 
 /* A connection just accepted, its opener known; NULL without memory. */
@@ -42,5 +58,18 @@ void session_close(struct session *s);
  * when a message is ready.
  */
 int session_serve_one(struct session *s);
+
+/*
+ * After a request that opened the client's slot (slot_opened): serve
+ * the requests that come through it, looking for each and then sleeping
+ * on it, until the client gives the slot up, *stop is set
+ * (session_slot_stop), or the connection has been quiet for a while or
+ * has a message waiting on its socket.  The slot is closed on return.
+ * Returns as session_serve_one.
+ */
+int session_linger(struct session *s, _Atomic bool *stop);
+
+/* From another thread, *stop just set: wake the thread lingering on s. */
+void session_slot_stop(struct session *s);
 
 #endif

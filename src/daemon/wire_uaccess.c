@@ -187,13 +187,14 @@ static int client_mm(struct wire_uaccess *w, struct ioasid_mm **out)
 	struct client_mm *cm = w->mm;
 	int fds[2], rc;
 
-	if (!cm || w->cb_sock < 0 || w->cb_broken)
+	if (!cm || w->cb_broken)
 		return -EFAULT;
 	if (cm->pid == w->pid && cm->mm && !ioasid_mm_rw(cm->mm, 0, NULL, 0, 0)) {
 		*out = cm->mm;
 		return 0;
 	}
-	if (cm->pid == w->pid && cm->refused)
+	/* A slot's request has no socket to ask through. */
+	if (w->cb_sock < 0 || (cm->pid == w->pid && cm->refused))
 		return -EFAULT;
 	/* Once per request: an image that dies meanwhile is not chased. */
 	if (w->mm_asked)
@@ -449,9 +450,15 @@ static int wu_reserve_fd(void *priv, struct ioasid_file *file,
 			 uint64_t fd_uptr)
 {
 	struct wire_uaccess *w = priv;
+	int rc;
+
+	/* Only the socket carries files: a slot serves no call that makes
+	 * one (ioasid_ioctl_desc_moves_files), and this keeps it so. */
+	if (w->cb_sock < 0)
+		return -EMFILE;
 	/* A VFIO device's file says so in its name: the shim serves its
 	 * regions and mappings. */
-	int rc = wire_file_pair(w->new_file_fds,
+	rc = wire_file_pair(w->new_file_fds,
 				strcmp(ioasid_file_name(file), "[vfio-device]") ?
 					IOASID_WIRE_FILE_PREFIX :
 					IOASID_WIRE_VFIO_PREFIX);

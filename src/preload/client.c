@@ -35,6 +35,7 @@
 #include "core/util.h"
 #include "core/vm_access.h"
 #include "preload.h"
+#include "wire/slot.h"
 #include "wire/spin.h"
 #include "wire/wire.h"
 
@@ -853,22 +854,21 @@ static void drain_doorbells(int fd)
 }
 
 /*
- * One request and its reply on fd, one exchange at a time per process
- * (and per open file, across processes): the result, or -errno.  A
- * file's stale doorbells are dropped first when `drain`.
+ * One request and its reply through the socket: the result, or -errno.
+ * Holds the connection's record lock (see above).
  */
-static long exchange(int fd, struct req_builder *b,
-		     const struct ioasid_wire_req *req, const int *fds,
-		     unsigned int nfds, bool drain, struct ioasid_wire_rep *head)
+static long socket_exchange(int fd, struct req_builder *b,
+			    const struct ioasid_wire_req *req, const int *fds,
+			    unsigned int nfds, bool drain,
+			    struct ioasid_wire_rep *head)
 {
 	size_t rlen;
 	long result;
 	int rfd = -1;
 
-	pthread_mutex_lock(&exchange_lock);
 	result = lock_fd(fd, F_WRLCK);
 	if (result)
-		goto out_unlock;
+		return result;
 	if (drain)
 		drain_doorbells(fd);
 	result = send_request(fd, b->buf, b->len, fds, nfds);
@@ -880,6 +880,282 @@ static long exchange(int fd, struct req_builder *b,
 	if (!result)
 		result = apply_reply(b->buf, rlen, rfd, head);
 	lock_fd(fd, F_UNLCK);
+	return result;
+}
+
+/* ---- request slots (wire/slot.h) ---------------------------------------- */
+
+/*
+ * A connection gets a slot once it has made this many requests that a
+ * slot can carry (a program that opens /dev/iommu for a call or two
+ * would not pay back the slot's making); IOASID_SLOT_AFTER sets it, and
+ * "never" turns slots off.  Never before the first: that one reads the
+ * daemon's refusal of the connection, if it refused it.
+ */
+#define SLOT_AFTER 16
+
+/* By fd number, under exchange_lock.  An entry is this process' only
+ * (pid: a child inherits the table, not the mappings) and this socket's
+ * (ino: the number may have been closed and reused behind our back). */
+static struct slot_entry {
+	struct ioasid_wire_slot *slot;
+	ino_t ino;
+	pid_t pid;
+	uint32_t uses;
+	bool refused; /* the daemon would not take one */
+} slots[FD_CACHE];
+static int slot_after = -2; /* -2: not read yet; -1: never */
+/* The numbers that have one, this process' (a child's list is empty:
+ * its entries say another pid). */
+#define MAX_SLOTS 64
+static int live[MAX_SLOTS];
+static unsigned int nlive;
+
+static int slot_threshold(void)
+{
+	if (slot_after == -2) {
+		const char *v = getenv("IOASID_SLOT_AFTER");
+		char *end;
+		long n;
+
+		slot_after = SLOT_AFTER;
+		if (v && !strcmp(v, "never")) {
+			slot_after = -1;
+		} else if (v && *v) {
+			n = strtol(v, &end, 10);
+			if (!*end && n >= 0 && n <= INT_MAX)
+				slot_after = n ? (int)n : 1;
+		}
+	}
+	return slot_after;
+}
+
+/* Give a slot up: the daemon's thread waiting on it goes back to the
+ * socket, which our next request on it then takes. */
+static void slot_give_up(struct ioasid_wire_slot *slot)
+{
+	ioasid_slot_move(slot, IOASID_SLOT_OPEN, IOASID_SLOT_CLOSED);
+}
+
+static void slot_forget(int fd)
+{
+	struct slot_entry *e = &slots[fd];
+
+	if (!e->pid)
+		return; /* never used: left untouched, and so not resident */
+	if (e->slot && e->pid == self_pid()) {
+		slot_give_up(e->slot);
+		real.munmap(e->slot, IOASID_WIRE_SLOT_SIZE);
+		for (unsigned int i = 0; i < nlive; i++)
+			if (live[i] == fd)
+				live[i] = live[--nlive];
+	}
+	*e = (struct slot_entry){ 0 };
+}
+
+void client_fd_closing(int fd)
+{
+	/* The daemon sees a close only by the socket, and a request through
+	 * a slot would pass it by: every slot is given up, and the next
+	 * request on each goes by the socket, after the close. */
+	if (nlive && slots[live[0]].pid != self_pid())
+		nlive = 0; /* inherited: the parent's */
+	for (unsigned int i = 0; i < nlive; i++)
+		slot_give_up(slots[live[i]].slot);
+	if (fd >= 0 && fd < FD_CACHE)
+		slot_forget(fd);
+}
+
+/*
+ * Make a slot for connection fd and hand it to the daemon with our
+ * memory: the mapping, or NULL when that fails (then the connection
+ * keeps to the socket).
+ */
+static struct ioasid_wire_slot *slot_make(int fd)
+{
+	struct ioasid_wire_req req = {
+		.magic = IOASID_WIRE_MAGIC,
+		.kind = IOASID_WIRE_SLOT,
+		.version = IOASID_WIRE_VERSION,
+		.fd = IOASID_WIRE_FDS_IN_DATA,
+		.flags = IOASID_WIRE_REQ_SLOT,
+	};
+	struct ioasid_wire_slot *slot = MAP_FAILED;
+	struct req_builder *b = malloc(sizeof(*b));
+	int fds[3] = { -1, -1, -1 };
+	long rc = -ENOMEM;
+
+	if (!b)
+		return NULL;
+	fds[0] = memfd_create("ioasid-slot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fds[0] < 0 || ftruncate(fds[0], IOASID_WIRE_SLOT_SIZE) ||
+	    real.fcntl(fds[0], F_ADD_SEALS,
+		       F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+		goto out_close;
+	slot = real.mmap(NULL, IOASID_WIRE_SLOT_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fds[0], 0);
+	if (slot == MAP_FAILED ||
+	    madvise(slot, IOASID_WIRE_SLOT_SIZE, MADV_DONTFORK))
+		goto out_close;
+	fds[1] = real.open("/proc/self/mem", O_RDWR | O_CLOEXEC, 0);
+	fds[2] = real.open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	if (fds[1] < 0 || fds[2] < 0)
+		goto out_close;
+	stamp_request(&req);
+	memcpy(b->buf, &req, sizeof(req));
+	b->len = sizeof(req);
+	rc = socket_exchange(fd, b, &req, fds, 3, false, NULL);
+out_close:
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			real.close(fds[i]);
+	free(b);
+	if (rc && slot != MAP_FAILED)
+		real.munmap(slot, IOASID_WIRE_SLOT_SIZE);
+	return rc ? NULL : slot;
+}
+
+/* Connection fd's slot, made on its SLOT_AFTER-th request; or NULL. */
+static struct ioasid_wire_slot *slot_of(int fd)
+{
+	struct slot_entry *e;
+	pid_t pid = self_pid();
+	ino_t ino;
+
+	if (fd < 0 || fd >= FD_CACHE || slot_threshold() < 0)
+		return NULL;
+	e = &slots[fd];
+	ino = atomic_load_explicit(&fd_cache[fd].ino, memory_order_relaxed);
+	if (e->pid != pid || e->ino != ino) {
+		slot_forget(fd);
+		*e = (struct slot_entry){ .ino = ino, .pid = pid };
+	}
+	if (e->slot || e->refused || e->uses++ < (uint32_t)slot_threshold())
+		return e->slot;
+	if (nlive && slots[live[0]].pid != pid)
+		nlive = 0;
+	e->slot = nlive < MAX_SLOTS ? slot_make(fd) : NULL;
+	e->refused = !e->slot;
+	if (e->slot)
+		live[nlive++] = fd;
+	return e->slot;
+}
+
+/* The reply in slot is read: on to OPEN, or CLOSED when the daemon
+ * closed it after the reply, or when `close`. */
+static void slot_read(struct ioasid_wire_slot *slot, bool close)
+{
+	if (close || !ioasid_slot_move(slot, IOASID_SLOT_DONE, IOASID_SLOT_OPEN))
+		ioasid_slot_move(slot, IOASID_SLOT_DONE, IOASID_SLOT_CLOSED);
+	ioasid_slot_move(slot, IOASID_SLOT_LAST, IOASID_SLOT_CLOSED);
+}
+
+static int64_t slot_look(void *arg)
+{
+	uint32_t st = ioasid_slot_load(arg) & IOASID_SLOT_STATE;
+
+	return st == IOASID_SLOT_POSTED ? SPIN_NOTHING : st;
+}
+
+/* How long a sleep on the slot lasts before we ask whether the daemon
+ * is still there. */
+#define SLOT_HANGUP_CHECK_NS 100000000u
+
+static int slot_fd; /* the connection slot_sleep checks (exchange_lock) */
+
+static int64_t slot_sleep(void *arg)
+{
+	struct ioasid_wire_slot *slot = arg;
+
+	for (;;) {
+		uint32_t st = ioasid_slot_load(slot);
+		struct pollfd p = { .fd = slot_fd, .events = POLLRDHUP };
+
+		if ((st & IOASID_SLOT_STATE) != IOASID_SLOT_POSTED)
+			return st & IOASID_SLOT_STATE;
+		st = ioasid_slot_sleep(slot, st, SLOT_HANGUP_CHECK_NS);
+		if ((st & IOASID_SLOT_STATE) != IOASID_SLOT_POSTED)
+			return st & IOASID_SLOT_STATE;
+		if (poll(&p, 1, 0) != 0)
+			return IOASID_SLOT_CLOSED; /* the daemon hung up */
+	}
+}
+
+/*
+ * One request and its reply through fd's slot.  Returns true with the
+ * result in *result when the daemon answered; false when the request is
+ * to go by the socket instead (the slot is closed, or the daemon sent it
+ * back): then nothing was done.
+ */
+static bool slot_exchange(int fd, struct ioasid_wire_slot *slot,
+			  struct req_builder *b,
+			  const struct ioasid_wire_req *req,
+			  struct ioasid_wire_rep *head, long *result)
+{
+	struct ioasid_wire_rep rep;
+	uint32_t len, st;
+
+	if ((ioasid_slot_load(slot) & IOASID_SLOT_STATE) != IOASID_SLOT_OPEN)
+		return false;
+	memcpy(slot->buf, b->buf, b->len);
+	slot->len = (uint32_t)b->len;
+	if (!ioasid_slot_move(slot, IOASID_SLOT_OPEN, IOASID_SLOT_POSTED))
+		return false;
+	slot_fd = fd;
+	st = (uint32_t)spin_wait(&reply_spin, slot_look, slot_sleep, slot);
+	if (st != IOASID_SLOT_DONE && st != IOASID_SLOT_LAST)
+		return false; /* the daemon closed it unanswered */
+	len = slot->len;
+	memcpy(&rep, slot->buf, MIN(sizeof(rep), sizeof(slot->buf)));
+	if (len < sizeof(rep) || len > sizeof(slot->buf) ||
+	    rep.magic != IOASID_WIRE_MAGIC || rep.seq != req->seq ||
+	    (rep.kind != IOASID_WIRE_REPLY && rep.kind != IOASID_WIRE_RESEND)) {
+		*result = -EIO;
+		slot_read(slot, true);
+		return true;
+	}
+	if (rep.kind == IOASID_WIRE_RESEND) {
+		/* The daemon's thread goes back to the socket with it. */
+		slot_read(slot, true);
+		return false;
+	}
+	fail_nth_put_back(req->fail_nth, rep.fail_nth_left);
+	*result = apply_reply(slot->buf, len, -1, head);
+	slot_read(slot, false);
+	return true;
+}
+
+/*
+ * One request and its reply on fd, one exchange at a time per process
+ * (and per open file, across processes): the result, or -errno.  A
+ * file's stale doorbells are dropped first when `drain`.  A request a
+ * slot can carry (`slottable`: no descriptors either way, on a
+ * connection) goes through the connection's slot when the daemon has
+ * it open; any other, on a connection with a slot, asks the daemon to
+ * open it again.
+ */
+static long exchange(int fd, struct req_builder *b,
+		     const struct ioasid_wire_req *req, const int *fds,
+		     unsigned int nfds, bool drain, bool slottable,
+		     struct ioasid_wire_rep *head)
+{
+	struct ioasid_wire_slot *slot = NULL;
+	long result;
+
+	pthread_mutex_lock(&exchange_lock);
+	if (slottable)
+		slot = slot_of(fd);
+	if (slot && slot_exchange(fd, slot, b, req, head, &result))
+		goto out_unlock;
+	if (slot) {
+		struct ioasid_wire_req *sent = (struct ioasid_wire_req *)b->buf;
+
+		/* Sent by the socket, the daemon must not wait on the slot
+		 * meanwhile; it opens it again before the reply. */
+		slot_give_up(slot);
+		sent->flags |= IOASID_WIRE_REQ_SLOT;
+	}
+	result = socket_exchange(fd, b, req, fds, nfds, drain, head);
 out_unlock:
 	pthread_mutex_unlock(&exchange_lock);
 	return result;
@@ -1013,7 +1289,10 @@ static long ioctl_request(int fd, const struct ioasid_ioctl_desc *d,
 	stamp_request(&req);
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
-	result = exchange(on_fd, b, &req, fds, nfds, false, NULL);
+	result = exchange(on_fd, b, &req, fds, nfds, false,
+			  !vfio && d->on == IOASID_ON_IOMMUFD && on_fd == fd &&
+				  !nfds && !ioasid_ioctl_desc_moves_files(d),
+			  NULL);
 	free(b);
 	return result;
 }
@@ -1132,7 +1411,7 @@ long client_file_pio(int fd, void *buf, size_t count, int64_t off, bool write)
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
-	result = exchange(fd, b, &req, NULL, 0, true, NULL);
+	result = exchange(fd, b, &req, NULL, 0, true, false, NULL);
 	free(b);
 	errno = saved;
 	return result;
@@ -1202,7 +1481,7 @@ static long simple_request(int fd, uint16_t kind, uint64_t arg, uint32_t cmd,
 	memcpy(b->buf, &req, sizeof(req));
 	b->len = sizeof(req);
 
-	result = exchange(fd, b, &req, NULL, 0, false, head);
+	result = exchange(fd, b, &req, NULL, 0, false, false, head);
 	free(b);
 	errno = saved;
 	return result;

@@ -210,8 +210,10 @@ static int do_close(int fd)
 
 	fail_nth_close(fd);
 	kvm_forget(fd);
-	if (ours)
+	if (ours) {
 		client_quiesce_begin();
+		client_fd_closing(fd);
+	}
 	client_fd_forget(fd);
 	rc = real.close(fd);
 	if (ours)
@@ -225,8 +227,10 @@ static int do_dup3(int fd, int newfd, int flags)
 	bool ours = client_fd_is_ours(newfd);
 	int rc;
 
-	if (ours)
+	if (ours) {
 		client_quiesce_begin();
+		client_fd_closing(newfd);
+	}
 	rc = flags >= 0 ? real.dup3(fd, newfd, flags) : real.dup2(fd, newfd);
 	client_fd_maybe_ours(rc);
 	if (ours)
@@ -681,8 +685,10 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 	if (flags & CLOSE_RANGE_CLOEXEC)
 		return real.close_range(first, last, flags);
 	client_quiesce_begin();
+	client_fd_closing(-1);
 	for (unsigned int fd = first;
 	     fd <= last && fd < (unsigned int)CLIENT_FD_CACHE; fd++) {
+		client_fd_closing((int)fd);
 		client_fd_forget((int)fd);
 		fail_nth_close((int)fd);
 	}

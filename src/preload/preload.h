@@ -84,6 +84,10 @@ void client_init(void);
  */
 void client_quiesce_begin(void);
 void client_quiesce_end(void);
+/* Inside client_quiesce: fd (-1: some fd or other of ours) is about to
+ * close.  The request slots all go back to the socket, which sees the
+ * close first; fd's own is unmapped. */
+void client_fd_closing(int fd);
 /* Connect a new context; returns the fd or -errno (-EIO: no daemon). */
 int client_open(int oflags);
 /* open(2) of /dev/vfio/devices/vfio<index>: the fd, or -errno. */

@@ -59,6 +59,14 @@ enum ioasid_wire_kind {
 	IOASID_WIRE_KVM_LINK = 16,
 	/* as OPEN_DEVICE, for IOMMU group arg (/dev/vfio/<arg>) */
 	IOASID_WIRE_OPEN_GROUP = 17,
+	/* client -> daemon on /dev/iommu: take this request slot (slot.h),
+	 * three descriptors attached: the slot's memfd, then the sender's
+	 * /proc/self/mem and /proc/self/maps, as MEM_HANDLE's answer */
+	IOASID_WIRE_SLOT = 18,
+	/* daemon -> client, in the slot only: this request is not served
+	 * there (it moves descriptors, or needs the socket); nothing was
+	 * done, send it by the socket */
+	IOASID_WIRE_RESEND = 19,
 };
 
 /*
@@ -120,9 +128,15 @@ struct ioasid_wire_req {
 	/* The calling thread's fault-injection count (fail-nth), 0: none;
 	 * what is left comes back in the reply. */
 	uint32_t fail_nth;
-	uint32_t __pad;
+	uint32_t flags; /* enum ioasid_wire_req_flags */
 	uint64_t offset; /* PREAD, PWRITE: the file offset */
 	/* nsegs x (struct ioasid_wire_seg, then len bytes if it has data) */
+};
+
+enum ioasid_wire_req_flags {
+	/* The sender keeps a request slot on this connection: open it
+	 * (slot.h) before the reply. */
+	IOASID_WIRE_REQ_SLOT = 1 << 0,
 };
 
 enum ioasid_wire_seg_flags {
@@ -163,7 +177,7 @@ struct ioasid_wire_rep {
 	/* nsegs x (struct ioasid_wire_seg, then len bytes to write at uptr) */
 };
 
-#define IOASID_WIRE_VERSION 10
+#define IOASID_WIRE_VERSION 11
 
 #define IOASID_WIRE_FDS_IN_DATA (-2)
 #define IOASID_WIRE_MAX_FDS 64

@@ -29,6 +29,7 @@
 #include "ioasid/uapi/ioasid.h"
 #include "ioasid/uapi/iommufd.h"
 #include "ioasid/uapi/iommufd_test.h"
+#include "wire/slot.h"
 #include "wire/wire.h"
 #include <linux/sockios.h>
 #include <sys/mman.h>
@@ -186,6 +187,12 @@ static void t_close_dup_mid_ioctl(void)
 	int st;
 
 	EXPECT(ioas_alloc(b.fd) == 1);
+	/* The thread in its calls before the child starts its own (which,
+	 * through a request slot, may all be done in a few milliseconds). */
+	alarm(30);
+	EXPECT(pthread_create(&th, NULL, keep_busy, &b) == 0);
+	while (atomic_load(&b.done) < 10)
+		;
 	pid = fork();
 	if (pid == 0) {
 		alarm(30);
@@ -200,8 +207,6 @@ static void t_close_dup_mid_ioctl(void)
 		}
 		_exit(0);
 	}
-	alarm(30);
-	EXPECT(pthread_create(&th, NULL, keep_busy, &b) == 0);
 	while (waitpid(pid, &st, WNOHANG) == 0)
 		close(dup(b.fd));
 	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -529,8 +534,13 @@ static long daemon_fds(int pid)
 {
 	static int barrier = -1;
 
-	if (barrier < 0)
+	if (barrier < 0) {
 		barrier = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+		/* Past the shim's making a request slot (and the daemon's
+		 * keeping its descriptors) now, not between two counts. */
+		for (int i = 0; barrier >= 0 && i < 64; i++)
+			destroy(barrier, ioas_alloc(barrier));
+	}
 	if (barrier < 0 || destroy(barrier, ioas_alloc(barrier)))
 		return -1;
 	return count_fds(pid);
@@ -2198,6 +2208,183 @@ static void t_bad_pointers_and_handlers(void)
  * A ring through the shim and the daemon: the entries live in memory the
  * daemon maps too, and one IOASID_RING_ENTER runs them all.
  */
+/* ---- request slots (wire/slot.h), spoken without the shim ---- */
+
+/* Hand the daemon slot memfd `mfd` (and our memory) on raw connection
+ * s, with nfds of the three descriptors: the result. */
+static long raw_slot(int s, int mfd, int nfds)
+{
+	struct ioasid_wire_req req = {
+		.magic = IOASID_WIRE_MAGIC, .kind = IOASID_WIRE_SLOT,
+		.version = IOASID_WIRE_VERSION, .seq = 77,
+		.tid = (uint32_t)gettid(), .fd = IOASID_WIRE_FDS_IN_DATA,
+		.flags = IOASID_WIRE_REQ_SLOT,
+	};
+	int fds[3] = { mfd, open("/proc/self/mem", O_RDWR | O_CLOEXEC),
+		       open("/proc/self/maps", O_RDONLY | O_CLOEXEC) };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(fds))];
+	} control;
+	struct iovec iov = { &req, sizeof(req) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = control.buf,
+			      .msg_controllen = CMSG_SPACE(nfds * sizeof(int)) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	struct ioasid_wire_rep rep = { .result = -EIO };
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	if (sendmsg(s, &msg, 0) < 0 || recv(s, &rep, sizeof(rep), 0) < 0)
+		rep.result = -EIO;
+	close(fds[1]);
+	close(fds[2]);
+	return rep.result;
+}
+
+/* A sealed memfd of `size` bytes (unsealed when !seal). */
+static int slot_memfd(size_t size, bool seal)
+{
+	int fd = memfd_create("slot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size) ||
+	    (seal && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW)))
+		return -1;
+	return fd;
+}
+
+/* Wait (at most 5 s) for the slot to leave `from`: the state then. */
+static uint32_t slot_wait_from(struct ioasid_wire_slot *slot, uint32_t from)
+{
+	for (int i = 0; i < 5000; i++) {
+		uint32_t st = atomic_load(&slot->state) & IOASID_SLOT_STATE;
+
+		if (st != from)
+			return st;
+		usleep(1000);
+	}
+	return from;
+}
+
+/* Post a request of len bytes at msg: the state after the daemon's
+ * answer (or after 5 s). */
+static uint32_t slot_post(struct ioasid_wire_slot *slot, const void *msg,
+			  uint32_t len)
+{
+	if (slot_wait_from(slot, IOASID_SLOT_CLOSED) != IOASID_SLOT_OPEN)
+		return UINT32_MAX;
+	memcpy(slot->buf, msg, len < sizeof(slot->buf) ? len : 0);
+	slot->len = len;
+	atomic_store(&slot->state, IOASID_SLOT_POSTED);
+	syscall(SYS_futex, &slot->state, FUTEX_WAKE, 1, NULL, NULL, 0);
+	return slot_wait_from(slot, IOASID_SLOT_POSTED);
+}
+
+/* A raw connection with a slot the daemon took, mapped at *slot. */
+static int slot_connect(struct ioasid_wire_slot **slot)
+{
+	int s = raw_connect(), mfd = slot_memfd(IOASID_WIRE_SLOT_SIZE, true);
+
+	*slot = mfd < 0 ? MAP_FAILED :
+		mmap(NULL, IOASID_WIRE_SLOT_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, mfd, 0);
+	if (s < 0 || *slot == MAP_FAILED || raw_slot(s, mfd, 3)) {
+		EXPECT(!"a slot the daemon takes");
+		if (mfd >= 0)
+			close(mfd);
+		return -1;
+	}
+	close(mfd);
+	return s;
+}
+
+/* An ioctl request with no segments: the daemon reaches arg through
+ * the memory the slot came with. */
+static struct ioasid_wire_req slot_ioctl(uint32_t cmd, void *arg, uint32_t seq)
+{
+	return (struct ioasid_wire_req){
+		.magic = IOASID_WIRE_MAGIC, .kind = IOASID_WIRE_IOCTL,
+		.version = IOASID_WIRE_VERSION, .seq = seq, .cmd = cmd,
+		.arg = (uintptr_t)arg, .tid = (uint32_t)gettid(), .fd = -1,
+	};
+}
+
+/*
+ * The slot the daemon maps is the client's to scribble on: what it
+ * hands over is checked, a request there is served once or sent back
+ * untouched, a message that does not hold together drops the client
+ * alone, and a client that leaves the slot mid-exchange holds nothing.
+ */
+static void t_slot_hostile(void)
+{
+	struct iommu_ioas_alloc a = { .size = sizeof(a) };
+	struct iommu_fault_alloc fa = { .size = sizeof(fa) };
+	struct ioasid_wire_slot *slot;
+	struct ioasid_wire_req req;
+	struct ioasid_wire_rep rep;
+	int pid = daemon_pid(), s, mfd;
+	long fds0 = daemon_fds(pid), fds1;
+
+	/* What is handed over is checked before it is mapped. */
+	s = raw_connect();
+	mfd = slot_memfd(IOASID_WIRE_SLOT_SIZE, false);
+	EXPECT(raw_slot(s, mfd, 3) == -EINVAL); /* shrinkable */
+	close(mfd);
+	mfd = slot_memfd(4096, true);
+	EXPECT(raw_slot(s, mfd, 3) == -EINVAL); /* too small */
+	close(mfd);
+	mfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	EXPECT(raw_slot(s, mfd, 3) == -EINVAL); /* no memfd */
+	close(mfd);
+	mfd = slot_memfd(IOASID_WIRE_SLOT_SIZE, true);
+	EXPECT(raw_slot(s, mfd, 1) == -EINVAL); /* no memory with it */
+	close(mfd);
+	close(s);
+
+	/* Served there, through the memory it came with. */
+	s = slot_connect(&slot);
+	if (s < 0)
+		return;
+	req = slot_ioctl(IOMMU_IOAS_ALLOC, &a, 1);
+	EXPECT(slot_post(slot, &req, sizeof(req)) == IOASID_SLOT_DONE);
+	memcpy(&rep, slot->buf, sizeof(rep));
+	EXPECT(rep.kind == IOASID_WIRE_REPLY && rep.seq == 1 && rep.result == 0);
+	EXPECT(a.out_ioas_id == 1);
+	/* A call that hands out a file is sent back, and not made. */
+	atomic_store(&slot->state, IOASID_SLOT_OPEN);
+	req = slot_ioctl(IOMMU_FAULT_QUEUE_ALLOC, &fa, 2);
+	EXPECT(slot_post(slot, &req, sizeof(req)) == IOASID_SLOT_DONE);
+	memcpy(&rep, slot->buf, sizeof(rep));
+	EXPECT(rep.kind == IOASID_WIRE_RESEND && rep.seq == 2);
+	atomic_store(&slot->state, IOASID_SLOT_OPEN);
+	req = slot_ioctl(IOMMU_IOAS_ALLOC, &a, 3);
+	EXPECT(slot_post(slot, &req, sizeof(req)) == IOASID_SLOT_DONE);
+	EXPECT(a.out_ioas_id == 2); /* no fault object took an id */
+	/* A length past the slot: the client is dropped, the slot closed. */
+	atomic_store(&slot->state, IOASID_SLOT_OPEN);
+	EXPECT(slot_post(slot, &req, 0xffffffffu) == IOASID_SLOT_CLOSED);
+	EXPECT(recv(s, &rep, sizeof(rep), 0) == 0);
+	close(s);
+	munmap(slot, IOASID_WIRE_SLOT_SIZE);
+
+	/* A client gone mid-exchange, its reply never read: the daemon's
+	 * thread and descriptors are let go. */
+	s = slot_connect(&slot);
+	if (s < 0)
+		return;
+	req = slot_ioctl(IOMMU_IOAS_ALLOC, &a, 4);
+	EXPECT(slot_post(slot, &req, sizeof(req)) == IOASID_SLOT_DONE);
+	close(s);
+	munmap(slot, IOASID_WIRE_SLOT_SIZE);
+	fds1 = daemon_fds(pid);
+	EXPECT(fds1 == fds0);
+	s = open("/dev/iommu", O_RDWR);
+	EXPECT(ioas_alloc(s) == 1);
+	close(s);
+}
+
 static void t_ring(void)
 {
 	enum { N = 64 };
@@ -2450,6 +2637,7 @@ static const struct {
 	{ "mmap of a vIOMMU's region", t_mmap },
 	{ "MAP leaves the pages it pins in memory", t_map_populates },
 	{ "a ring of 66 operations in one call", t_ring },
+	{ "a request slot: what the client makes of it", t_slot_hostile },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 

@@ -31,6 +31,13 @@ run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/fd-semantics"
 # Random sequences of every ioctl, through the shim and the wire.
 echo "-- random ioctl sequences:"
 run "$BUILD/ioasid-run" --selftest -- "$BUILD/tests/random-via-shim"
+# Both again with every connection's requests through its request slot
+# from its second on (wire/slot.h), not from its sixteenth.
+echo "-- the same through request slots from the start:"
+run env IOASID_SLOT_AFTER=1 "$BUILD/ioasid-run" --selftest -- \
+	"$BUILD/tests/fd-semantics"
+run env IOASID_SLOT_AFTER=1 "$BUILD/ioasid-run" --selftest -- \
+	"$BUILD/tests/random-via-shim"
 # A VFIO device (the I/OAT model) as a userspace driver uses one.
 echo "-- a VFIO device through the shim and the daemon:"
 run "$BUILD/ioasid-run" --device ioat --device dsa -- "$BUILD/tests/vfio-device"
@@ -110,6 +117,7 @@ if [ -x "$BUILD/tests/ioasidd-tsan" ]; then
 	read -r -n1 _ <"$tdir/ready"
 	for prog in fd-semantics random-via-shim; do
 		run env IOASID_DAEMON_SANITIZED=1 IOASID_DAEMON_PID="$tpid" \
+			IOASID_SLOT_AFTER=1 \
 			"$BUILD/ioasid-run" --selftest --socket "$tdir/t.sock" -- \
 			"$BUILD/tests/$prog"
 	done
