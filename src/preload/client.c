@@ -1045,7 +1045,7 @@ static struct ioasid_wire_slot *slot_of(int fd)
  * closed it after the reply, or when `close`. */
 static void slot_read(struct ioasid_wire_slot *slot, bool close)
 {
-	if (close || !ioasid_slot_move(slot, IOASID_SLOT_DONE, IOASID_SLOT_OPEN))
+	if (close || !ioasid_slot_pass(slot, IOASID_SLOT_DONE, IOASID_SLOT_OPEN))
 		ioasid_slot_move(slot, IOASID_SLOT_DONE, IOASID_SLOT_CLOSED);
 	ioasid_slot_move(slot, IOASID_SLOT_LAST, IOASID_SLOT_CLOSED);
 }

@@ -34,7 +34,9 @@
  * while it is POSTED.  The daemon copies a request out before it reads
  * it, so what a client scribbles meanwhile is its own loss.  One end at
  * a time waits; before it sleeps it sets SLEEPER, and whoever moves the
- * state on from a value with SLEEPER wakes it.
+ * state on from a value with SLEEPER wakes it, unless the move is not
+ * what the sleeper waits for (DONE -> OPEN: the daemon waits for POSTED),
+ * which keeps SLEEPER for the move that is.
  */
 #ifndef IOASID_WIRE_SLOT_H
 #define IOASID_WIRE_SLOT_H
@@ -93,6 +95,25 @@ static inline bool ioasid_slot_move(struct ioasid_wire_slot *s, uint32_t from,
 		memory_order_relaxed));
 	if (old & IOASID_SLOT_SLEEPER)
 		syscall(SYS_futex, &s->state, FUTEX_WAKE, 1, NULL, NULL, 0);
+	return true;
+}
+
+/*
+ * Move the state from `from` to `to` keeping SLEEPER, and waking nobody:
+ * for a move the sleeper does not wait for (the client's DONE -> OPEN,
+ * while the daemon waits for POSTED).  Returns whether it was `from`.
+ */
+static inline bool ioasid_slot_pass(struct ioasid_wire_slot *s, uint32_t from,
+				    uint32_t to)
+{
+	uint32_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
+
+	do {
+		if ((old & IOASID_SLOT_STATE) != from)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&s->state, &old, to | (old & IOASID_SLOT_SLEEPER),
+		memory_order_acq_rel, memory_order_relaxed));
 	return true;
 }
 
