@@ -9,8 +9,10 @@
  * gives up.  So each end keeps a budget: a look that found the message
  * restores it whole; after SPIN_STREAK looks in a row whose messages came
  * soon after they gave up, each such look halves it, down to no look at
- * all, and every SPIN_PROBE_EVERY-th wait then looks briefly to notice
- * when looking pays again.  A message that came long after says nothing
+ * all, and then one wait per SPIN_PROBE_PERIOD_NS looks briefly, to
+ * notice when looking pays again.  (A probe that finds nothing took its
+ * time from the other end on a shared core: counted in time, not in
+ * waits, what probing costs stays within a few percent at any rate.)  A message that came long after says nothing
  * about the machine (the other end had nothing to say), and changes
  * nothing.  (The streak keeps a busy daemon, whose looks mostly find
  * something, from halving on the odd near miss: under a churn of 1000
@@ -27,15 +29,15 @@
 #define SPIN_MAX_NS 50000u
 #define SPIN_MIN_NS 2000u
 #define SPIN_PROBE_NS 20000u
-#define SPIN_PROBE_EVERY 16u
+#define SPIN_PROBE_PERIOD_NS 1000000u
 /* A message this soon after the look gave up was missed by a little. */
 #define SPIN_MISSED_NS 200000u
 #define SPIN_STREAK 4u
 
 struct spin_budget {
-	_Atomic uint32_t ns;     /* 0: do not look */
-	_Atomic uint32_t waits;  /* counts waits while not looking */
-	_Atomic uint32_t missed; /* near misses in a row */
+	_Atomic uint32_t ns;        /* 0: do not look */
+	_Atomic uint32_t missed;    /* near misses in a row */
+	_Atomic uint64_t probed_at; /* ns: the last probe, while not looking */
 };
 
 #define SPIN_BUDGET_INIT { SPIN_MAX_NS, 0, 0 }
@@ -52,13 +54,18 @@ static inline uint64_t spin_now_ns(void)
 static inline uint32_t spin_budget_take(struct spin_budget *b)
 {
 	uint32_t ns = atomic_load_explicit(&b->ns, memory_order_relaxed);
+	uint64_t now, at;
 
 	if (ns)
 		return ns;
-	return atomic_fetch_add_explicit(&b->waits, 1, memory_order_relaxed) %
-			       SPIN_PROBE_EVERY ?
-		       0 :
-		       SPIN_PROBE_NS;
+	now = spin_now_ns();
+	at = atomic_load_explicit(&b->probed_at, memory_order_relaxed);
+	if (now - at < SPIN_PROBE_PERIOD_NS ||
+	    !atomic_compare_exchange_strong_explicit(&b->probed_at, &at, now,
+						     memory_order_relaxed,
+						     memory_order_relaxed))
+		return 0;
+	return SPIN_PROBE_NS;
 }
 
 /*
