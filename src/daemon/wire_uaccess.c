@@ -189,7 +189,11 @@ static int client_mm(struct wire_uaccess *w, struct ioasid_mm **out)
 
 	if (!cm || w->cb_broken)
 		return -EFAULT;
-	if (cm->pid == w->pid && cm->mm && !ioasid_mm_rw(cm->mm, 0, NULL, 0, 0)) {
+	/* A slot's request (no socket) comes from the image that handed the
+	 * slot over with this memory: an exec unmaps the slot.  Another
+	 * request may come from a successor image, which is asked anew. */
+	if (cm->pid == w->pid && cm->mm &&
+	    (w->cb_sock < 0 || !ioasid_mm_rw(cm->mm, 0, NULL, 0, 0))) {
 		*out = cm->mm;
 		return 0;
 	}
