@@ -427,8 +427,11 @@ int session_linger(struct session *s, _Atomic bool *stop)
 		int64_t st = spin_wait(&slot_spin, slot_look, slot_sleep, &sw);
 		bool stopped = atomic_load_explicit(stop, memory_order_relaxed);
 
-		if (st == IOASID_SLOT_CLOSED || st == IOASID_SLOT_LAST)
-			return 0; /* the client gave it up; or a nonsense state */
+		/* CLOSED: the client gave it up.  Anything else but its
+		 * three states: the client's nonsense, which ends it too. */
+		if (st != IOASID_SLOT_OPEN && st != IOASID_SLOT_DONE &&
+		    st != IOASID_SLOT_POSTED)
+			return 0;
 		if (st == IOASID_SLOT_POSTED) {
 			rc = slot_serve(s, stopping > 0);
 			if (rc)
@@ -448,7 +451,9 @@ int session_linger(struct session *s, _Atomic bool *stop)
 		}
 		/* Give it back; a request posted meanwhile is sent back. */
 		if (ioasid_slot_move(s->slot, IOASID_SLOT_OPEN, IOASID_SLOT_CLOSED) ||
-		    ioasid_slot_move(s->slot, IOASID_SLOT_DONE, IOASID_SLOT_LAST))
+		    ioasid_slot_move(s->slot, IOASID_SLOT_DONE, IOASID_SLOT_LAST) ||
+		    (ioasid_slot_load(s->slot) & IOASID_SLOT_STATE) !=
+			    IOASID_SLOT_POSTED)
 			return 0;
 		stopping = stopping ? stopping : 1;
 	}

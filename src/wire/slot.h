@@ -80,19 +80,31 @@ static inline uint32_t ioasid_slot_load(struct ioasid_wire_slot *s)
 	return atomic_load_explicit(&s->state, memory_order_acquire);
 }
 
-/* Move the state from `from` (SLEEPER ignored) to `to`; the slot's
- * SLEEPER is woken.  Returns whether the state was `from`. */
-static inline bool ioasid_slot_move(struct ioasid_wire_slot *s, uint32_t from,
-				    uint32_t to)
+/* The state, from `from` (SLEEPER ignored) to `to`, SLEEPER kept when
+ * `keep`: the value it had, or UINT32_MAX when it was not `from`. */
+static inline uint32_t ioasid_slot_swap(struct ioasid_wire_slot *s,
+					uint32_t from, uint32_t to, bool keep)
 {
 	uint32_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
 
 	do {
 		if ((old & IOASID_SLOT_STATE) != from)
-			return false;
+			return UINT32_MAX;
 	} while (!atomic_compare_exchange_weak_explicit(
-		&s->state, &old, to, memory_order_acq_rel,
-		memory_order_relaxed));
+		&s->state, &old, keep ? to | (old & IOASID_SLOT_SLEEPER) : to,
+		memory_order_acq_rel, memory_order_relaxed));
+	return old;
+}
+
+/* Move the state from `from` (SLEEPER ignored) to `to`; the slot's
+ * SLEEPER is woken.  Returns whether the state was `from`. */
+static inline bool ioasid_slot_move(struct ioasid_wire_slot *s, uint32_t from,
+				    uint32_t to)
+{
+	uint32_t old = ioasid_slot_swap(s, from, to, false);
+
+	if (old == UINT32_MAX)
+		return false;
 	if (old & IOASID_SLOT_SLEEPER)
 		syscall(SYS_futex, &s->state, FUTEX_WAKE, 1, NULL, NULL, 0);
 	return true;
@@ -106,15 +118,7 @@ static inline bool ioasid_slot_move(struct ioasid_wire_slot *s, uint32_t from,
 static inline bool ioasid_slot_pass(struct ioasid_wire_slot *s, uint32_t from,
 				    uint32_t to)
 {
-	uint32_t old = atomic_load_explicit(&s->state, memory_order_relaxed);
-
-	do {
-		if ((old & IOASID_SLOT_STATE) != from)
-			return false;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&s->state, &old, to | (old & IOASID_SLOT_SLEEPER),
-		memory_order_acq_rel, memory_order_relaxed));
-	return true;
+	return ioasid_slot_swap(s, from, to, true) != UINT32_MAX;
 }
 
 /*

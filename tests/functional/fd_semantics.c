@@ -2369,6 +2369,20 @@ static void t_slot_hostile(void)
 	close(s);
 	munmap(slot, IOASID_WIRE_SLOT_SIZE);
 
+	/* A state that is none of the protocol's ends the daemon's wait
+	 * there: the socket is served again at once. */
+	s = slot_connect(&slot);
+	if (s < 0)
+		return;
+	EXPECT(slot_wait_from(slot, IOASID_SLOT_CLOSED) == IOASID_SLOT_OPEN);
+	atomic_store(&slot->state, 7);
+	alarm(10);
+	memset(&a, 0, sizeof(a));
+	EXPECT(raw_ioas_alloc(s, &a, sizeof(a)) == 0 && raw_result(s) == 0);
+	alarm(0);
+	close(s);
+	munmap(slot, IOASID_WIRE_SLOT_SIZE);
+
 	/* A client gone mid-exchange, its reply never read: the daemon's
 	 * thread and descriptors are let go. */
 	s = slot_connect(&slot);
