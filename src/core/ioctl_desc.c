@@ -274,11 +274,12 @@ uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 	return 0;
 }
 
-void ioasid_ioctl_desc_populate(const struct ioasid_ioctl_desc *d,
-				const void *image, size_t len, uint32_t op)
+bool ioasid_ioctl_desc_pin_range(const struct ioasid_ioctl_desc *d,
+				 const void *image, size_t len, uint32_t op,
+				 uint64_t *start, uint64_t *end, bool *write)
 {
 	uint64_t va = 0, length = 0, flags = 0, last;
-	bool have_va = false, write = false;
+	bool have_va = false;
 
 	for (unsigned int i = 0; i < d->nfields; i++) {
 		const struct ioasid_field *f = &d->fields[i];
@@ -297,15 +298,33 @@ void ioasid_ioctl_desc_populate(const struct ioasid_ioctl_desc *d,
 	if (!have_va || !length ||
 	    __builtin_add_overflow(va, length - 1, &last) ||
 	    last > UINT64_MAX - 4096)
-		return;
+		return false;
+	*write = false;
 	for (unsigned int i = 0; i < d->nflag_names; i++) {
 		const char *name = strrchr(d->flag_names[i].name, '_');
 
 		if (name && !strncmp(name + 1, "WRITE", 5) &&
 		    (flags & d->flag_names[i].bit))
-			write = true;
+			*write = true;
 	}
-	va &= ~4095ull;
-	madvise((void *)(uintptr_t)va, (last | 4095) + 1 - va,
+	*start = va & ~4095ull;
+	*end = (last | 4095) + 1;
+	return true;
+}
+
+void ioasid_populate(uint64_t start, uint64_t end, bool write)
+{
+	madvise((void *)(uintptr_t)start, end - start,
 		write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+}
+
+void ioasid_ioctl_desc_populate(const struct ioasid_ioctl_desc *d,
+				const void *image, size_t len, uint32_t op)
+{
+	uint64_t start, end;
+	bool write;
+
+	if (ioasid_ioctl_desc_pin_range(d, image, len, op, &start, &end,
+					&write))
+		ioasid_populate(start, end, write);
 }

@@ -238,6 +238,14 @@ uint64_t ioasid_ptr_extent(const struct ioasid_field *f, const void *image,
 void ioasid_ioctl_desc_populate(const struct ioasid_ioctl_desc *d,
 				const void *image, size_t len, uint32_t op);
 
+/* The pages that populate faults in, [*start, *end), and whether for
+ * writing: false when the call names none. */
+bool ioasid_ioctl_desc_pin_range(const struct ioasid_ioctl_desc *d,
+				 const void *image, size_t len, uint32_t op,
+				 uint64_t *start, uint64_t *end, bool *write);
+/* Fault in [start, end) of our own memory, for writing when `write`. */
+void ioasid_populate(uint64_t start, uint64_t end, bool write);
+
 /*
  * The decoder (ioasid-trace): one line on f for ioctl cmd with argument
  * arg made on a file of kind `on` (enum ioasid_ioctl_on), its struct

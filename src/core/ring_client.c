@@ -46,23 +46,57 @@ int ioasid_ring_open(int iommufd, unsigned int entries,
 int ioasid_ring_put(struct ioasid_ring *ring, unsigned int i,
 		    unsigned int cmd, const void *arg, size_t len)
 {
-	const struct ioasid_ioctl_desc *d;
 	struct ioasid_ring_entry *e;
 
 	if (i >= ring->entries || len > sizeof(e->arg))
 		return -EINVAL;
-	/* As the shim does for the ioctl itself: the pages an entry pins
-	 * are resident when it runs, which the daemon cannot see to. */
-	d = ioasid_ioctl_desc_find(cmd);
-	if (d)
-		ioasid_ioctl_desc_populate(d, arg, len,
-					   ioasid_ioctl_desc_op(d, arg, len));
 	e = &ring->entry[i];
 	e->cmd = cmd;
 	e->result = 0;
 	memcpy(e->arg, arg, len);
 	memset(e->arg + len, 0, sizeof(e->arg) - len);
 	return 0;
+}
+
+/*
+ * As the shim does for an ioctl: the pages the entries pin are resident
+ * when they run, which the daemon cannot see to.  Entries that name
+ * neighbouring pages, as a guest's memory laid out in order does, are
+ * faulted in with one call.
+ */
+static void populate_entries(const struct ioasid_ring *ring,
+			     unsigned int first, unsigned int count)
+{
+	uint64_t run_start = 0, run_end = 0;
+	bool run_write = false;
+
+	if (first > ring->entries || count > ring->entries - first)
+		return; /* ENTER says EINVAL */
+	for (unsigned int i = first; i < first + count; i++) {
+		const struct ioasid_ring_entry *e = &ring->entry[i];
+		const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find(e->cmd);
+		uint64_t start, end;
+		bool write;
+
+		if (!d || !ioasid_ioctl_desc_pin_range(
+				  d, e->arg, sizeof(e->arg),
+				  ioasid_ioctl_desc_op(d, e->arg, sizeof(e->arg)),
+				  &start, &end, &write))
+			continue;
+		if (run_end && write == run_write && start <= run_end &&
+		    end >= run_start) {
+			run_start = start < run_start ? start : run_start;
+			run_end = end > run_end ? end : run_end;
+			continue;
+		}
+		if (run_end)
+			ioasid_populate(run_start, run_end, run_write);
+		run_start = start;
+		run_end = end;
+		run_write = write;
+	}
+	if (run_end)
+		ioasid_populate(run_start, run_end, run_write);
 }
 
 int ioasid_ring_enter(struct ioasid_ring *ring, unsigned int first,
@@ -73,6 +107,7 @@ int ioasid_ring_enter(struct ioasid_ring *ring, unsigned int first,
 		.first = first, .count = count,
 	};
 
+	populate_entries(ring, first, count);
 	if (ioctl(ring->fd, IOASID_RING_ENTER, &cmd))
 		return -errno;
 	return (int)cmd.out_done;

@@ -2536,6 +2536,45 @@ static void t_map_populates(void)
 	close(fd);
 }
 
+/* The same through a ring whose entries the program wrote itself: pages
+ * side by side, and a run apart from them. */
+static void t_ring_populates(void)
+{
+	int fd = open("/dev/iommu", O_RDWR), ioas = ioas_alloc(fd);
+	struct iommu_test_cmd md = { .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+	unsigned char *mem = mmap(NULL, 32 * 4096, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct ioasid_ring ring;
+
+	EXPECT(fd >= 0 && ioas > 0 && mem != MAP_FAILED);
+	md.id = (uint32_t)ioas;
+	EXPECT(test_cmd(fd, &md) == 0);
+	EXPECT(ioasid_ring_open(fd, 9, &ring) == 0);
+	for (int i = 0; i < 9; i++) {
+		/* Pages 0-7 one by one, then 24-31 in one entry. */
+		struct iommu_ioas_map m = {
+			.size = sizeof(m), .ioas_id = (uint32_t)ioas,
+			.flags = IOMMU_IOAS_MAP_READABLE |
+				 IOMMU_IOAS_MAP_WRITEABLE |
+				 IOMMU_IOAS_MAP_FIXED_IOVA,
+			.user_va = (uintptr_t)mem + (i < 8 ? i : 24) * 4096,
+			.length = (i < 8 ? 1 : 8) * 4096,
+			.iova = (1 << 24) + (uint64_t)i * (8 << 12),
+		};
+
+		ring.entry[i].cmd = IOMMU_IOAS_MAP;
+		memcpy(ring.entry[i].arg, &m, sizeof(m));
+	}
+	EXPECT(resident(mem, 32) == 0);
+	EXPECT(ioasid_ring_enter(&ring, 0, 9, IOASID_RING_ENTER_STOP) == 9);
+	EXPECT(ring.entry[8].result == 0);
+	EXPECT(resident(mem, 8) == 8 && resident(mem + 8 * 4096, 16) == 0 &&
+	       resident(mem + 24 * 4096, 8) == 8);
+	ioasid_ring_close(&ring);
+	munmap(mem, 32 * 4096);
+	close(fd);
+}
+
 /*
  * mmap of /dev/iommu: a vIOMMU's region, mapped only exactly, holding the
  * vIOMMU while mapped; a forked child's copy does not count.
@@ -2651,6 +2690,7 @@ static const struct {
 	{ "mmap of a vIOMMU's region", t_mmap },
 	{ "MAP leaves the pages it pins in memory", t_map_populates },
 	{ "a ring of 66 operations in one call", t_ring },
+	{ "a ring's maps leave their pages in memory", t_ring_populates },
 	{ "a request slot: what the client makes of it", t_slot_hostile },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
