@@ -496,7 +496,7 @@ static int run(struct endpoint *e, enum job job)
 			struct session *s = (struct session *)e;
 			int rc = session_serve_one(s);
 
-			if (!rc && s->slot_opened) {
+			if (!rc && s->slot.opened) {
 				linger_begin(e);
 				rc = session_linger(s, &e->linger_stop);
 			}

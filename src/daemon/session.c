@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/ioctl_desc.h"
@@ -19,9 +17,8 @@
 #include "request.h"
 #include "serve.h"
 #include "session.h"
+#include "slot.h"
 #include "trace.h"
-#include "wire/slot.h"
-#include "wire/spin.h"
 #include "wire/wire.h"
 #include "wire_uaccess.h"
 
@@ -36,6 +33,7 @@ struct session *session_alloc(int fd, uint64_t id)
 	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
 	s->ep.kind = ENDPOINT_SESSION;
 	s->ep.fd = fd;
+	s->slot.uid = cred.uid; /* the opener's share pays for it */
 	s->id = id;
 	s->opener_pid = cred.pid;
 	s->opener_uid = cred.uid;
@@ -74,20 +72,6 @@ void session_refuse_fd(int fd, int err)
 	close(fd);
 }
 
-static void slot_drop(struct session *s)
-{
-	/* Nobody waits there (the sender's thread, if it does, is woken
-	 * to find it closed). */
-	if (!s->slot)
-		return;
-	ioasid_slot_move(s->slot, IOASID_SLOT_OPEN, IOASID_SLOT_CLOSED);
-	munmap(s->slot, IOASID_WIRE_SLOT_SIZE);
-	s->slot = NULL;
-	client_mm_release(&s->slot_mm);
-	quota_give(s->opener_uid);
-	quota_give(s->opener_uid);
-}
-
 void session_close(struct session *s)
 {
 	if (s->ctx) {
@@ -96,7 +80,7 @@ void session_close(struct session *s)
 		s->ctx = NULL;
 	}
 	client_mm_release(&s->ep.mm);
-	slot_drop(s);
+	slot_drop(&s->slot);
 	if (s->ep.fd >= 0)
 		close(s->ep.fd);
 	s->ep.fd = -1;
@@ -173,70 +157,13 @@ static long serve_ioctl(struct session *s, struct request *r)
 	return result;
 }
 
-/*
- * IOASID_WIRE_SLOT: the slot the sender made and its memory, which the
- * slot's requests are served in (they cannot ask for it).  The memfd
- * must be sealed against shrinking, so that no page of our mapping of
- * it can vanish under us.
- */
-static long slot_take(struct session *s, struct request *r)
-{
-	struct wire_uaccess *w = &r->w;
-	struct ioasid_wire_slot *slot;
-	struct stat st;
-	int seals, rc;
-
-	if (r->req.fd != IOASID_WIRE_FDS_IN_DATA || w->nfds != 3)
-		return -EINVAL;
-	/* Tests that make every byte a question want no slot. */
-	if (wire_uaccess_always_callback)
-		return -EOPNOTSUPP;
-	seals = fcntl(w->fds[0], F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(w->fds[0], &st) ||
-	    st.st_size < (off_t)IOASID_WIRE_SLOT_SIZE)
-		return -EINVAL;
-	slot_drop(s);
-	/* The memory's two descriptors are the opener's share's. */
-	rc = quota_take(s->opener_uid);
-	if (rc)
-		return rc;
-	rc = quota_take(s->opener_uid);
-	if (rc)
-		goto out_give;
-	slot = mmap(NULL, IOASID_WIRE_SLOT_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, w->fds[0], 0);
-	if (slot == MAP_FAILED) {
-		rc = -ENOMEM;
-		goto out_give2;
-	}
-	s->slot_mm.mm = ioasid_mm_new(w->pid, w->uid, -1, w->fds[1], w->fds[2]);
-	w->fds[1] = w->fds[2] = -1; /* taken, failure included */
-	if (!s->slot_mm.mm) {
-		rc = -EINVAL;
-		goto out_unmap;
-	}
-	s->slot_mm.pid = w->pid;
-	s->slot = slot;
-	s->slot_cred = (struct ucred){ .pid = w->pid, .uid = w->uid,
-				       .gid = r->caller.gid };
-	return 0;
-
-out_unmap:
-	munmap(slot, IOASID_WIRE_SLOT_SIZE);
-out_give2:
-	quota_give(s->opener_uid);
-out_give:
-	quota_give(s->opener_uid);
-	return rc;
-}
-
 int session_serve_one(struct session *s)
 {
 	struct request r;
 	long result;
 	int rc;
 
-	s->slot_opened = false;
+	s->slot.opened = false;
 	rc = request_recv(s->ep.fd, &r, &s->ep.mm, "client");
 	if (rc)
 		return rc > 0 ? 0 : rc;
@@ -282,7 +209,7 @@ int session_serve_one(struct session *s)
 		result = ioasid_ctx_munmap(s->ctx, r.req.arg);
 		break;
 	case IOASID_WIRE_SLOT:
-		result = r.sender_gone ? -ESRCH : slot_take(s, &r);
+		result = r.sender_gone ? -ESRCH : slot_take(&s->slot, &r);
 		break;
 	default:
 		/* /dev/iommu itself cannot be read or written. */
@@ -294,13 +221,8 @@ int session_serve_one(struct session *s)
 	/* What came with the call is let go before it returns, as the
 	 * kernel's fput() is: the caller may count our descriptors next. */
 	request_end(&r);
-	/* Open before the reply: the sender's next request finds it so. */
-	if ((r.req.flags & IOASID_WIRE_REQ_SLOT) && s->slot &&
-	    r.w.pid == s->slot_cred.pid && !r.w.new_file) {
-		atomic_store_explicit(&s->slot->state, IOASID_SLOT_OPEN,
-				      memory_order_release);
-		s->slot_opened = true;
-	}
+	if (!r.w.new_file)
+		slot_open_for(&s->slot, &r);
 	if (r.w.new_file)
 		rc = file_end_reply_with_file(s->ep.fd, &r, result, r.caller.uid);
 	else
@@ -309,165 +231,31 @@ int session_serve_one(struct session *s)
 		log_session(s, "did not answer for its memory, dropping the client");
 		rc = -EPROTO;
 	}
-	if (rc && s->slot_opened) {
-		atomic_store_explicit(&s->slot->state, IOASID_SLOT_CLOSED,
-				      memory_order_release);
-		s->slot_opened = false;
-	}
+	if (rc)
+		slot_unopen(&s->slot);
 	return rc;
 }
 
-/* ---- the slot -------------------------------------------------------- */
-
-/* How often a thread waiting on a slot looks up: it gives the slot back
- * when nothing came through it since the last look, or when a message
- * waits on the socket (a request with descriptors, or another process
- * sharing the connection: the socket's requests wait for the slot's). */
-#define LINGER_CHECK_NS 1000000u
-/* Requests a stopped slot answers RESEND before it is closed whatever
- * its client does. */
-#define STOP_ROUNDS 16
-
-static struct spin_budget slot_spin = SPIN_BUDGET_INIT;
-
-struct slot_wait {
-	struct ioasid_wire_slot *slot;
-	_Atomic bool *stop;
-	uint64_t until; /* ns, the next look up */
-};
-
-/* Only OPEN and DONE are waited in: the client's turn. */
-static bool slot_waits(struct slot_wait *sw, uint32_t st)
+/* A request through the slot: only a plain ioctl of the context's, one
+ * that moves no file. */
+static long slot_serve(void *arg, struct request *r)
 {
-	st &= IOASID_SLOT_STATE;
-	return (st == IOASID_SLOT_OPEN || st == IOASID_SLOT_DONE) &&
-	       !atomic_load_explicit(sw->stop, memory_order_relaxed);
-}
+	struct session *s = arg;
+	const struct ioasid_ioctl_desc *d = ioasid_ioctl_desc_find(r->req.cmd);
 
-static int64_t slot_look(void *arg)
-{
-	struct slot_wait *sw = arg;
-	uint32_t st = ioasid_slot_load(sw->slot);
-
-	return slot_waits(sw, st) ? SPIN_NOTHING : st & IOASID_SLOT_STATE;
-}
-
-static int64_t slot_sleep(void *arg)
-{
-	struct slot_wait *sw = arg;
-	uint64_t now = spin_now_ns();
-	uint32_t st = ioasid_slot_load(sw->slot);
-
-	if (now < sw->until && slot_waits(sw, st))
-		st = ioasid_slot_sleep(sw->slot, st, sw->until - now);
-	return st & IOASID_SLOT_STATE;
-}
-
-/* Whether a message (or the hang-up) waits on the socket. */
-static bool socket_waiting(int fd)
-{
-	char c;
-
-	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || errno != EAGAIN;
-}
-
-/*
- * The request posted in s's slot, answered there: 0, or -EPROTO for a
- * message that does not hold together (the client is dropped).  With
- * `resend`, or for what only the socket can carry, the answer is RESEND
- * and nothing is done.
- */
-static int slot_serve(struct session *s, bool resend)
-{
-	struct ioasid_wire_slot *slot = s->slot;
-	const struct ioasid_ioctl_desc *d;
-	struct request r;
-	long result;
-	size_t n;
-	int rc;
-
-	rc = request_take(&r, slot->buf, *(volatile uint32_t *)&slot->len,
-			  &s->slot_cred, &s->slot_mm, "client");
-	if (rc)
-		return rc;
-	d = ioasid_ioctl_desc_find(r.req.cmd);
-	if (resend || r.req.kind != IOASID_WIRE_IOCTL || r.req.__reserved ||
-	    (d && ioasid_ioctl_desc_moves_files(d))) {
-		struct ioasid_wire_rep rep = {
-			.magic = IOASID_WIRE_MAGIC,
-			.kind = IOASID_WIRE_RESEND,
-			.version = IOASID_WIRE_VERSION,
-			.seq = r.req.seq,
-			.fail_nth_left = r.req.fail_nth,
-		};
-
-		memcpy(slot->buf, &rep, sizeof(rep));
-		n = sizeof(rep);
-	} else {
-		result = serve_ioctl(s, &r);
-		if (r.w.reply_overflow && result >= 0)
-			result = -ENOMEM;
-		n = request_reply_into(&r, result, slot->buf);
-	}
-	request_end(&r);
-	slot->len = (uint32_t)n;
-	ioasid_slot_move(slot, IOASID_SLOT_POSTED, IOASID_SLOT_DONE);
-	return 0;
+	if (r->req.kind != IOASID_WIRE_IOCTL || r->req.__reserved ||
+	    (d && ioasid_ioctl_desc_moves_files(d)))
+		return SLOT_RESEND;
+	return serve_ioctl(s, r);
 }
 
 int session_linger(struct session *s, _Atomic bool *stop)
 {
-	struct slot_wait sw = { s->slot, stop, spin_now_ns() + LINGER_CHECK_NS };
-	bool served = true; /* the socket's request that opened it */
-	unsigned int stopping = 0;
-	int rc = 0;
-
-	s->slot_opened = false;
-	for (;;) {
-		int64_t st = spin_wait(&slot_spin, slot_look, slot_sleep, &sw);
-		bool stopped = atomic_load_explicit(stop, memory_order_relaxed);
-
-		/* CLOSED: the client gave it up.  Anything else but its
-		 * three states: the client's nonsense, which ends it too. */
-		if (st != IOASID_SLOT_OPEN && st != IOASID_SLOT_DONE &&
-		    st != IOASID_SLOT_POSTED)
-			return 0;
-		if (st == IOASID_SLOT_POSTED) {
-			rc = slot_serve(s, stopping > 0);
-			if (rc)
-				break;
-			if (!stopping)
-				served = true;
-			else if (++stopping > STOP_ROUNDS)
-				break;
-			continue;
-		}
-		if (!stopped && spin_now_ns() < sw.until)
-			continue;
-		if (!stopped && served && !socket_waiting(s->ep.fd)) {
-			served = false;
-			sw.until = spin_now_ns() + LINGER_CHECK_NS;
-			continue;
-		}
-		/* Give it back; a request posted meanwhile is sent back. */
-		if (ioasid_slot_move(s->slot, IOASID_SLOT_OPEN, IOASID_SLOT_CLOSED) ||
-		    ioasid_slot_move(s->slot, IOASID_SLOT_DONE, IOASID_SLOT_LAST) ||
-		    (ioasid_slot_load(s->slot) & IOASID_SLOT_STATE) !=
-			    IOASID_SLOT_POSTED)
-			return 0;
-		stopping = stopping ? stopping : 1;
-	}
-	/* Whatever it holds now, nobody waits there any more: a request
-	 * there was not served (it did not hold together, or it was sent
-	 * back), and CLOSED says so. */
-	atomic_store_explicit(&s->slot->state, IOASID_SLOT_CLOSED,
-			      memory_order_release);
-	ioasid_slot_wake(s->slot);
-	return rc;
+	return slot_linger(&s->slot, s->ep.fd, stop, slot_serve, s);
 }
 
 void session_slot_stop(struct session *s)
 {
-	/* The lingering thread's own slot: it outlives this call. */
-	ioasid_slot_wake(s->slot);
+	slot_wake(&s->slot);
 }
+

@@ -10,10 +10,9 @@
 #include <sys/types.h>
 
 #include "endpoint.h"
+#include "slot.h"
 
 struct ioasid_ctx;
-
-struct ioasid_wire_slot;
 
 struct session {
 	struct endpoint ep;
@@ -21,17 +20,7 @@ struct session {
 	pid_t opener_pid; /* SO_PEERCRED at accept, for log lines */
 	uid_t opener_uid; /* whose share of descriptors it takes */
 	uint64_t id;
-	/*
-	 * The client's request slot (wire/slot.h), or NULL; its requests'
-	 * sender is the process that handed it over, as it was then (the
-	 * slot is that process' alone: its children do not map it), and
-	 * so is the address space they are served in.  Used by the one
-	 * thread that serves the connection.
-	 */
-	struct ioasid_wire_slot *slot;
-	struct ucred slot_cred;
-	struct client_mm slot_mm;
-	bool slot_opened; /* by the request just served: wait there next */
+	struct slot_end slot; /* the client's request slot (slot.h) */
 };
 
 /* A connection just accepted, its opener known; NULL without memory. */
@@ -60,7 +49,7 @@ void session_close(struct session *s);
 int session_serve_one(struct session *s);
 
 /*
- * After a request that opened the client's slot (slot_opened): serve
+ * After a request that opened the client's slot (slot.opened): serve
  * the requests that come through it, looking for each and then sleeping
  * on it, until the client gives the slot up, *stop is set
  * (session_slot_stop), or the connection has been quiet for a while or
