@@ -10,6 +10,7 @@
 #include "core/ioctl_desc.h"
 #include "file_end.h"
 #include "ioasid/ioasid.h"
+#include "ioasid/uapi/vfio_compat.h"
 #include "quota.h"
 #include "request.h"
 #include "trace.h"
@@ -57,6 +58,7 @@ int file_end_open(int ours, int theirs, struct ioasid_file *file, uid_t uid)
 		return -ENOMEM;
 	}
 	fe->uid = uid;
+	fe->slot.uid = uid;
 	fe->ep.kind = ENDPOINT_FILE;
 	fe->ep.fd = ours;
 	fe->file = file;
@@ -89,6 +91,7 @@ void file_end_close(struct file_end *fe)
 	fe->ep.fd = -1;
 	ioasid_file_put(fe->file);
 	client_mm_release(&fe->ep.mm);
+	slot_drop(&fe->slot);
 	quota_give(fe->uid);
 }
 
@@ -164,12 +167,18 @@ static int serve_mmap(struct file_end *fe, struct request *r)
 	return rc;
 }
 
+static bool is_vfio_device(const struct file_end *fe)
+{
+	return !strcmp(ioasid_file_name(fe->file), "[vfio-device]");
+}
+
 int file_end_serve_one(struct file_end *fe)
 {
 	struct request r;
 	long result;
 	int rc;
 
+	fe->slot.opened = false;
 	rc = request_recv(fe->ep.fd, &r, &fe->ep.mm, "file");
 	if (rc)
 		return rc > 0 ? 0 : rc;
@@ -218,6 +227,11 @@ int file_end_serve_one(struct file_end *fe)
 					 ioasid_vfio_kvm_link(fe->file,
 							      r.req.arg != 0);
 		break;
+	case IOASID_WIRE_SLOT:
+		result = r.sender_gone	     ? -ESRCH :
+			 !is_vfio_device(fe) ? -EOPNOTSUPP :
+					       slot_take(&fe->slot, &r);
+		break;
 	default:
 		result = -ENOTTY;
 		break;
@@ -226,6 +240,8 @@ int file_end_serve_one(struct file_end *fe)
 	if (r.w.reply_overflow && result >= 0)
 		result = -ENOMEM;
 	request_end(&r); /* before the reply, as session.c */
+	if (!r.w.new_file)
+		slot_open_for(&fe->slot, &r);
 	if (r.w.new_file)
 		rc = file_end_reply_with_file(fe->ep.fd, &r, result,
 					      r.caller.uid);
@@ -233,9 +249,57 @@ int file_end_serve_one(struct file_end *fe)
 		rc = request_reply(fe->ep.fd, &r, result, -1) ? -ECONNRESET : 0;
 	if (!rc && r.w.cb_broken)
 		rc = -EPROTO; /* it did not answer for its memory */
+	if (rc)
+		slot_unopen(&fe->slot);
 	/* The client drained its doorbells before asking. */
 	atomic_store(&fe->rung, false);
 	if (!rc)
 		ring(fe);
 	return rc;
+}
+
+/*
+ * A request through a VFIO device file's slot: a region access, or an
+ * ioctl that moves no file (interrupts' event fds are files too).
+ */
+static long slot_serve(void *arg, struct request *r)
+{
+	struct file_end *fe = arg;
+	const struct ioasid_ioctl_desc *d;
+	long result;
+
+	switch (r->req.kind) {
+	case IOASID_WIRE_PREAD:
+	case IOASID_WIRE_PWRITE:
+		break;
+	case IOASID_WIRE_IOCTL:
+		d = ioasid_ioctl_desc_find_on(IOASID_ON_VFIO_DEVICE, r->req.cmd);
+		if (r->req.__reserved || r->req.cmd == VFIO_DEVICE_SET_IRQS ||
+		    (d && ioasid_ioctl_desc_moves_files(d)))
+			return SLOT_RESEND;
+		break;
+	default:
+		return SLOT_RESEND;
+	}
+	request_serve_begin(r);
+	if (r->req.kind == IOASID_WIRE_IOCTL)
+		result = file_ioctl(fe, r);
+	else if (r->req.kind == IOASID_WIRE_PREAD)
+		result = ioasid_file_pread(fe->file, &r->caller, r->req.arg,
+					   r->req.cmd, r->req.offset);
+	else
+		result = ioasid_file_pwrite(fe->file, &r->caller, r->req.arg,
+					    r->req.cmd, r->req.offset);
+	request_serve_end(r);
+	return result;
+}
+
+int file_end_linger(struct file_end *fe, _Atomic bool *stop)
+{
+	return slot_linger(&fe->slot, fe->ep.fd, stop, slot_serve, fe);
+}
+
+void file_end_slot_stop(struct file_end *fe)
+{
+	slot_wake(&fe->slot);
 }

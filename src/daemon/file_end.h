@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "endpoint.h"
+#include "slot.h"
 
 struct ioasid_file;
 
@@ -19,6 +20,9 @@ struct file_end {
 	struct ioasid_file *file;
 	atomic_bool rung; /* a doorbell waits in the client's end */
 	uid_t uid; /* whose share of descriptors it takes (quota.h) */
+	/* A VFIO device file's request slot (slot.h): its region accesses
+	 * and plain ioctls.  Files that ring doorbells take none. */
+	struct slot_end slot;
 };
 
 /*
@@ -45,5 +49,9 @@ int file_end_reply_with_file(int sock, struct request *r, long result,
 
 /* Serve one read or write from the client: -errno to drop the end. */
 int file_end_serve_one(struct file_end *fe);
+
+/* As session_linger() and session_slot_stop(), for a file's slot. */
+int file_end_linger(struct file_end *fe, _Atomic bool *stop);
+void file_end_slot_stop(struct file_end *fe);
 
 #endif

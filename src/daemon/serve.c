@@ -35,8 +35,9 @@
  * that many threads, and the pool (up to MAX_THREADS, grown as the load
  * needs) goes on serving everyone else.
  *
- * Slots.  A connection whose client keeps a request slot (wire/slot.h)
- * is served there after a request that opened it: the job goes on,
+ * Slots.  A connection (or a VFIO device file) whose client keeps a
+ * request slot (wire/slot.h) is served there after a request that
+ * opened it: the job goes on,
  * its thread waiting on the slot (session_linger), first giving away
  * the lead, which must not wait with it.  The job ends, and the
  * connection is watched again, when the client gives the slot up, when
@@ -183,7 +184,10 @@ static void stop_lingering(struct endpoint *e)
 	if (!e->lingering || atomic_load(&e->linger_stop))
 		return;
 	atomic_store(&e->linger_stop, true);
-	session_slot_stop((struct session *)e);
+	if (e->kind == ENDPOINT_SESSION)
+		session_slot_stop((struct session *)e);
+	else
+		file_end_slot_stop((struct file_end *)e);
 }
 
 /* ... and so does every such wait of lane l's, or of everyone's. */
@@ -502,8 +506,16 @@ static int run(struct endpoint *e, enum job job)
 			}
 			if (!rc)
 				return 0;
-		} else if (!file_end_serve_one((struct file_end *)e)) {
-			return 0;
+		} else {
+			struct file_end *fe = (struct file_end *)e;
+			int rc = file_end_serve_one(fe);
+
+			if (!rc && fe->slot.opened) {
+				linger_begin(e);
+				rc = file_end_linger(fe, &e->linger_stop);
+			}
+			if (!rc)
+				return 0;
 		}
 		/* The client hung up, or broke the protocol. */
 		break;

@@ -192,6 +192,39 @@ static int serve_posted(struct slot_end *se, bool resend,
 	return 0;
 }
 
+/*
+ * Close the slot from whichever state the client leaves it in: true
+ * when it is closed (or in a state no client waits in), false when a
+ * request is posted there.  The client moves OPEN and DONE on while we
+ * try; a client that keeps moving them past any bound is left what it
+ * asked for, a slot closed under it.
+ */
+static bool give_back(struct ioasid_wire_slot *slot)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		switch (ioasid_slot_load(slot) & IOASID_SLOT_STATE) {
+		case IOASID_SLOT_OPEN:
+			if (ioasid_slot_move(slot, IOASID_SLOT_OPEN,
+					     IOASID_SLOT_CLOSED))
+				return true;
+			break;
+		case IOASID_SLOT_DONE:
+			if (ioasid_slot_move(slot, IOASID_SLOT_DONE,
+					     IOASID_SLOT_LAST))
+				return true;
+			break;
+		case IOASID_SLOT_POSTED:
+			return false;
+		default:
+			return true;
+		}
+	}
+	atomic_store_explicit(&slot->state, IOASID_SLOT_CLOSED,
+			      memory_order_release);
+	ioasid_slot_wake(slot);
+	return true;
+}
+
 int slot_linger(struct slot_end *se, int sock, _Atomic bool *stop,
 		slot_serve_fn *serve, void *arg)
 {
@@ -228,10 +261,7 @@ int slot_linger(struct slot_end *se, int sock, _Atomic bool *stop,
 			continue;
 		}
 		/* Give it back; a request posted meanwhile is sent back. */
-		if (ioasid_slot_move(se->slot, IOASID_SLOT_OPEN, IOASID_SLOT_CLOSED) ||
-		    ioasid_slot_move(se->slot, IOASID_SLOT_DONE, IOASID_SLOT_LAST) ||
-		    (ioasid_slot_load(se->slot) & IOASID_SLOT_STATE) !=
-			    IOASID_SLOT_POSTED)
+		if (give_back(se->slot))
 			return 0;
 		stopping = stopping ? stopping : 1;
 	}

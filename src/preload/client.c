@@ -255,6 +255,17 @@ static enum client_kind fd_classify(int fd, unsigned int *minor)
 	return kind;
 }
 
+/* What fd was seen to be, without looking again: for a caller that has
+ * just classified it. */
+static enum client_kind fd_cached_kind(int fd)
+{
+	if (fd < 0 || fd >= FD_CACHE ||
+	    atomic_load_explicit(&fd_cache[fd].seen, memory_order_relaxed) !=
+		    FD_OURS)
+		return CLIENT_NOT_OURS;
+	return atomic_load_explicit(&fd_cache[fd].kind, memory_order_relaxed);
+}
+
 enum client_kind client_fd_kind(int fd, dev_t *node)
 {
 	unsigned int minor;
@@ -1289,9 +1300,14 @@ static long ioctl_request(int fd, const struct ioasid_ioctl_desc *d,
 	stamp_request(&req);
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
+	/* What a slot carries: a connection's or a device's own calls
+	 * that move no file (a device's interrupts name event fds). */
 	result = exchange(on_fd, b, &req, fds, nfds, false,
-			  !vfio && d->on == IOASID_ON_IOMMUFD && on_fd == fd &&
-				  !nfds && !ioasid_ioctl_desc_moves_files(d),
+			  (d->on == IOASID_ON_IOMMUFD ||
+			   d->on == IOASID_ON_VFIO_DEVICE) &&
+				  on_fd == fd && !nfds &&
+				  cmd != VFIO_DEVICE_SET_IRQS &&
+				  !ioasid_ioctl_desc_moves_files(d),
 			  NULL);
 	free(b);
 	return result;
@@ -1411,7 +1427,10 @@ long client_file_pio(int fd, void *buf, size_t count, int64_t off, bool write)
 	req.nsegs = b->nsegs;
 	memcpy(b->buf, &req, sizeof(req));
 
-	result = exchange(fd, b, &req, NULL, 0, true, false, NULL);
+	/* A device's region accesses go through its slot. */
+	result = exchange(fd, b, &req, NULL, 0, true,
+			  off >= 0 && fd_cached_kind(fd) == CLIENT_VFIO_DEVICE,
+			  NULL);
 	free(b);
 	errno = saved;
 	return result;
@@ -1492,10 +1511,14 @@ static int trap_registers(void *p, uint64_t len, int prot, int devfd,
 			  uint64_t offset)
 {
 	int fd = real.fcntl(devfd, F_DUPFD_CLOEXEC, 3);
+	unsigned int minor;
 
 	client_fd_maybe_ours(fd);
 	if (fd < 0)
 		return -EMFILE;
+	/* Known for what it is before a fault handler's write needs it
+	 * (which then goes through the device's slot). */
+	fd_classify(fd, &minor);
 	if (mprotect(p, len, prot & ~PROT_WRITE) ||
 	    mmio_trap_add((uintptr_t)p, len, fd, offset)) {
 		real.close(fd);

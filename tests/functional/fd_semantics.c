@@ -243,6 +243,46 @@ static void t_concurrent_processes(void)
 	close(fd);
 }
 
+/*
+ * A thread's calls through its connection's slot while another process
+ * sharing the connection makes calls through the socket, each of which
+ * has the daemon give the slot back at whatever step the thread is in
+ * (posting, being answered, reading the answer): every call of both is
+ * answered once.
+ */
+static void t_slot_given_back(void)
+{
+	struct busy b = { .fd = open("/dev/iommu", O_RDWR) };
+	pthread_t th;
+	pid_t pid;
+	int st;
+
+	EXPECT(ioas_alloc(b.fd) == 1);
+	alarm(60);
+	EXPECT(pthread_create(&th, NULL, keep_busy, &b) == 0);
+	while (atomic_load(&b.done) < 100)
+		;
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 2000; i++) {
+			struct iommu_ioas_iova_ranges r = {
+				.size = sizeof(r), .ioas_id = 1,
+			};
+
+			if (ioctl(b.fd, IOMMU_IOAS_IOVA_RANGES, &r) &&
+			    errno != EMSGSIZE)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0);
+	atomic_store(&b.stop, true);
+	pthread_join(th, NULL);
+	alarm(0);
+	close(b.fd);
+}
+
 static void t_dup(void)
 {
 	int fd = open("/dev/iommu", O_RDWR), d;
@@ -2649,6 +2689,8 @@ static const struct {
 	{ "fork while another thread is in an ioctl", t_fork_mid_ioctl },
 	{ "close(dup(fd)) while another process shares it",
 	  t_close_dup_mid_ioctl },
+	{ "a slot given back at any step of its client's call",
+	  t_slot_given_back },
 	{ "dup, F_DUPFD and dup2 copies", t_dup },
 	{ "fd passed with SCM_RIGHTS", t_scm_rights },
 	{ "copies landing on numbers that held other files", t_numbers_reused },

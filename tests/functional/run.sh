@@ -38,6 +38,8 @@ run env IOASID_SLOT_AFTER=1 "$BUILD/ioasid-run" --selftest -- \
 	"$BUILD/tests/fd-semantics"
 run env IOASID_SLOT_AFTER=1 "$BUILD/ioasid-run" --selftest -- \
 	"$BUILD/tests/random-via-shim"
+run env IOASID_SLOT_AFTER=1 "$BUILD/ioasid-run" --device ioat --device dsa -- \
+	"$BUILD/tests/vfio-device"
 # A VFIO device (the I/OAT model) as a userspace driver uses one.
 echo "-- a VFIO device through the shim and the daemon:"
 run "$BUILD/ioasid-run" --device ioat --device dsa -- "$BUILD/tests/vfio-device"
