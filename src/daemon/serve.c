@@ -485,6 +485,22 @@ static void linger_begin(struct endpoint *e)
 	pthread_mutex_unlock(&sched.lock);
 }
 
+/* One request of e's, and then those through its slot if it opened it:
+ * 0, or -errno to drop e. */
+static int serve_request(struct endpoint *e)
+{
+	struct session *s = (struct session *)e;
+	struct file_end *fe = (struct file_end *)e;
+	bool session = e->kind == ENDPOINT_SESSION;
+	int rc = session ? session_serve_one(s) : file_end_serve_one(fe);
+
+	if (rc || !(session ? s->slot.opened : fe->slot.opened))
+		return rc;
+	linger_begin(e);
+	return session ? session_linger(s, &e->linger_stop) :
+			 file_end_linger(fe, &e->linger_stop);
+}
+
 /*
  * Do e's job, holding no lock.  Returns 1 when e is closed, 0 when it
  * is to be watched again, or -errno of an open that failed (e then
@@ -496,27 +512,8 @@ static int run(struct endpoint *e, enum job job)
 	case JOB_OPEN:
 		return session_open((struct session *)e);
 	case JOB_SERVE:
-		if (e->kind == ENDPOINT_SESSION) {
-			struct session *s = (struct session *)e;
-			int rc = session_serve_one(s);
-
-			if (!rc && s->slot.opened) {
-				linger_begin(e);
-				rc = session_linger(s, &e->linger_stop);
-			}
-			if (!rc)
-				return 0;
-		} else {
-			struct file_end *fe = (struct file_end *)e;
-			int rc = file_end_serve_one(fe);
-
-			if (!rc && fe->slot.opened) {
-				linger_begin(e);
-				rc = file_end_linger(fe, &e->linger_stop);
-			}
-			if (!rc)
-				return 0;
-		}
+		if (!serve_request(e))
+			return 0;
 		/* The client hung up, or broke the protocol. */
 		break;
 	default:

@@ -174,6 +174,26 @@ static void t_fork_mid_ioctl(void)
 	close(b.fd);
 }
 
+/* A child making n IOVA_RANGES calls on fd: it exits 0 when every one
+ * was answered as it should be. */
+static pid_t child_ranges(int fd, int n)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	alarm(30);
+	for (int i = 0; i < n; i++) {
+		struct iommu_ioas_iova_ranges r = {
+			.size = sizeof(r), .ioas_id = 1,
+		};
+
+		if (ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &r) && errno != EMSGSIZE)
+			_exit(1);
+	}
+	_exit(0);
+}
+
 /*
  * close(dup(fd)) in one thread while another is in an ioctl, and a second
  * process sharing the descriptor: closing a copy must not let the other
@@ -193,20 +213,7 @@ static void t_close_dup_mid_ioctl(void)
 	EXPECT(pthread_create(&th, NULL, keep_busy, &b) == 0);
 	while (atomic_load(&b.done) < 10)
 		;
-	pid = fork();
-	if (pid == 0) {
-		alarm(30);
-		for (int i = 0; i < 3000; i++) {
-			struct iommu_ioas_iova_ranges r = {
-				.size = sizeof(r), .ioas_id = 1,
-			};
-
-			if (ioctl(b.fd, IOMMU_IOAS_IOVA_RANGES, &r) &&
-			    errno != EMSGSIZE)
-				_exit(1);
-		}
-		_exit(0);
-	}
+	pid = child_ranges(b.fd, 3000);
 	while (waitpid(pid, &st, WNOHANG) == 0)
 		close(dup(b.fd));
 	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -262,19 +269,7 @@ static void t_slot_given_back(void)
 	EXPECT(pthread_create(&th, NULL, keep_busy, &b) == 0);
 	while (atomic_load(&b.done) < 100)
 		;
-	pid = fork();
-	if (pid == 0) {
-		for (int i = 0; i < 2000; i++) {
-			struct iommu_ioas_iova_ranges r = {
-				.size = sizeof(r), .ioas_id = 1,
-			};
-
-			if (ioctl(b.fd, IOMMU_IOAS_IOVA_RANGES, &r) &&
-			    errno != EMSGSIZE)
-				_exit(1);
-		}
-		_exit(0);
-	}
+	pid = child_ranges(b.fd, 2000);
 	EXPECT(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
 	       WEXITSTATUS(st) == 0);
 	atomic_store(&b.stop, true);
