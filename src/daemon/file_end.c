@@ -240,8 +240,7 @@ int file_end_serve_one(struct file_end *fe)
 	if (r.w.reply_overflow && result >= 0)
 		result = -ENOMEM;
 	request_end(&r); /* before the reply, as session.c */
-	if (!r.w.new_file)
-		slot_open_for(&fe->slot, &r);
+	slot_open_for(&fe->slot, &r);
 	if (r.w.new_file)
 		rc = file_end_reply_with_file(fe->ep.fd, &r, result,
 					      r.caller.uid);

@@ -221,8 +221,7 @@ int session_serve_one(struct session *s)
 	/* What came with the call is let go before it returns, as the
 	 * kernel's fput() is: the caller may count our descriptors next. */
 	request_end(&r);
-	if (!r.w.new_file)
-		slot_open_for(&s->slot, &r);
+	slot_open_for(&s->slot, &r);
 	if (r.w.new_file)
 		rc = file_end_reply_with_file(s->ep.fd, &r, result, r.caller.uid);
 	else

@@ -91,8 +91,9 @@ void slot_drop(struct slot_end *se)
 
 void slot_open_for(struct slot_end *se, const struct request *r)
 {
+	/* A reply that hands a file out is not followed by the slot. */
 	if (!(r->req.flags & IOASID_WIRE_REQ_SLOT) || !se->slot ||
-	    r->w.pid != se->cred.pid)
+	    r->w.pid != se->cred.pid || r->w.new_file)
 		return;
 	atomic_store_explicit(&se->slot->state, IOASID_SLOT_OPEN,
 			      memory_order_release);

@@ -42,7 +42,8 @@ int slot_take(struct slot_end *se, struct request *r);
 void slot_drop(struct slot_end *se);
 
 /* r (served, its reply not yet sent) asked for the slot: open it, if it
- * is its sender's, so that its next request finds it open. */
+ * is its sender's and the reply hands out no file, so that its next
+ * request finds it open. */
 void slot_open_for(struct slot_end *se, const struct request *r);
 
 /* The reply that was to follow slot_open_for() never went: closed. */

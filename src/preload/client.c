@@ -948,6 +948,15 @@ static void slot_give_up(struct ioasid_wire_slot *slot)
 	ioasid_slot_move(slot, IOASID_SLOT_OPEN, IOASID_SLOT_CLOSED);
 }
 
+/* How many numbers in `live` are ours: none in a child, whose list
+ * (and table) is the parent's. */
+static unsigned int slots_live(void)
+{
+	if (nlive && slots[live[0]].pid != self_pid())
+		nlive = 0;
+	return nlive;
+}
+
 static void slot_forget(int fd)
 {
 	struct slot_entry *e = &slots[fd];
@@ -969,9 +978,7 @@ void client_fd_closing(int fd)
 	/* The daemon sees a close only by the socket, and a request through
 	 * a slot would pass it by: every slot is given up, and the next
 	 * request on each goes by the socket, after the close. */
-	if (nlive && slots[live[0]].pid != self_pid())
-		nlive = 0; /* inherited: the parent's */
-	for (unsigned int i = 0; i < nlive; i++)
+	for (unsigned int i = 0; i < slots_live(); i++)
 		slot_give_up(slots[live[i]].slot);
 	if (fd >= 0 && fd < FD_CACHE)
 		slot_forget(fd);
@@ -1043,9 +1050,7 @@ static struct ioasid_wire_slot *slot_of(int fd)
 	}
 	if (e->slot || e->refused || e->uses++ < (uint32_t)slot_threshold())
 		return e->slot;
-	if (nlive && slots[live[0]].pid != pid)
-		nlive = 0;
-	e->slot = nlive < MAX_SLOTS ? slot_make(fd) : NULL;
+	e->slot = slots_live() < MAX_SLOTS ? slot_make(fd) : NULL;
 	e->refused = !e->slot;
 	if (e->slot)
 		live[nlive++] = fd;
@@ -1061,9 +1066,16 @@ static void slot_read(struct ioasid_wire_slot *slot, bool close)
 	ioasid_slot_move(slot, IOASID_SLOT_LAST, IOASID_SLOT_CLOSED);
 }
 
+/* A wait for the answer in slot, on connection fd. */
+struct slot_wait {
+	struct ioasid_wire_slot *slot;
+	int fd;
+};
+
 static int64_t slot_look(void *arg)
 {
-	uint32_t st = ioasid_slot_load(arg) & IOASID_SLOT_STATE;
+	struct slot_wait *sw = arg;
+	uint32_t st = ioasid_slot_load(sw->slot) & IOASID_SLOT_STATE;
 
 	return st == IOASID_SLOT_POSTED ? SPIN_NOTHING : st;
 }
@@ -1072,15 +1084,14 @@ static int64_t slot_look(void *arg)
  * is still there. */
 #define SLOT_HANGUP_CHECK_NS 100000000u
 
-static int slot_fd; /* the connection slot_sleep checks (exchange_lock) */
-
 static int64_t slot_sleep(void *arg)
 {
-	struct ioasid_wire_slot *slot = arg;
+	struct slot_wait *sw = arg;
+	struct ioasid_wire_slot *slot = sw->slot;
 
 	for (;;) {
 		uint32_t st = ioasid_slot_load(slot);
-		struct pollfd p = { .fd = slot_fd, .events = POLLRDHUP };
+		struct pollfd p = { .fd = sw->fd, .events = POLLRDHUP };
 
 		if ((st & IOASID_SLOT_STATE) != IOASID_SLOT_POSTED)
 			return st & IOASID_SLOT_STATE;
@@ -1103,6 +1114,7 @@ static bool slot_exchange(int fd, struct ioasid_wire_slot *slot,
 			  const struct ioasid_wire_req *req,
 			  struct ioasid_wire_rep *head, long *result)
 {
+	struct slot_wait sw = { slot, fd };
 	struct ioasid_wire_rep rep;
 	uint32_t len, st;
 
@@ -1112,8 +1124,7 @@ static bool slot_exchange(int fd, struct ioasid_wire_slot *slot,
 	slot->len = (uint32_t)b->len;
 	if (!ioasid_slot_move(slot, IOASID_SLOT_OPEN, IOASID_SLOT_POSTED))
 		return false;
-	slot_fd = fd;
-	st = (uint32_t)spin_wait(&reply_spin, slot_look, slot_sleep, slot);
+	st = (uint32_t)spin_wait(&reply_spin, slot_look, slot_sleep, &sw);
 	if (st != IOASID_SLOT_DONE && st != IOASID_SLOT_LAST)
 		return false; /* the daemon closed it unanswered */
 	len = slot->len;
