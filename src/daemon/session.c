@@ -10,7 +10,6 @@
 #include "core/ioctl_desc.h"
 #include "ioasid/ioasid.h"
 #include "ioasid/uapi/vfio_compat.h"
-#include "caps.h"
 #include "file_end.h"
 #include "log.h"
 #include "quota.h"

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "quota.h"
 #include "request.h"
 #include "slot.h"
@@ -66,6 +67,11 @@ int slot_take(struct slot_end *se, struct request *r)
 	se->slot = slot;
 	se->cred = (struct ucred){ .pid = w->pid, .uid = w->uid,
 				   .gid = r->caller.gid };
+	/* Only what the thread claimed, and only what it holds. */
+	se->caps = r->req.cap_effective ?
+			   r->req.cap_effective &
+				   caps_of_thread(w->pid, w->tid, w->uid) :
+			   0;
 	return 0;
 
 out_unmap:
@@ -170,6 +176,8 @@ static int serve_posted(struct slot_end *se, bool resend,
 			  &se->cred, &se->mm, "client");
 	if (rc)
 		return rc;
+	r.w.caps = se->caps;
+	r.w.caps_known = 1;
 	result = resend ? SLOT_RESEND : serve(arg, &r);
 	if (result == SLOT_RESEND) {
 		struct ioasid_wire_rep rep = {

@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -29,6 +30,11 @@ struct request;
 struct slot_end {
 	struct ioasid_wire_slot *slot;
 	struct ucred cred;
+	/* The handing thread's effective capabilities, as verified then: a
+	 * slot's request reaches us with no message the kernel stamped, and
+	 * checking the thread again per call (four system calls, two of them
+	 * path walks) cost a root caller's MAP more than the rest of it. */
+	uint64_t caps;
 	struct client_mm mm;
 	uid_t uid;
 	bool opened; /* by the request just served: wait there next */

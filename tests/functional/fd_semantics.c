@@ -2246,14 +2246,15 @@ static void t_bad_pointers_and_handlers(void)
 /* ---- request slots (wire/slot.h), spoken without the shim ---- */
 
 /* Hand the daemon slot memfd `mfd` (and our memory) on raw connection
- * s, with nfds of the three descriptors: the result. */
-static long raw_slot(int s, int mfd, int nfds)
+ * s, with nfds of the three descriptors, claiming capabilities `caps`:
+ * the result. */
+static long raw_slot(int s, int mfd, int nfds, uint64_t caps)
 {
 	struct ioasid_wire_req req = {
 		.magic = IOASID_WIRE_MAGIC, .kind = IOASID_WIRE_SLOT,
 		.version = IOASID_WIRE_VERSION, .seq = 77,
 		.tid = (uint32_t)gettid(), .fd = IOASID_WIRE_FDS_IN_DATA,
-		.flags = IOASID_WIRE_REQ_SLOT,
+		.flags = IOASID_WIRE_REQ_SLOT, .cap_effective = caps,
 	};
 	int fds[3] = { mfd, open("/proc/self/mem", O_RDWR | O_CLOEXEC),
 		       open("/proc/self/maps", O_RDONLY | O_CLOEXEC) };
@@ -2317,22 +2318,34 @@ static uint32_t slot_post(struct ioasid_wire_slot *slot, const void *msg,
 	return slot_wait_from(slot, IOASID_SLOT_POSTED);
 }
 
-/* A raw connection with a slot the daemon took, mapped at *slot. */
-static int slot_connect(struct ioasid_wire_slot **slot)
+/* Hand raw connection s a slot, mapped at *slot, claiming capabilities
+ * `caps`: 0, or -1 (s closed). */
+static int slot_hand_over(int s, struct ioasid_wire_slot **slot, uint64_t caps)
 {
-	int s = raw_connect(), mfd = slot_memfd(IOASID_WIRE_SLOT_SIZE, true);
+	int mfd = slot_memfd(IOASID_WIRE_SLOT_SIZE, true);
 
 	*slot = mfd < 0 ? MAP_FAILED :
 		mmap(NULL, IOASID_WIRE_SLOT_SIZE, PROT_READ | PROT_WRITE,
 		     MAP_SHARED, mfd, 0);
-	if (s < 0 || *slot == MAP_FAILED || raw_slot(s, mfd, 3)) {
+	if (s < 0 || *slot == MAP_FAILED || raw_slot(s, mfd, 3, caps)) {
 		EXPECT(!"a slot the daemon takes");
 		if (mfd >= 0)
 			close(mfd);
+		if (s >= 0)
+			close(s);
 		return -1;
 	}
 	close(mfd);
-	return s;
+	return 0;
+}
+
+/* A raw connection with a slot the daemon took, mapped at *slot, handed
+ * over claiming no capability. */
+static int slot_connect(struct ioasid_wire_slot **slot)
+{
+	int s = raw_connect();
+
+	return slot_hand_over(s, slot, 0) ? -1 : s;
 }
 
 /* An ioctl request with no segments: the daemon reaches arg through
@@ -2365,16 +2378,16 @@ static void t_slot_hostile(void)
 	/* What is handed over is checked before it is mapped. */
 	s = raw_connect();
 	mfd = slot_memfd(IOASID_WIRE_SLOT_SIZE, false);
-	EXPECT(raw_slot(s, mfd, 3) == -EINVAL); /* shrinkable */
+	EXPECT(raw_slot(s, mfd, 3, 0) == -EINVAL); /* shrinkable */
 	close(mfd);
 	mfd = slot_memfd(4096, true);
-	EXPECT(raw_slot(s, mfd, 3) == -EINVAL); /* too small */
+	EXPECT(raw_slot(s, mfd, 3, 0) == -EINVAL); /* too small */
 	close(mfd);
 	mfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	EXPECT(raw_slot(s, mfd, 3) == -EINVAL); /* no memfd */
+	EXPECT(raw_slot(s, mfd, 3, 0) == -EINVAL); /* no memfd */
 	close(mfd);
 	mfd = slot_memfd(IOASID_WIRE_SLOT_SIZE, true);
-	EXPECT(raw_slot(s, mfd, 1) == -EINVAL); /* no memory with it */
+	EXPECT(raw_slot(s, mfd, 1, 0) == -EINVAL); /* no memory with it */
 	close(mfd);
 	close(s);
 
@@ -2432,6 +2445,83 @@ static void t_slot_hostile(void)
 	s = open("/dev/iommu", O_RDWR);
 	EXPECT(ioas_alloc(s) == 1);
 	close(s);
+}
+
+/* Post ioctl cmd on arg through the slot, claiming `caps`: its result,
+ * or -EIO when no reply came there. */
+static long slot_call(struct ioasid_wire_slot *slot, uint32_t cmd, void *arg,
+		      uint64_t caps)
+{
+	static uint32_t seq;
+	struct ioasid_wire_req req = slot_ioctl(cmd, arg, ++seq);
+	struct ioasid_wire_rep rep;
+
+	req.cap_effective = caps;
+	if (slot_post(slot, &req, sizeof(req)) != IOASID_SLOT_DONE)
+		return -EIO;
+	memcpy(&rep, slot->buf, sizeof(rep));
+	atomic_store(&slot->state, IOASID_SLOT_OPEN);
+	if (rep.kind != IOASID_WIRE_REPLY || rep.seq != seq)
+		return -EIO;
+	return rep.result;
+}
+
+/*
+ * A slot's call holds a capability only when it claims it, the call that
+ * handed the slot over claimed it too, and the thread held it then (the
+ * shim claims what capget says at every call; the slot is checked once).
+ * A raw client that handed its slot over claiming nothing gains nothing
+ * by claiming everything later.  Seen through CAP_IPC_LOCK: without it,
+ * a 1 MiB pin is refused under a 64 KiB RLIMIT_MEMLOCK.
+ */
+static void t_slot_caps(void)
+{
+	static const struct {
+		uint64_t at_handover, at_call;
+		bool may; /* when the thread holds it */
+	} cases[] = {
+		{ 0, ~0ull, false },
+		{ ~0ull, ~0ull, true },
+		{ ~0ull, 0, false },
+		{ 1ull << CAP_IPC_LOCK, 1ull << CAP_IPC_LOCK, true },
+		{ ~(1ull << CAP_IPC_LOCK), ~0ull, false },
+	};
+	int held = thread_has_cap(CAP_IPC_LOCK);
+	size_t len = 1 << 20;
+	char *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	struct rlimit was, small;
+
+	EXPECT(mem != MAP_FAILED && !getrlimit(RLIMIT_MEMLOCK, &was));
+	small = (struct rlimit){ 64 << 10, was.rlim_max };
+	EXPECT(!setrlimit(RLIMIT_MEMLOCK, &small));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct iommu_ioas_alloc a = { .size = sizeof(a) };
+		struct iommu_test_cmd md = { .size = sizeof(md),
+					     .op = IOMMU_TEST_OP_MOCK_DOMAIN };
+		struct iommu_ioas_map m = {
+			.size = sizeof(m), .flags = IOMMU_IOAS_MAP_READABLE,
+			.user_va = (uintptr_t)mem, .length = len,
+		};
+		struct ioasid_wire_slot *slot;
+		int s = raw_connect();
+
+		/* A mock domain pins what is mapped (by the socket: test
+		 * commands may carry descriptors). */
+		EXPECT(raw_ioctl(s, IOMMU_IOAS_ALLOC, &a, sizeof(a), -1) == 0 &&
+		       raw_reply(s, &a, sizeof(a)) == 0);
+		md.id = m.ioas_id = a.out_ioas_id;
+		EXPECT(raw_ioctl(s, IOMMU_TEST_CMD, &md, sizeof(md), -1) == 0 &&
+		       raw_reply(s, &md, sizeof(md)) == 0);
+		if (slot_hand_over(s, &slot, cases[i].at_handover))
+			break;
+		EXPECT(slot_call(slot, IOMMU_IOAS_MAP, &m, cases[i].at_call) ==
+		       (cases[i].may && held ? 0 : -ENOMEM));
+		close(s);
+		munmap(slot, IOASID_WIRE_SLOT_SIZE);
+	}
+	EXPECT(!setrlimit(RLIMIT_MEMLOCK, &was));
+	munmap(mem, len);
 }
 
 static void t_ring(void)
@@ -2729,6 +2819,7 @@ static const struct {
 	{ "a ring of 66 operations in one call", t_ring },
 	{ "a ring's maps leave their pages in memory", t_ring_populates },
 	{ "a request slot: what the client makes of it", t_slot_hostile },
+	{ "a slot's calls hold the capabilities claimed at both ends", t_slot_caps },
 	{ "10000 cycles, garbage and SIGKILL", t_daemon_survives },
 };
 
