@@ -38,10 +38,29 @@ _Static_assert(sizeof(struct iommu_hwpt_alloc) <= IOASID_UCMD_MAX,
 	       "ucmd buffer too small");
 
 static __thread const struct ioasid_caller *current_caller;
+/* The address space the outermost call running on this thread has seen
+ * alive, or NULL. */
+static __thread const void *call_alive;
 
 const struct ioasid_caller *ioasid_current_caller(void)
 {
 	return current_caller;
+}
+
+/*
+ * The kernel's caller cannot exec or exit while it is inside an ioctl:
+ * its address space, alive when the call began, is alive until it
+ * returns, however many of a ring's entries ask.
+ */
+bool ioasid_call_saw_alive(const void *mm)
+{
+	return current_caller && call_alive == mm;
+}
+
+void ioasid_call_note_alive(const void *mm)
+{
+	if (current_caller)
+		call_alive = mm;
 }
 
 uid_t ioasid_current_uid(void)
@@ -174,8 +193,12 @@ long ioasid_dispatch(unsigned int on, void *target, struct ioasid_ctx *ctx,
 	/* A ring's entries are dispatched from inside its handler. */
 	outer = current_caller;
 	current_caller = caller;
+	if (!outer)
+		call_alive = NULL;
 	rc = fn(&u);
 	current_caller = outer;
+	if (!outer)
+		call_alive = NULL;
 	/* A handler on another file may have joined a context (u.ctx). */
 	if (u.new_obj) {
 		if (rc < 0)

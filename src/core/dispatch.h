@@ -7,6 +7,8 @@
 #ifndef IOASID_CORE_DISPATCH_H
 #define IOASID_CORE_DISPATCH_H
 
+#include <stdbool.h>
+
 #include "user_limits.h"
 
 struct ioasid_ctx;
@@ -37,6 +39,11 @@ long ioasid_dispatch(unsigned int on, void *target, struct ioasid_ctx *ctx,
 /* Who makes the call this thread is running (NULL outside one): what
  * the kernel calls current, for charging what the call makes. */
 const struct ioasid_caller *ioasid_current_caller(void);
+
+/* Whether the call this thread runs (a ring's included) has seen address
+ * space mm alive; and that it has.  Outside a call, never. */
+bool ioasid_call_saw_alive(const void *mm);
+void ioasid_call_note_alive(const void *mm);
 
 /* Its user, who pays for what the call makes; IOASID_NOBODY outside one. */
 uid_t ioasid_current_uid(void);

@@ -268,7 +268,7 @@ int ioasid_ioas_map_user(struct ioasid_ucmd *u, struct ioasid_ioas *ioas,
 	 * pins proves the image there when it names the pages; one into an
 	 * IOAS with no domain pins nothing, and asks.  (A domain attached
 	 * meanwhile pins, and finds out then.) */
-	if (!iopt_has_domains(&ioas->iopt) && !ioasid_mm_alive(mm))
+	if (!iopt_has_domains(&ioas->iopt) && !ioasid_mm_alive_for_call(mm))
 		rc = -EFAULT;
 	else
 		rc = ioasid_pages_alloc_user(mm, u->caller->uid, user_va,

@@ -14,6 +14,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "core/dispatch.h"
 #include "core/util.h"
 #include "core/vm_access.h"
 #include "mm.h"
@@ -286,6 +287,16 @@ bool ioasid_mm_alive(struct ioasid_mm *mm)
 	 * kernel's mmget_not_zero() does.  (The process being alive is
 	 * not what matters: memory is the address space's.) */
 	return ioasid_mm_vma(mm, 0, &vma) != -ESRCH;
+}
+
+bool ioasid_mm_alive_for_call(struct ioasid_mm *mm)
+{
+	if (ioasid_call_saw_alive(mm))
+		return true;
+	if (!ioasid_mm_alive(mm))
+		return false;
+	ioasid_call_note_alive(mm);
+	return true;
 }
 
 static void vma_from_query(const struct procmap_query *q, struct mm_vma *out)

@@ -57,6 +57,10 @@ bool ioasid_mm_is_self(const struct ioasid_mm *mm);
 /* Whether the image is still there: the process has not exec'd or exited. */
 bool ioasid_mm_alive(struct ioasid_mm *mm);
 
+/* The same for the address space of the call this thread runs, asked
+ * once per call (a ring's entries share their ring's). */
+bool ioasid_mm_alive_for_call(struct ioasid_mm *mm);
+
 /*
  * Copy at addr with the reach of a pin: what is mapped there, whatever
  * its protection now (as DMA into a pinned page).  0, -EFAULT (nothing

@@ -568,6 +568,19 @@ static void map_after_exit(void)
 	with_domain = ioas_alloc();
 	md.id = with_domain;
 	CHECK_EQ(io(IOMMU_TEST_CMD, &md), 0);
+	/* A call that found the image alive leaves no word of it to the
+	 * calls after: the same address space is asked again. */
+	{
+		struct iommu_ioas_map alive = {
+			.size = sizeof(alive), .flags = RW | FIXED,
+			.ioas_id = bare, .user_va = (uintptr_t)buf,
+			.length = PG, .iova = iova + 16 * PG,
+		};
+
+		CHECK_EQ(ioasid_ctx_ioctl(ctx, &gone, IOMMU_IOAS_MAP,
+					  (unsigned long)&alive),
+			 0);
+	}
 	child_end(pid);
 
 	for (int i = 0; i < 2; i++) {
