@@ -501,8 +501,11 @@ static void host_map_update(struct extent *e, uint64_t k, uint64_t n)
 			       0);
 
 		host_map_tried = true;
-		if (p != MAP_FAILED)
+		if (p != MAP_FAILED) {
+			madvise(p, HOST_MAP_PFNS * sizeof(void *),
+				MADV_HUGEPAGE);
 			host_map = p;
+		}
 	}
 	for (uint64_t pfn = e->pfn + k; n--; k++, pfn++) {
 		void *host;

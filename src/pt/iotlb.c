@@ -11,21 +11,25 @@ void iotlb_init(struct iotlb *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Take an entry for writing: its count goes odd. */
-static void entry_lock(struct iotlb_entry *e)
+/* Take an entry for writing: its count goes odd.  The count it had, for
+ * entry_unlock(). */
+static unsigned int entry_lock(struct iotlb_entry *e)
 {
 	unsigned int s = atomic_load_explicit(&e->seq, rlx);
 
 	for (;;) {
 		if (!(s & 1) && atomic_compare_exchange_weak(&e->seq, &s, s + 1))
-			return;
+			return s;
 		s = atomic_load_explicit(&e->seq, rlx);
 	}
 }
 
-static void entry_unlock(struct iotlb_entry *e)
+/* Only the holder writes an odd count: a store ends the hold, without
+ * the second locked operation an increment would be (a miss makes one
+ * fill, so it pays for every locked operation here). */
+static void entry_unlock(struct iotlb_entry *e, unsigned int locked_at)
 {
-	atomic_fetch_add_explicit(&e->seq, 1, memory_order_release);
+	atomic_store_explicit(&e->seq, locked_at + 2, memory_order_release);
 }
 
 static void entry_clear_locked(struct iotlb *t, unsigned int set,
@@ -43,7 +47,7 @@ void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 		const atomic_uint_fast64_t *inv_gen, uint64_t inv_gen_seen)
 {
 	uint64_t page = iotlb_key(iova, tr->shift);
-	unsigned int set = iotlb_set_of(page), way = IOTLB_WAYS;
+	unsigned int set = iotlb_set_of(page), way = IOTLB_WAYS, seq;
 	struct iotlb_entry *e;
 
 	/* The same page again (a write making it dirty) takes its place. */
@@ -56,15 +60,20 @@ void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 			break;
 		}
 	}
-	if (way == IOTLB_WAYS)
-		way = atomic_fetch_add_explicit(&t->victim[set], 1, rlx) %
-		      IOTLB_WAYS;
+	/* Round robin; two fills that race here may evict the same way,
+	 * which costs a miss, not a wrong answer. */
+	if (way == IOTLB_WAYS) {
+		unsigned int v = atomic_load_explicit(&t->victim[set], rlx);
+
+		atomic_store_explicit(&t->victim[set], v + 1, rlx);
+		way = v % IOTLB_WAYS;
+	}
 	e = &t->e[set][way];
-	entry_lock(e);
+	seq = entry_lock(e);
 	/* Checked under the entry: an unmap bumps the generation before it
 	 * invalidates, so either it sees our entry or we see its bump. */
 	if (atomic_load(inv_gen) != inv_gen_seen) {
-		entry_unlock(e);
+		entry_unlock(e, seq);
 		return;
 	}
 	atomic_store_explicit(&e->pasid, pasid, rlx);
@@ -76,7 +85,7 @@ void iotlb_fill(struct iotlb *t, uint32_t pasid, const void *domain,
 	atomic_store_explicit(&e->dirty_gen, tr->dirty_gen, rlx);
 	atomic_store_explicit(&e->domain, domain, rlx);
 	atomic_store_explicit(&t->tag[set][way], page, rlx);
-	entry_unlock(e);
+	entry_unlock(e, seq);
 }
 
 /* The 4 KiB pages an entry's tag covers. */
@@ -97,18 +106,19 @@ static void invalidate_entry(struct iotlb *t, unsigned int set,
 {
 	struct iotlb_entry *e = &t->e[set][way];
 	uint64_t efirst, elast;
+	unsigned int seq;
 
 	/* Skipped only when no fill was writing it as we looked: a fill
 	 * that starts later sees the bumped generation and writes nothing. */
 	if (!(atomic_load(&e->seq) & 1) &&
 	    atomic_load_explicit(&e->domain, rlx) != domain)
 		return;
-	entry_lock(e);
+	seq = entry_lock(e);
 	key_extent(atomic_load_explicit(&e->page, rlx), &efirst, &elast);
 	if (atomic_load_explicit(&e->domain, rlx) == domain &&
 	    efirst <= last && elast >= first)
 		entry_clear_locked(t, set, way);
-	entry_unlock(e);
+	entry_unlock(e, seq);
 }
 
 void iotlb_invalidate(struct iotlb *t, const void *domain, uint64_t iova,
