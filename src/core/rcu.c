@@ -1,9 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* liburcu's read-side entry and exit inline (each is written to be, for
- * callers under any licence): through the library's exported calls a
- * section cost a DMA of 4 KiB a tenth of its time. */
-#define _LGPL_SOURCE
-#include <urcu-bp.h>
+#include "urcu_inline.h"
 
 #include "rcu.h"
 

@@ -3,19 +3,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-/*
- * The read side inline: a DMA's whole overhead is of the order of its
- * read section (see the TLS note in meson.build).  Not in the sanitizer
- * build: liburcu-bp declares its reader record 128-byte aligned but hands
- * records out at 32-byte steps, which its own out-of-line read side keeps
- * from UBSan's sight and an inline copy does not.
- */
-#ifndef __SANITIZE_ADDRESS__
-#define _LGPL_SOURCE
-#endif
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <urcu-bp.h>
+#include "core/urcu_inline.h"
 
 #include "core/dispatch.h"
 #include "core/util.h"
