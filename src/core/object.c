@@ -170,9 +170,13 @@ int ioasid_obj_get(struct ioasid_ctx *ctx, uint32_t id,
 
 void ioasid_obj_put(struct ioasid_ctx *ctx, struct ioasid_object *obj)
 {
-	if ((atomic_fetch_sub_explicit(&obj->shortterm, 1,
-				       memory_order_acq_rel) &
-	     ~IOASID_OBJ_DYING) == 1) {
+	/* Only a destroyer waits for the last hold, and it marks the object
+	 * dying under the lock it waits with before it looks: a last put
+	 * that saw no mark has nobody to wake, and the lock is not taken on
+	 * every ioctl's way out. */
+	if (atomic_fetch_sub_explicit(&obj->shortterm, 1,
+				      memory_order_acq_rel) ==
+	    (IOASID_OBJ_DYING | 1)) {
 		pthread_mutex_lock(&ctx->lock);
 		pthread_cond_broadcast(&ctx->shortterm_done);
 		pthread_mutex_unlock(&ctx->lock);

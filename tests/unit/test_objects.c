@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The object table: id allocation, two-phase creation, destroy rules. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "core/context.h"
@@ -26,6 +29,48 @@ static long destroy(struct ioasid_ctx *ctx, uint32_t id)
 	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
 
 	return ioasid_ctx_ioctl(ctx, &caller, IOMMU_DESTROY, (unsigned long)&cmd);
+}
+
+struct destroyer {
+	struct ioasid_ctx *ctx;
+	uint32_t id;
+	long rc;
+	atomic_bool done;
+};
+
+static void *destroy_thread(void *arg)
+{
+	struct destroyer *d = arg;
+
+	d->rc = destroy(d->ctx, d->id);
+	atomic_store(&d->done, true);
+	return NULL;
+}
+
+/*
+ * DESTROY waits for the lookups in flight: not while either of two holds
+ * is kept, and it returns once the last is let go (its put is the one
+ * that wakes it; a put with nobody waiting wakes nobody).
+ */
+static void destroy_waits_for_holds(struct ioasid_ctx *ctx)
+{
+	struct destroyer d = { .ctx = ctx };
+	struct ioasid_object *a, *b;
+	pthread_t t;
+
+	d.id = (uint32_t)ioas_alloc(ctx);
+	CHECK_EQ(ioasid_obj_get(ctx, d.id, IOASID_OBJ_IOAS, &a), 0);
+	CHECK_EQ(ioasid_obj_get(ctx, d.id, IOASID_OBJ_IOAS, &b), 0);
+	CHECK_EQ(pthread_create(&t, NULL, destroy_thread, &d), 0);
+	usleep(20000);
+	CHECK(!atomic_load(&d.done));
+	ioasid_obj_put(ctx, a);
+	usleep(20000);
+	CHECK(!atomic_load(&d.done));
+	ioasid_obj_put(ctx, b);
+	CHECK_EQ(pthread_join(t, NULL), 0);
+	CHECK(atomic_load(&d.done));
+	CHECK_EQ(d.rc, 0);
 }
 
 int main(void)
@@ -102,6 +147,8 @@ int main(void)
 	for (int i = 1000; i >= 500; i -= 7)
 		CHECK_EQ(destroy(ctx, i), 0);
 	CHECK_EQ(ioas_alloc(ctx), 503);
+
+	destroy_waits_for_holds(ctx);
 
 	/* Last close releases everything. */
 	ioasid_ctx_put(ctx);
