@@ -193,7 +193,9 @@ static int client_mm(struct wire_uaccess *w, struct ioasid_mm **out)
 	 * slot over with this memory: an exec unmaps the slot.  Another
 	 * request may come from a successor image, which is asked anew. */
 	if (cm->pid == w->pid && cm->mm &&
-	    (w->cb_sock < 0 || !ioasid_mm_rw(cm->mm, 0, NULL, 0, 0))) {
+	    (w->cb_sock < 0 || w->mm_alive ||
+	     !ioasid_mm_rw(cm->mm, 0, NULL, 0, 0))) {
+		w->mm_alive = true;
 		*out = cm->mm;
 		return 0;
 	}

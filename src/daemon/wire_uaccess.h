@@ -49,6 +49,9 @@ struct wire_uaccess {
 	/* A VFIO device bind sent on a /dev/iommu connection: its context. */
 	struct ioasid_ctx *bind_ctx;
 	bool mm_asked; /* in this request: ask at most once */
+	/* The connection's address space was there when this request first
+	 * looked: its sender cannot have exec'd inside its own call. */
+	bool mm_alive;
 	/* The calling thread's verified capabilities, read on first need. */
 	int caps_known;
 	uint64_t caps;
