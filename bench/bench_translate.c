@@ -8,8 +8,11 @@
  * load from memory that is already in cache.
  * T2p: the public translation (ioasid_dma_translate) of the same random
  * IOVAs over 64, 1024, 32768 and 1048576 one-page mappings, against the
- * bare walk of the same sequence: the IOTLB (256 entries) misses on all
- * but the first few, and each miss walks, then finds the frame's page.
+ * bare walk of the same sequence.  The mappings are of consecutive pages
+ * of one buffer, so where their pins got consecutive frames a table of
+ * them is one row, and the IOTLB (256 entries) keeps it as one 2 MiB
+ * block: at 1024 and 32768 mappings most translations hit; at 1048576
+ * (2048 blocks) most miss, walk, and find the frame's page.
  */
 #include <stdlib.h>
 #include <sys/mman.h>

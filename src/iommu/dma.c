@@ -112,6 +112,38 @@ static struct ioasid_domain *dma_domain(struct ioasid_device *dev,
 		memory_order_acquire);
 }
 
+/*
+ * A read through a table of 4 KiB leaves that make one row over one run
+ * of our own memory (memory mapped at an IOVA aligned otherwise than its
+ * address, as a guest's RAM can be) is cached as the 2 MiB block, whose
+ * entry then starts at an unaligned address.  Not a write, which walks
+ * to its own leaf to mark it dirty.  The row and its memory are looked
+ * over once, then trusted until a leaf of the table changes (pt.c); the
+ * memory stays where it was for as long, since the page sets behind the
+ * leaves hold it until their IOVAs' unmap.
+ */
+static void row_block(struct ioasid_domain *s2, uint64_t iova,
+		      struct iotlb_hit *hit)
+{
+	const uint64_t pages = (1ull << IOTLB_HUGE_SHIFT) >> IOASID_PAGE_SHIFT;
+	uint64_t row_pa;
+	bool known;
+	void *host;
+
+	if (pt_leaf_row(&s2->pt, iova, &row_pa, &known))
+		return;
+	host = known ? ioasid_frame_host(row_pa >> IOASID_PAGE_SHIFT) :
+		       ioasid_frame_host_run(row_pa >> IOASID_PAGE_SHIFT,
+					     pages);
+	if (!host)
+		return;
+	if (!known)
+		pt_leaf_row_confirm(&s2->pt, iova, row_pa);
+	hit->shift = IOTLB_HUGE_SHIFT;
+	hit->pa = row_pa;
+	hit->host = host;
+}
+
 /* A miss: walk the table, and cache what was found. */
 static __attribute__((noinline)) int
 translate_walk(struct ioasid_device *dev, struct ioasid_domain *s2,
@@ -148,6 +180,10 @@ translate_walk(struct ioasid_device *dev, struct ioasid_domain *s2,
 	if (hit.shift == IOTLB_SMALL_SHIFT) {
 		hit.pa = t.pa & ~(uint64_t)(IOASID_PAGE_SIZE - 1);
 		hit.host = ioasid_frame_host(t.pa >> IOASID_PAGE_SHIFT);
+		/* Our own page in a table of 4 KiB leaves: see row_block(). */
+		if (hit.host && !write &&
+		    pt_level_shift(s2->pt.fmt, 1) == IOTLB_HUGE_SHIFT)
+			row_block(s2, iova, &hit);
 	}
 	iotlb_fill(&dev->iotlb, pasid, s2, iova, &hit, &s2->inv_gen, inv_gen);
 	off = iova & ((1ull << hit.shift) - 1);

@@ -892,20 +892,28 @@ void *ioasid_frame_host(uint64_t pfn)
 
 void *ioasid_frame_host_run(uint64_t pfn, uint64_t n)
 {
-	char *first = ioasid_frame_host(pfn), *last;
+	void *_Atomic *map = atomic_load_explicit(&host_map,
+						    memory_order_acquire);
+	char *first;
 
 	/*
-	 * A leaf maps a run of one area's pages, consecutive in its set and
-	 * so in the set's addresses.  Every holder of both ends says where
-	 * they are (page_self_host), the leaf's set among them: if those
-	 * places are n - 1 pages apart, the set's addresses for the whole
-	 * run are the block from the first, good until its area's unmap
-	 * invalidates what cached it.
+	 * Every page's place, from the host map.  An entry there is what
+	 * every holder of its page says, so also what the holder through
+	 * which the IOVA leads to it says; it holds the page until that
+	 * IOVA's unmap, which invalidates what cached the block.  So the
+	 * leaves over the run may come from one page set or several: what
+	 * counts is that each page is where the block says.
 	 */
+	if (!map || !n || n > HOST_MAP_PFNS || pfn > HOST_MAP_PFNS - n)
+		return NULL;
+	first = atomic_load_explicit(&map[pfn], memory_order_acquire);
 	if (!first)
 		return NULL;
-	last = ioasid_frame_host(pfn + n - 1);
-	return last == first + ((n - 1) << IOASID_PAGE_SHIFT) ? first : NULL;
+	for (uint64_t i = 1; i < n; i++)
+		if (atomic_load_explicit(&map[pfn + i], memory_order_relaxed) !=
+		    first + (i << IOASID_PAGE_SHIFT))
+			return NULL;
+	return first;
 }
 
 int ioasid_frame_id(uint64_t pfn, struct ioasid_page_id *id)

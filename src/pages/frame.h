@@ -57,7 +57,8 @@ void *ioasid_frame_host(uint64_t pfn);
 
 /*
  * Where frames pfn .. pfn + n - 1 are in this process if they are one
- * run there (held by one page set, at consecutive indexes), else NULL.
+ * run there (each frame's page where the first's is, plus its offset),
+ * else NULL.  Inside ioasid_rcu_read_lock().
  */
 void *ioasid_frame_host_run(uint64_t pfn, uint64_t n);
 

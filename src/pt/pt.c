@@ -254,6 +254,21 @@ static bool table_empty(const struct pt_format *fmt, pte_t *table,
 }
 
 /*
+ * A level-0 table's row bit goes after any change to its leaves.  A
+ * confirmer that set it reads the row again after, so it either sees the
+ * change or finds its bit cleared after its set.  Always the locked
+ * operation, never a look first: a look could miss a set made just
+ * before it.
+ */
+static void row_forget(pte_t *table)
+{
+	uint64_t bit;
+	_Atomic uint64_t *word = pt_page_row_word(table, &bit);
+
+	atomic_fetch_and(word, ~bit);
+}
+
+/*
  * n leaves of `size` from iova (each a run of native leaves when size is
  * not native), all in one table: one walk down, then the entries in a
  * row.  Nothing is written unless all of them are free.
@@ -314,6 +329,8 @@ static int map_leaves(struct pt *pt, uint64_t iova, uint64_t pa, uint64_t size,
 				     target - 1);
 	}
 	log_clear(table, idx, idx + count - 1);
+	if (target == 0)
+		row_forget(table);
 	return 0;
 }
 
@@ -402,6 +419,7 @@ static uint64_t unmap_level(struct pt *pt, pte_t *table, unsigned int level,
 			}
 		}
 		log_clear(table, first, lastidx);
+		row_forget(table);
 		return done;
 	}
 
@@ -544,6 +562,88 @@ int pt_iova_to_phys(struct pt *pt, uint64_t iova, struct pt_translation *out)
 		return -ENOENT;
 	fill_translation(pt, iova, pte, level, out);
 	return 0;
+}
+
+/* The level-0 table holding iova's leaf, or NULL. */
+static pte_t *leaf_table(struct pt *pt, uint64_t iova)
+{
+	unsigned int level;
+	uint64_t pte;
+	pte_t *slot = walk(pt, iova, &level, &pte, NULL);
+
+	return slot && level == 0 ? slot - pt_index(pt->fmt, iova, 0) : NULL;
+}
+
+/* The address of a leaf whose accessed and dirty bits are cleared. */
+static uint64_t row_leaf_pa(const struct pt *pt, uint64_t base, uint64_t e)
+{
+	struct pt_translation t;
+
+	fill_translation(pt, base, e, 0, &t);
+	return t.pa;
+}
+
+/*
+ * Whether the level-0 table covering base is one row, as a map writes one
+ * (one template plus each leaf's offset, see map_leaves; only the
+ * accessed and dirty bits change after).  The last leaf is looked at
+ * first: most tables that are not a row fail there, without the loop.
+ */
+static bool table_is_row(const struct pt *pt, pte_t *table, uint64_t base,
+			 uint64_t *pa)
+{
+	const struct pt_format *fmt = pt->fmt;
+	const uint64_t ad = fmt->accessed_bit | fmt->dirty_bit;
+	const uint64_t step = 1ULL << pt_level_shift(fmt, 0);
+	uint64_t first = pte_load(&table[0]) & ~ad;
+
+	if (fmt->kind(first, 0) != PT_ENTRY_LEAF ||
+	    (pte_load(&table[PT_TABLE_ENTRIES - 1]) & ~ad) !=
+		    first + (PT_TABLE_ENTRIES - 1) * step)
+		return false;
+	for (unsigned int i = 1; i < PT_TABLE_ENTRIES - 1; i++)
+		if ((pte_load(&table[i]) & ~ad) != first + i * step)
+			return false;
+	*pa = row_leaf_pa(pt, base, first);
+	return true;
+}
+
+int pt_leaf_row(struct pt *pt, uint64_t iova, uint64_t *pa, bool *known)
+{
+	const struct pt_format *fmt = pt->fmt;
+	uint64_t span = (uint64_t)PT_TABLE_ENTRIES << pt_level_shift(fmt, 0);
+	uint64_t base = iova & ~(span - 1), bit;
+	pte_t *table = leaf_table(pt, iova);
+	_Atomic uint64_t *word;
+
+	if (!table)
+		return -ENOENT;
+	word = pt_page_row_word(table, &bit);
+	*known = atomic_load_explicit(word, memory_order_acquire) & bit;
+	if (*known) {
+		*pa = row_leaf_pa(pt, base,
+				  pte_load(&table[0]) &
+					  ~(fmt->accessed_bit | fmt->dirty_bit));
+		return 0;
+	}
+	return table_is_row(pt, table, base, pa) ? 0 : -ENOENT;
+}
+
+void pt_leaf_row_confirm(struct pt *pt, uint64_t iova, uint64_t pa)
+{
+	uint64_t span = (uint64_t)PT_TABLE_ENTRIES
+			<< pt_level_shift(pt->fmt, 0);
+	pte_t *table = leaf_table(pt, iova);
+	_Atomic uint64_t *word;
+	uint64_t bit, again;
+
+	if (!table)
+		return;
+	word = pt_page_row_word(table, &bit);
+	atomic_fetch_or(word, bit);
+	if (!table_is_row(pt, table, iova & ~(span - 1), &again) ||
+	    again != pa)
+		atomic_fetch_and(word, ~bit);
 }
 
 /*

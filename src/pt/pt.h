@@ -138,6 +138,27 @@ struct pt_translation {
 	int prot;
 };
 int pt_iova_to_phys(struct pt *pt, uint64_t iova, struct pt_translation *out);
+int pt_iova_to_phys(struct pt *pt, uint64_t iova, struct pt_translation *out);
+
+/*
+ * Whether the level-0 table holding iova's leaf is one row: every entry a
+ * leaf, their addresses consecutive and their permissions the same (a
+ * map of a contiguous run writes such a row where the IOVA and the
+ * address are not aligned alike, so that no larger leaf fits).  0 with
+ * *pa the address of the table's first leaf, or -ENOENT.  *known: the
+ * caller confirmed this row (pt_leaf_row_confirm) and no leaf of the
+ * table has changed since, so it was not read again.  Inside a
+ * read-side section.
+ */
+int pt_leaf_row(struct pt *pt, uint64_t iova, uint64_t *pa, bool *known);
+
+/*
+ * The caller's own test of the row pt_leaf_row() found at iova, with
+ * first address pa, has passed: remember it until a leaf of the table
+ * changes (nothing is remembered if one already has).  Inside a
+ * read-side section.
+ */
+void pt_leaf_row_confirm(struct pt *pt, uint64_t iova, uint64_t pa);
 
 /*
  * What a device's access does: translate, check the direction (-EPERM),

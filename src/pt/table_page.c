@@ -32,8 +32,10 @@ struct slab {
 	unsigned int used;
 	uint64_t free[SLAB_PAGES / 64]; /* bit set: page free */
 };
-_Static_assert(sizeof(struct slab) <= FIRST_PAGE * PT_LOG_BYTES,
-	       "the header fits in the logs no page uses");
+_Static_assert(sizeof(struct slab) <= PT_ROW_OFFSET &&
+		       PT_ROW_OFFSET + SLAB_PAGES / 8 <=
+			       FIRST_PAGE * PT_LOG_BYTES,
+	       "the header and the row bits fit in the logs no page uses");
 
 /* Lock order: a leaf lock, taken under any page table's lock. */
 static struct {
@@ -76,7 +78,7 @@ static struct slab *slab_new(void)
 
 	if (!s)
 		return NULL;
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, FIRST_PAGE * PT_LOG_BYTES);
 	for (unsigned int i = FIRST_PAGE; i < SLAB_PAGES; i++)
 		s->free[i / 64] |= 1ULL << (i % 64);
 	poison((char *)s + FIRST_PAGE * PT_PAGE_BYTES,
@@ -87,6 +89,8 @@ static struct slab *slab_new(void)
 void *pt_page_alloc(void)
 {
 	unsigned int w = 0, idx;
+	_Atomic uint64_t *row;
+	uint64_t row_bit;
 	struct slab *s;
 	char *page;
 
@@ -115,6 +119,9 @@ void *pt_page_alloc(void)
 	unpoison(page, PT_PAGE_BYTES);
 	memset(page, 0, PT_PAGE_BYTES);
 	memset((void *)pt_page_log(page), 0, PT_LOG_BYTES);
+	/* What the page's last table was found to be is not this one's. */
+	row = pt_page_row_word(page, &row_bit);
+	atomic_fetch_and(row, ~row_bit);
 	return page;
 }
 

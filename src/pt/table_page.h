@@ -32,4 +32,21 @@ static inline _Atomic uint64_t *pt_page_log(const volatile void *addr)
 						   PT_LOG_BYTES);
 }
 
+/*
+ * One bit per page of a slab, in the logs of the slab's first pages
+ * (which no table uses): pt.c's mark that a level-0 table was found to be
+ * one row (pt_leaf_row).  *bit is the page's bit in the word returned.
+ */
+#define PT_ROW_OFFSET 448u
+static inline _Atomic uint64_t *pt_page_row_word(const volatile void *addr,
+						 uint64_t *bit)
+{
+	uintptr_t a = (uintptr_t)addr;
+	uintptr_t slab = a & ~(uintptr_t)(PT_SLAB_BYTES - 1);
+	unsigned int page = (unsigned int)((a - slab) / PT_PAGE_BYTES);
+
+	*bit = 1ULL << (page % 64);
+	return (_Atomic uint64_t *)(slab + PT_ROW_OFFSET) + page / 64;
+}
+
 #endif

@@ -18,9 +18,12 @@
 #include "ctx_harness.h"
 #include "core/object.h"
 #include "core/util.h"
+#include "iommu/device.h"
 #include "iommu/domain.h"
 #include "iommu/hwpt.h"
 #include "ioasid/uapi/ioasid.h"
+#include "pt/iotlb.h"
+#include "pt/pt.h"
 
 #define BASE MOCK_APERTURE_START
 
@@ -235,6 +238,147 @@ static void huge_blocks(void)
 	CHECK_EQ(got[0], 'b');
 	fresh();
 	munmap(raw, 6 * huge);
+}
+
+/* A VT-d device on ioas (4 KiB leaves under 2 MiB tables), by handle. */
+static struct ioasid_dev *vtd_device(uint32_t ioas, uint32_t *dev_id)
+{
+	struct ioasid_device_alloc da = {
+		.size = sizeof(da), .model = IOASID_DEVICE_VTD,
+	};
+	struct ioasid_device_attach at = { .size = sizeof(at) };
+	struct ioasid_dev *dev = NULL;
+
+	CHECK_EQ(io(IOASID_DEVICE_ALLOC, &da), 0);
+	at.dev_id = *dev_id = da.out_dev_id;
+	at.pt_id = ioas;
+	CHECK_EQ(io(IOASID_DEVICE_ATTACH, &at), 0);
+	CHECK_EQ(ioasid_dev_get(ctx, da.out_dev_id, &dev), 0);
+	return dev;
+}
+
+/* Whether the device's IOTLB caches the 2 MiB block holding iova. */
+static bool iotlb_has_block(uint32_t dev_id, uint64_t iova)
+{
+	uint64_t key = iotlb_key(iova, IOTLB_HUGE_SHIFT);
+	struct ioasid_device *d;
+	bool found = false;
+
+	CHECK_EQ(ioasid_device_get(ctx, dev_id, &d), 0);
+	for (int w = 0; w < IOTLB_WAYS; w++)
+		found |= atomic_load(&d->iotlb.tag[iotlb_set_of(key)][w]) == key;
+	ioasid_device_put(ctx, d);
+	return found;
+}
+
+/* Read one byte at iova through dev: the byte, or -1. */
+static int byte_at(struct ioasid_dev *dev, uint64_t iova)
+{
+	unsigned char c;
+
+	return ioasid_dev_dma(dev, 0, iova, &c, 1, 0) ? -1 : c;
+}
+
+/*
+ * Memory mapped a page off its 2 MiB alignment gets 4 KiB leaves.  A read
+ * through a table of them that is one row over one run of our memory is
+ * cached as the 2 MiB block; a page of the row unmapped, or mapped again
+ * to other memory, ends that; a row whose frames are consecutive but
+ * whose memory is two places here (one file mapped twice) is never a
+ * block; a write through a cached row walks and lands.
+ */
+static void rows(void)
+{
+	const uint64_t huge = 2ull << 20, row = 9 * huge;
+	char *raw = mmap(NULL, 4 * huge, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	/* What the row's first IOVA reads: a page before a's 2 MiB mark. */
+	char *at_row = a + huge - PG, *other = anon(PG);
+	int mfd = memfd_create("rows", MFD_CLOEXEC);
+	char *f1, *f2;
+	uint32_t ioas, dev_id;
+	struct ioasid_dev *dev;
+
+	CHECK(raw != MAP_FAILED && mfd >= 0 && !ftruncate(mfd, huge));
+	for (uint64_t i = 0; i < 2 * huge; i += PG)
+		memset(a + i, (int)(i / PG) & 0xff, PG);
+	memset(other, 0xee, PG);
+	fresh();
+	ioas = ioas_alloc();
+	dev = vtd_device(ioas, &dev_id);
+	/* One area over the whole row. */
+	CHECK_EQ(map_at(ioas, RW, a, 2 * huge, 8 * huge + PG), 0);
+	CHECK_EQ(byte_at(dev, row + 5 * PG + 3),
+		 (unsigned char)at_row[5 * PG]);
+	CHECK(iotlb_has_block(dev_id, row));
+	for (uint64_t p = 0; p < 512; p += 37)
+		CHECK_EQ(byte_at(dev, row + p * PG + 11),
+			 (unsigned char)at_row[p * PG]);
+	/* A write is the device's, through its own leaf. */
+	CHECK_EQ(ioasid_dev_dma(dev, 0, row + 7 * PG + 1, "w", 1, 1), 0);
+	CHECK_EQ(at_row[7 * PG + 1], 'w');
+	/* Unmapped: the block is forgotten with the rest. */
+	CHECK_EQ(unmap(ioas, 8 * huge + PG, 2 * huge), 0);
+	CHECK(!iotlb_has_block(dev_id, row));
+	CHECK_EQ(byte_at(dev, row + 5 * PG), -1);
+	/* Mapped again with a hole at the row's page 100: no block, and the
+	 * hole faults. */
+	CHECK_EQ(map_at(ioas, RW, a, huge + 99 * PG, 8 * huge + PG), 0);
+	CHECK_EQ(map_at(ioas, RW, at_row + 101 * PG, huge - 101 * PG,
+			row + 101 * PG),
+		 0);
+	CHECK_EQ(byte_at(dev, row + 99 * PG), (unsigned char)at_row[99 * PG]);
+	CHECK_EQ(byte_at(dev, row + 100 * PG), -1);
+	CHECK_EQ(byte_at(dev, row + 300 * PG), (unsigned char)at_row[300 * PG]);
+	CHECK(!iotlb_has_block(dev_id, row));
+	/* The hole filled with other memory: read as that. */
+	CHECK_EQ(map_at(ioas, RW, other, PG, row + 100 * PG), 0);
+	CHECK_EQ(byte_at(dev, row + 100 * PG), 0xee);
+	CHECK_EQ(byte_at(dev, row + 101 * PG), (unsigned char)at_row[101 * PG]);
+	CHECK(!iotlb_has_block(dev_id, row));
+
+	/* A page at a time: 512 areas, a row when their pins got
+	 * consecutive frames (test-pt's rows has the table's side of it).
+	 * One of them unmapped leaves the table, which must not be taken
+	 * for the row it may have been. */
+	CHECK_EQ(unmap(ioas, 0, UINT64_MAX), 0);
+	for (uint64_t p = 0; p < 512; p++)
+		CHECK_EQ(map_at(ioas, RW, at_row + p * PG, PG, row + p * PG), 0);
+	CHECK_EQ(byte_at(dev, row + 200 * PG), (unsigned char)at_row[200 * PG]);
+	CHECK_EQ(unmap(ioas, row + 100 * PG, PG), 0);
+	CHECK(!iotlb_has_block(dev_id, row));
+	CHECK_EQ(byte_at(dev, row + 200 * PG), (unsigned char)at_row[200 * PG]);
+	CHECK(!iotlb_has_block(dev_id, row));
+	CHECK_EQ(byte_at(dev, row + 100 * PG), -1);
+
+	/* A file's two halves mapped at two places of ours, side by side
+	 * in IOVA: memory in two places is never one block (test-frame's
+	 * host_runs has the frames consecutive too). */
+	f1 = mmap(NULL, 2 * huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		  0);
+	CHECK(f1 != MAP_FAILED);
+	/* A megabyte apart, so that the halves are not one run after all. */
+	f2 = mmap(f1 + huge, huge / 2, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_FIXED, mfd, (off_t)(huge / 2));
+	f1 = mmap(f1, huge / 2, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		  mfd, 0);
+	CHECK(f1 != MAP_FAILED && f2 != MAP_FAILED);
+	memset(f1, 'L', huge / 2);
+	memset(f2, 'R', huge / 2);
+	CHECK_EQ(map_at(ioas, RW, f1, huge / 2, 16 * huge), 0);
+	CHECK_EQ(map_at(ioas, RW, f2, huge / 2, 16 * huge + huge / 2), 0);
+	CHECK_EQ(byte_at(dev, 16 * huge + 3 * PG), 'L');
+	CHECK(!iotlb_has_block(dev_id, 16 * huge));
+	CHECK_EQ(byte_at(dev, 16 * huge + huge / 2 + 3 * PG), 'R');
+	CHECK_EQ(byte_at(dev, 16 * huge + huge - 1), 'R');
+
+	ioasid_dev_put(dev);
+	fresh();
+	munmap(f1, 2 * huge);
+	close(mfd);
+	munmap(other, PG);
+	munmap(raw, 4 * huge);
 }
 
 /*
@@ -522,14 +666,157 @@ static void stress(void)
 	close(s.memfd);
 }
 
+/* ---- rows under change ---------------------------------------------- */
+
+#define ROW_HUGE (2ull << 20)
+#define ROW_IOVA (64 * ROW_HUGE)
+#define ROW_ROUNDS 400
+
+/*
+ * Two buffers take turns at one row of 4 KiB leaves, mapped whole or with
+ * a hole; each page of buffer b holds the stamp (b << 32 | page) repeated,
+ * or POISON once the unmap that gave it back has returned.  Readers look
+ * at random pages of the row through the device: each read sees a whole
+ * stamp of the page it asked for, or faults; never the poison, which a
+ * block cached over a row that changed would show.
+ */
+struct row_stress {
+	uint32_t dev_id;
+	char *buf[2]; /* 2 MiB aligned, a row and two pages */
+	atomic_bool stop;
+	atomic_ulong seen, faulted, wrong;
+};
+
+static void row_stamp(char *buf, uint64_t id, uint64_t poison)
+{
+	for (uint64_t k = 0; k < 514; k++)
+		for (size_t w = 0; w < PG / 8; w++)
+			((uint64_t *)(buf + k * PG))[w] =
+				poison ? poison : id << 32 | k;
+}
+
+static void *row_reader(void *arg)
+{
+	struct row_stress *s = arg;
+	uint64_t r = (uintptr_t)&r;
+
+	while (!atomic_load(&s->stop)) {
+		uint64_t got[4], page;
+		int rc;
+
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		page = r % 512;
+		rc = ioasid_dma_read(ctx, s->dev_id, 0,
+				     ROW_IOVA + page * PG + 64, got,
+				     sizeof(got));
+		if (rc == -ENOENT) {
+			atomic_fetch_add(&s->faulted, 1);
+			continue;
+		}
+		atomic_fetch_add(&s->seen, 1);
+		/* IOVA page p of the row is page p + 1 of its buffer. */
+		if (rc || got[0] == POISON ||
+		    (got[0] & 0xffffffff) != page + 1 || got[0] >> 32 > 1 ||
+		    got[1] != got[0] || got[3] != got[0])
+			atomic_fetch_add(&s->wrong, 1);
+	}
+	return NULL;
+}
+
+static void row_stress(void)
+{
+	struct row_stress s = { 0 };
+	char *raw = mmap(NULL, 8 * ROW_HUGE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	uint64_t r = 0x2545f4914f6cdd1dull;
+	struct ioasid_dev *dev;
+	uint32_t ioas;
+	pthread_t th[2];
+	int rounds = RUNNING_ON_VALGRIND ? ROW_ROUNDS / 40 : ROW_ROUNDS;
+
+	CHECK(raw != MAP_FAILED);
+	s.buf[0] = (char *)(((uintptr_t)raw + ROW_HUGE - 1) & ~(ROW_HUGE - 1));
+	s.buf[1] = s.buf[0] + 2 * ROW_HUGE;
+	row_stamp(s.buf[0], 0, POISON);
+	row_stamp(s.buf[1], 1, POISON);
+	fresh();
+	ioas = ioas_alloc();
+	dev = vtd_device(ioas, &s.dev_id);
+	for (int t = 0; t < 2; t++)
+		CHECK_EQ(pthread_create(&th[t], NULL, row_reader, &s), 0);
+	for (int round = 0; round < rounds; round++) {
+		uint64_t b = round & 1, hole;
+		/* The row begins a page into the area: 4 KiB leaves. */
+		const uint64_t at = ROW_IOVA - PG, len = ROW_HUGE + 2 * PG;
+
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		row_stamp(s.buf[b], b, 0);
+		/* Every fourth round a page at a time, some of them given
+		 * back while the rest stay (the table stays, no row now). */
+		if (round % 4 == 3) {
+			for (uint64_t p = 0; p < len / PG; p++)
+				CHECK_EQ(map_at(ioas, RW, s.buf[b] + p * PG, PG,
+						at + p * PG),
+					 0);
+			for (int i = 0; i < 3; i++) {
+				uint64_t p = 1 + (r >> (8 * i)) % 512;
+
+				if (!unmap(ioas, at + p * PG, PG))
+					for (size_t w = 0; w < PG / 8; w++)
+						((uint64_t *)(s.buf[b] +
+							      p * PG))[w] =
+							POISON;
+			}
+			CHECK_EQ(unmap(ioas, at, len), 0);
+			row_stamp(s.buf[b], b, POISON);
+			continue;
+		}
+		/* One area in three rounds, else two with a hole between. */
+		hole = r % 3 ? 1 + (r >> 8) % 511 : 0;
+		/* The page behind the hole is never the device's to see. */
+		if (hole)
+			for (size_t w = 0; w < PG / 8; w++)
+				((uint64_t *)(s.buf[b] + hole * PG))[w] = POISON;
+		if (!hole) {
+			CHECK_EQ(map_at(ioas, RW, s.buf[b], len, at), 0);
+		} else {
+			CHECK_EQ(map_at(ioas, RW, s.buf[b], hole * PG, at), 0);
+			CHECK_EQ(map_at(ioas, RW, s.buf[b] + (hole + 1) * PG,
+					len - (hole + 1) * PG,
+					at + (hole + 1) * PG),
+				 0);
+		}
+		CHECK_EQ(unmap(ioas, at, len), 0);
+		/* Given back: no DMA may see this buffer from now. */
+		row_stamp(s.buf[b], b, POISON);
+	}
+	atomic_store(&s.stop, true);
+	for (int t = 0; t < 2; t++)
+		pthread_join(th[t], NULL);
+	printf("# row stress: %lu DMAs saw a mapping, %lu faulted, %lu wrong\n",
+	       atomic_load(&s.seen), atomic_load(&s.faulted),
+	       atomic_load(&s.wrong));
+	CHECK(atomic_load(&s.seen) > 0);
+	CHECK_EQ(atomic_load(&s.wrong), 0);
+	ioasid_dev_put(dev);
+	fresh();
+	munmap(raw, 8 * ROW_HUGE);
+}
+
 int main(void)
 {
 	CHECK_EQ(ioasid_caller_self(&caller), 0);
 	RUN(basics);
 	RUN(huge_blocks);
+	RUN(rows);
 	RUN(fast_path);
 	RUN(holder_leaves);
 	RUN(stress);
+	RUN(row_stress);
 	ioasid_ctx_put(ctx);
 	ioasid_synchronize_rcu();
 	return check_finish("dma");

@@ -95,6 +95,52 @@ static void shared(void)
 }
 
 /*
+ * A run's place here is where every one of its frames says: a page in the
+ * middle held at a second address of ours (its places differ, so it has
+ * none) breaks the run, however well its ends line up.
+ */
+static void host_runs(void)
+{
+	int mfd = memfd_create("runs", MFD_CLOEXEC);
+	char *x, *y;
+	struct ioasid_pages *a, *b;
+	uint64_t pfns[3], mid;
+
+	CHECK(mfd >= 0 && !ftruncate(mfd, 3 * PG));
+	x = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	y = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, PG);
+	CHECK(x != MAP_FAILED && y != MAP_FAILED);
+	a = user_set(x, 3 * PG);
+	CHECK_EQ(ioasid_pages_pin(a, 0, 2), 0);
+	ioasid_pages_pfns(a, 0, 3, pfns);
+	CHECK_EQ(pfns[1], pfns[0] + 1);
+	CHECK_EQ(pfns[2], pfns[0] + 2);
+	ioasid_rcu_read_lock();
+	CHECK(ioasid_frame_host_run(pfns[0], 3) == x);
+	ioasid_rcu_read_unlock();
+
+	b = user_set(y, PG);
+	CHECK_EQ(ioasid_pages_pin(b, 0, 0), 0);
+	ioasid_pages_pfns(b, 0, 1, &mid);
+	CHECK_EQ(mid, pfns[1]);
+	ioasid_rcu_read_lock();
+	CHECK(ioasid_frame_host(pfns[0]) == x);
+	CHECK(ioasid_frame_host(pfns[1]) == NULL);
+	CHECK(ioasid_frame_host_run(pfns[0], 3) == NULL);
+	CHECK(ioasid_frame_host_run(pfns[0], 1) == x);
+	ioasid_rcu_read_unlock();
+
+	ioasid_pages_put(b);
+	ioasid_rcu_read_lock();
+	CHECK(ioasid_frame_host_run(pfns[0], 3) == x);
+	ioasid_rcu_read_unlock();
+	ioasid_pages_put(a);
+	munmap(x, 3 * PG);
+	munmap(y, PG);
+	close(mfd);
+}
+
+/*
  * Unpinning part of a set returns exactly those frames; a pin that grows
  * stays one extent, and the last unpin leaves none.
  */
@@ -399,6 +445,7 @@ int main(void)
 	RUN(colour);
 	RUN(maps_query_and_text_agree);
 	RUN(shared);
+	RUN(host_runs);
 	RUN(partial);
 	RUN(record_runs);
 	RUN(one_extent_per_run);

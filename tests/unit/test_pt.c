@@ -324,6 +324,69 @@ static void side_log(const struct pt_format *f)
 	pt_destroy(&pt);
 }
 
+/*
+ * A table of granule leaves over one run is a row, whatever its accessed
+ * and dirty bits; a hole, another address, or other permissions end it.
+ * What a caller confirmed is known until a leaf of the table changes,
+ * even back to what it was.
+ */
+static void rows(const struct pt_format *f)
+{
+	uint64_t gran = 1ULL << f->granule_shift, span = gran << PT_TABLE_BITS;
+	/* A granule off the table's alignment: no larger leaf. */
+	uint64_t pa0 = 0x40000000 + gran, pa;
+	struct pt pt;
+	bool known;
+
+	CHECK_EQ(pt_init(&pt, f, 39, gran | span), 0);
+	CHECK_EQ(pt_map(&pt, span, pa0, span, 3), 0);
+	ioasid_rcu_read_lock();
+	CHECK_EQ(pt_leaf_row(&pt, span + 7 * gran, &pa, &known), 0);
+	CHECK_EQ(pa, pa0);
+	CHECK(!known);
+	ioasid_rcu_read_unlock();
+	write_page(&pt, span + 9 * gran); /* accessed and dirty bits */
+	ioasid_rcu_read_lock();
+	CHECK_EQ(pt_leaf_row(&pt, span, &pa, &known), 0);
+	/* Confirmed with another address: nothing is remembered. */
+	pt_leaf_row_confirm(&pt, span, pa0 + gran);
+	CHECK_EQ(pt_leaf_row(&pt, span, &pa, &known), 0);
+	CHECK(!known);
+	pt_leaf_row_confirm(&pt, span, pa0);
+	CHECK_EQ(pt_leaf_row(&pt, span + 300 * gran, &pa, &known), 0);
+	CHECK(known);
+	CHECK_EQ(pa, pa0);
+	ioasid_rcu_read_unlock();
+	/* A leaf gone and back the same: a row again, not known. */
+	CHECK_EQ(pt_unmap(&pt, span + 100 * gran, gran), gran);
+	ioasid_rcu_read_lock();
+	CHECK_EQ(pt_leaf_row(&pt, span, &pa, &known), -ENOENT);
+	ioasid_rcu_read_unlock();
+	CHECK_EQ(pt_map(&pt, span + 100 * gran, pa0 + 100 * gran, gran, 3), 0);
+	ioasid_rcu_read_lock();
+	CHECK_EQ(pt_leaf_row(&pt, span, &pa, &known), 0);
+	CHECK(!known);
+	ioasid_rcu_read_unlock();
+	/* Another address, or other permissions, in the middle. */
+	CHECK_EQ(pt_unmap(&pt, span + 100 * gran, gran), gran);
+	CHECK_EQ(pt_map(&pt, span + 100 * gran, pa0 + 101 * gran, gran, 3), 0);
+	ioasid_rcu_read_lock();
+	CHECK_EQ(pt_leaf_row(&pt, span, &pa, &known), -ENOENT);
+	ioasid_rcu_read_unlock();
+	CHECK_EQ(pt_unmap(&pt, span + 100 * gran, gran), gran);
+	CHECK_EQ(pt_map(&pt, span + 100 * gran, pa0 + 100 * gran, gran, 1), 0);
+	ioasid_rcu_read_lock();
+	CHECK_EQ(pt_leaf_row(&pt, span, &pa, &known), -ENOENT);
+	/* Not a granule leaf: no row. */
+	ioasid_rcu_read_unlock();
+	CHECK_EQ(pt_unmap(&pt, span, span), span);
+	CHECK_EQ(pt_map(&pt, span, 0x40000000, span, 3), 0);
+	ioasid_rcu_read_lock();
+	CHECK_EQ(pt_leaf_row(&pt, span, &pa, &known), -ENOENT);
+	ioasid_rcu_read_unlock();
+	pt_destroy(&pt);
+}
+
 struct harvest_race {
 	struct pt *pt;
 	uint64_t pages, gran;
@@ -651,6 +714,8 @@ int main(void)
 		RUN_AS(name, side_log(f));
 		snprintf(name, sizeof(name), "harvest_race %s", f->name);
 		RUN_AS(name, harvest_race(f));
+		snprintf(name, sizeof(name), "rows %s", f->name);
+		RUN_AS(name, rows(f));
 	}
 	/* The 2 KiB format takes 4 KiB runs; sizes no level expresses
 	 * are refused. */
