@@ -574,7 +574,22 @@ static pte_t *leaf_table(struct pt *pt, uint64_t iova)
 	return slot && level == 0 ? slot - pt_index(pt->fmt, iova, 0) : NULL;
 }
 
-/* The address of a leaf whose accessed and dirty bits are cleared. */
+/* The first IOVA of the level-0 table that covers iova. */
+static uint64_t row_base(const struct pt *pt, uint64_t iova)
+{
+	uint64_t span = (uint64_t)PT_TABLE_ENTRIES
+			<< pt_level_shift(pt->fmt, 0);
+
+	return iova & ~(span - 1);
+}
+
+/* A leaf as a row compares it: without the bits a device's accesses set. */
+static uint64_t row_leaf(const struct pt *pt, pte_t *slot)
+{
+	return pte_load(slot) & ~(pt->fmt->accessed_bit | pt->fmt->dirty_bit);
+}
+
+/* The address of a leaf row_leaf() read. */
 static uint64_t row_leaf_pa(const struct pt *pt, uint64_t base, uint64_t e)
 {
 	struct pt_translation t;
@@ -592,17 +607,15 @@ static uint64_t row_leaf_pa(const struct pt *pt, uint64_t base, uint64_t e)
 static bool table_is_row(const struct pt *pt, pte_t *table, uint64_t base,
 			 uint64_t *pa)
 {
-	const struct pt_format *fmt = pt->fmt;
-	const uint64_t ad = fmt->accessed_bit | fmt->dirty_bit;
-	const uint64_t step = 1ULL << pt_level_shift(fmt, 0);
-	uint64_t first = pte_load(&table[0]) & ~ad;
+	const uint64_t step = 1ULL << pt_level_shift(pt->fmt, 0);
+	uint64_t first = row_leaf(pt, &table[0]);
 
-	if (fmt->kind(first, 0) != PT_ENTRY_LEAF ||
-	    (pte_load(&table[PT_TABLE_ENTRIES - 1]) & ~ad) !=
+	if (pt->fmt->kind(first, 0) != PT_ENTRY_LEAF ||
+	    row_leaf(pt, &table[PT_TABLE_ENTRIES - 1]) !=
 		    first + (PT_TABLE_ENTRIES - 1) * step)
 		return false;
 	for (unsigned int i = 1; i < PT_TABLE_ENTRIES - 1; i++)
-		if ((pte_load(&table[i]) & ~ad) != first + i * step)
+		if (row_leaf(pt, &table[i]) != first + i * step)
 			return false;
 	*pa = row_leaf_pa(pt, base, first);
 	return true;
@@ -610,9 +623,7 @@ static bool table_is_row(const struct pt *pt, pte_t *table, uint64_t base,
 
 int pt_leaf_row(struct pt *pt, uint64_t iova, uint64_t *pa, bool *known)
 {
-	const struct pt_format *fmt = pt->fmt;
-	uint64_t span = (uint64_t)PT_TABLE_ENTRIES << pt_level_shift(fmt, 0);
-	uint64_t base = iova & ~(span - 1), bit;
+	uint64_t base = row_base(pt, iova), bit;
 	pte_t *table = leaf_table(pt, iova);
 	_Atomic uint64_t *word;
 
@@ -621,9 +632,7 @@ int pt_leaf_row(struct pt *pt, uint64_t iova, uint64_t *pa, bool *known)
 	word = pt_page_row_word(table, &bit);
 	*known = atomic_load_explicit(word, memory_order_acquire) & bit;
 	if (*known) {
-		*pa = row_leaf_pa(pt, base,
-				  pte_load(&table[0]) &
-					  ~(fmt->accessed_bit | fmt->dirty_bit));
+		*pa = row_leaf_pa(pt, base, row_leaf(pt, &table[0]));
 		return 0;
 	}
 	return table_is_row(pt, table, base, pa) ? 0 : -ENOENT;
@@ -631,8 +640,6 @@ int pt_leaf_row(struct pt *pt, uint64_t iova, uint64_t *pa, bool *known)
 
 void pt_leaf_row_confirm(struct pt *pt, uint64_t iova, uint64_t pa)
 {
-	uint64_t span = (uint64_t)PT_TABLE_ENTRIES
-			<< pt_level_shift(pt->fmt, 0);
 	pte_t *table = leaf_table(pt, iova);
 	_Atomic uint64_t *word;
 	uint64_t bit, again;
@@ -641,8 +648,7 @@ void pt_leaf_row_confirm(struct pt *pt, uint64_t iova, uint64_t pa)
 		return;
 	word = pt_page_row_word(table, &bit);
 	atomic_fetch_or(word, bit);
-	if (!table_is_row(pt, table, iova & ~(span - 1), &again) ||
-	    again != pa)
+	if (!table_is_row(pt, table, row_base(pt, iova), &again) || again != pa)
 		atomic_fetch_and(word, ~bit);
 }
 
